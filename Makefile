@@ -1,0 +1,36 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test run bench screenshots proof clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+run: install
+	rm -rf .demo
+	$(BIN)/python -m migrate_tui.demo .demo --damaged
+	$(BIN)/migrate-tui .demo
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+screenshots: install
+	$(BIN)/python -m migrate_tui.tui.screenshots screenshots
+
+proof: install
+	PROOF=long $(BIN)/python -m pytest -q -p no:cacheprovider tests/proof
+
+clean:
+	rm -rf $(VENV) .demo build *.egg-info

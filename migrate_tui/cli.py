@@ -1,0 +1,240 @@
+"""The command line (SPEC §4): the wizard, and migrate / verify / rollback / cleanup headless.
+
+A thin layer over the engine: every decision the wizard can make is ``--skip`` or ``--fix``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from migrate_tui.engine import (
+    ALL_FIXES, MIGRATE, Decision, LockBusy, LogLine, Progress, WorkspaceError, apply_plan,
+    build_plan, build_report, exit_code, results_block, save_report, scan_workspace,
+)
+from migrate_tui.engine.cleanup import cleanup_workspace, plan_cleanup
+from migrate_tui.engine.layout import Layout
+from migrate_tui.engine.report import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_VERIFY
+from migrate_tui.engine.rollback import describe, plan_rollback, rollback_workspace
+from migrate_tui.engine.verify import verify_workspace
+
+DEFAULT_WORKSPACE = "~/.openclaw"
+
+
+def _die(message: str, code: int, as_json: bool, **extra: Any) -> NoReturn:
+    if as_json:
+        click.echo(json.dumps({"status": "failed", "error": message, **extra}))
+    else:
+        click.echo(f"migrate-tui: {message}", err=True)
+    sys.exit(code)
+
+
+def _parse_decisions(skips: tuple[str, ...], fixes: tuple[str, ...]) -> dict[str, Decision]:
+    decisions: dict[str, Decision] = {}
+    for sid in skips:
+        decisions[sid] = Decision(skip=True)
+    for item in fixes:
+        sid, sep, fix = item.rpartition("=")
+        if not sep or not sid:
+            raise click.BadParameter(f"{item!r} is not SESSION_ID=FIX", param_hint="--fix")
+        if fix not in ALL_FIXES:
+            raise click.BadParameter(f"unknown fix {fix!r}; the fixes are: {', '.join(ALL_FIXES)}",
+                                     param_hint="--fix")
+        if decisions.get(sid, MIGRATE).skip:
+            raise click.BadParameter(f"{sid} is both skipped and fixed", param_hint="--fix")
+        decisions[sid] = decisions.get(sid, MIGRATE).with_fix(fix)
+    return decisions
+
+
+def _resolve_ids(decisions: dict[str, Decision], file_ids: dict[str, str]) -> dict[str, Decision]:
+    """Decisions name a session by its file name without .json, or by its id inside."""
+    out = {}
+    for sid, decision in decisions.items():
+        key = sid[:-5] if sid.endswith(".json") and sid[:-5] in file_ids else sid
+        if key not in file_ids:
+            raise click.BadParameter(f"there is no session {sid!r} in this workspace",
+                                     param_hint="--skip/--fix")
+        out[file_ids[key]] = decision
+    return out
+
+
+class _Group(click.Group):
+    """``migrate-tui [WORKSPACE]`` opens the wizard; a known command name runs headless."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["wizard", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="migrate-tui")
+def cli() -> None:
+    """Move an OpenClaw workspace from one JSON file per session to sessions.json plus one
+    JSONL transcript per session, without losing a message, key or field.
+
+    Run without a command (migrate-tui [WORKSPACE]) to open the wizard."""
+
+
+@cli.command(hidden=True)
+@click.argument("workspace", required=False, default=DEFAULT_WORKSPACE)
+@click.option("--agent-id", default="main", show_default=True)
+def wizard(workspace: str, agent_id: str) -> None:
+    """The interactive wizard."""
+    from migrate_tui.tui.app import run_wizard
+
+    sys.exit(run_wizard(workspace, agent_id))
+
+
+@cli.command()
+@click.argument("workspace_dir", type=click.Path(file_okay=False))
+@click.option("--agent-id", default="main", show_default=True, help="Agent id for keys of sessions no key points to.")
+@click.option("--no-backup", is_flag=True, help="Do not copy the legacy files to backup_old_format/ (files the migration replaces are always saved).")
+@click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
+@click.option("--verbose", "-v", is_flag=True, help="Show every session, its notes and warnings.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout and nothing else.")
+@click.option("--skip", "skips", multiple=True, metavar="SESSION_ID", help="Leave this session as it is (repeatable).")
+@click.option("--fix", "fixes", multiple=True, metavar="SESSION_ID=FIX", help=f"Apply a named fix: {', '.join(ALL_FIXES)} (repeatable).")
+@click.option("--lock-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS", help="How long to wait for sessions.json.lock.")
+@click.option("--max-file-size", default=256, show_default=True, type=click.IntRange(min=1), metavar="MIB", help="Legacy files larger than this are reported, not parsed.")
+def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, verbose: bool,
+            as_json: bool, skips: tuple[str, ...], fixes: tuple[str, ...], lock_timeout: float,
+            max_file_size: int) -> None:
+    """Migrate WORKSPACE_DIR (the folder that holds .sessions/)."""
+    decisions = _parse_decisions(skips, fixes)
+
+    def on_event(event: object) -> None:
+        if as_json:
+            return
+        if isinstance(event, LogLine) and (verbose or event.level != "info"):
+            click.echo(f"[{event.level}] {event.text}", err=True)
+        elif verbose and isinstance(event, Progress) and event.done == event.total:
+            click.echo(f"  {event.phase}: {event.total} done", err=True)
+
+    try:
+        scan = scan_workspace(workspace_dir, on_event=on_event, max_file_bytes=max_file_size << 20)
+    except WorkspaceError as exc:
+        _die(str(exc), EXIT_USAGE, as_json)
+    if scan.fatal is not None:
+        _die(str(scan.fatal), EXIT_USAGE, as_json, workspace=scan.workspace)
+    try:
+        decisions = _resolve_ids(decisions, _id_index(scan))
+    except click.BadParameter as exc:
+        _die(exc.format_message(), EXIT_USAGE, as_json)
+    plan = build_plan(scan, agent_id, decisions, backup=not no_backup)
+    result = None
+    if not dry_run:
+        try:
+            result = apply_plan(plan, on_event=on_event, lock_timeout=lock_timeout)
+        except LockBusy as exc:
+            _die(f"{exc}. Another process (the agent?) is writing sessions.json; nothing was "
+                 "added to it. Run again when it is done.", EXIT_LOCKED, as_json)
+        except WorkspaceError as exc:
+            _die(str(exc), EXIT_USAGE, as_json)
+    report = build_report(plan, result, dry_run=dry_run)
+    if result is not None and (result.written or result.error):
+        report["report_path"] = save_report(Layout(scan.workspace), report)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=True))
+    else:
+        click.echo(results_block(report, verbose=verbose))
+    sys.exit(exit_code(report))
+
+
+def _id_index(scan: Any) -> dict[str, str]:
+    """Every name a session may be given by on the command line → its file id."""
+    index: dict[str, str] = {}
+    for s in scan.sessions:
+        cid = s.content.content_id
+        if isinstance(cid, str):
+            index.setdefault(cid, s.file_id)
+    for s in scan.sessions:
+        index[s.file_id] = s.file_id
+    return index
+
+
+@cli.command()
+@click.argument("workspace_dir", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def verify(workspace_dir: str, as_json: bool) -> None:
+    """Compare what the migration wrote with its sources (exit 4 on a difference)."""
+    try:
+        result = verify_workspace(workspace_dir)
+    except WorkspaceError as exc:
+        _die(str(exc), EXIT_USAGE, as_json)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        click.echo(f"Verified {result.checked} transcript(s): "
+                   + ("everything matches its source." if result.ok else "DIFFERENCES FOUND"))
+        for p in result.problems:
+            click.echo(f"  ✗ {p}")
+        for n in result.notes:
+            click.echo(f"  · {n}")
+    sys.exit(EXIT_OK if result.ok else EXIT_VERIFY)
+
+
+@cli.command()
+@click.argument("workspace_dir", type=click.Path(file_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Roll back even files changed after the migration (their current content is saved in the backup first).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--lock-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS")
+def rollback(workspace_dir: str, yes: bool, force: bool, as_json: bool, lock_timeout: float) -> None:
+    """Undo the migration: remove what it created, restore what it replaced."""
+    try:
+        plan = plan_rollback(workspace_dir)
+    except WorkspaceError as exc:
+        _die(str(exc), EXIT_USAGE, as_json)
+    if not as_json:
+        click.echo(describe(plan))
+    if plan.nothing_to_do:
+        if as_json:
+            click.echo(json.dumps({"status": "nothing_to_do", "removed": [], "restored": []}))
+        sys.exit(EXIT_OK)
+    if not yes and not as_json and not click.confirm("Roll back?", default=False):
+        sys.exit(EXIT_OK)
+    try:
+        result = rollback_workspace(workspace_dir, force=force, lock_timeout=lock_timeout)
+    except LockBusy as exc:
+        _die(str(exc), EXIT_LOCKED, as_json)
+    if as_json:
+        click.echo(json.dumps({"status": "success" if result.ok else "refused", "removed": result.removed,
+                               "restored": result.restored, "refused": result.refused,
+                               "message": result.message}))
+    else:
+        click.echo(result.message)
+    sys.exit(EXIT_OK if result.ok else EXIT_PROBLEMS)
+
+
+@cli.command()
+@click.argument("workspace_dir", type=click.Path(file_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def cleanup(workspace_dir: str, yes: bool) -> None:
+    """Remove the migrated originals, after checking each backup copy byte for byte."""
+    try:
+        plan = plan_cleanup(workspace_dir)
+    except WorkspaceError as exc:
+        _die(str(exc), EXIT_USAGE, False)
+    for name, why in plan.keep:
+        click.echo(f"  keep {name}: {why}")
+    if not plan.remove:
+        click.echo("Nothing to clean up.")
+        sys.exit(EXIT_OK)
+    click.echo(f"{len(plan.remove)} original(s), {plan.bytes:,} bytes, have a verified backup copy "
+               f"in {Layout(plan.workspace).backup_dir}.")
+    if not yes and not click.confirm("Remove them?", default=False):
+        sys.exit(EXIT_OK)
+    result = cleanup_workspace(workspace_dir)
+    click.echo(result.message)
+    sys.exit(EXIT_OK if result.ok else EXIT_PROBLEMS)
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="migrate-tui")
+
+
+__all__ = ["cli", "main", "EXIT_PROBLEMS"]

@@ -1,0 +1,21 @@
+"""The headless migration engine: scan → plan (with decisions) → apply → verify / rollback /
+cleanup.  Plain functions and data; never imports Textual."""
+
+from migrate_tui.engine.apply import apply_plan
+from migrate_tui.engine.inventory import Inventory, inventory
+from migrate_tui.engine.model import (
+    ALL_FIXES, MIGRATE, SKIP, ApplyResult, Decision, LockBusy, LogLine, PhaseStarted, Plan,
+    PlannedSession, Problem, Progress, ScanResult, SessionScan, Severity, WorkspaceError,
+)
+from migrate_tui.engine.plan import build_plan, with_decision
+from migrate_tui.engine.preview import SessionPreview, preview_fix, session_preview
+from migrate_tui.engine.report import build_report, exit_code, results_block, save_report
+from migrate_tui.engine.scan import scan_workspace
+
+__all__ = [
+    "ALL_FIXES", "MIGRATE", "SKIP", "ApplyResult", "Decision", "Inventory", "LockBusy", "LogLine",
+    "PhaseStarted", "Plan", "PlannedSession", "Problem", "Progress", "ScanResult", "SessionPreview",
+    "SessionScan", "Severity", "WorkspaceError", "apply_plan", "build_plan", "build_report",
+    "exit_code", "inventory", "preview_fix", "results_block", "save_report", "scan_workspace",
+    "session_preview", "with_decision",
+]

@@ -1,0 +1,342 @@
+"""Apply: carry out a plan.  Backup (checked) → transcripts → index (under the lock) → verify.
+
+Emits events as it goes and stops at a safe point when the cancel flag is set.  Killed at
+any instant it leaves a workspace that a rerun completes and a rollback restores: every
+change is announced in the journal (fsynced) before it is made, every new file is written
+atomically, and ``sessions.json`` is written last, so no entry ever points at a transcript
+that is not on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from migrate_tui.engine import backup, fsio, journal, jsonio
+from migrate_tui.engine.layout import SESSION_MAP, STORE, Layout, open_layout
+from migrate_tui.engine.legacy import read_legacy, transcript_lines
+from migrate_tui.engine.model import (
+    CONTENT_FIXES, ApplyResult, CancelFlag, EventSink, LockBusy, LogLine, NeverCancel, PhaseStarted,
+    Plan, PlannedSession, Problem, Progress, SessionFailure, WorkspaceError, no_events,
+)
+
+BATCH_BYTES = 16 * 1024 * 1024
+BATCH_FILES = 64
+
+
+class ApplyError(Exception):
+    """A failure that stopped the migration at a safe point (disk full, I/O error...)."""
+
+
+def new_file_mode(source_modes: list[int]) -> int:
+    """Owner read/write, and no group/other access that a source did not have."""
+    others = 0o066
+    for mode in source_modes:
+        others &= mode
+    return 0o600 | others
+
+
+@dataclass
+class _Written:
+    ps: PlannedSession
+    path: str
+
+
+class _Run:
+    def __init__(self, plan: Plan, on_event: EventSink, cancel: CancelFlag, lock_timeout: float) -> None:
+        self.plan = plan
+        self.layout: Layout = open_layout(plan.scan.workspace)
+        self.on_event = on_event
+        self.cancel = cancel
+        self.lock_timeout = lock_timeout
+        self.result = ApplyResult(backup_dir=self.layout.backup_dir)
+        self.run_id = journal.new_run_id()
+        self.manifest = backup.Manifest()
+        self.encoder = jsonio.LineEncoder()
+        self.todo = [ps for ps in plan.sessions if ps.action == "migrate"]
+        self.source_sha: dict[str, str] = {}
+
+    def log(self, level: str, text: str) -> None:
+        self.on_event(LogLine(level, text))
+
+    def fail(self, ps: PlannedSession, code: str, message: str) -> None:
+        path = self.layout.in_sessions(ps.scan.file_name)
+        self.result.failed.append(SessionFailure(ps.file_id, Problem(code, message, path)))
+        self.log("error", f"{ps.scan.file_name}: {message}")
+
+    # ------------------------------------------------------------ phases
+
+    def backup_phase(self) -> None:
+        backup.ensure_dir(self.layout)
+        self.manifest = backup.load_manifest(self.layout)
+        scan = self.plan.scan
+        names: list[tuple[str, str | None]] = []  # (file name, sha256 the scan saw)
+        if self.plan.backup:
+            names += [(s.file_name, s.sha256) for s in scan.sessions if s.sha256 is not None]
+            if scan.session_map_present:
+                names.append((SESSION_MAP, None))
+        if scan.store_present:
+            names.append((STORE, None))
+        names += [(f"{ps.final_id}.jsonl", None) for ps in self.todo if ps.transcript == "replace-existing"]
+        self.on_event(PhaseStarted("backup", len(names)))
+        failed_ids = set()
+        for done, (name, seen_sha) in enumerate(names, 1):
+            path = self.layout.in_sessions(name)
+            try:
+                st = fsio.lstat(path)
+                data = fsio.read_bytes(path)
+            except FileNotFoundError:
+                continue
+            except fsio.NotRegularFile:
+                continue
+            sha = fsio.sha256_bytes(data)
+            self.source_sha[name] = sha
+            if seen_sha is not None and sha != seen_sha:
+                failed_ids.add(name)
+            backup.back_up(self.layout, self.manifest, name, data, st.st_mode & 0o777,
+                           st.st_mtime_ns, self.run_id)
+            self.on_event(Progress("backup", done, len(names), name))
+        fsio.fsync_dir(self.layout.backup_dir)
+        backup.save_manifest(self.layout, self.manifest)
+        for ps in list(self.todo):
+            if ps.scan.file_name in failed_ids:
+                self.todo.remove(ps)
+                self.fail(ps, "changed_during_migration",
+                          "changed since the scan (is the agent running?); scan again")
+        self.result.backup_files = len(self.manifest.files)
+
+    def transcripts_phase(self) -> list[_Written]:
+        total = len(self.todo)
+        self.on_event(PhaseStarted("transcripts", total, sum(ps.scan.size for ps in self.todo)))
+        written: list[_Written] = []
+        batch: list[tuple[PlannedSession, str, bytes, list[Any], dict[str, Any]]] = []
+        batch_bytes = 0
+        done = 0
+        bytes_done = 0
+        for ps in self.todo:
+            if self.cancel.is_set():
+                self.result.cancelled = True
+                break
+            prepared = self._prepare(ps)
+            done += 1
+            bytes_done += ps.scan.size
+            if prepared is None:
+                self.on_event(Progress("transcripts", done, total, ps.file_id, bytes_done))
+                continue
+            if prepared[2] is None:  # nothing to write: same, extended or kept
+                written.append(_Written(ps, prepared[1]))
+                self.on_event(Progress("transcripts", done, total, ps.file_id, bytes_done))
+                continue
+            batch.append(prepared)
+            batch_bytes += len(prepared[2])
+            if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
+                written += self._flush(batch)
+                batch, batch_bytes = [], 0
+            self.on_event(Progress("transcripts", done, total, ps.file_id, bytes_done))
+        written += self._flush(batch)
+        fsio.fsync_dir(self.layout.sessions_dir)
+        return written
+
+    def _prepare(self, ps: PlannedSession) -> Any:
+        source = self.layout.in_sessions(ps.scan.file_name)
+        target = self.layout.in_sessions(f"{ps.final_id}.jsonl")
+        if ps.transcript in ("same", "extended", "keep-existing"):
+            return ps, target, None, None, None
+        try:
+            data = fsio.read_bytes(source)
+        except OSError as exc:
+            self.fail(ps, "unreadable", f"cannot be read: {exc.strerror or exc}")
+            return None
+        sha = fsio.sha256_bytes(data)
+        if sha != ps.scan.sha256:
+            self.fail(ps, "changed_during_migration", "changed since the scan (is the agent "
+                      "running?); scan again")
+            return None
+        content = read_legacy(data, source, ps.decision.fixes & CONTENT_FIXES)
+        lines = transcript_lines(content.messages)
+        out = self.encoder.lines(lines)
+        record: dict[str, Any] = {
+            "op": "create", "run": self.run_id, "file": os.path.basename(target),
+            "sha256": fsio.sha256_bytes(out), "size": len(out), "source": ps.scan.file_name,
+            "source_sha256": sha, "fixes": sorted(ps.decision.fixes & CONTENT_FIXES),
+        }
+        st = fsio.lstat_or_none(target)
+        if st is not None:
+            try:
+                existing = fsio.read_bytes(target)
+            except fsio.NotRegularFile:
+                self.fail(ps, "transcript_conflict", f"{record['file']} is not a regular file")
+                return None
+            if existing == out or (existing.startswith(out) and (not out or out.endswith(b"\n"))):
+                return ps, target, None, None, None
+            if ps.transcript != "replace-existing":
+                self.fail(ps, "transcript_conflict", f"{record['file']} appeared since the scan "
+                          "with other content; it is left as it is")
+                return None
+            name = backup.back_up(self.layout, self.manifest, record["file"], existing,
+                                  st.st_mode & 0o777, st.st_mtime_ns, self.run_id)
+            backup.save_manifest(self.layout, self.manifest)
+            record.update(op="replace", old_sha256=fsio.sha256_bytes(existing), backup=name)
+        return ps, target, out, lines, record
+
+    def _flush(self, batch: list[Any]) -> list[_Written]:
+        if not batch:
+            return []
+        journal.append(self.layout, *[item[4] for item in batch])
+        written = []
+        for ps, target, out, lines, _record in batch:
+            fsio.write_atomic(target, out, new_file_mode([ps.scan.mode]), sync_dir=False)
+            self.result.written.append(target)
+            problem = self._check_transcript(target, out, lines)
+            if problem:
+                self.fail(ps, "verify_failed", problem)
+                continue
+            written.append(_Written(ps, target))
+        return written
+
+    def _check_transcript(self, path: str, out: bytes, lines: list[Any]) -> str | None:
+        """Read the transcript back and compare every line with its source message."""
+        back = fsio.read_bytes(path)
+        if back != out:
+            return f"{os.path.basename(path)} reads back different from what was written"
+        got = back.split(b"\n")[:-1] if back else []
+        if len(got) != len(lines):
+            return f"{os.path.basename(path)} has {len(got)} lines, expected {len(lines)}"
+        for n, (raw, want) in enumerate(zip(got, lines), 1):
+            value = jsonio.loads(raw.decode("utf-8"))
+            if value != want and not jsonio.same_value(value, want, self.encoder):
+                return f"{os.path.basename(path)} line {n} differs from its source message"
+        return None
+
+    def index_phase(self, written: list[_Written]) -> dict[str, dict[str, Any]]:
+        """Merge the new entries into sessions.json under the lock; return what was intended."""
+        self.on_event(PhaseStarted("index", 1))
+        intended: dict[str, dict[str, Any]] = {}
+        path = self.layout.store
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(fsio.presence_lock(self.layout.lock, self.lock_timeout))
+            except fsio.LockTimeout as exc:
+                raise LockBusy(str(exc)) from None
+            st = fsio.lstat_or_none(path)
+            current_bytes = fsio.read_bytes(path) if st is not None else None
+            current: dict[str, Any] = {}
+            if current_bytes is not None:
+                try:
+                    current = jsonio.loads(current_bytes.decode("utf-8"))
+                except (ValueError, RecursionError) as exc:
+                    raise ApplyError(f"{path} became unreadable since the scan ({exc}); "
+                                     "it was not touched") from None
+                if not isinstance(current, dict):
+                    raise ApplyError(f"{path} is no longer a JSON object; it was not touched")
+            merged = dict(current)
+            keys_written: dict[str, str] = {}
+            for w in written:
+                ps = w.ps
+                assert ps.entry is not None
+                for key in ps.keys:
+                    there = merged.get(key)
+                    if (there is not None and isinstance(there, dict)
+                            and there.get("session_id") != ps.final_id
+                            and "replace-existing" not in ps.decision.fixes):
+                        self.log("warning", f"{key!r} was written by someone else since the scan; "
+                                 "it keeps that entry")
+                        continue
+                    if there is not None and isinstance(there, dict) and \
+                            there.get("session_id") == ps.final_id and key not in self.plan.scan.store_entries:
+                        continue  # another writer added the same entry meanwhile: theirs is newer
+                    merged[key] = dict(ps.entry)
+                    intended[key] = ps.entry
+                    keys_written[key] = ps.final_id or ""
+            new_bytes = jsonio.dumps_document(merged)
+            if new_bytes != current_bytes:
+                record: dict[str, Any] = {"op": "create", "run": self.run_id, "file": STORE,
+                                          "sha256": fsio.sha256_bytes(new_bytes), "size": len(new_bytes)}
+                if current_bytes is not None and st is not None:
+                    name = backup.back_up(self.layout, self.manifest, STORE, current_bytes,
+                                          st.st_mode & 0o777, st.st_mtime_ns, self.run_id)
+                    backup.save_manifest(self.layout, self.manifest)
+                    record.update(op="replace", old_sha256=fsio.sha256_bytes(current_bytes), backup=name)
+                    mode = st.st_mode & 0o777
+                else:
+                    mode = new_file_mode([w.ps.scan.mode for w in written])
+                journal.append(self.layout, record,
+                               {"op": "keys", "run": self.run_id, "keys": keys_written})
+                fsio.write_atomic(path, new_bytes, mode)
+                self.result.written.append(path)
+                self.result.index_written = True
+        self.on_event(Progress("index", 1, 1, STORE))
+        return intended
+
+    def verify_phase(self, written: list[_Written], intended: dict[str, dict[str, Any]]) -> None:
+        self.on_event(PhaseStarted("verify", len(written)))
+        problems = self.result.verify_problems
+        store: dict[str, Any] = {}
+        if fsio.lstat_or_none(self.layout.store) is not None:
+            store = jsonio.loads(fsio.read_bytes(self.layout.store).decode("utf-8"))
+        for key, entry in intended.items():
+            if not jsonio.same_value(store.get(key), entry, self.encoder):
+                problems.append(f"sessions.json: the entry {key!r} is not what was written")
+        for n, w in enumerate(written, 1):
+            ps = w.ps
+            reachable = [k for k in ps.keys + ps.kept_keys
+                         if isinstance(store.get(k), dict) and store[k].get("session_id") == ps.final_id]
+            if not reachable and ps.transcript != "keep-existing":
+                problems.append(f"{ps.scan.file_name}: no key in sessions.json points at {ps.final_id!r}")
+            if fsio.lstat_or_none(w.path) is None:
+                problems.append(f"{os.path.basename(w.path)} is missing")
+            else:
+                self.result.migrated.append(ps.file_id)
+            self.on_event(Progress("verify", n, len(written), ps.file_id))
+        self.result.verified = not problems
+
+
+def apply_plan(
+    plan: Plan,
+    *,
+    on_event: EventSink = no_events,
+    cancel: CancelFlag | None = None,
+    lock_timeout: float = 10.0,
+) -> ApplyResult:
+    """Carry out ``plan``.  Raises WorkspaceError (unusable) and LockBusy (lock held);
+    any other failure stops the run at a safe point and is returned in ``result.error``."""
+    if plan.scan.fatal is not None:
+        raise WorkspaceError(str(plan.scan.fatal))
+    run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout)
+    result = run.result
+    if not run.todo:
+        return result
+    started = time.monotonic()
+    for folder in (run.layout.sessions_dir, run.layout.backup_dir):
+        with contextlib.suppress(OSError):
+            fsio.remove_temp_files(folder)
+    try:
+        run.backup_phase()
+        journal.append(run.layout, {"op": "begin", "run": run.run_id, "pid": os.getpid(),
+                                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        written = run.transcripts_phase()
+        if result.cancelled:
+            run.log("warning", "cancelled: sessions.json was not changed; run migrate again to "
+                    "finish, or rollback to undo")
+            return result
+        intended = run.index_phase(written)
+        run.verify_phase(written, intended)
+        journal.append(run.layout, {"op": "commit", "run": run.run_id, "migrated": len(result.migrated)})
+    except LockBusy:
+        raise
+    except (OSError, backup.BackupError, ApplyError) as exc:
+        result.error = _describe(exc)
+        run.log("error", result.error + " — the workspace is at a safe point: run migrate again "
+                "to finish, or rollback to undo")
+    run.log("info", f"done in {time.monotonic() - started:.1f} s")
+    return result
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return str(exc)

@@ -1,0 +1,379 @@
+"""The one place where the engine and the store touch the file system.
+
+Every open, read, write, fsync, close, rename, unlink, mkdir, copy and lock goes through
+this module, so a test can inject a fault at any of them (``fault_hook``) without patching
+the standard library.  The rules of SPEC §3 live here too: regular files only, opened
+without following symlinks, read with a size limit; new files written atomically (a
+temporary file in the same folder, write, fsync, rename, fsync of the folder).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+TEMP_SUFFIX = ".migrate_tui.tmp"
+CHUNK = 1 << 20
+
+# A fault hook is called as hook(op, path) before each operation.  It may raise an OSError
+# to make the operation fail; for "write" it may return an int n to make the write short
+# (only n bytes are written by that call).
+FaultHook = Callable[[str, str], "int | None"]
+_hook: FaultHook | None = None
+_hook_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def fault_hook(hook: FaultHook) -> Iterator[None]:
+    """Install ``hook`` for the duration of the block (tests only)."""
+    global _hook
+    with _hook_lock:
+        previous, _hook = _hook, hook
+    try:
+        yield
+    finally:
+        with _hook_lock:
+            _hook = previous
+
+
+def _at(op: str, path: str) -> int | None:
+    hook = _hook
+    if hook is not None:
+        return hook(op, path)
+    return None
+
+
+class NotRegularFile(OSError):
+    """The path is a symlink, a FIFO, a device, a socket or a directory."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"not a regular file ({kind})", path)
+        self.kind = kind
+
+
+class FileTooLarge(OSError):
+    def __init__(self, path: str, size: int, limit: int) -> None:
+        super().__init__(errno.EFBIG, f"{size} bytes, over the {limit}-byte limit", path)
+        self.size = size
+        self.limit = limit
+
+
+def describe_mode(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISREG(mode):
+        return "regular file"
+    return "special file"
+
+
+# ---------------------------------------------------------------- looking
+
+
+def lstat(path: str) -> os.stat_result:
+    _at("stat", path)
+    return os.lstat(path)
+
+
+def lstat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def listdir(path: str) -> list[str]:
+    _at("listdir", path)
+    return os.listdir(path)
+
+
+def is_real_dir(path: str) -> bool:
+    """A directory that is not a symlink."""
+    st = lstat_or_none(path)
+    return st is not None and stat.S_ISDIR(st.st_mode)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _open_read(path: str) -> int:
+    _at("open", path)
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFile(path, "symlink") from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise NotRegularFile(path, describe_mode(st.st_mode))
+    return fd
+
+
+def read_bytes(path: str, limit: int | None = None) -> bytes:
+    """The whole content of a regular file, never through a symlink, at most ``limit`` bytes."""
+    fd = _open_read(path)
+    try:
+        size = os.fstat(fd).st_size
+        if limit is not None and size > limit:
+            raise FileTooLarge(path, size, limit)
+        chunks = []
+        total = 0
+        while True:
+            _at("read", path)
+            chunk = os.read(fd, max(CHUNK, size - total + 1))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if limit is not None and total > limit:
+                raise FileTooLarge(path, total, limit)
+        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+    finally:
+        _close(fd, path)
+
+
+def read_range(path: str, start: int, length: int) -> bytes:
+    """``length`` bytes from ``start`` (negative: from the end) of a regular file."""
+    fd = _open_read(path)
+    try:
+        size = os.fstat(fd).st_size
+        if start < 0:
+            start = max(0, size + start)
+        _at("read", path)
+        return os.pread(fd, length, start)
+    finally:
+        _close(fd, path)
+
+
+def sha256_file(path: str, limit: int | None = None) -> tuple[int, str]:
+    """(size, sha256 hex) of a regular file, streamed."""
+    fd = _open_read(path)
+    try:
+        digest = hashlib.sha256()
+        size = 0
+        while True:
+            _at("read", path)
+            chunk = os.read(fd, CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise FileTooLarge(path, size, limit)
+        return size, digest.hexdigest()
+    finally:
+        _close(fd, path)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _close(fd: int, path: str) -> None:
+    try:
+        _at("close", path)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes | memoryview, path: str) -> None:
+    view = memoryview(data)
+    while view:
+        short = _at("write", path)
+        piece = view if short is None else view[: max(0, short)]
+        written = os.write(fd, piece)
+        if written == 0 and len(piece) > 0:
+            raise OSError(errno.EIO, "write made no progress", path)
+        view = view[written:]
+
+
+def fsync_fd(fd: int, path: str) -> None:
+    _at("fsync", path)
+    os.fsync(fd)
+
+
+def fsync_dir(path: str) -> None:
+    _at("fsync_dir", path)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def temp_name(path: str) -> str:
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def write_atomic(
+    path: str,
+    data: bytes | list[bytes],
+    mode: int = 0o600,
+    *,
+    sync_dir: bool = True,
+    mtime_ns: int | None = None,
+) -> None:
+    """Replace ``path`` with ``data``: temporary file, write, fsync, rename, fsync folder.
+
+    The temporary file is created exclusively and without following symlinks; a symlink
+    at ``path`` itself is replaced by the rename, never written through.  On any failure
+    the temporary file is removed and ``path`` is left as it was.
+    """
+    tmp = temp_name(path)
+    _at("open", tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            os.fchmod(fd, mode & 0o7777)
+            for piece in data if isinstance(data, list) else (data,):
+                _write_all(fd, piece, tmp)
+            fsync_fd(fd, tmp)
+            if mtime_ns is not None:
+                os.utime(fd, ns=(mtime_ns, mtime_ns))
+        finally:
+            _close(fd, tmp)
+        rename(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if sync_dir:
+        fsync_dir(os.path.dirname(path) or ".")
+
+
+def rename(src: str, dst: str) -> None:
+    _at("rename", dst)
+    os.rename(src, dst)
+
+
+def unlink(path: str) -> None:
+    _at("unlink", path)
+    os.unlink(path)
+
+
+def unlink_if_exists(path: str) -> bool:
+    try:
+        unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def mkdir(path: str, mode: int = 0o700) -> bool:
+    """Create a directory (not through a symlink).  False if it already exists as a real one."""
+    st = lstat_or_none(path)
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            return False
+        raise NotRegularFile(path, describe_mode(st.st_mode) + " where a folder was expected")
+    _at("mkdir", path)
+    os.mkdir(path, mode)
+    fsync_dir(os.path.dirname(path) or ".")
+    return True
+
+
+def append_durable(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Append to a log file and fsync it (the journal).  Never through a symlink."""
+    existed = lstat_or_none(path) is not None
+    _at("open", path)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        _write_all(fd, data, path)
+        fsync_fd(fd, path)
+    finally:
+        _close(fd, path)
+    if not existed:
+        fsync_dir(os.path.dirname(path) or ".")
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    size: int
+    sha256: str
+
+
+def copy_file(src: str, dst: str, *, limit: int | None = None, sync_dir: bool = True) -> CopyResult:
+    """Copy a regular file byte for byte (mode and mtime kept), atomically; return its hash."""
+    _at("copy", src)
+    st = lstat(src)
+    data = read_bytes(src, limit)
+    write_atomic(dst, data, st.st_mode & 0o777, sync_dir=sync_dir, mtime_ns=st.st_mtime_ns)
+    return CopyResult(len(data), sha256_bytes(data))
+
+
+def remove_temp_files(folder: str) -> list[str]:
+    """Remove temporary files an interrupted write of ours left in ``folder``."""
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for name in listdir(folder):
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                path = os.path.join(folder, name)
+                st = lstat_or_none(path)
+                if st is not None and stat.S_ISREG(st.st_mode):
+                    unlink_if_exists(path)
+                    removed.append(path)
+    return removed
+
+
+# ---------------------------------------------------------------- the lock
+
+
+class LockTimeout(Exception):
+    def __init__(self, path: str, timeout: float, holder: int | None) -> None:
+        who = f" by process {holder}" if holder else ""
+        super().__init__(f"{path} is held{who}; gave up after {timeout:g} s")
+        self.path = path
+        self.timeout = timeout
+        self.holder = holder
+
+
+@contextlib.contextmanager
+def presence_lock(lock_path: str, timeout: float) -> Iterator[None]:
+    """Hold ``sessions.json.lock`` the way the agent's own writers do (SPEC §3).
+
+    The lock file is created with O_EXCL and records the owner's pid; it is removed on
+    release and reclaimed only when its owner is provably gone.  ``filelock.SoftFileLock``
+    implements exactly that protocol, so we speak it through the library itself.
+    """
+    from filelock import SoftFileLock, Timeout
+
+    _at("lock", lock_path)
+    lock = SoftFileLock(lock_path, timeout=timeout, thread_local=False, poll_interval=0.05)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockTimeout(lock_path, timeout, lock.pid) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def lock_holder(lock_path: str) -> int | None:
+    """The pid recorded in a presence lock file, if one is there."""
+    from filelock import SoftFileLock
+
+    if lstat_or_none(lock_path) is None:
+        return None
+    return SoftFileLock(lock_path).pid or -1

@@ -1,0 +1,68 @@
+"""Session ids and keys: which are safe to use, and how an unsafe id is renamed."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+SAFE_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}", re.IGNORECASE)
+# A session key: "agent:<agent-id>:<rest>", printable, no white space.
+_KEY = re.compile(r"agent:[^:\s]+:\S+")
+_UNSAFE_RUN = re.compile(r"[^a-z0-9._-]+", re.IGNORECASE)
+MAX_KEY = 1024
+
+
+def is_safe_id(value: object) -> bool:
+    """SPEC §1: an id may name a file only if it matches ``^[a-z0-9][a-z0-9._-]{0,127}$``
+    (so no separators, no leading dot or dash, no spaces); ``.``/``..`` are excluded too."""
+    return isinstance(value, str) and SAFE_ID.fullmatch(value) is not None and value not in (".", "..")
+
+
+def why_unsafe(value: str) -> str:
+    if not value:
+        return "it is empty"
+    if "/" in value or "\\" in value:
+        return "it contains a path separator"
+    if ".." in value:
+        return 'it contains ".."'
+    if value[0] == "-":
+        return "it starts with a dash"
+    if value[0] == ".":
+        return "it starts with a dot"
+    if any(ch.isspace() for ch in value):
+        return "it contains white space"
+    if len(value) > 128:
+        return f"it is {len(value)} characters long (128 at most)"
+    return "it has characters other than letters, digits, '.', '_' and '-'"
+
+
+def rename_id(value: str, salt: str = "") -> str:
+    """A safe id for an unsafe one: its safe characters, plus a short hash of the original
+    (and of ``salt``, the file it came from) so that two files never get the same new id."""
+    source = value if not salt or salt == value else f"{salt}\0{value}"
+    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    stem = _UNSAFE_RUN.sub("-", value).strip("-._")[:100]
+    return f"{stem}-{digest}" if stem else f"session-{digest}"
+
+
+def is_valid_key(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) <= MAX_KEY
+        and _KEY.fullmatch(value) is not None
+        and value.isprintable()
+    )
+
+
+def fallback_key(agent_id: str, session_id: str) -> str:
+    """The key of a session no key points to: the full id, never a prefix (prefixes collide)."""
+    return f"agent:{agent_id}:{session_id}"
+
+
+def display(name: str) -> str:
+    """A file name as it can be printed (undecodable bytes shown as escapes)."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8") if not name.isprintable() or _has_surrogate(name) else name
+
+
+def _has_surrogate(name: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in name)

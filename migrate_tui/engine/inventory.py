@@ -1,0 +1,81 @@
+"""A quick look at a workspace before scanning it: counts only, nothing parsed but the
+two small index files.  The wizard's first screen shows it."""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from dataclasses import dataclass, field
+
+from migrate_tui.engine import fsio, journal
+from migrate_tui.engine.layout import BACKUP, open_layout
+from migrate_tui.engine.model import WorkspaceError
+from migrate_tui.engine.scan import RECENT_SECONDS, is_legacy_name
+
+
+@dataclass
+class Inventory:
+    workspace: str
+    sessions_dir: str = ""
+    sessions_dir_exists: bool = False
+    legacy_files: int = 0
+    legacy_bytes: int = 0
+    session_map_keys: int | None = None  # None: no session_map.json; -1: unreadable
+    store_entries: int | None = None  # None: no sessions.json; -1: unreadable
+    transcripts: int = 0
+    backup_present: bool = False
+    backup_files: int = 0
+    migrated_before: bool = False  # a journal with changes in effect (rollback possible)
+    interrupted_runs: int = 0
+    lock_holder: int | None = None
+    recently_changed: list[str] = field(default_factory=list)
+    error: str | None = None  # the workspace cannot be used, and why
+
+
+def _count_keys(path: str) -> int | None:
+    if fsio.lstat_or_none(path) is None:
+        return None
+    try:
+        value = json.loads(fsio.read_bytes(path, 64 * 1024 * 1024))
+    except (OSError, ValueError, RecursionError):
+        return -1
+    return len(value) if isinstance(value, dict) else -1
+
+
+def inventory(workspace: str, now: float | None = None) -> Inventory:
+    now = time.time() if now is None else now
+    try:
+        layout = open_layout(workspace)
+    except WorkspaceError as exc:
+        return Inventory(workspace, error=str(exc))
+    inv = Inventory(layout.workspace, layout.sessions_dir)
+    inv.sessions_dir_exists = fsio.is_real_dir(layout.sessions_dir)
+    if not inv.sessions_dir_exists:
+        return inv
+    for name in fsio.listdir(layout.sessions_dir):
+        st = fsio.lstat_or_none(layout.in_sessions(name))
+        if st is None:
+            continue
+        if is_legacy_name(name):
+            inv.legacy_files += 1
+            inv.legacy_bytes += st.st_size if stat.S_ISREG(st.st_mode) else 0
+        elif name.endswith(".jsonl"):
+            inv.transcripts += 1
+        if name != BACKUP and now - st.st_mtime < RECENT_SECONDS:
+            inv.recently_changed.append(name)
+    inv.session_map_keys = _count_keys(layout.session_map)
+    inv.store_entries = _count_keys(layout.store)
+    if fsio.is_real_dir(layout.backup_dir):
+        inv.backup_present = True
+        inv.backup_files = len(fsio.listdir(layout.backup_dir))
+        try:
+            state = journal.read(layout)
+            inv.migrated_before = bool(state.changes)
+            inv.interrupted_runs = len(state.interrupted)
+        except OSError:
+            pass
+    if fsio.lstat_or_none(layout.lock) is not None:
+        inv.lock_holder = fsio.lock_holder(layout.lock)
+    inv.recently_changed.sort()
+    return inv

@@ -1,0 +1,207 @@
+"""Lossless JSON: parse and write so that every value survives exactly (SPEC §3).
+
+The standard library does the work.  Two gaps are closed here:
+
+* a float literal whose Python ``repr`` is not the literal itself (``1E5``, ``0.10``,
+  ``1e400``) is kept as a ``RawNumber`` and written back as the very same text;
+* an integer of more than 4,300 digits (Python's conversion limit) is kept the same way.
+
+``NaN``/``Infinity`` are read and written as Python's ``json`` does.  Strings are written
+as UTF-8; a string holding a lone surrogate (legal as a JSON escape, not encodable in
+UTF-8) is written with ``\\u`` escapes, which read back to the same string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from json import encoder as _enc
+from typing import Any
+
+JSONDecodeError = json.JSONDecodeError
+
+
+class RawNumber:
+    """A number literal kept as text because Python would not write it back the same."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawNumber) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return f"RawNumber({self.text!r})"
+
+
+def _parse_float(text: str) -> float | RawNumber:
+    value = float(text)
+    if repr(value) == text:
+        return value
+    return RawNumber(text)
+
+
+_INT_DIGITS_SAFE = 4000
+
+
+def _parse_big_int(text: str) -> int | RawNumber:
+    if len(text) <= _INT_DIGITS_SAFE:
+        return int(text)
+    return RawNumber(text)
+
+
+class DuplicateKeys:
+    """Collects the keys that appeared twice in one object while parsing."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def hook(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    self.keys.append(key)
+                seen.add(key)
+        return result
+
+
+def make_decoder(dups: DuplicateKeys | None = None, big_ints: bool = False) -> json.JSONDecoder:
+    return json.JSONDecoder(
+        parse_float=_parse_float,
+        parse_int=_parse_big_int if big_ints else None,
+        object_pairs_hook=dups.hook if dups is not None else None,
+    )
+
+
+def loads(text: str, dups: DuplicateKeys | None = None) -> Any:
+    """Parse losslessly.  Raises JSONDecodeError, RecursionError (too deep)."""
+    try:
+        return make_decoder(dups).decode(text)
+    except JSONDecodeError:
+        raise
+    except ValueError as exc:  # an integer over Python's digit limit
+        if "integer string conversion" not in str(exc):
+            raise
+        if dups is not None:
+            dups.keys.clear()
+        return make_decoder(dups, big_ints=True).decode(text)
+
+
+def loads_bytes(data: bytes) -> Any:
+    return loads(data.decode("utf-8"))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _make_iterencode(ensure_ascii: bool, default: Any, indent: str | None = None) -> Any:
+    if indent is None and _enc.c_make_encoder is not None:
+        return _enc.c_make_encoder(
+            None,
+            default,
+            _enc.c_encode_basestring_ascii if ensure_ascii else _enc.c_encode_basestring,
+            None,
+            ":",
+            ",",
+            False,
+            False,
+            True,
+        )
+    return None
+
+
+class _Raws:
+    """Substitutes RawNumbers by placeholders during encoding, then puts the text back."""
+
+    def __init__(self) -> None:
+        self.nonce = secrets.token_hex(8)
+        self.items: list[str] = []
+        self.pattern = re.compile(r'"\\u0000' + self.nonce + r':(\d+)\\u0000"')
+
+    def default(self, obj: Any) -> Any:
+        if isinstance(obj, RawNumber):
+            self.items.append(obj.text)
+            return f"\x00{self.nonce}:{len(self.items) - 1}\x00"
+        raise TypeError(f"not JSON: {type(obj).__name__}")
+
+    def restore(self, text: str) -> str:
+        if not self.items:
+            return text
+        return self.pattern.sub(lambda m: self.items[int(m.group(1))], text)
+
+
+def _no_default(obj: Any) -> Any:
+    if isinstance(obj, RawNumber):
+        raise _NeedsRaw
+    raise TypeError(f"not JSON: {type(obj).__name__}")
+
+
+class _NeedsRaw(Exception):
+    pass
+
+
+class LineEncoder:
+    """Compact one-line JSON for transcript lines, fast (one C encoder reused)."""
+
+    def __init__(self) -> None:
+        self._utf8 = _make_iterencode(False, _no_default)
+        self._ascii = _make_iterencode(True, _no_default)
+
+    def _encode(self, obj: Any, ascii_only: bool) -> str:
+        fast = self._ascii if ascii_only else self._utf8
+        if fast is not None:
+            try:
+                return "".join(fast(obj, 0))
+            except _NeedsRaw:
+                pass
+        raws = _Raws()
+        text = json.dumps(
+            obj, ensure_ascii=ascii_only, separators=(",", ":"), allow_nan=True, default=raws.default
+        )
+        return raws.restore(text)
+
+    def line(self, obj: Any) -> bytes:
+        """One object as one line of UTF-8 JSON, newline included."""
+        text = self._encode(obj, False)
+        try:
+            return text.encode("utf-8") + b"\n"
+        except UnicodeEncodeError:  # a lone surrogate: escape it, the value stays the same
+            return self._encode(obj, True).encode("ascii") + b"\n"
+
+    def lines(self, objs: list[Any]) -> bytes:
+        if not objs:
+            return b""
+        texts = [self._encode(o, False) for o in objs]
+        texts.append("")
+        joined = "\n".join(texts)
+        try:
+            return joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return b"".join(self.line(o) for o in objs)
+
+
+def dumps_document(obj: Any) -> bytes:
+    """A whole document (sessions.json): UTF-8, indent 2, key order kept, trailing newline."""
+    raws = _Raws()
+    text = json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=True, default=raws.default)
+    text = raws.restore(text) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raws = _Raws()
+        text = json.dumps(obj, ensure_ascii=True, indent=2, allow_nan=True, default=raws.default)
+        return (raws.restore(text) + "\n").encode("ascii")
+
+
+def same_value(a: Any, b: Any, encoder: LineEncoder | None = None) -> bool:
+    """Equal values with equal key order (NaN equals NaN here)."""
+    enc = encoder or LineEncoder()
+    return enc.line(a) == enc.line(b)

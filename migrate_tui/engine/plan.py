@@ -1,0 +1,302 @@
+"""Planning: the scan plus the user's decisions → exactly what apply will write.
+
+Pure: no I/O.  Every effect of every fix is decided here, so the dry run, the wizard's
+diff and apply agree by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from migrate_tui.engine import ids
+from migrate_tui.engine.legacy import problem
+from migrate_tui.engine.model import (
+    MIGRATE, ContentSummary, Decision, Plan, PlannedSession, Problem, ScanResult, SessionScan,
+    Severity, Totals,
+)
+
+# Problems a content fix, once chosen, resolves (the variant read with it no longer has them).
+_DATE_FIXES = ("use-created-at", "use-file-mtime")
+
+
+def build_plan(
+    scan: ScanResult,
+    agent_id: str = "main",
+    decisions: Mapping[str, Decision] | None = None,
+    *,
+    backup: bool = True,
+) -> Plan:
+    decisions = dict(decisions or {})
+    planned = [_plan_one(s, decisions.get(s.file_id, MIGRATE), scan, agent_id) for s in scan.sessions]
+    _settle_ids(planned)
+    _settle_keys(planned, scan, agent_id)
+    for ps in planned:
+        _finish(ps)
+    plan = Plan(scan, agent_id, backup, planned, decisions, _totals(planned), list(scan.warnings))
+    return plan
+
+
+def with_decision(plan: Plan, file_id: str, decision: Decision) -> Plan:
+    """The same plan with one decision changed (the wizard calls this on every toggle)."""
+    decisions = dict(plan.decisions)
+    if decision == MIGRATE:
+        decisions.pop(file_id, None)
+    else:
+        decisions[file_id] = decision
+    return build_plan(plan.scan, plan.agent_id, decisions, backup=plan.backup)
+
+
+# ---------------------------------------------------------------- one session
+
+
+def _plan_one(s: SessionScan, decision: Decision, scan: ScanResult, agent_id: str) -> PlannedSession:
+    ps = PlannedSession(scan=s, decision=decision, action="migrate")
+    if s.file_problems:
+        ps.open_problems = list(s.file_problems)
+        ps.action = "skip" if decision.skip else "blocked"
+        return ps
+    summary = s.summary_for(decision.fixes)
+    ps.message_count = summary.message_count
+    ps.not_carried = list(summary.not_carried)
+    open_problems = [p for p in summary.problems if p.severity is Severity.PROBLEM]
+    notes = _content_notes(s, decision.fixes, summary)
+
+    # the date
+    updated = summary.updated_at_ms
+    if updated is None and summary.readable:
+        open_problems = [p for p in open_problems if p.code != "bad_updated_at"]
+        mtime_ms = s.mtime_ns // 1_000_000
+        if "use-created-at" in decision.fixes and summary.created_at_ms is not None:
+            updated = summary.created_at_ms
+            notes.append("updated_at is taken from created_at")
+        elif "use-file-mtime" in decision.fixes or (
+                "use-created-at" in decision.fixes and summary.created_at_ms is None):
+            updated = mtime_ms
+            notes.append("updated_at is taken from the file's modification time")
+        elif "salvage" in decision.fixes:
+            if summary.created_at_ms is not None:
+                updated = summary.created_at_ms
+                notes.append("the salvaged file has no updated_at: created_at is used instead")
+            else:
+                updated = mtime_ms
+                notes.append("the salvaged file has no updated_at or created_at: the file's "
+                             "modification time is used instead")
+        else:
+            bad = next(p for p in summary.problems if p.code == "bad_updated_at")
+            open_problems.append(bad)
+
+    # the id
+    final_id = None
+    if summary.readable:
+        final_id, id_problems, id_notes = _choose_id(s, summary, decision)
+        open_problems += id_problems
+        notes += id_notes
+
+    ps.final_id = final_id
+    ps.open_problems = open_problems
+    ps.notes = notes
+    if final_id is not None and updated is not None:
+        entry: dict[str, Any] = {
+            "session_id": final_id, "updated_at": updated, "session_file": f"{final_id}.jsonl"}
+        entry.update(summary.entry_fields)
+        ps.entry = entry
+        _plan_transcript(ps, summary, decision)
+    if decision.skip:
+        ps.action = "skip"
+    return ps
+
+
+def _content_notes(s: SessionScan, fixes: frozenset[str], summary: ContentSummary) -> list[str]:
+    notes = []
+    if "salvage" in fixes and summary.salvage_count is not None:
+        missing = ", ".join(summary.salvage_missing) or "nothing"
+        notes.append(f"salvage keeps {summary.salvage_count} complete message(s) before the "
+                     f"damage; lost with the damage: {missing}")
+    if "replace-bytes" in fixes and s.content.replaced_bytes:
+        notes.append(f"{s.content.replaced_bytes} byte(s) that are not UTF-8 become U+FFFD")
+    if "drop-bad-messages" in fixes:
+        bad = s.summary_for(fixes - {"drop-bad-messages"}).bad_messages
+        notes.append(f"{len(bad)} message(s) without a role are dropped (they stay in the backup)")
+    return notes
+
+
+def _choose_id(s: SessionScan, summary: ContentSummary, decision: Decision
+               ) -> tuple[str | None, list[Problem], list[str]]:
+    problems: list[Problem] = []
+    notes: list[str] = []
+    label = s.file_name
+    fid, cid = s.file_id, summary.content_id
+    chosen: str | None = fid
+    if isinstance(cid, str) and cid != fid:
+        if "use-filename" in decision.fixes:
+            notes.append(f"the id is taken from the file name ({ids.display(fid)!r}), "
+                         f"not from the content ({ids.display(cid)!r})")
+        elif "use-content" in decision.fixes:
+            chosen = cid
+            notes.append(f"the id is taken from the content ({ids.display(cid)!r}), "
+                         f"not from the file name ({ids.display(fid)!r})")
+        else:
+            problems.append(problem(
+                "id_mismatch", f"the file name says the session id is {ids.display(fid)!r}, "
+                f"the content says {ids.display(cid)!r}", _path(s)))
+            return None, problems, notes
+    assert chosen is not None
+    if not ids.is_safe_id(chosen):
+        renamed = ids.rename_id(chosen, fid)
+        if "rename" in decision.fixes:
+            notes.append(f"the unsafe id {ids.display(chosen)!r} is renamed {renamed!r}")
+            return renamed, problems, notes
+        problems.append(problem(
+            "unsafe_id", f"the session id {ids.display(chosen)!r} cannot name a file: "
+            f"{ids.why_unsafe(chosen)} (rename would make it {renamed!r})", _path(s)))
+        return None, problems, notes
+    return chosen, problems, notes
+
+
+def _path(s: SessionScan) -> str:
+    return ids.display(s.file_name)
+
+
+def _plan_transcript(ps: PlannedSession, summary: ContentSummary, decision: Decision) -> None:
+    check = summary.transcripts.get(ps.final_id or "")
+    if check is None:
+        ps.transcript = "write"
+        return
+    if check.state in ("same", "extended"):
+        ps.transcript = check.state
+        return
+    name = f"{ps.final_id}.jsonl"
+    if check.state == "not_regular":
+        ps.open_problems.append(problem(
+            "transcript_conflict", f"{name} exists and is not a regular file; it is never "
+            "written through", _path(ps.scan)))
+        ps.open_problems[-1] = _no_fixes(ps.open_problems[-1])
+        return
+    if "keep-existing" in decision.fixes:
+        ps.transcript = "keep-existing"
+        ps.notes.append(f"the existing {name} is kept; this file's messages stay in the backup only")
+    elif "replace-existing" in decision.fixes:
+        ps.transcript = "replace-existing"
+        ps.notes.append(f"the existing {name} is replaced (it goes to the backup first)")
+    else:
+        ps.open_problems.append(problem(
+            "transcript_conflict", f"{name} already exists with other content "
+            f"({check.size:,} bytes)", _path(ps.scan)))
+
+
+def _no_fixes(p: Problem) -> Problem:
+    return Problem(p.code, p.message, p.file, p.severity, p.line, p.column, (), p.excerpt)
+
+
+# ---------------------------------------------------------------- across sessions
+
+
+def _settle_ids(planned: list[PlannedSession]) -> None:
+    """Two files must not become one transcript: a second file with the same final id
+    needs ``rename`` (it keeps the first come, in file name order)."""
+    owners: dict[str, PlannedSession] = {}
+    for ps in planned:
+        if ps.final_id is None or ps.action == "skip":
+            continue
+        first = owners.get(ps.final_id)
+        if first is None:
+            owners[ps.final_id] = ps
+            continue
+        if "rename" in ps.decision.fixes:
+            new_id = ids.rename_id(ps.final_id, ps.file_id)
+            ps.notes.append(f"the id {ps.final_id!r} is taken by {first.scan.file_name}; "
+                            f"renamed {new_id!r}")
+            ps.final_id = new_id
+            if ps.entry is not None:
+                ps.entry["session_id"] = new_id
+                ps.entry["session_file"] = f"{new_id}.jsonl"
+            ps.transcript = "write"
+            owners[new_id] = ps
+        else:
+            ps.open_problems.append(problem(
+                "duplicate_id", f"{first.scan.file_name} has the same session id "
+                f"{ps.final_id!r}", _path(ps.scan)))
+
+
+def _settle_keys(planned: list[PlannedSession], scan: ScanResult, agent_id: str) -> None:
+    existing = scan.store_entries
+    claimed: set[str] = set(scan.session_map)
+    for ps in planned:
+        if ps.entry is None:
+            continue
+        keys = list(ps.scan.keys)
+        summary = ps.scan.summary_for(ps.decision.fixes)
+        if not keys:
+            meta = summary.meta_key
+            if meta and meta not in claimed and _free_for(existing, meta, ps.final_id):
+                keys = [meta]
+                ps.notes.append(f"no key points at this session: metadata.session_key {meta!r} is used")
+            else:
+                fallback = ids.fallback_key(agent_id, ps.final_id or "")
+                keys = [fallback]
+                why = " (its metadata.session_key is taken)" if meta else ""
+                ps.notes.append(f"no key points at this session: it gets {fallback!r}{why}")
+        for key in keys:
+            claimed.add(key)
+            current = existing.get(key)
+            if current is None:
+                ps.keys.append(key)
+            elif current.get("session_id") == ps.final_id:
+                ps.kept_keys.append(key)
+            elif "keep-existing" in ps.decision.fixes:
+                ps.kept_keys.append(key)
+                ps.notes.append(f"{key!r} keeps its existing entry (session "
+                                f"{current.get('session_id')!r})")
+            elif "replace-existing" in ps.decision.fixes:
+                ps.keys.append(key)
+                ps.notes.append(f"{key!r} is replaced (it pointed at session "
+                                f"{current.get('session_id')!r}; the old sessions.json goes to the backup)")
+            else:
+                ps.open_problems.append(problem(
+                    "key_conflict", f"the key {key!r} already points at session "
+                    f"{current.get('session_id')!r} in sessions.json", _path(ps.scan)))
+        reachable = ps.keys or any(
+            existing.get(k, {}).get("session_id") == ps.final_id for k in ps.kept_keys)
+        if not reachable and not ps.open_problems:
+            fallback = ids.fallback_key(agent_id, ps.final_id or "")
+            if _free_for(existing, fallback, ps.final_id) and fallback not in keys:
+                ps.keys.append(fallback)
+                ps.notes.append(f"all its keys keep their existing entries: it is reachable as {fallback!r}")
+
+
+def _free_for(existing: Mapping[str, Any], key: str, session_id: str | None) -> bool:
+    current = existing.get(key)
+    return current is None or current.get("session_id") == session_id
+
+
+def _finish(ps: PlannedSession) -> None:
+    if ps.action == "skip":
+        return
+    if ps.open_problems or ps.entry is None:
+        ps.action = "blocked"
+        return
+    if ps.transcript in ("same", "extended", "keep-existing") and not ps.keys:
+        ps.action = "done"
+        return
+    ps.action = "migrate"
+
+
+def _totals(planned: list[PlannedSession]) -> Totals:
+    t = Totals(found=len(planned))
+    for ps in planned:
+        if ps.action == "migrate":
+            t.to_migrate += 1
+            t.messages += ps.message_count
+            t.bytes += ps.scan.size
+            if ps.decision.fixes:
+                t.fixed += 1
+        elif ps.action == "skip":
+            t.skipped += 1
+        elif ps.action == "blocked":
+            t.blocked += 1
+        elif ps.action == "done":
+            t.done += 1
+        if any(p.severity is Severity.WARNING for p in ps.scan.summary_for(ps.decision.fixes).problems):
+            t.warnings += 1
+    return t

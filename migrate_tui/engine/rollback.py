@@ -1,0 +1,198 @@
+"""Rollback: put back exactly what the migrations (and clean-ups) changed, from the journal
+and the backup.  Refuses, naming the files, when one changed after the migration."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrate_tui.engine import backup, fsio, journal
+from migrate_tui.engine.layout import STORE, Layout, open_layout
+from migrate_tui.engine.model import EventSink, LockBusy, LogLine, PhaseStarted, Progress, no_events
+
+ABSENT = None
+
+
+@dataclass
+class FileAction:
+    file: str  # name inside .sessions/
+    op: str  # "remove" | "restore" | "none"
+    backup_name: str | None = None  # what to restore from
+    changed: bool = False  # the file is not in any state the migration left it in
+    current_sha: str | None = None
+
+
+@dataclass
+class RollbackPlan:
+    workspace: str
+    actions: list[FileAction] = field(default_factory=list)
+    temp_files: list[str] = field(default_factory=list)
+    missing_backup: list[str] = field(default_factory=list)
+
+    @property
+    def remove(self) -> list[str]:
+        return [a.file for a in self.actions if a.op == "remove"]
+
+    @property
+    def restore(self) -> list[str]:
+        return [a.file for a in self.actions if a.op == "restore"]
+
+    @property
+    def changed(self) -> list[str]:
+        return [a.file for a in self.actions if a.changed]
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.remove and not self.restore and not self.temp_files
+
+
+@dataclass
+class RollbackResult:
+    ok: bool
+    removed: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # changed since the migration (no --force)
+    message: str = ""
+
+
+def _current_sha(layout: Layout, name: str) -> str | None:
+    path = layout.in_sessions(name)
+    if fsio.lstat_or_none(path) is None:
+        return ABSENT
+    try:
+        return fsio.sha256_file(path)[1]
+    except fsio.NotRegularFile as exc:
+        return f"<{exc.kind}>"
+
+
+def plan_rollback(workspace: str) -> RollbackPlan:
+    layout = open_layout(workspace)
+    plan = RollbackPlan(layout.workspace)
+    if not fsio.is_real_dir(layout.backup_dir):
+        return plan
+    state = journal.read(layout)
+    manifest = backup.load_manifest(layout)
+    chains: dict[str, list[dict[str, Any]]] = {}
+    for record in state.changes:
+        chains.setdefault(record["file"], []).append(record)
+    for name, records in chains.items():
+        plan.actions.append(_action_for(layout, manifest, name, records, plan))
+    # sessions.json first: no entry may outlive the transcript it points at
+    plan.actions.sort(key=lambda a: (a.file != STORE, a.file))
+    if fsio.is_real_dir(layout.sessions_dir):
+        plan.temp_files = [n for n in fsio.listdir(layout.sessions_dir)
+                           if n.startswith(".") and n.endswith(fsio.TEMP_SUFFIX)]
+    return plan
+
+
+def _action_for(layout: Layout, manifest: backup.Manifest, name: str,
+                records: list[dict[str, Any]], plan: RollbackPlan) -> FileAction:
+    first = records[0]
+    # the states the migration may have left the file in, oldest first
+    states: list[str | None] = []
+    target_backup: str | None = None
+    if first["op"] == "create":
+        states.append(ABSENT)
+    elif first["op"] == "replace":
+        states.append(first["old_sha256"])
+        target_backup = first["backup"]
+    else:  # delete (clean-up removed an original)
+        states.append(first["sha256"])
+        target_backup = first["backup"]
+    for r in records:
+        states.append(ABSENT if r["op"] == "delete" else r["sha256"])
+    current = _current_sha(layout, name)
+    target = states[0]
+    action = FileAction(name, "none", target_backup, current_sha=current)
+    action.changed = current not in states
+    if current == target:
+        return action
+    if target is ABSENT:
+        action.op = "remove"
+        return action
+    if target_backup is None or backup.check_copy(layout, manifest, target_backup):
+        plan.missing_backup.append(name)
+        return action
+    action.op = "restore"
+    return action
+
+
+def rollback_workspace(workspace: str, *, force: bool = False, on_event: EventSink = no_events,
+                       lock_timeout: float = 10.0) -> RollbackResult:
+    plan = plan_rollback(workspace)
+    layout = Layout(plan.workspace)
+    if plan.missing_backup:
+        return RollbackResult(False, message="cannot roll back: the backup copy of "
+                              + ", ".join(plan.missing_backup) + " is missing or damaged")
+    if plan.changed and not force:
+        return RollbackResult(False, refused=plan.changed, message=(
+            "refused: changed after the migration (the agent may have written to them): "
+            + ", ".join(plan.changed) + ". Run with --force to roll back anyway; their "
+            "current content is saved in the backup first."))
+    if plan.nothing_to_do and not fsio.is_real_dir(layout.backup_dir):
+        return RollbackResult(True, message="nothing to roll back: no migration was recorded here")
+    result = RollbackResult(True)
+    manifest = backup.load_manifest(layout) if fsio.is_real_dir(layout.backup_dir) else backup.Manifest()
+    todo = [a for a in plan.actions if a.op != "none"]
+    on_event(PhaseStarted("rollback", len(todo)))
+    with contextlib.ExitStack() as held:
+        if any(a.file == STORE for a in todo) or fsio.lstat_or_none(layout.lock) is not None:
+            try:
+                held.enter_context(fsio.presence_lock(layout.lock, lock_timeout))
+            except fsio.LockTimeout as exc:
+                raise LockBusy(str(exc)) from None
+        for n, action in enumerate(todo, 1):
+            _undo(layout, manifest, action, force)
+            (result.removed if action.op == "remove" else result.restored).append(action.file)
+            on_event(Progress("rollback", n, len(todo), action.file))
+        for name in plan.temp_files:
+            fsio.unlink_if_exists(layout.in_sessions(name))
+        fsio.fsync_dir(layout.sessions_dir)
+        if fsio.is_real_dir(layout.backup_dir):
+            backup.save_manifest(layout, manifest)
+            journal.append(layout, {"op": "rollback", "removed": result.removed,
+                                    "restored": result.restored})
+    result.message = (f"rolled back: {len(result.removed)} file(s) removed, "
+                      f"{len(result.restored)} restored")
+    if not todo:
+        result.message = "nothing to roll back: the workspace is as it was before the migration"
+    on_event(LogLine("info", result.message))
+    return result
+
+
+def _undo(layout: Layout, manifest: backup.Manifest, action: FileAction, force: bool) -> None:
+    path = layout.in_sessions(action.file)
+    if action.changed and force and action.current_sha and not action.current_sha.startswith("<"):
+        # keep what someone wrote after the migration: it goes to the backup first
+        data = fsio.read_bytes(path)
+        st = fsio.lstat(path)
+        backup.back_up(layout, manifest, action.file, data, st.st_mode & 0o777, st.st_mtime_ns,
+                       "before-rollback")
+        backup.save_manifest(layout, manifest)
+    if action.op == "remove":
+        fsio.unlink_if_exists(path)
+        return
+    assert action.backup_name is not None
+    info = manifest.files[action.backup_name]
+    data = backup.read_copy(layout, manifest, action.backup_name)
+    fsio.write_atomic(path, data, info.get("mode", 0o600), sync_dir=False,
+                      mtime_ns=info.get("mtime_ns"))
+
+
+def describe(plan: RollbackPlan) -> str:
+    lines = []
+    if plan.remove:
+        lines.append(f"remove {len(plan.remove)} file(s) the migration created: "
+                     + ", ".join(plan.remove[:10]) + (" …" if len(plan.remove) > 10 else ""))
+    if plan.restore:
+        lines.append(f"restore {len(plan.restore)} file(s) from the backup: "
+                     + ", ".join(plan.restore[:10]) + (" …" if len(plan.restore) > 10 else ""))
+    if plan.temp_files:
+        lines.append(f"remove {len(plan.temp_files)} temporary file(s) left by an interrupted run")
+    if plan.changed:
+        lines.append("changed since the migration: " + ", ".join(plan.changed))
+    return "\n".join(lines) or "nothing to roll back"
+
+
+__all__ = ["plan_rollback", "rollback_workspace", "RollbackPlan", "RollbackResult", "describe"]

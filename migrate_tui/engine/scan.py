@@ -1,0 +1,366 @@
+"""Scanning: read the workspace once, classify every legacy session, keep no messages."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import stat
+import time
+from typing import Any
+
+from migrate_tui.engine import fsio, ids, jsonio
+from migrate_tui.engine.layout import (
+    BACKUP, DEFAULT_MAX_FILE_BYTES, LOCK, SESSION_MAP, STORE, Layout, open_layout,
+)
+from migrate_tui.engine.legacy import (
+    carried_fields, decode, line_col, problem, read_legacy, to_ms, transcript_lines, warning,
+)
+from migrate_tui.engine.model import (
+    CONTENT_FIXES, CancelFlag, ContentSummary, EventSink, NeverCancel, PhaseStarted,
+    Problem, Progress, ScanResult, SessionScan, TranscriptCheck, no_events,
+)
+
+RECENT_SECONDS = 60
+IGNORED = {STORE, SESSION_MAP}
+
+
+def is_legacy_name(name: str) -> bool:
+    return name.endswith(".json") and name not in IGNORED and len(name) > 5
+
+
+def scan_workspace(
+    workspace: str,
+    *,
+    on_event: EventSink = no_events,
+    cancel: CancelFlag | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    now: float | None = None,
+) -> ScanResult:
+    """Read the workspace and classify each legacy session.  Writes nothing."""
+    layout = open_layout(workspace)
+    cancel = cancel or NeverCancel()
+    result = ScanResult(layout.workspace, layout.sessions_dir, fsio.is_real_dir(layout.sessions_dir))
+    if not result.sessions_dir_exists:
+        return result
+    names = sorted(fsio.listdir(layout.sessions_dir))
+    legacy = [n for n in names if is_legacy_name(n)]
+    _inventory(layout, names, result, now if now is not None else time.time())
+    _read_session_map(layout, result, max_file_bytes)
+    _read_store(layout, result, max_file_bytes)
+
+    total_bytes = 0
+    on_event(PhaseStarted("scan", len(legacy)))
+    for done, name in enumerate(legacy, 1):
+        if cancel.is_set():
+            break
+        session = scan_file(layout, name, result.transcripts, max_file_bytes)
+        total_bytes += session.size
+        result.sessions.append(session)
+        on_event(Progress("scan", done, len(legacy), name, total_bytes))
+    result.total_bytes = total_bytes
+    _attach_keys(result)
+    return result
+
+
+# ---------------------------------------------------------------- inventory
+
+
+def _inventory(layout: Layout, names: list[str], result: ScanResult, now: float) -> None:
+    for name in names:
+        path = layout.in_sessions(name)
+        st = fsio.lstat_or_none(path)
+        if st is None:
+            continue
+        if now - st.st_mtime < RECENT_SECONDS and name != BACKUP:
+            result.recently_changed.append(name)
+        if name.endswith(".jsonl"):
+            result.transcripts[name[:-6]] = st.st_size if stat.S_ISREG(st.st_mode) else -1
+    if fsio.is_real_dir(layout.backup_dir):
+        result.backup_present = True
+        result.backup_files = sum(
+            1 for n in fsio.listdir(layout.backup_dir) if not n.endswith(fsio.TEMP_SUFFIX))
+    if LOCK in names:
+        result.lock_holder = fsio.lock_holder(layout.lock)
+
+
+def _read_json_file(path: str, label: str, limit: int) -> tuple[Any, Problem | None]:
+    """A small JSON file the migration depends on (session_map.json, sessions.json)."""
+    try:
+        data = fsio.read_bytes(path, limit)
+    except fsio.NotRegularFile as exc:
+        return None, problem("not_regular", f"is a {exc.kind}; it is not followed or read", label)
+    except OSError as exc:
+        return None, problem("unreadable", f"cannot be read: {exc.strerror or exc}", label)
+    holder = _Holder()
+    text = decode(data, label, False, holder)
+    if text is None:
+        return None, holder.problems[-1]
+    try:
+        return jsonio.loads(text), None
+    except RecursionError:
+        return None, problem("too_deep", "is nested too deeply to read safely", label)
+    except jsonio.JSONDecodeError as exc:
+        return None, problem(
+            "invalid_json", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            label, line=exc.lineno, column=exc.colno)
+
+
+class _Holder:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.replaced_bytes = 0
+
+
+def _read_session_map(layout: Layout, result: ScanResult, limit: int) -> None:
+    path = layout.session_map
+    if fsio.lstat_or_none(path) is None:
+        return
+    result.session_map_present = True
+    value, err = _read_json_file(path, path, limit)
+    if err is not None:
+        result.fatal = Problem(err.code, err.message + "; the session keys in it cannot be read, "
+                               "so nothing is migrated (fix or restore it and run again)", path,
+                               err.severity, err.line, err.column)
+        return
+    if not isinstance(value, dict):
+        result.fatal = problem("wrong_shape", "is not a JSON object of key → session id; "
+                               "nothing is migrated", path)
+        return
+    for key, sid in value.items():
+        if isinstance(sid, str):
+            result.session_map[key] = sid
+        else:
+            result.warnings.append(warning(
+                "bad_key", f"the key {key!r} maps to {sid!r}, which is not a session id; it is ignored",
+                path))
+
+
+def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
+    path = layout.store
+    if fsio.lstat_or_none(path) is None:
+        return
+    result.store_present = True
+    value, err = _read_json_file(path, path, limit)
+    if err is not None:
+        result.fatal = Problem(err.code, err.message + "; it is never overwritten blind, so nothing "
+                               "is migrated until it is repaired", path, err.severity, err.line,
+                               err.column)
+        return
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        result.fatal = problem("wrong_shape", "is not a JSON object of key → entry; it is never "
+                               "overwritten blind, so nothing is migrated", path)
+        return
+    result.store_entries = value
+
+
+# ---------------------------------------------------------------- one legacy file
+
+
+def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int) -> SessionScan:
+    path = layout.in_sessions(name)
+    label = path
+    session = SessionScan(file_name=name, file_id=name[:-5])
+    st = fsio.lstat_or_none(path)
+    if st is None:
+        session.kind = "missing"
+        session.file_problems.append(problem("unreadable", "disappeared during the scan", label))
+        return session
+    session.size, session.mtime_ns, session.mode = st.st_size, st.st_mtime_ns, stat.S_IMODE(st.st_mode)
+    if stat.S_ISLNK(st.st_mode):
+        session.kind = "symlink"
+        target = _link_target(path)
+        session.file_problems.append(problem(
+            "symlink", f"is a symlink{target}; it is never read or written through", label))
+        return session
+    if not stat.S_ISREG(st.st_mode):
+        session.kind = fsio.describe_mode(st.st_mode)
+        session.file_problems.append(problem(
+            "not_regular", f"is a {session.kind}, not a regular file; it is not opened", label))
+        return session
+    try:
+        data = fsio.read_bytes(path, limit)
+    except fsio.FileTooLarge as exc:
+        session.file_problems.append(problem(
+            "too_large", f"is {exc.size:,} bytes, over the {exc.limit:,}-byte limit for one "
+            "session; it is not parsed", label))
+        return session
+    except fsio.NotRegularFile as exc:
+        session.kind = exc.kind
+        session.file_problems.append(problem(
+            "not_regular", f"is a {exc.kind}; it is not opened", label))
+        return session
+    except OSError as exc:
+        session.file_problems.append(problem(
+            "unreadable", f"cannot be read: {exc.strerror or exc}", label))
+        return session
+    session.sha256 = fsio.sha256_bytes(data)
+    session.size = len(data)
+    session.content = summarize(data, label, frozenset(), session, transcripts)
+    offered = _offered_content_fixes(session.content)
+    if offered:
+        _scan_variants(data, label, session, transcripts, offered)
+    return session
+
+
+def _link_target(path: str) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return ""
+    resolved = os.path.normpath(os.path.join(os.path.dirname(path), target))
+    inside = os.path.dirname(resolved) == os.path.dirname(path)
+    where = "inside .sessions/" if inside else "outside .sessions/"
+    return f" to {ids.display(target)} ({where})"
+
+
+def _offered_content_fixes(summary: ContentSummary) -> set[str]:
+    return {f for p in summary.problems for f in p.fixes if f in CONTENT_FIXES}
+
+
+def _scan_variants(data: bytes, label: str, session: SessionScan, transcripts: dict[str, int],
+                   offered: set[str]) -> None:
+    """Read the file again with each combination of the content fixes it needs, so the plan
+    can show each fix's effect without touching the disk."""
+    known = set(offered)
+    pending = [frozenset([f]) for f in sorted(offered)]
+    while pending:
+        combo = pending.pop(0)
+        if combo in session.variants:
+            continue
+        summary = summarize(data, label, combo, session, transcripts)
+        session.variants[combo] = summary
+        for extra in _offered_content_fixes(summary) - combo:
+            known.add(extra)
+            pending.append(combo | {extra})
+    # every combination of the fixes found, so any choice the user makes is previewed
+    for size in range(2, len(known) + 1):
+        for combo in itertools.combinations(sorted(known), size):
+            key = frozenset(combo)
+            if key not in session.variants:
+                session.variants[key] = summarize(data, label, key, session, transcripts)
+
+
+def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionScan,
+              transcripts: dict[str, int]) -> ContentSummary:
+    content = read_legacy(data, label, fixes)
+    out = ContentSummary(
+        readable=content.readable,
+        content_id=content.content_id,
+        message_count=len(content.messages),
+        bad_messages=content.bad_messages,
+        salvage_count=content.salvage_count,
+        salvage_missing=content.salvage_missing,
+        replaced_bytes=content.replaced_bytes,
+        problems=content.problems,
+    )
+    if not content.readable:
+        return out
+    out.entry_fields, out.not_carried = carried_fields(content)
+    out.created_at_ms = to_ms(content.created_at)
+    out.updated_at_ms = to_ms(content.updated_at)
+    meta_key = content.metadata.get("session_key")
+    if meta_key is not None:
+        if ids.is_valid_key(meta_key):
+            out.meta_key = meta_key
+        else:
+            out.problems.append(warning(
+                "bad_session_key", f"metadata.session_key {meta_key!r} is not a valid key; "
+                "it is not used", label))
+    if out.updated_at_ms is None:
+        raw = content.updated_at
+        if not content.has_updated_at:
+            what = "has no updated_at"
+        else:
+            what = f"has an updated_at that is not a date: {raw!r}"[:200]
+        if "salvage" in fixes:
+            what += " (it was lost with the damage)"
+        found = problem("bad_updated_at", what, label)
+        if out.created_at_ms is None:
+            found = Problem(found.code, found.message + "; created_at is not usable either",
+                            found.file, found.severity, fixes=("use-file-mtime",))
+        out.problems.append(found)
+    if isinstance(content.content_id, str):
+        pass
+    elif content.content_id is None:
+        out.problems.append(warning(
+            "no_content_id", "has no session_id inside; the file name is used", label))
+    else:
+        out.problems.append(warning(
+            "bad_content_id", f"its session_id is {content.content_id!r}, not a string; the file "
+            "name is used", label))
+        out.content_id = None
+    out.transcripts = _check_transcripts(session, content, transcripts, os.path.dirname(label))
+    return out
+
+
+def _candidate_ids(session: SessionScan, content_id: Any) -> set[str]:
+    out = set()
+    for sid in (session.file_id, content_id):
+        if isinstance(sid, str):
+            out.add(sid if ids.is_safe_id(sid) else ids.rename_id(sid, session.file_id))
+            out.add(ids.rename_id(sid, session.file_id))
+    return {sid for sid in out if ids.is_safe_id(sid)}
+
+
+def _check_transcripts(session: SessionScan, content: Any, transcripts: dict[str, int],
+                       sessions_dir: str) -> dict[str, TranscriptCheck]:
+    """Compare each existing transcript this session might be written to with what would be
+    written.  Only when such a file exists: the common case costs nothing."""
+    found = {sid: transcripts[sid] for sid in _candidate_ids(session, content.content_id)
+             if sid in transcripts}
+    if not found:
+        return {}
+    expected = transcript_bytes(content.messages)
+    checks = {}
+    for sid, size in found.items():
+        if size < 0:
+            checks[sid] = TranscriptCheck("not_regular", size)
+            continue
+        path = os.path.join(sessions_dir, f"{sid}.jsonl")
+        try:
+            existing = fsio.read_range(path, 0, len(expected) + 1) if size > len(expected) else \
+                fsio.read_bytes(path, len(expected) + 1)
+        except fsio.NotRegularFile:
+            checks[sid] = TranscriptCheck("not_regular", size)
+            continue
+        except OSError:
+            checks[sid] = TranscriptCheck("different", size)
+            continue
+        if size == len(expected) and existing == expected:
+            checks[sid] = TranscriptCheck("same", size)
+        elif size > len(expected) and existing[: len(expected)] == expected and (
+                not expected or expected.endswith(b"\n")):
+            checks[sid] = TranscriptCheck("extended", size)
+        else:
+            checks[sid] = TranscriptCheck("different", size)
+    return checks
+
+
+def transcript_bytes(messages: list[dict[str, Any]]) -> bytes:
+    return jsonio.LineEncoder().lines(transcript_lines(messages))
+
+
+# ---------------------------------------------------------------- keys
+
+
+def _attach_keys(result: ScanResult) -> None:
+    """Give each session the session_map keys that point at it (by file name first, then by
+    the id inside the file); report keys that point at no file."""
+    by_file = {s.file_id: s for s in result.sessions}
+    by_content: dict[str, SessionScan] = {}
+    for s in result.sessions:
+        for summary in [s.content, *s.variants.values()]:
+            cid = summary.content_id
+            if isinstance(cid, str) and cid not in by_file:
+                by_content.setdefault(cid, s)
+    for key, sid in result.session_map.items():
+        owner = by_file.get(sid) or by_content.get(sid)
+        if owner is not None:
+            owner.keys.append(key)
+        else:
+            result.warnings.append(warning(
+                "dangling_key", f"the key {key!r} points at session {sid!r}, which has no file; "
+                "it is not migrated", os.path.join(result.sessions_dir, SESSION_MAP)))
+
+
+__all__ = ["scan_workspace", "scan_file", "line_col", "transcript_bytes"]

@@ -1,0 +1,134 @@
+"""Verify: compare what the migrations wrote with their sources, long after the fact.
+
+Driven by the journal: each transcript is rebuilt from its source (the original, or its
+backup copy once the original is cleaned up) and compared with the file on disk; each key
+written must still point at its session.  A transcript the agent has continued since (the
+migrated lines, then more) is fine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrate_tui.engine import backup, fsio, journal, jsonio
+from migrate_tui.engine.layout import STORE, Layout, open_layout
+from migrate_tui.engine.legacy import read_legacy, transcript_lines
+from migrate_tui.engine.model import EventSink, PhaseStarted, Progress, no_events
+
+
+@dataclass
+class VerifyResult:
+    workspace: str
+    ok: bool = True
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": "ok" if self.ok else "different", "workspace": self.workspace,
+                "checked": self.checked, "problems": self.problems, "notes": self.notes}
+
+
+def _source_bytes(layout: Layout, manifest: backup.Manifest, name: str, sha: str) -> bytes | None:
+    path = layout.in_sessions(name)
+    try:
+        if fsio.lstat_or_none(path) is not None:
+            data = fsio.read_bytes(path)
+            if fsio.sha256_bytes(data) == sha:
+                return data
+    except OSError:
+        pass
+    copy = manifest.find(name, sha)
+    if copy is None or backup.check_copy(layout, manifest, copy):
+        return None
+    return fsio.read_bytes(layout.in_backup(copy))
+
+
+def verify_workspace(workspace: str, *, on_event: EventSink = no_events) -> VerifyResult:
+    layout = open_layout(workspace)
+    result = VerifyResult(layout.workspace)
+    if not fsio.is_real_dir(layout.sessions_dir):
+        result.notes.append("there is no .sessions folder: nothing to verify")
+        return result
+    store = _load_store(layout, result)
+    state = journal.read(layout) if fsio.is_real_dir(layout.backup_dir) else journal.JournalState()
+    if not state.changes:
+        result.notes.append("no migration is recorded here; only sessions.json was checked")
+    manifest = backup.load_manifest(layout) if fsio.is_real_dir(layout.backup_dir) else backup.Manifest()
+    transcripts = {f: r for f, r in journal.latest(state.records).items() if r.get("source")}
+    on_event(PhaseStarted("verify", len(transcripts)))
+    encoder = jsonio.LineEncoder()
+    for n, (name, record) in enumerate(transcripts.items(), 1):
+        _check_transcript(layout, manifest, name, record, encoder, result)
+        on_event(Progress("verify", n, len(transcripts), name))
+    for record in state.records:
+        if record.get("op") != "keys":
+            continue
+        for key, sid in record["keys"].items():
+            entry = store.get(key) if store is not None else None
+            if not isinstance(entry, dict):
+                result.problems.append(f"sessions.json has no entry for the migrated key {key!r}")
+            elif entry.get("session_id") != sid:
+                result.problems.append(f"sessions.json: {key!r} now points at "
+                                       f"{entry.get('session_id')!r}, not the migrated {sid!r}")
+    if store:
+        for key, entry in store.items():
+            name = entry.get("session_file") if isinstance(entry, dict) else None
+            if isinstance(name, str) and "/" not in name and name not in (".", "..") and name:
+                if fsio.lstat_or_none(layout.in_sessions(name)) is None:
+                    result.problems.append(f"sessions.json: {key!r} points at {name}, which is missing")
+    result.ok = not result.problems
+    return result
+
+
+def _load_store(layout: Layout, result: VerifyResult) -> dict[str, Any] | None:
+    if fsio.lstat_or_none(layout.store) is None:
+        return {}
+    try:
+        store = jsonio.loads(fsio.read_bytes(layout.store).decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        result.problems.append(f"{STORE} cannot be read: {exc}")
+        return None
+    if not isinstance(store, dict):
+        result.problems.append(f"{STORE} is not a JSON object")
+        return None
+    return store
+
+
+def _check_transcript(layout: Layout, manifest: backup.Manifest, name: str, record: dict[str, Any],
+                      encoder: jsonio.LineEncoder, result: VerifyResult) -> None:
+    result.checked += 1
+    path = layout.in_sessions(name)
+    if fsio.lstat_or_none(path) is None:
+        result.problems.append(f"{name} is missing (it was written from {record['source']})")
+        return
+    source = _source_bytes(layout, manifest, record["source"], record["source_sha256"])
+    if source is None:
+        result.problems.append(f"{name}: its source {record['source']} (as migrated) is neither in "
+                               "place nor in the backup")
+        return
+    content = read_legacy(source, record["source"], frozenset(record.get("fixes", [])))
+    lines = transcript_lines(content.messages)
+    expected = encoder.lines(lines)
+    actual = fsio.read_bytes(path)
+    if actual == expected:
+        return
+    if actual.startswith(expected) and (not expected or expected.endswith(b"\n")):
+        result.notes.append(f"{name}: continued by the agent since the migration "
+                            f"({len(actual) - len(expected):,} bytes more)")
+        return
+    got = actual.split(b"\n")
+    for n, want in enumerate(lines, 1):
+        if n > len(got) or not got[n - 1]:
+            result.problems.append(f"{name}: line {n} is missing ({len(lines)} messages in "
+                                   f"{record['source']})")
+            return
+        try:
+            value = jsonio.loads(got[n - 1].decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            result.problems.append(f"{name}: line {n} is not valid JSON")
+            return
+        if not jsonio.same_value(value, want, encoder):
+            result.problems.append(f"{name}: line {n} differs from message {n} of {record['source']}")
+            return

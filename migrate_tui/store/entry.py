@@ -1,0 +1,52 @@
+"""SessionEntry: one value of ``sessions.json``, as the Python agent reads it (SPEC §1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The fields of the new format, snake_case, in the order SPEC §1 lists them.
+SESSION_ENTRY_FIELDS: tuple[str, ...] = (
+    "session_id", "updated_at", "session_file", "spawned_by", "system_sent",
+    "aborted_last_run", "chat_type", "channel", "group_id", "subject", "group_channel",
+    "space", "thinking_level", "verbose_level", "reasoning_level", "elevated_level",
+    "tts_auto", "provider_override", "model_override", "auth_profile_override",
+    "auth_profile_override_source", "auth_profile_override_compaction_count", "exec_host",
+    "exec_security", "exec_ask", "exec_node", "response_usage", "send_policy",
+    "group_activation", "group_activation_needs_system_intro", "queue_mode",
+    "queue_debounce_ms", "queue_cap", "queue_drop", "input_tokens", "output_tokens",
+    "total_tokens", "model_provider", "model", "context_tokens", "compaction_count",
+    "memory_flush_at", "memory_flush_compaction_count", "cli_session_ids",
+    "claude_cli_session_id", "label", "display_name", "origin", "delivery_context",
+    "last_channel", "last_to", "last_account_id", "last_thread_id",
+)
+FIELD_SET = frozenset(SESSION_ENTRY_FIELDS)
+# Fields the migration sets itself; a legacy metadata key of the same name is not carried.
+STRUCTURAL_FIELDS = frozenset({"session_id", "updated_at", "session_file"})
+
+
+class SessionEntry(dict):
+    """A ``sessions.json`` entry: a dict (so unknown fields survive a round trip) with
+    attribute access to the SessionEntry fields (``entry.thinking_level = "high"``)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self:
+            return self[name]
+        if name in FIELD_SET:
+            return None
+        raise AttributeError(f"SessionEntry has no field {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self)
