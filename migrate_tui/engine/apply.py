@@ -161,7 +161,7 @@ class _Run:
         record: dict[str, Any] = {
             "op": "create", "run": self.run_id, "file": os.path.basename(target),
             "sha256": fsio.sha256_bytes(out), "size": len(out), "source": ps.scan.file_name,
-            "source_sha256": sha, "fixes": sorted(ps.decision.fixes & CONTENT_FIXES),
+            "source_sha256": sha, "fixes": sorted(ps.decision.fixes),
         }
         st = fsio.lstat_or_none(target)
         if st is not None:
@@ -307,12 +307,10 @@ def apply_plan(
         raise WorkspaceError(str(plan.scan.fatal))
     run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout)
     result = run.result
+    _tidy(run.layout)
     if not run.todo:
         return result
     started = time.monotonic()
-    for folder in (run.layout.sessions_dir, run.layout.backup_dir):
-        with contextlib.suppress(OSError):
-            fsio.remove_temp_files(folder)
     try:
         run.backup_phase()
         journal.append(run.layout, {"op": "begin", "run": run.run_id, "pid": os.getpid(),
@@ -333,6 +331,28 @@ def apply_plan(
                 "to finish, or rollback to undo")
     run.log("info", f"done in {time.monotonic() - started:.1f} s")
     return result
+
+
+def _tidy(layout: Layout) -> None:
+    """Remove what an interrupted run left behind: our temporary files, and a lock file
+    whose owner is provably gone (taking and releasing the lock reclaims it)."""
+    for folder in (layout.sessions_dir, layout.backup_dir):
+        with contextlib.suppress(OSError):
+            fsio.remove_temp_files(folder)
+    holder = fsio.lock_holder(layout.lock)
+    if holder is not None and holder > 0 and not _alive(holder):
+        with contextlib.suppress(fsio.LockTimeout, OSError), fsio.presence_lock(layout.lock, 0):
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _describe(exc: BaseException) -> str:

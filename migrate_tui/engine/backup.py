@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate_tui.engine import fsio
-from migrate_tui.engine.layout import MANIFEST, Layout, check_backup_dir
+from migrate_tui.engine.layout import JOURNAL, MANIFEST, REPORT, Layout, check_backup_dir
 
 
 class BackupError(Exception):
@@ -56,12 +56,14 @@ def ensure_dir(layout: Layout) -> None:
     fsio.mkdir(layout.backup_dir, 0o700)
 
 
-def _free_name(manifest: Manifest, layout: Layout, original: str) -> str:
+def _free_name(manifest: Manifest, layout: Layout, original: str, size: int, sha: str) -> str:
+    """The first name not used by another copy.  A copy an interrupted run wrote before it
+    could record it in the manifest is taken over when it holds the same bytes."""
     candidates = [original] + [f"{original}.{n}" for n in range(2, 10_000)]
     for name in candidates:
-        if name in manifest.files or name == MANIFEST:
+        if name in manifest.files or name in (MANIFEST, JOURNAL, REPORT):
             continue
-        if fsio.lstat_or_none(layout.in_backup(name)) is None:
+        if fsio.lstat_or_none(layout.in_backup(name)) is None or _copy_ok(layout, name, size, sha):
             return name
     raise BackupError(f"no free backup name for {original}")
 
@@ -74,7 +76,7 @@ def back_up(layout: Layout, manifest: Manifest, original: str, data: bytes, mode
     existing = manifest.find(original, sha)
     if existing is not None and _copy_ok(layout, existing, len(data), sha):
         return existing
-    name = existing or _free_name(manifest, layout, original)
+    name = existing or _free_name(manifest, layout, original, len(data), sha)
     path = layout.in_backup(name)
     fsio.write_atomic(path, data, mode, sync_dir=False, mtime_ns=mtime_ns)
     if not _copy_ok(layout, name, len(data), sha):

@@ -31,6 +31,9 @@ def new_run_id() -> str:
 
 def append(layout: Layout, *records: dict[str, Any]) -> None:
     data = "".join(json.dumps(r, ensure_ascii=True) + "\n" for r in records).encode("ascii")
+    st = fsio.lstat_or_none(layout.journal)
+    if st is not None and st.st_size and fsio.read_range(layout.journal, -1, 1) != b"\n":
+        data = b"\n" + data  # a crash cut the last record short: never glue onto it
     fsio.append_durable(layout.journal, data)
 
 

@@ -237,7 +237,7 @@ def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset()) -> 
         missing = [k for k in ("session_id", "messages", "metadata", "created_at", "updated_at")
                    if k not in found]
         if "messages" in found and not complete:
-            missing.insert(0, "the messages after the damage")
+            missing.insert(0, "any later messages")
         out.salvage_missing = missing
         if "salvage" not in fixes:
             at_end = exc.pos >= len(text.rstrip())

@@ -147,6 +147,9 @@ class ScanResult:
     lock_holder: int | None = None  # pid in sessions.json.lock, -1 if unknown
     recently_changed: list[str] = field(default_factory=list)  # files changed in the last minute
     total_bytes: int = 0
+    # fixes an earlier run migrated a file with (file name → fixes), from the journal, for
+    # files unchanged since: a rerun repeats those decisions unless told otherwise
+    earlier_fixes: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def by_file_id(self) -> dict[str, SessionScan]:
         return {s.file_id: s for s in self.sessions}

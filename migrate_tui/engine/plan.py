@@ -28,7 +28,7 @@ def build_plan(
     backup: bool = True,
 ) -> Plan:
     decisions = dict(decisions or {})
-    planned = [_plan_one(s, decisions.get(s.file_id, MIGRATE), scan, agent_id) for s in scan.sessions]
+    planned = [_plan_one(s, _decision_for(s, decisions, scan), scan, agent_id) for s in scan.sessions]
     _settle_ids(planned)
     _settle_keys(planned, scan, agent_id)
     for ps in planned:
@@ -45,6 +45,15 @@ def with_decision(plan: Plan, file_id: str, decision: Decision) -> Plan:
     else:
         decisions[file_id] = decision
     return build_plan(plan.scan, plan.agent_id, decisions, backup=plan.backup)
+
+
+def _decision_for(s: SessionScan, decisions: Mapping[str, Decision], scan: ScanResult) -> Decision:
+    """The user's decision; else the fixes an earlier run migrated this very file with."""
+    decision = decisions.get(s.file_id)
+    if decision is not None:
+        return decision
+    earlier = scan.earlier_fixes.get(s.file_name)
+    return Decision(fixes=earlier) if earlier else MIGRATE
 
 
 # ---------------------------------------------------------------- one session

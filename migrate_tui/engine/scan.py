@@ -8,7 +8,7 @@ import stat
 import time
 from typing import Any
 
-from migrate_tui.engine import fsio, ids, jsonio
+from migrate_tui.engine import fsio, ids, journal, jsonio
 from migrate_tui.engine.layout import (
     BACKUP, DEFAULT_MAX_FILE_BYTES, LOCK, SESSION_MAP, STORE, Layout, open_layout,
 )
@@ -59,7 +59,24 @@ def scan_workspace(
         on_event(Progress("scan", done, len(legacy), name, total_bytes))
     result.total_bytes = total_bytes
     _attach_keys(result)
+    result.earlier_fixes = _earlier_fixes(layout, result)
     return result
+
+
+def _earlier_fixes(layout: Layout, result: ScanResult) -> dict[str, frozenset[str]]:
+    if not result.backup_present:
+        return {}
+    try:
+        state = journal.read(layout)
+    except OSError:
+        return {}
+    shas = {s.file_name: s.sha256 for s in result.sessions}
+    out = {}
+    for record in state.records:
+        source = record.get("source")
+        if source and record.get("fixes") and shas.get(source) == record.get("source_sha256"):
+            out[source] = frozenset(record["fixes"])
+    return out
 
 
 # ---------------------------------------------------------------- inventory

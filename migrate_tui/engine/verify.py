@@ -14,7 +14,7 @@ from typing import Any
 from migrate_tui.engine import backup, fsio, journal, jsonio
 from migrate_tui.engine.layout import STORE, Layout, open_layout
 from migrate_tui.engine.legacy import read_legacy, transcript_lines
-from migrate_tui.engine.model import EventSink, PhaseStarted, Progress, no_events
+from migrate_tui.engine.model import CONTENT_FIXES, EventSink, PhaseStarted, Progress, no_events
 
 
 @dataclass
@@ -108,7 +108,7 @@ def _check_transcript(layout: Layout, manifest: backup.Manifest, name: str, reco
         result.problems.append(f"{name}: its source {record['source']} (as migrated) is neither in "
                                "place nor in the backup")
         return
-    content = read_legacy(source, record["source"], frozenset(record.get("fixes", [])))
+    content = read_legacy(source, record["source"], frozenset(record.get("fixes", [])) & CONTENT_FIXES)
     lines = transcript_lines(content.messages)
     expected = encoder.lines(lines)
     actual = fsio.read_bytes(path)

@@ -1,0 +1,91 @@
+"""Small read-only queries the wizard needs besides the migration itself: the default
+workspace, folder completion for the path field, and whether the backup fits on the disk.
+
+Plain functions; the wizard calls them from worker threads, never from a screen's compose.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+from migrate_tui.engine.layout import SESSION_MAP, STORE, Layout
+from migrate_tui.engine.model import Plan
+
+DEFAULT_WORKSPACE = "~/.openclaw"
+MAX_COMPLETIONS = 200
+
+
+def default_workspace(given: str | None) -> str:
+    """The path the wizard starts with: the one given, else ``~/.openclaw`` when it exists,
+    else empty (the user types one)."""
+    if given:
+        return given
+    return DEFAULT_WORKSPACE if os.path.isdir(os.path.expanduser(DEFAULT_WORKSPACE)) else ""
+
+
+def complete_folder(typed: str) -> str | None:
+    """The first folder whose path starts with ``typed`` (as typed, ``~`` kept), for the
+    path field's completion; None when there is none.  Hidden folders only when the typed
+    name starts with a dot."""
+    if not typed:
+        return None
+    expanded = os.path.expanduser(typed)
+    parent, prefix = os.path.split(expanded)
+    try:
+        with os.scandir(parent or ".") as entries:
+            names = sorted(
+                entry.name for _, entry in zip(range(MAX_COMPLETIONS * 10), entries)
+                if entry.name.startswith(prefix) and entry.is_dir(follow_symlinks=False)
+                and (prefix.startswith(".") or not entry.name.startswith("."))
+            )
+    except OSError:
+        return None
+    for name in names:
+        if name != prefix:
+            return typed + name[len(prefix):] + os.sep
+    return None
+
+
+@dataclass(frozen=True)
+class BackupEstimate:
+    backup_dir: str
+    files: int  # files copied into the backup
+    bytes: int  # their size (sessions from the plan; the two index files from the scan)
+    free_bytes: int | None  # free space on the disk holding .sessions/, None if unknown
+    enabled: bool
+
+    @property
+    def enough_room(self) -> bool | None:
+        """Room for the backup plus the new transcripts (about as large as the originals)."""
+        if self.free_bytes is None:
+            return None
+        return self.free_bytes >= 2 * self.bytes
+
+
+def backup_estimate(plan: Plan) -> BackupEstimate:
+    """What the backup will hold, and whether the disk has room for it and for the new
+    files.  Reads nothing but the file system's free space."""
+    scan = plan.scan
+    layout = Layout(scan.workspace)
+    files = 0
+    size = 0
+    if plan.backup:  # apply copies every legacy file it could read, migrated or not
+        for session in scan.sessions:
+            if session.sha256 is not None:
+                files += 1
+                size += session.size
+    for name, present in ((SESSION_MAP, scan.session_map_present and plan.backup),
+                          (STORE, scan.store_present)):
+        if present:
+            files += 1
+            try:
+                size += os.lstat(layout.in_sessions(name)).st_size
+            except OSError:
+                pass
+    try:
+        free = shutil.disk_usage(layout.sessions_dir).free
+    except OSError:
+        free = None
+    return BackupEstimate(layout.backup_dir, files, size, free, plan.backup)
