@@ -6,7 +6,9 @@ Plain dataclasses, no I/O.  The data flows one way: files → ``ScanResult`` →
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import Enum
 from typing import Any, Protocol
 
@@ -238,11 +240,18 @@ class Plan:
     totals: Totals
     warnings: list[Problem] = field(default_factory=list)
 
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """file id → position in ``sessions``."""
+        return {ps.file_id: n for n, ps in enumerate(self.sessions)}
+
+    @cached_property
+    def id_counts(self) -> Counter[str]:
+        """How many sessions would be written under each final id."""
+        return Counter(ps.final_id for ps in self.sessions if ps.final_id is not None)
+
     def session(self, file_id: str) -> PlannedSession:
-        for ps in self.sessions:
-            if ps.file_id == file_id:
-                return ps
-        raise KeyError(file_id)
+        return self.sessions[self.index[file_id]]
 
     @property
     def nothing_to_do(self) -> bool:

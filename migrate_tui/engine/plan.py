@@ -7,6 +7,7 @@ diff and apply agree by construction.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from migrate_tui.engine import ids
@@ -38,13 +39,40 @@ def build_plan(
 
 
 def with_decision(plan: Plan, file_id: str, decision: Decision) -> Plan:
-    """The same plan with one decision changed (the wizard calls this on every toggle)."""
+    """The same plan with one decision changed (the wizard calls this on every toggle).
+
+    Only that session is planned again when the change cannot reach another session (its
+    old and new ids are its own, and its keys do not depend on what others claimed);
+    otherwise the whole plan is rebuilt.  Both give the same plan."""
     decisions = dict(plan.decisions)
     if decision == MIGRATE:
         decisions.pop(file_id, None)
     else:
         decisions[file_id] = decision
-    return build_plan(plan.scan, plan.agent_id, decisions, backup=plan.backup)
+    old = plan.session(file_id)
+    new = _plan_one(old.scan, _decision_for(old.scan, decisions, plan.scan), plan.scan, plan.agent_id)
+    counts = plan.id_counts
+    local = (
+        (old.scan.keys or not _may_use_meta_key(old.scan))
+        and (old.final_id is None or counts[old.final_id] == 1)
+        and (new.final_id is None or new.final_id == old.final_id or counts[new.final_id] == 0)
+    )
+    if not local:
+        return build_plan(plan.scan, plan.agent_id, decisions, backup=plan.backup)
+    _settle_keys([new], plan.scan, plan.agent_id)
+    _finish(new)
+    sessions = list(plan.sessions)
+    sessions[plan.index[file_id]] = new
+    totals = replace(plan.totals)
+    _count(totals, old, -1)
+    _count(totals, new, +1)
+    updated = Plan(plan.scan, plan.agent_id, plan.backup, sessions, decisions, totals, plan.warnings)
+    updated.__dict__["index"] = plan.index
+    return updated
+
+
+def _may_use_meta_key(s: SessionScan) -> bool:
+    return any(summary.meta_key for summary in [s.content, *s.variants.values()])
 
 
 def _decision_for(s: SessionScan, decisions: Mapping[str, Decision], scan: ScanResult) -> Decision:
@@ -294,18 +322,22 @@ def _finish(ps: PlannedSession) -> None:
 def _totals(planned: list[PlannedSession]) -> Totals:
     t = Totals(found=len(planned))
     for ps in planned:
-        if ps.action == "migrate":
-            t.to_migrate += 1
-            t.messages += ps.message_count
-            t.bytes += ps.scan.size
-            if ps.decision.fixes:
-                t.fixed += 1
-        elif ps.action == "skip":
-            t.skipped += 1
-        elif ps.action == "blocked":
-            t.blocked += 1
-        elif ps.action == "done":
-            t.done += 1
-        if any(p.severity is Severity.WARNING for p in ps.scan.summary_for(ps.decision.fixes).problems):
-            t.warnings += 1
+        _count(t, ps, +1)
     return t
+
+
+def _count(t: Totals, ps: PlannedSession, sign: int) -> None:
+    if ps.action == "migrate":
+        t.to_migrate += sign
+        t.messages += sign * ps.message_count
+        t.bytes += sign * ps.scan.size
+        if ps.decision.fixes:
+            t.fixed += sign
+    elif ps.action == "skip":
+        t.skipped += sign
+    elif ps.action == "blocked":
+        t.blocked += sign
+    elif ps.action == "done":
+        t.done += sign
+    if any(p.severity is Severity.WARNING for p in ps.scan.summary_for(ps.decision.fixes).problems):
+        t.warnings += sign
