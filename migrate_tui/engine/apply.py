@@ -112,7 +112,7 @@ class _Run:
         total = len(self.todo)
         self.on_event(PhaseStarted("transcripts", total, sum(ps.scan.size for ps in self.todo)))
         written: list[_Written] = []
-        batch: list[tuple[PlannedSession, str, bytes, list[Any], dict[str, Any]]] = []
+        batch: list[tuple[PlannedSession, str, bytes, dict[str, Any]]] = []
         batch_bytes = 0
         done = 0
         bytes_done = 0
@@ -144,7 +144,7 @@ class _Run:
         source = self.layout.in_sessions(ps.scan.file_name)
         target = self.layout.in_sessions(f"{ps.final_id}.jsonl")
         if ps.transcript in ("same", "extended", "keep-existing"):
-            return ps, target, None, None, None
+            return ps, target, None, None
         try:
             data = fsio.read_bytes(source)
         except OSError as exc:
@@ -158,6 +158,10 @@ class _Run:
         content = read_legacy(data, source, ps.decision.fixes & CONTENT_FIXES)
         lines = transcript_lines(content.messages)
         out = self.encoder.lines(lines)
+        bad_line = jsonio.first_difference(out, lines, self.encoder)
+        if bad_line is not None:
+            self.fail(ps, "verify_failed", f"line {bad_line} would not read back as its message")
+            return None
         record: dict[str, Any] = {
             "op": "create", "run": self.run_id, "file": os.path.basename(target),
             "sha256": fsio.sha256_bytes(out), "size": len(out), "source": ps.scan.file_name,
@@ -171,7 +175,7 @@ class _Run:
                 self.fail(ps, "transcript_conflict", f"{record['file']} is not a regular file")
                 return None
             if existing == out or (existing.startswith(out) and (not out or out.endswith(b"\n"))):
-                return ps, target, None, None, None
+                return ps, target, None, None
             if ps.transcript != "replace-existing":
                 self.fail(ps, "transcript_conflict", f"{record['file']} appeared since the scan "
                           "with other content; it is left as it is")
@@ -180,36 +184,23 @@ class _Run:
                                   st.st_mode & 0o777, st.st_mtime_ns, self.run_id)
             backup.save_manifest(self.layout, self.manifest)
             record.update(op="replace", old_sha256=fsio.sha256_bytes(existing), backup=name)
-        return ps, target, out, lines, record
+        return ps, target, out, record
 
     def _flush(self, batch: list[Any]) -> list[_Written]:
         if not batch:
             return []
-        journal.append(self.layout, *[item[4] for item in batch])
+        journal.append(self.layout, *[item[3] for item in batch])
         written = []
-        for ps, target, out, lines, _record in batch:
+        for ps, target, out, _record in batch:
             fsio.write_atomic(target, out, new_file_mode([ps.scan.mode]), sync_dir=False)
             self.result.written.append(target)
-            problem = self._check_transcript(target, out, lines)
-            if problem:
-                self.fail(ps, "verify_failed", problem)
+            # what is on disk must be the bytes checked against the source in _prepare
+            if fsio.read_bytes(target) != out:
+                self.fail(ps, "verify_failed", f"{os.path.basename(target)} reads back different "
+                          "from what was written")
                 continue
             written.append(_Written(ps, target))
         return written
-
-    def _check_transcript(self, path: str, out: bytes, lines: list[Any]) -> str | None:
-        """Read the transcript back and compare every line with its source message."""
-        back = fsio.read_bytes(path)
-        if back != out:
-            return f"{os.path.basename(path)} reads back different from what was written"
-        got = back.split(b"\n")[:-1] if back else []
-        if len(got) != len(lines):
-            return f"{os.path.basename(path)} has {len(got)} lines, expected {len(lines)}"
-        for n, (raw, want) in enumerate(zip(got, lines), 1):
-            value = jsonio.loads(raw.decode("utf-8"))
-            if value != want and not jsonio.same_value(value, want, self.encoder):
-                return f"{os.path.basename(path)} line {n} differs from its source message"
-        return None
 
     def index_phase(self, written: list[_Written]) -> dict[str, dict[str, Any]]:
         """Merge the new entries into sessions.json under the lock; return what was intended."""

@@ -201,6 +201,36 @@ def dumps_document(obj: Any) -> bytes:
         return (raws.restore(text) + "\n").encode("ascii")
 
 
+def first_difference(jsonl: bytes, values: list[Any], encoder: LineEncoder | None = None) -> int | None:
+    """Parse JSON Lines and compare them with ``values``: None when every line holds the
+    same value (key order included), else the number of the first line that does not."""
+    lines = jsonl.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    elif lines:
+        return len(lines)  # the last line is not terminated
+    if len(lines) != len(values):
+        return min(len(lines), len(values)) + 1
+    if not lines:
+        return None
+    try:
+        parsed = loads("[" + ",".join(line.decode("utf-8") for line in lines) + "]")
+    except (ValueError, RecursionError):
+        parsed = None
+    if parsed is not None and parsed == values and all(
+            list(p) == list(v) for p, v in zip(parsed, values) if isinstance(p, dict) and isinstance(v, dict)):
+        return None
+    enc = encoder or LineEncoder()  # NaN, or a nested key order: compare line by line
+    for n, (line, want) in enumerate(zip(lines, values), 1):
+        try:
+            got = loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):
+            return n
+        if enc.line(got) != enc.line(want):
+            return n
+    return None
+
+
 def same_value(a: Any, b: Any, encoder: LineEncoder | None = None) -> bool:
     """Equal values with equal key order (NaN equals NaN here)."""
     enc = encoder or LineEncoder()
