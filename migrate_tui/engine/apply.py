@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrate_tui.engine import backup, fsio, journal, jsonio
-from migrate_tui.engine.layout import SESSION_MAP, STORE, Layout, open_layout
+from migrate_tui.engine.layout import SESSION_MAP, STORE, Layout, check_lock_path, open_layout
 from migrate_tui.engine.legacy import read_legacy, transcript_lines
 from migrate_tui.engine.model import (
     CONTENT_FIXES, ApplyResult, CancelFlag, EventSink, LockBusy, LogLine, NeverCancel, PhaseStarted,
@@ -301,6 +301,7 @@ def apply_plan(
     _tidy(run.layout)
     if not run.todo:
         return result
+    check_lock_path(run.layout)
     started = time.monotonic()
     try:
         run.backup_phase()

@@ -324,7 +324,9 @@ def copy_file(src: str, dst: str, *, limit: int | None = None, sync_dir: bool = 
 
 def remove_temp_files(folder: str) -> list[str]:
     """Remove temporary files an interrupted write of ours left in ``folder``."""
-    removed = []
+    removed: list[str] = []
+    if not is_real_dir(folder):  # a symlink to a folder elsewhere is never listed through
+        return removed
     with contextlib.suppress(FileNotFoundError):
         for name in listdir(folder):
             if name.startswith(".") and name.endswith(TEMP_SUFFIX):

@@ -91,3 +91,14 @@ def check_backup_dir(layout: Layout) -> None:
         kind = fsio.describe_mode(st.st_mode)
         raise WorkspaceError(
             f"{layout.backup_dir} is a {kind}, not a folder; move it away and run again.")
+
+
+def check_lock_path(layout: Layout) -> None:
+    """A lock file is a regular file; anything else at its path (a symlink, a folder, a FIFO)
+    is never followed, taken over or removed: the migration stops before writing anything."""
+    st = fsio.lstat_or_none(layout.lock)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = fsio.describe_mode(st.st_mode)
+        raise WorkspaceError(
+            f"{layout.lock} is a {kind}, not a lock file; it is not followed or touched. "
+            "Move it away and run again.")

@@ -240,9 +240,9 @@ def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset()) -> 
             missing.insert(0, "any later messages")
         out.salvage_missing = missing
         if "salvage" not in fixes:
-            at_end = exc.pos >= len(text.rstrip())
-            why = ("the file ends in the middle of a value: it was probably cut short by a crash "
-                   "while it was being written" if at_end else exc.msg)
+            at_end = "\n" not in text[exc.pos:].rstrip()
+            why = (f"the file ends in the middle of a value ({exc.msg}): it was probably cut "
+                   "short by a crash while it was being written" if at_end else exc.msg)
             if not text.strip():
                 why = "the file is empty"
             out.problems.append(problem(

@@ -104,6 +104,7 @@ class SessionScan:
 
     file_name: str  # the name inside .sessions/ (may be unsafe; never joined into a path unchecked)
     file_id: str  # the name without ".json"
+    path: str = ""  # the full path, for messages
     kind: str = "regular file"
     size: int = 0
     mtime_ns: int = 0

@@ -192,7 +192,7 @@ def _choose_id(s: SessionScan, summary: ContentSummary, decision: Decision
 
 
 def _path(s: SessionScan) -> str:
-    return ids.display(s.file_name)
+    return s.path or ids.display(s.file_name)
 
 
 def _plan_transcript(ps: PlannedSession, summary: ContentSummary, decision: Decision) -> None:

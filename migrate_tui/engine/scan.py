@@ -176,7 +176,7 @@ def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
 def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int) -> SessionScan:
     path = layout.in_sessions(name)
     label = path
-    session = SessionScan(file_name=name, file_id=name[:-5])
+    session = SessionScan(file_name=name, file_id=name[:-5], path=ids.display(path))
     st = fsio.lstat_or_none(path)
     if st is None:
         session.kind = "missing"

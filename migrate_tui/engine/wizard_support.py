@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from migrate_tui.engine.layout import SESSION_MAP, STORE, Layout
@@ -64,9 +65,17 @@ class BackupEstimate:
         return self.free_bytes >= 2 * self.bytes
 
 
-def backup_estimate(plan: Plan) -> BackupEstimate:
+def disk_free(path: str) -> int | None:
+    """Free bytes on the disk that holds ``path`` (None when it cannot be asked)."""
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
+
+
+def backup_estimate(plan: Plan, free_space: Callable[[str], int | None] = disk_free) -> BackupEstimate:
     """What the backup will hold, and whether the disk has room for it and for the new
-    files.  Reads nothing but the file system's free space."""
+    files.  Reads nothing but sizes and the file system's free space."""
     scan = plan.scan
     layout = Layout(scan.workspace)
     files = 0
@@ -84,8 +93,4 @@ def backup_estimate(plan: Plan) -> BackupEstimate:
                 size += os.lstat(layout.in_sessions(name)).st_size
             except OSError:
                 pass
-    try:
-        free = shutil.disk_usage(layout.sessions_dir).free
-    except OSError:
-        free = None
-    return BackupEstimate(layout.backup_dir, files, size, free, plan.backup)
+    return BackupEstimate(layout.backup_dir, files, size, free_space(layout.sessions_dir), plan.backup)
