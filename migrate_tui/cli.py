@@ -5,8 +5,12 @@ A thin layer over the engine: every decision the wizard can make is ``--skip`` o
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import click
@@ -128,7 +132,8 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
     result = None
     if not dry_run:
         try:
-            result = apply_plan(plan, on_event=on_event, lock_timeout=lock_timeout)
+            with _interrupt_stops_safely(as_json) as cancel:
+                result = apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout)
         except LockBusy as exc:
             _die(f"{exc}. Another process (the agent?) is writing sessions.json; nothing was "
                  "added to it. Run again when it is done.", EXIT_LOCKED, as_json)
@@ -142,6 +147,26 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
     else:
         click.echo(results_block(report, verbose=verbose))
     sys.exit(exit_code(report))
+
+
+@contextlib.contextmanager
+def _interrupt_stops_safely(quiet: bool) -> Iterator[threading.Event]:
+    """The first Ctrl-C asks the migration to stop at its next safe point; a second one
+    stops at once (which is safe too: a rerun finishes the job, a rollback undoes it)."""
+    cancel = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            signal.default_int_handler(signum, frame)
+        cancel.set()
+        if not quiet:
+            click.echo("Stopping at the next safe point (Ctrl-C again to stop now)…", err=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _id_index(scan: Any) -> dict[str, str]:

@@ -59,9 +59,9 @@ def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool) -> di
         status = "failed"
     elif not scan.sessions_dir_exists or t.found == 0:
         status = "not_found"
-    elif result is not None and (result.error or result.verified is False or result.cancelled):
+    elif result is not None and (result.error or result.verified is False):
         status = "failed"
-    elif errors:
+    elif errors or (result is not None and result.cancelled):
         status = "partial"
     else:
         status = "success"
@@ -90,7 +90,7 @@ def exit_code(report: dict[str, Any]) -> int:
         return EXIT_VERIFY
     if report["status"] == "failed":
         return EXIT_USAGE
-    if report["errors"]:
+    if report["errors"] or report.get("cancelled"):
         return EXIT_PROBLEMS
     return EXIT_OK
 
@@ -125,6 +125,9 @@ def results_block(report: dict[str, Any], *, verbose: bool = False) -> str:
     lines += [f"{k + ':':<{width}} {v}" for k, v in rows]
     if report.get("error"):
         lines += ["", f"Stopped: {report['error']}"]
+    if report.get("cancelled"):
+        lines += ["", "Cancelled at a safe point: sessions.json was not changed. Run migrate "
+                  "again to finish, or rollback to undo."]
     if report.get("verified") is False:
         lines += ["", "Verification found differences:"] + [f"  - {p}" for p in report["verify_problems"]]
     if report["error_details"]:
