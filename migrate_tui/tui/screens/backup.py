@@ -1,0 +1,156 @@
+"""Step 6: confirm the backup: where, how many files and bytes, whether there is room.
+Originals are never modified; turning the backup off takes a second confirmation."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from migrate_tui.engine import Plan
+from migrate_tui.engine.wizard_support import BackupEstimate, backup_estimate
+from migrate_tui.tui.formatting import human_bytes, plural
+from migrate_tui.tui.parts import Parts
+from migrate_tui.tui.screens.confirm import ConfirmDialog
+from migrate_tui.tui.widgets.step_header import StepHeader
+from migrate_tui.tui.widgets.totals_bar import TotalsBar
+
+
+def backup_text(plan: Plan, estimate: BackupEstimate | None, show_path) -> Parts:  # noqa: ANN001
+    t = plan.totals
+    text = Parts()
+    text.append("The migration will write ")
+    text.append(plural(t.to_migrate, "transcript"), "bold")
+    text.append(f" ({plural(t.messages, 'message')}) and merge their entries into sessions.json")
+    if t.fixed:
+        text.append(f"; {t.fixed} of them with fixes")
+    text.append(".\n")
+    if t.skipped or t.blocked:
+        text.append(f"Not migrated: {t.skipped} skipped by you, {t.blocked} with problems left.\n",
+                    "$text-warning")
+    text.append("\n")
+    if estimate is None:
+        text.append("Measuring the backup…", "italic $text-muted")
+        return text
+    width = 8
+    if estimate.enabled:
+        text.append(f"{'Where:':<{width}}", "bold").append(show_path(estimate.backup_dir) + "\n")
+        text.append(f"{'What:':<{width}}", "bold").append(
+            f"{plural(estimate.files, 'file')}, {human_bytes(estimate.bytes)}: every legacy file "
+            "read, session_map.json and sessions.json, copied byte for byte and checked "
+            "(size and SHA-256) before the first new file is written\n")
+    else:
+        text.append("Backup: OFF. ", "$text-error bold").append(
+            "Only sessions.json (if it exists) is copied before it is replaced; the legacy "
+            "files are not copied.\n")
+    text.append(f"{'Room:':<{width}}", "bold")
+    if estimate.free_bytes is None:
+        text.append("unknown (the free space could not be read)\n")
+    else:
+        text.append(f"{human_bytes(estimate.free_bytes)} free; the backup and the new files need "
+                    f"about {human_bytes(2 * estimate.bytes)} — ")
+        if estimate.enough_room:
+            text.append("enough\n", "$text-success bold")
+        else:
+            text.append("NOT enough: free some space first\n", "$text-error bold")
+    text.append("\nOriginals are never modified or deleted by the migration. ", "bold")
+    text.append("Removing them later is a separate clean-up that first checks the backup byte "
+                "for byte; rollback restores everything the migration changed.\n")
+    return text
+
+
+class BackupScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "migrate", "Migrate now"),
+        Binding("b", "toggle_backup", "Backup on/off"),
+        Binding("escape", "back", "Back to plan"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.backup = True
+        self.estimate: BackupEstimate | None = None
+
+    @property
+    def plan(self) -> Plan:
+        assert self.app.plan is not None
+        return self.app.plan
+
+    def compose(self) -> ComposeResult:
+        yield StepHeader(6, "Backup", self.app.workspace_label)
+        with Vertical(id="backup-body"):
+            yield Static(id="backup-info")
+            yield Static(id="backup-action")
+        yield TotalsBar(id="totals")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(TotalsBar).show(self.plan.totals)
+        self._draw()
+        self._measure(self.backup)
+
+    @work(thread=True, exclusive=True, group="backup-estimate", exit_on_error=False)
+    def _measure(self, backup: bool) -> None:
+        from dataclasses import replace
+
+        estimate = backup_estimate(replace(self.plan, backup=backup), self.app.settings.disk_free)
+        self.app.call_from_thread(self._measured, estimate)
+
+    def _measured(self, estimate: BackupEstimate) -> None:
+        self.estimate = estimate
+        self._draw()
+
+    def _draw(self) -> None:
+        self.query_one("#backup-info", Static).update(
+            backup_text(self.plan, self.estimate, self.app.show_path).content())
+        action = Parts()
+        if self.plan.nothing_to_do:
+            action.append("Nothing to migrate: ", "bold").append(
+                "every session is skipped, blocked or already migrated. escape goes back.")
+        else:
+            action.append("enter", "bold reverse").append(
+                f" migrates {plural(self.plan.totals.to_migrate, 'session')} "
+                + ("with the backup" if self.backup else "WITHOUT a backup") + ";  ")
+            action.append("b", "bold reverse").append(
+                " turns the backup " + ("off" if self.backup else "on again"))
+        self.query_one("#backup-action", Static).update(action.content())
+
+    def action_toggle_backup(self) -> None:
+        if not self.backup:
+            self._set_backup(True)
+            return
+        body = Parts("Without a backup, the legacy files are not copied before migrating. ")
+        body.append("They are still never modified, but a later clean-up cannot remove them "
+                    "(it needs a checked backup) and nothing protects you from a mistake in them.\n\n")
+        body.append("Migrate without a backup?", "bold")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._set_backup(False)
+
+        self.app.push_screen(ConfirmDialog("Turn the backup off?", body.content(),
+                                           "Turn it off", "Keep the backup", danger=True), answered)
+
+    def _set_backup(self, on: bool) -> None:
+        self.backup = on
+        self.estimate = None
+        self._draw()
+        self._measure(on)
+
+    def action_migrate(self) -> None:
+        if self.plan.nothing_to_do:
+            self.notify("Nothing to migrate.", timeout=3)
+            return
+        if self.estimate is not None and self.estimate.enough_room is False:
+            self.notify("There is not enough free space for the backup and the new files.",
+                        severity="error", timeout=5)
+            return
+        self.app.start_apply(self.backup)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

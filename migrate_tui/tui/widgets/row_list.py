@@ -1,0 +1,176 @@
+"""A list that renders only the rows on screen (Textual's line API), for plans with tens of
+thousands of sessions: ``render_line(y)`` draws row ``scroll_y + y``; the virtual height is
+the number of rows; nothing is built per row in advance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Generic, TypeVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from migrate_tui.tui.formatting import column
+
+T = TypeVar("T")
+
+Cell = tuple[str, int, Style]  # text, width (cells), style
+
+
+class RowList(ScrollView, Generic[T], can_focus=True):
+    """Rows of ``T`` with a cursor.  Subclasses say how one row is drawn (``row_cells``)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"row-list--cursor", "row-list--cursor-blurred"}
+    DEFAULT_CSS = """
+    RowList {
+        overflow-x: hidden;
+        overflow-y: auto;
+        height: 1fr;
+    }
+    RowList > .row-list--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+    RowList > .row-list--cursor-blurred {
+        background: $block-cursor-blurred-background;
+        color: $block-cursor-blurred-foreground;
+        text-style: $block-cursor-blurred-text-style;
+    }
+    """
+
+    class Highlighted(Message):
+        """The cursor moved to another row (or the rows changed under it)."""
+
+        def __init__(self, row_list: RowList, index: int, item: object | None) -> None:
+            super().__init__()
+            self.row_list = row_list
+            self.index = index
+            self.item = item
+
+        @property
+        def control(self) -> RowList:
+            return self.row_list
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._items: Sequence[T] = ()
+        self._cursor = 0
+
+    # ------------------------------------------------------------ data
+
+    @property
+    def items(self) -> Sequence[T]:
+        return self._items
+
+    @property
+    def cursor(self) -> int:
+        return self._cursor
+
+    @property
+    def current(self) -> T | None:
+        return self._items[self._cursor] if 0 <= self._cursor < len(self._items) else None
+
+    def set_items(self, items: Sequence[T], cursor: int | None = None) -> None:
+        """Show ``items``; the cursor stays where it was (clamped) unless given."""
+        self._items = items
+        self.virtual_size = Size(self.size.width, len(items))
+        self.move_cursor(self._cursor if cursor is None else cursor, announce=True)
+        self.refresh()
+
+    def move_cursor(self, index: int, *, announce: bool = False) -> None:
+        index = max(0, min(index, len(self._items) - 1)) if self._items else 0
+        moved = index != self._cursor
+        self._cursor = index
+        self._keep_cursor_visible()
+        if moved or announce:
+            self.refresh()
+            self.post_message(self.Highlighted(self, index, self.current))
+
+    def _keep_cursor_visible(self) -> None:
+        height = max(1, self.scrollable_content_region.height)
+        top = round(self.scroll_y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, immediate=True)
+        elif self._cursor >= top + height:
+            self.scroll_to(y=self._cursor - height + 1, animate=False, immediate=True)
+
+    # ------------------------------------------------------------ drawing
+
+    def row_cells(self, item: T, width: int) -> list[Cell]:
+        """The cells of one row, left to right (their widths may add up to less than
+        ``width``).  Subclasses draw columns; by default a row is its item's text."""
+        return [(str(item), width, Style())]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = round(self.scroll_y) + y
+        base = self.rich_style
+        if index >= len(self._items):
+            return Strip.blank(width, base)
+        overlay: Style | None = None
+        if index == self._cursor:
+            overlay = self.get_component_rich_style(
+                "row-list--cursor" if self.has_focus else "row-list--cursor-blurred")
+        segments = []
+        used = 0
+        for text, cell_width, style in self.row_cells(self._items[index], width):
+            cell_width = min(cell_width, width - used)
+            if cell_width <= 0:
+                break
+            shown = column(text, cell_width)
+            full = base + style + overlay if overlay is not None else base + style
+            segments.append(Segment(shown, full))
+            used += cell_width
+        if used < width:
+            segments.append(Segment(" " * (width - used), base + overlay if overlay else base))
+        return Strip(segments, width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(self.size.width, len(self._items))
+        self._keep_cursor_visible()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # ------------------------------------------------------------ moving
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self._cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self._cursor - max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self._cursor + max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self._items) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None:
+            self.move_cursor(round(self.scroll_y) + offset.y)

@@ -1,0 +1,58 @@
+"""Fixtures for the wizard's tests: a demo workspace at a fixed relative path ("demo", the
+current folder being a temporary one, so screens never show temp folder names) and an app
+that renders the same way every time (mock clock, no blinking cursor, fixed free space)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from textual.clock import MockClock
+from textual.pilot import Pilot
+
+from migrate_tui.demo import DemoInfo, generate_workspace
+from migrate_tui.tui.app import MigrateApp
+from migrate_tui.tui.settings import WizardSettings
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+SIZE = (100, 32)
+FREE_BYTES = 50_000_000_000
+
+
+def steady_settings(**overrides: object) -> WizardSettings:
+    values: dict[str, object] = {"clock": MockClock(), "steady": True,
+                                 "disk_free": lambda path: FREE_BYTES, "lock_timeout": 1.0}
+    values.update(overrides)
+    return WizardSettings(**values)  # type: ignore[arg-type]
+
+
+def make_app(workspace: str = "demo", **overrides: object) -> MigrateApp:
+    return MigrateApp(workspace, "main", settings=steady_settings(**overrides))
+
+
+async def settle(app: MigrateApp, pilot: Pilot, delay: float = 0.2) -> None:
+    """Let the screens react, the thread workers finish, and their messages land."""
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause(delay)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoInfo:
+    """The demo workspace (12 good sessions + one per damaged kind) at ./demo."""
+    monkeypatch.chdir(tmp_path)
+    return generate_workspace(tmp_path / "demo", sessions=12, damaged=True, seed=0)
+
+
+def sessions_dir(demo: DemoInfo) -> Path:
+    return Path(demo.sessions_dir)
+
+
+def snapshot_files(folder: Path) -> dict[str, bytes]:
+    """Every file directly in ``folder`` (not in sub-folders), by name."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}

@@ -1,0 +1,34 @@
+"""Snapshots (SVG) of every step at 100×32 and the two busiest at 80×24, deterministic:
+the demo workspace opened as ``demo``, a mock clock, no blinking cursor, fixed free space.
+Update with ``pytest tests/tui/test_tui_snapshots.py --snapshot-update`` after checking
+the new pictures."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrate_tui.tui.screenshots import SIZE, STEPS, screenshot_app
+
+
+def run(step: str):  # noqa: ANN201 - snap_compare's run_before takes the pilot only
+    return lambda pilot: STEPS[step](pilot.app, pilot)
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_step(step: str, demo, snap_compare) -> None:
+    assert snap_compare(screenshot_app(), terminal_size=SIZE, run_before=run(step))
+
+
+@pytest.mark.parametrize("step", ["1-workspace", "3-plan", "8-result"])
+def test_step_at_80x24(step: str, demo, snap_compare) -> None:
+    assert snap_compare(screenshot_app(), terminal_size=(80, 24), run_before=run(step))
+
+
+def test_plan_in_the_light_theme(demo, snap_compare) -> None:
+    app = screenshot_app()
+
+    async def light_plan(pilot) -> None:  # noqa: ANN001
+        pilot.app.theme = "textual-light"
+        await STEPS["3-plan"](pilot.app, pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=light_plan)

@@ -1,0 +1,97 @@
+"""End to end: the real command in a pseudo-terminal (80×24), driven with keys, its screen
+rendered with pyte; checked on the screen and on the files written."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import pyte
+import pytest
+
+COLUMNS, LINES = 80, 24
+DOWN = "\x1b[B"
+
+
+class Terminal:
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(LINES),
+                   TEXTUAL_ANIMATIONS="none")
+        self.child = pexpect.spawn(args[0], args[1:], cwd=str(cwd), env=env,
+                                   dimensions=(LINES, COLUMNS), encoding="utf-8",
+                                   codec_errors="replace")
+        self.screen = pyte.Screen(COLUMNS, LINES)
+        self.stream = pyte.Stream(self.screen)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    def _read(self, timeout: float) -> None:
+        try:
+            self.stream.feed(self.child.read_nonblocking(65536, timeout=timeout))
+        except pexpect.TIMEOUT:
+            pass
+
+    def wait_for(self, needle: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._read(0.1)
+            if needle in self.text:
+                self._read(0.2)  # let the rest of the frame arrive
+                return self.text
+        raise AssertionError(f"{needle!r} never appeared; the screen shows:\n{self.text}")
+
+    def send(self, keys: str) -> None:
+        self.child.send(keys)
+
+    def wait_exit(self, timeout: float = 20.0) -> int:
+        deadline = time.monotonic() + timeout
+        while self.child.isalive() and time.monotonic() < deadline:
+            try:
+                self._read(0.1)
+            except pexpect.EOF:
+                break
+        self.child.close()
+        return self.child.exitstatus if self.child.exitstatus is not None else -1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_the_command_migrates_in_a_terminal(demo, tmp_path: Path) -> None:
+    folder = Path(demo.sessions_dir)
+    term = Terminal([sys.executable, "-m", "migrate_tui", "demo"], tmp_path)
+    try:
+        screen = term.wait_for("Legacy session files")
+        assert "step 1 of 8: Workspace" in screen and "18" in screen
+        term.send("\r")  # scan
+        screen = term.wait_for("step 3 of 8: Plan")
+        assert "To migrate 13" in term.wait_for("To migrate 13")
+        term.send(DOWN)
+        time.sleep(0.3)
+        term.send(" ")  # skip the second session
+        term.wait_for("skipped 1")
+        term.send("\r")  # → backup
+        term.wait_for("step 6 of 8: Backup")
+        screen = term.wait_for("demo/.sessions/backup_old_format")
+        assert "Originals are never modified" in screen
+        term.send("\r")  # migrate
+        screen = term.wait_for("step 8 of 8: Result", timeout=30)
+        screen = term.wait_for("Verification:")
+        assert "passed" in screen
+        term.send("q")
+        code = term.wait_exit()
+    finally:
+        if term.child.isalive():
+            term.child.terminate(force=True)
+    assert code == 1  # the sessions with problems were not migrated
+    skipped = sorted(p.name[:-5] for p in folder.glob("*.json")
+                     if p.name not in ("sessions.json", "session_map.json"))[1]
+    store = json.loads((folder / "sessions.json").read_text())
+    assert "agent:main:main" in store
+    assert all(entry["session_id"] != skipped for entry in store.values())
+    assert not (folder / f"{skipped}.jsonl").exists()
+    assert (folder / "legacy-notes.jsonl").exists()
