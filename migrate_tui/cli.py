@@ -20,6 +20,7 @@ from migrate_tui.engine import (
     build_plan, build_report, exit_code, results_block, save_report, scan_workspace,
 )
 from migrate_tui.engine.cleanup import cleanup_workspace, plan_cleanup
+from migrate_tui.engine.ids import is_valid_key
 from migrate_tui.engine.layout import Layout
 from migrate_tui.engine.report import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_VERIFY
 from migrate_tui.engine.rollback import describe, plan_rollback, rollback_workspace
@@ -108,7 +109,13 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
             as_json: bool, skips: tuple[str, ...], fixes: tuple[str, ...], lock_timeout: float,
             max_file_size: int) -> None:
     """Migrate WORKSPACE_DIR (the folder that holds .sessions/)."""
-    decisions = _parse_decisions(skips, fixes)
+    try:
+        if ":" in agent_id or not is_valid_key(f"agent:{agent_id}:main"):
+            raise click.BadParameter(f"{agent_id!r} cannot be part of a session key "
+                                     "(no colon, no white space, not empty)", param_hint="--agent-id")
+        decisions = _parse_decisions(skips, fixes)
+    except click.BadParameter as exc:
+        _die(exc.format_message(), EXIT_USAGE, as_json)
 
     def on_event(event: object) -> None:
         if as_json:
@@ -226,6 +233,8 @@ def rollback(workspace_dir: str, yes: bool, force: bool, as_json: bool, lock_tim
         result = rollback_workspace(workspace_dir, force=force, lock_timeout=lock_timeout)
     except LockBusy as exc:
         _die(str(exc), EXIT_LOCKED, as_json)
+    except WorkspaceError as exc:
+        _die(str(exc), EXIT_USAGE, as_json)
     if as_json:
         click.echo(json.dumps({"status": "success" if result.ok else "refused", "removed": result.removed,
                                "restored": result.restored, "refused": result.refused,

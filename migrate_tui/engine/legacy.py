@@ -245,6 +245,8 @@ def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset()) -> 
                    "short by a crash while it was being written" if at_end else exc.msg)
             if not text.strip():
                 why = "the file is empty"
+            elif "\x00" in text[:64]:
+                why += " (it looks like UTF-16 or UTF-32 without a byte-order mark)"
             out.problems.append(problem(
                 "invalid_json",
                 f"invalid JSON at line {exc.lineno}, column {exc.colno}: {why}; "
@@ -343,6 +345,11 @@ def carried_fields(content: LegacyContent) -> tuple[dict[str, Any], list[str]]:
     return carried, not_carried
 
 
-def transcript_lines(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each message with its null-valued fields left out, everything else as it was."""
-    return [{k: v for k, v in m.items() if v is not None} for m in messages]
+def transcript_lines(messages: list[Any]) -> list[Any]:
+    """Each message with its null-valued fields left out, everything else as it was.
+
+    An item that is not an object (only in a file with bad messages, which is never written
+    without ``drop-bad-messages``) is passed through as it is, so a scan or a preview of
+    such a file can still compare and show it."""
+    return [{k: v for k, v in m.items() if v is not None} if isinstance(m, dict) else m
+            for m in messages]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate_tui.engine import backup, fsio, journal
-from migrate_tui.engine.layout import STORE, Layout, open_layout
+from migrate_tui.engine.layout import STORE, Layout, check_lock_path, open_layout
 from migrate_tui.engine.model import EventSink, LockBusy, LogLine, PhaseStarted, Progress, no_events
 
 ABSENT = None
@@ -132,6 +132,7 @@ def rollback_workspace(workspace: str, *, force: bool = False, on_event: EventSi
             "current content is saved in the backup first."))
     if plan.nothing_to_do and not fsio.is_real_dir(layout.backup_dir):
         return RollbackResult(True, message="nothing to roll back: no migration was recorded here")
+    check_lock_path(layout)
     result = RollbackResult(True)
     manifest = backup.load_manifest(layout) if fsio.is_real_dir(layout.backup_dir) else backup.Manifest()
     todo = [a for a in plan.actions if a.op != "none"]

@@ -42,6 +42,20 @@ async def settle(app: MigrateApp, pilot: Pilot, delay: float = 0.2) -> None:
     await pilot.pause()
 
 
+async def plan_to_backup(app: MigrateApp, pilot: Pilot) -> None:
+    """From the plan, enter leads to the errors review while problems are left, then to the
+    backup step."""
+    from migrate_tui.tui.screens.backup import BackupScreen
+    from migrate_tui.tui.screens.errors import ErrorsScreen
+
+    await pilot.press("enter")
+    await settle(app, pilot)
+    if isinstance(app.screen, ErrorsScreen):
+        await pilot.press("enter")
+        await settle(app, pilot)
+    assert isinstance(app.screen, BackupScreen)
+
+
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoInfo:
     """The demo workspace (12 good sessions + one per damaged kind) at ./demo."""

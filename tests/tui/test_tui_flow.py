@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import SIZE, make_app, settle, snapshot_files
+from conftest import SIZE, make_app, plan_to_backup, settle, snapshot_files
 from screen_text import screen_text
 
 from migrate_tui.tui.screens.backup import BackupScreen
@@ -45,6 +45,9 @@ async def test_the_whole_flow_writes_what_the_plan_showed_and_rolls_back(demo) -
         assert "invalid_json" not in screen_text(app)
         await pilot.press("escape")
 
+        await pilot.press("enter")  # problems are left: next is the errors review
+        await settle(app, pilot)
+        assert isinstance(app.screen, ErrorsScreen)
         await pilot.press("enter")  # the backup step
         await settle(app, pilot)
         assert isinstance(app.screen, BackupScreen)
@@ -95,7 +98,8 @@ async def test_clean_up_after_a_full_migration_removes_checked_originals(demo) -
         await settle(app, pilot)
         await pilot.press("enter")
         await settle(app, pilot)
-        await pilot.press("enter", "enter")
+        await plan_to_backup(app, pilot)
+        await pilot.press("enter")
         await settle(app, pilot, 0.5)
         assert isinstance(app.screen, ResultScreen)
         await pilot.press("c")
@@ -121,8 +125,7 @@ async def test_turning_the_backup_off_needs_a_second_confirmation(demo) -> None:
         await settle(app, pilot)
         await pilot.press("enter")
         await settle(app, pilot)
-        await pilot.press("enter")
-        await settle(app, pilot)
+        await plan_to_backup(app, pilot)
         screen = app.screen
         assert isinstance(screen, BackupScreen)
         assert "50.0 GB free" in screen_text(app) and "enough" in screen_text(app)

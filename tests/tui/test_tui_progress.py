@@ -7,7 +7,7 @@ import os
 import threading
 from pathlib import Path
 
-from conftest import SIZE, make_app, settle
+from conftest import SIZE, make_app, plan_to_backup, settle
 from screen_text import screen_text
 from textual.widgets import ProgressBar
 
@@ -68,8 +68,7 @@ async def open_backup(app, pilot) -> None:
     await settle(app, pilot)
     await pilot.press("enter")
     await settle(app, pilot)
-    await pilot.press("enter")
-    await settle(app, pilot)
+    await plan_to_backup(app, pilot)
 
 
 async def test_progress_screen_draws_phase_item_and_log(demo) -> None:

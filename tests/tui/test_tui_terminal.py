@@ -74,6 +74,8 @@ def test_the_command_migrates_in_a_terminal(demo, tmp_path: Path) -> None:
         time.sleep(0.3)
         term.send(" ")  # skip the second session
         term.wait_for("skipped 1")
+        term.send("\r")  # → the errors review (problems are left)
+        term.wait_for("step 4 of 8: Errors review")
         term.send("\r")  # → backup
         term.wait_for("step 6 of 8: Backup")
         screen = term.wait_for("demo/.sessions/backup_old_format")

@@ -54,6 +54,7 @@ class ErrorsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "fix", "Fix"),
         Binding("space", "toggle_skip", "Skip"),
+        Binding("enter", "continue", "Next: backup"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -122,6 +123,14 @@ class ErrorsScreen(Screen[None]):
         if row is not None:
             file_id = row.session.file_id
             self.app.decide(file_id, toggled_skip(self.app.decisions.get(file_id, MIGRATE)))
+
+    def action_continue(self) -> None:
+        from migrate_tui.tui.screens.backup import BackupScreen
+
+        if self.app.pending_ids:
+            self.notify("Still planning the last decision; try again in a moment.", timeout=2)
+            return
+        self.app.switch_screen(BackupScreen())
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -207,6 +207,12 @@ class PlanScreen(Screen[None]):
         if self.app.pending_ids:
             self.notify("Still planning the last decision; try again in a moment.", timeout=2)
             return
+        if self.plan.totals.blocked:
+            # problems are reviewed before anything is committed
+            from migrate_tui.tui.screens.errors import ErrorsScreen
+
+            self.app.push_screen(ErrorsScreen())
+            return
         self.app.push_screen(BackupScreen())
 
     def action_back(self) -> None:
