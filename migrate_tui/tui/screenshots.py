@@ -121,7 +121,7 @@ async def to_backup(app: MigrateApp, pilot: Pilot) -> None:
     await to_fix(app, pilot)
     await pilot.press("enter")  # salvage
     await settle(app, pilot)
-    await pilot.press("escape", "enter")
+    await pilot.press("enter")  # from the errors review, on to the backup step
     await settle(app, pilot)
 
 
