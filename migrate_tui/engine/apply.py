@@ -217,7 +217,7 @@ class _Run:
             current: dict[str, Any] = {}
             if current_bytes is not None:
                 try:
-                    current = jsonio.loads(current_bytes.decode("utf-8"))
+                    current = jsonio.loads(current_bytes.decode("utf-8-sig"))
                 except (ValueError, RecursionError) as exc:
                     raise ApplyError(f"{path} became unreadable since the scan ({exc}); "
                                      "it was not touched") from None
@@ -267,7 +267,7 @@ class _Run:
         problems = self.result.verify_problems
         store: dict[str, Any] = {}
         if fsio.lstat_or_none(self.layout.store) is not None:
-            store = jsonio.loads(fsio.read_bytes(self.layout.store).decode("utf-8"))
+            store = jsonio.loads(fsio.read_bytes(self.layout.store).decode("utf-8-sig"))
         for key, entry in intended.items():
             if not jsonio.same_value(store.get(key), entry, self.encoder):
                 problems.append(f"sessions.json: the entry {key!r} is not what was written")

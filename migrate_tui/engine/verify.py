@@ -86,7 +86,7 @@ def _load_store(layout: Layout, result: VerifyResult) -> dict[str, Any] | None:
     if fsio.lstat_or_none(layout.store) is None:
         return {}
     try:
-        store = jsonio.loads(fsio.read_bytes(layout.store).decode("utf-8"))
+        store = jsonio.loads(fsio.read_bytes(layout.store).decode("utf-8-sig"))
     except (OSError, ValueError, RecursionError) as exc:
         result.problems.append(f"{STORE} cannot be read: {exc}")
         return None
