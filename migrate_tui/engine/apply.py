@@ -57,6 +57,7 @@ class _Run:
         self.manifest = backup.Manifest()
         self.encoder = jsonio.LineEncoder()
         self.todo = [ps for ps in plan.sessions if ps.action == "migrate"]
+        self.lost_keys: dict[str, list[str]] = {}  # keys another writer took since the scan
         self.source_sha: dict[str, str] = {}
 
     def log(self, level: str, text: str) -> None:
@@ -217,7 +218,7 @@ class _Run:
             current: dict[str, Any] = {}
             if current_bytes is not None:
                 try:
-                    current = jsonio.loads(current_bytes.decode("utf-8-sig"))
+                    current = jsonio.loads_document(current_bytes)
                 except (ValueError, RecursionError) as exc:
                     raise ApplyError(f"{path} became unreadable since the scan ({exc}); "
                                      "it was not touched") from None
@@ -235,6 +236,7 @@ class _Run:
                             and "replace-existing" not in ps.decision.fixes):
                         self.log("warning", f"{key!r} was written by someone else since the scan; "
                                  "it keeps that entry")
+                        self.lost_keys.setdefault(ps.file_id, []).append(key)
                         continue
                     if there is not None and isinstance(there, dict) and \
                             there.get("session_id") == ps.final_id and key not in self.plan.scan.store_entries:
@@ -267,7 +269,7 @@ class _Run:
         problems = self.result.verify_problems
         store: dict[str, Any] = {}
         if fsio.lstat_or_none(self.layout.store) is not None:
-            store = jsonio.loads(fsio.read_bytes(self.layout.store).decode("utf-8-sig"))
+            store = jsonio.loads_document(fsio.read_bytes(self.layout.store))
         for key, entry in intended.items():
             if not jsonio.same_value(store.get(key), entry, self.encoder):
                 problems.append(f"sessions.json: the entry {key!r} is not what was written")
@@ -276,6 +278,12 @@ class _Run:
             reachable = [k for k in ps.keys + ps.kept_keys
                          if isinstance(store.get(k), dict) and store[k].get("session_id") == ps.final_id]
             if not reachable and ps.transcript != "keep-existing":
+                lost = self.lost_keys.get(ps.file_id)
+                if lost:
+                    self.fail(ps, "key_conflict", ", ".join(map(repr, lost)) + " was written by "
+                              "another process since the scan and keeps that entry; run migrate "
+                              "again to decide (keep-existing or replace-existing)")
+                    continue
                 problems.append(f"{ps.scan.file_name}: no key in sessions.json points at {ps.final_id!r}")
             if fsio.lstat_or_none(w.path) is None:
                 problems.append(f"{os.path.basename(w.path)} is missing")

@@ -78,8 +78,8 @@ def _consider(layout: Layout, manifest: backup.Manifest, name: str, plan: Cleanu
 
 def _keys_not_migrated(layout: Layout) -> list[str] | None:
     try:
-        mapping = jsonio.loads(fsio.read_bytes(layout.session_map).decode("utf-8"))
-        store = (jsonio.loads(fsio.read_bytes(layout.store).decode("utf-8"))
+        mapping = jsonio.loads_document(fsio.read_bytes(layout.session_map))
+        store = (jsonio.loads_document(fsio.read_bytes(layout.store))
                  if fsio.lstat_or_none(layout.store) is not None else {})
     except (OSError, ValueError, RecursionError):
         return None

@@ -13,6 +13,7 @@ UTF-8) is written with ``\\u`` escapes, which read back to the same string.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import secrets
@@ -95,7 +96,18 @@ def loads(text: str, dups: DuplicateKeys | None = None) -> Any:
         return make_decoder(dups, big_ints=True).decode(text)
 
 
-def loads_bytes(data: bytes) -> Any:
+_BOM_CODECS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def loads_document(data: bytes) -> Any:
+    """A whole JSON file: UTF-8, or whatever a byte-order mark says (as the scan reads it).
+    Raises ValueError (bad bytes or bad JSON) and RecursionError (too deep)."""
+    for bom, codec in _BOM_CODECS:
+        if data.startswith(bom):
+            return loads(data[len(bom):].decode(codec))
     return loads(data.decode("utf-8"))
 
 

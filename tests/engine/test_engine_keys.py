@@ -272,10 +272,13 @@ def test_a_key_the_agent_takes_after_the_scan_keeps_the_agents_entry(ws: Workspa
     store = ws.store()
     assert store["agent:main:main"] == agent_entry  # never overwritten silently
     assert store["agent:main:other"]["session_id"] == UUID_B
-    # and the run does not call that a success: no key reaches UUID_A, and it says so
+    # and the run does not call that a success: UUID_A is not migrated, and it says why
     report = build_report(plan, result, dry_run=False)
-    assert exit_code(report) != 0
-    assert any(UUID_A in p for p in result.verify_problems), result.verify_problems
+    assert exit_code(report) == 1
+    assert UUID_A not in result.migrated and UUID_B in result.migrated
+    [failure] = result.failed
+    assert failure.file_id == UUID_A and failure.problem.code == "key_conflict"
+    assert "agent:main:main" in failure.problem.message
     # a rerun sees the conflict and asks for a decision, still without touching the entry
     rerun = ws.migrate()
     assert rerun.rc == 1, str(rerun)
