@@ -7,6 +7,7 @@ the first copy as ``<name>.2``, ``<name>.3`` ...
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,18 +24,26 @@ class BackupError(Exception):
 class Manifest:
     # backup name → {"original", "size", "sha256", "mode", "mtime_ns", "run"}
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _by_content: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, info in self.files.items():
+            self._by_content.setdefault((info["original"], info["sha256"]), name)
+
+    def add(self, name: str, info: dict[str, Any]) -> None:
+        self.files[name] = info
+        self._by_content.setdefault((info["original"], info["sha256"]), name)
 
     def find(self, original: str, sha256: str) -> str | None:
-        for name, info in self.files.items():
-            if info["original"] == original and info["sha256"] == sha256:
-                return name
-        return None
-
-    def copies_of(self, original: str) -> list[str]:
-        return [name for name, info in self.files.items() if info["original"] == original]
+        """The backup copy of ``original`` with these bytes, if there is one."""
+        return self._by_content.get((original, sha256))
 
     def to_json(self) -> bytes:
-        return json.dumps({"version": 1, "files": self.files}, indent=2, ensure_ascii=True).encode() + b"\n"
+        """One line per copy: readable, and written by the C encoder at any size."""
+        lines = [json.dumps(name) + ": " + json.dumps(info) for name, info in self.files.items()]
+        body = ",\n    ".join(lines)
+        return (f'{{\n  "version": 1,\n  "files": {{\n    {body}\n  }}\n}}\n' if lines
+                else '{\n  "version": 1,\n  "files": {}\n}\n').encode("ascii")
 
 
 def load_manifest(layout: Layout) -> Manifest:
@@ -59,8 +68,8 @@ def ensure_dir(layout: Layout) -> None:
 def _free_name(manifest: Manifest, layout: Layout, original: str, size: int, sha: str) -> str:
     """The first name not used by another copy.  A copy an interrupted run wrote before it
     could record it in the manifest is taken over when it holds the same bytes."""
-    candidates = [original] + [f"{original}.{n}" for n in range(2, 10_000)]
-    for name in candidates:
+    candidates = itertools.chain([original], (f"{original}.{n}" for n in itertools.count(2)))
+    for name in itertools.islice(candidates, 10_000):
         if name in manifest.files or name in (MANIFEST, JOURNAL, REPORT):
             continue
         if fsio.lstat_or_none(layout.in_backup(name)) is None or _copy_ok(layout, name, size, sha):
@@ -81,8 +90,8 @@ def back_up(layout: Layout, manifest: Manifest, original: str, data: bytes, mode
     fsio.write_atomic(path, data, mode, sync_dir=False, mtime_ns=mtime_ns)
     if not _copy_ok(layout, name, len(data), sha):
         raise BackupError(f"the backup copy {path} does not match {original} after writing it")
-    manifest.files[name] = {"original": original, "size": len(data), "sha256": sha, "mode": mode,
-                            "mtime_ns": mtime_ns, "run": run}
+    manifest.add(name, {"original": original, "size": len(data), "sha256": sha, "mode": mode,
+                        "mtime_ns": mtime_ns, "run": run})
     return name
 
 

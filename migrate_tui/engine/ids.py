@@ -60,9 +60,7 @@ def fallback_key(agent_id: str, session_id: str) -> str:
 
 
 def display(name: str) -> str:
-    """A file name as it can be printed (undecodable bytes shown as escapes)."""
-    return name.encode("utf-8", "backslashreplace").decode("utf-8") if not name.isprintable() or _has_surrogate(name) else name
-
-
-def _has_surrogate(name: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in name)
+    """A file name as it can be printed: undecodable bytes and control characters escaped."""
+    if name.isascii() and name.isprintable():
+        return name
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
