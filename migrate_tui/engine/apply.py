@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,6 @@ class _Run:
         self.encoder = jsonio.LineEncoder()
         self.todo = [ps for ps in plan.sessions if ps.action == "migrate"]
         self.lost_keys: dict[str, list[str]] = {}  # keys another writer took since the scan
-        self.source_sha: dict[str, str] = {}
 
     def log(self, level: str, text: str) -> None:
         self.on_event(LogLine(level, text))
@@ -84,6 +84,8 @@ class _Run:
         names += [(f"{ps.final_id}.jsonl", None) for ps in self.todo if ps.transcript == "replace-existing"]
         self.on_event(PhaseStarted("backup", len(names)))
         failed_ids = set()
+        batch: list[backup.Copy] = []
+        batch_bytes = 0
         for done, (name, seen_sha) in enumerate(names, 1):
             path = self.layout.in_sessions(name)
             try:
@@ -94,12 +96,15 @@ class _Run:
             except fsio.NotRegularFile:
                 continue
             sha = fsio.sha256_bytes(data)
-            self.source_sha[name] = sha
             if seen_sha is not None and sha != seen_sha:
                 failed_ids.add(name)
-            backup.back_up(self.layout, self.manifest, name, data, st.st_mode & 0o777,
-                           st.st_mtime_ns, self.run_id)
+            batch.append(backup.Copy(name, data, sha, st.st_mode & 0o777, st.st_mtime_ns))
+            batch_bytes += len(data)
+            if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
+                backup.back_up_many(self.layout, self.manifest, batch, self.run_id)
+                batch, batch_bytes = [], 0
             self.on_event(Progress("backup", done, len(names), name))
+        backup.back_up_many(self.layout, self.manifest, batch, self.run_id)
         fsio.fsync_dir(self.layout.backup_dir)
         backup.save_manifest(self.layout, self.manifest)
         for ps in list(self.todo):
@@ -156,8 +161,9 @@ class _Run:
             self.fail(ps, "changed_during_migration", "changed since the scan (is the agent "
                       "running?); scan again")
             return None
-        content = read_legacy(data, source, ps.decision.fixes & CONTENT_FIXES)
+        content = read_legacy(data, source, ps.decision.fixes & CONTENT_FIXES, check_duplicates=False)
         lines = transcript_lines(content.messages)
+        del content, data  # one copy of the messages at a time
         out = self.encoder.lines(lines)
         bad_line = jsonio.first_difference(out, lines, self.encoder)
         if bad_line is not None:
@@ -191,9 +197,10 @@ class _Run:
         if not batch:
             return []
         journal.append(self.layout, *[item[3] for item in batch])
+        fsio.write_atomic_many([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]))
+                                for ps, target, out, _record in batch])
         written = []
         for ps, target, out, _record in batch:
-            fsio.write_atomic(target, out, new_file_mode([ps.scan.mode]), sync_dir=False)
             self.result.written.append(target)
             # what is on disk must be the bytes checked against the source in _prepare
             if fsio.read_bytes(target) != out:
@@ -304,14 +311,20 @@ def apply_plan(
     any other failure stops the run at a safe point and is returned in ``result.error``."""
     if plan.scan.fatal is not None:
         raise WorkspaceError(str(plan.scan.fatal))
-    run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout)
+    try:
+        run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout)
+    except OSError as exc:  # the workspace folder could not even be looked at
+        failed = ApplyResult(error=_describe(exc))
+        on_event(LogLine("error", failed.error + " — nothing was written"))
+        return failed
     result = run.result
-    _tidy(run.layout)
-    if not run.todo:
-        return result
-    check_lock_path(run.layout)
     started = time.monotonic()
     try:
+        # an I/O error while tidying or checking the lock path stops the run like any other
+        _tidy(run.layout)
+        if not run.todo:
+            return result
+        check_lock_path(run.layout)
         run.backup_phase()
         journal.append(run.layout, {"op": "begin", "run": run.run_id, "pid": os.getpid(),
                                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
@@ -335,14 +348,30 @@ def apply_plan(
 
 def _tidy(layout: Layout) -> None:
     """Remove what an interrupted run left behind: our temporary files, and a lock file
-    whose owner is provably gone (taking and releasing the lock reclaims it)."""
-    for folder in (layout.sessions_dir, layout.backup_dir):
-        with contextlib.suppress(OSError):
-            fsio.remove_temp_files(folder)
+    whose owner is provably gone (taking and releasing the lock reclaims it).
+
+    The agent's own writers replace sessions.json the same way, under the lock: a temporary
+    file of theirs is in flight for as long as they hold it.  So a temporary sessions.json
+    is removed only if, after it was listed, the lock is free (a writer takes the lock before
+    it creates its file and renames the file before it lets go)."""
     holder = fsio.lock_holder(layout.lock)
     if holder is not None and holder > 0 and not _alive(holder):
         with contextlib.suppress(fsio.LockTimeout, OSError), fsio.presence_lock(layout.lock, 0):
             pass
+    with contextlib.suppress(OSError):
+        fsio.remove_temp_files(layout.backup_dir)
+    if not fsio.is_real_dir(layout.sessions_dir):
+        return
+    with contextlib.suppress(OSError):
+        names = [n for n in fsio.listdir(layout.sessions_dir)
+                 if n.startswith(".") and n.endswith(fsio.TEMP_SUFFIX)]
+        store_busy = fsio.lstat_or_none(layout.lock) is not None
+        for name in names:
+            if store_busy and name.startswith(f".{STORE}."):
+                continue  # perhaps a live writer's: a later run removes it if it stays
+            st = fsio.lstat_or_none(layout.in_sessions(name))
+            if st is not None and stat.S_ISREG(st.st_mode):
+                fsio.unlink_if_exists(layout.in_sessions(name))
 
 
 def _alive(pid: int) -> bool:

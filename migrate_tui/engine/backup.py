@@ -65,34 +65,62 @@ def ensure_dir(layout: Layout) -> None:
     fsio.mkdir(layout.backup_dir, 0o700)
 
 
-def _free_name(manifest: Manifest, layout: Layout, original: str, size: int, sha: str) -> str:
+def _free_name(manifest: Manifest, layout: Layout, original: str, size: int, sha: str,
+               taken: set[str]) -> str:
     """The first name not used by another copy.  A copy an interrupted run wrote before it
     could record it in the manifest is taken over when it holds the same bytes."""
     candidates = itertools.chain([original], (f"{original}.{n}" for n in itertools.count(2)))
     for name in itertools.islice(candidates, 10_000):
-        if name in manifest.files or name in (MANIFEST, JOURNAL, REPORT):
+        if name in manifest.files or name in taken or name in (MANIFEST, JOURNAL, REPORT):
             continue
         if fsio.lstat_or_none(layout.in_backup(name)) is None or _copy_ok(layout, name, size, sha):
             return name
     raise BackupError(f"no free backup name for {original}")
 
 
+@dataclass(frozen=True)
+class Copy:
+    """The bytes of .sessions/``original`` as read, to be kept in the backup."""
+
+    original: str
+    data: bytes
+    sha256: str
+    mode: int
+    mtime_ns: int
+
+
+def back_up_many(layout: Layout, manifest: Manifest, copies: list[Copy], run: str) -> list[str]:
+    """Copy each file into the backup unless an identical copy is there already; return the
+    backup names.  New copies are written together (fsynced in parallel), then each is
+    re-read and checked against its SHA-256 before it enters the manifest."""
+    names: list[str] = []
+    pending: list[tuple[Copy, str]] = []
+    taken: set[str] = set()
+    for copy in copies:
+        existing = manifest.find(copy.original, copy.sha256)
+        if existing is not None and _copy_ok(layout, existing, len(copy.data), copy.sha256):
+            names.append(existing)
+            continue
+        name = existing or _free_name(manifest, layout, copy.original, len(copy.data), copy.sha256, taken)
+        taken.add(name)
+        pending.append((copy, name))
+        names.append(name)
+    fsio.write_atomic_many([fsio.PendingWrite(layout.in_backup(name), c.data, c.mode, c.mtime_ns)
+                            for c, name in pending])
+    for copy, name in pending:
+        if not _copy_ok(layout, name, len(copy.data), copy.sha256):
+            raise BackupError(f"the backup copy {layout.in_backup(name)} does not match "
+                              f"{copy.original} after writing it")
+        manifest.add(name, {"original": copy.original, "size": len(copy.data), "sha256": copy.sha256,
+                            "mode": copy.mode, "mtime_ns": copy.mtime_ns, "run": run})
+    return names
+
+
 def back_up(layout: Layout, manifest: Manifest, original: str, data: bytes, mode: int,
             mtime_ns: int, run: str) -> str:
-    """Copy ``data`` (the bytes of .sessions/``original``) into the backup unless an identical
-    copy is there already; return the backup's name.  The copy is re-read and checked."""
-    sha = fsio.sha256_bytes(data)
-    existing = manifest.find(original, sha)
-    if existing is not None and _copy_ok(layout, existing, len(data), sha):
-        return existing
-    name = existing or _free_name(manifest, layout, original, len(data), sha)
-    path = layout.in_backup(name)
-    fsio.write_atomic(path, data, mode, sync_dir=False, mtime_ns=mtime_ns)
-    if not _copy_ok(layout, name, len(data), sha):
-        raise BackupError(f"the backup copy {path} does not match {original} after writing it")
-    manifest.add(name, {"original": original, "size": len(data), "sha256": sha, "mode": mode,
-                        "mtime_ns": mtime_ns, "run": run})
-    return name
+    """One file: see ``back_up_many``."""
+    copy = Copy(original, data, fsio.sha256_bytes(data), mode, mtime_ns)
+    return back_up_many(layout, manifest, [copy], run)[0]
 
 
 def _copy_ok(layout: Layout, name: str, size: int, sha: str) -> bool:

@@ -223,24 +223,29 @@ def first_difference(jsonl: bytes, values: list[Any], encoder: LineEncoder | Non
         return len(lines)  # the last line is not terminated
     if len(lines) != len(values):
         return min(len(lines), len(values)) + 1
-    if not lines:
-        return None
-    try:
-        parsed = loads("[" + ",".join(line.decode("utf-8") for line in lines) + "]")
-    except (ValueError, RecursionError):
-        parsed = None
-    if parsed is not None and parsed == values and all(
-            list(p) == list(v) for p, v in zip(parsed, values) if isinstance(p, dict) and isinstance(v, dict)):
-        return None
-    enc = encoder or LineEncoder()  # NaN, or a nested key order: compare line by line
-    for n, (line, want) in enumerate(zip(lines, values), 1):
+    enc = encoder or LineEncoder()
+    for start in range(0, len(lines), _CHUNK_LINES):  # a chunk at a time: bounded memory
+        chunk, wanted = lines[start:start + _CHUNK_LINES], values[start:start + _CHUNK_LINES]
         try:
-            got = loads(line.decode("utf-8"))
+            parsed = loads("[" + ",".join(line.decode("utf-8") for line in chunk) + "]")
         except (ValueError, RecursionError):
-            return n
-        if enc.line(got) != enc.line(want):
-            return n
+            parsed = None
+        if parsed is not None and parsed == wanted and all(
+                list(p) == list(v) for p, v in zip(parsed, wanted)
+                if isinstance(p, dict) and isinstance(v, dict)):
+            continue
+        for n, (line, want) in enumerate(zip(chunk, wanted), start + 1):
+            # NaN, or a nested key order: compare line by line, as text
+            try:
+                got = loads(line.decode("utf-8"))
+            except (ValueError, RecursionError):
+                return n
+            if enc.line(got) != enc.line(want):
+                return n
     return None
+
+
+_CHUNK_LINES = 4096
 
 
 def same_value(a: Any, b: Any, encoder: LineEncoder | None = None) -> bool:

@@ -135,7 +135,9 @@ def _salvage(text: str, dups: jsonio.DuplicateKeys) -> tuple[dict[str, Any], int
 
     Returns the complete top-level fields found before the damage, with "messages" holding
     the complete messages before it, and whether "messages" itself was complete."""
-    decoder = jsonio.make_decoder(dups)
+    # integers of any length, as ``jsonio.loads`` reads them on its second try: a complete
+    # message holding one over Python's digit limit is still a complete message
+    decoder = jsonio.make_decoder(dups, big_ints=True)
     found: dict[str, Any] = {}
     pos = _WS.match(text, 0).end()
     messages_complete = False
@@ -214,17 +216,20 @@ def to_ms(value: Any) -> int | None:
 # ---------------------------------------------------------------- the reader
 
 
-def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset()) -> LegacyContent:
+def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset(), *,
+                check_duplicates: bool = True) -> LegacyContent:
     """Check a legacy file's bytes and return its content and every problem found.
 
     ``fixes`` may hold the content fixes: ``replace-bytes``, ``salvage``,
     ``drop-bad-messages``.  Other fixes (ids, dates, keys) are the plan's business.
+    Apply reads bytes the scan already checked (same SHA-256), so it can skip the search
+    for repeated keys, the one check that costs a call per JSON object.
     """
     out = LegacyContent()
     text = decode(data, file, "replace-bytes" in fixes, out)
     if text is None:
         return out
-    dups = jsonio.DuplicateKeys()
+    dups = jsonio.DuplicateKeys() if check_duplicates else None
     try:
         doc = jsonio.loads(text, dups)
     except RecursionError:
@@ -265,7 +270,7 @@ def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset()) -> 
         out.problems.append(problem("invalid_json", f"invalid JSON: {exc}", file))
         return out
 
-    if dups.keys:
+    if dups is not None and dups.keys:
         names = ", ".join(sorted(set(map(repr, dups.keys)))[:5])
         out.problems.append(warning(
             "duplicate_keys",

@@ -271,6 +271,15 @@ def _settle_keys(planned: list[PlannedSession], scan: ScanResult, agent_id: str)
                 ps.notes.append(f"no key points at this session: metadata.session_key {meta!r} is used")
             else:
                 fallback = ids.fallback_key(agent_id, ps.final_id or "")
+                if fallback in claimed:
+                    # another session's key (rule 1): never taken over, not even by this rule
+                    owner = scan.session_map.get(fallback)
+                    whose = f"session {owner!r} (session_map.json)" if owner else "another session"
+                    ps.open_problems.append(_no_fixes(problem(
+                        "key_conflict", f"no key points at this session, and the key it would "
+                        f"get, {fallback!r}, already belongs to {whose}; add a key for it to "
+                        "session_map.json, or skip it", _path(ps.scan))))
+                    continue
                 keys = [fallback]
                 why = " (its metadata.session_key is taken)" if meta else ""
                 ps.notes.append(f"no key points at this session: it gets {fallback!r}{why}")
@@ -297,7 +306,8 @@ def _settle_keys(planned: list[PlannedSession], scan: ScanResult, agent_id: str)
             existing.get(k, {}).get("session_id") == ps.final_id for k in ps.kept_keys)
         if not reachable and not ps.open_problems:
             fallback = ids.fallback_key(agent_id, ps.final_id or "")
-            if _free_for(existing, fallback, ps.final_id) and fallback not in keys:
+            if _free_for(existing, fallback, ps.final_id) and fallback not in keys \
+                    and fallback not in claimed:
                 ps.keys.append(fallback)
                 ps.notes.append(f"all its keys keep their existing entries: it is reachable as {fallback!r}")
 

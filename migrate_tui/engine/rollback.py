@@ -4,11 +4,12 @@ and the backup.  Refuses, naming the files, when one changed after the migration
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from migrate_tui.engine import backup, fsio, journal
-from migrate_tui.engine.layout import STORE, Layout, check_lock_path, open_layout
+from migrate_tui.engine.layout import BACKUP, STORE, Layout, check_lock_path, open_layout
 from migrate_tui.engine.model import EventSink, LockBusy, LogLine, PhaseStarted, Progress, no_events
 
 ABSENT = None
@@ -29,6 +30,7 @@ class RollbackPlan:
     actions: list[FileAction] = field(default_factory=list)
     temp_files: list[str] = field(default_factory=list)
     missing_backup: list[str] = field(default_factory=list)
+    stale_lock: bool = False  # sessions.json.lock left by a process that is gone (a crash)
 
     @property
     def remove(self) -> list[str]:
@@ -44,7 +46,7 @@ class RollbackPlan:
 
     @property
     def nothing_to_do(self) -> bool:
-        return not self.remove and not self.restore and not self.temp_files
+        return not self.remove and not self.restore and not self.temp_files and not self.stale_lock
 
 
 @dataclass
@@ -80,10 +82,26 @@ def plan_rollback(workspace: str) -> RollbackPlan:
         plan.actions.append(_action_for(layout, manifest, name, records, plan))
     # sessions.json first: no entry may outlive the transcript it points at
     plan.actions.sort(key=lambda a: (a.file != STORE, a.file))
-    if fsio.is_real_dir(layout.sessions_dir):
-        plan.temp_files = [n for n in fsio.listdir(layout.sessions_dir)
-                           if n.startswith(".") and n.endswith(fsio.TEMP_SUFFIX)]
+    # an interrupted write leaves its temporary file in .sessions/ or in the backup folder
+    # (named here relative to .sessions/)
+    for folder, prefix in ((layout.sessions_dir, ""), (layout.backup_dir, BACKUP + "/")):
+        if fsio.is_real_dir(folder):
+            plan.temp_files += [prefix + n for n in fsio.listdir(folder)
+                                if n.startswith(".") and n.endswith(fsio.TEMP_SUFFIX)]
+    # a run killed while holding the lock leaves it behind: rollback reclaims it too
+    holder = fsio.lock_holder(layout.lock)
+    plan.stale_lock = holder is not None and holder > 0 and not _alive(holder)
     return plan
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _action_for(layout: Layout, manifest: backup.Manifest, name: str,
@@ -120,6 +138,22 @@ def _action_for(layout: Layout, manifest: backup.Manifest, name: str,
 
 def rollback_workspace(workspace: str, *, force: bool = False, on_event: EventSink = no_events,
                        lock_timeout: float = 10.0) -> RollbackResult:
+    """Undo the migrations.  Raises WorkspaceError (unusable) and LockBusy (lock held); an
+    I/O error stops it where it is (every step is one a second rollback redoes or skips) and
+    is reported in a result that is not ok."""
+    try:
+        return _rollback(workspace, force=force, on_event=on_event, lock_timeout=lock_timeout)
+    except (OSError, backup.BackupError) as exc:
+        where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+        what = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+        message = (f"rollback stopped: {what}{where}. Nothing is lost: run rollback again to "
+                   "finish it, or migrate to finish the migration.")
+        on_event(LogLine("error", message))
+        return RollbackResult(False, message=message)
+
+
+def _rollback(workspace: str, *, force: bool, on_event: EventSink,
+              lock_timeout: float) -> RollbackResult:
     plan = plan_rollback(workspace)
     layout = Layout(plan.workspace)
     if plan.missing_backup:
@@ -148,7 +182,9 @@ def rollback_workspace(workspace: str, *, force: bool = False, on_event: EventSi
             (result.removed if action.op == "remove" else result.restored).append(action.file)
             on_event(Progress("rollback", n, len(todo), action.file))
         for name in plan.temp_files:
-            fsio.unlink_if_exists(layout.in_sessions(name))
+            in_backup = name.startswith(BACKUP + "/")
+            fsio.unlink_if_exists(layout.in_backup(name[len(BACKUP) + 1:]) if in_backup
+                                  else layout.in_sessions(name))
         fsio.fsync_dir(layout.sessions_dir)
         if fsio.is_real_dir(layout.backup_dir):
             backup.save_manifest(layout, manifest)
@@ -172,12 +208,15 @@ def _undo(layout: Layout, manifest: backup.Manifest, action: FileAction, force: 
                        "before-rollback")
         backup.save_manifest(layout, manifest)
     if action.op == "remove":
-        fsio.unlink_if_exists(path)
+        if fsio.unlink_if_exists(path) and action.file == STORE:
+            fsio.fsync_dir(layout.sessions_dir)  # durable before the transcripts go (see below)
         return
     assert action.backup_name is not None
     info = manifest.files[action.backup_name]
     data = backup.read_copy(layout, manifest, action.backup_name)
-    fsio.write_atomic(path, data, info.get("mode", 0o600), sync_dir=False,
+    # sessions.json is restored first, and made durable before any transcript it pointed at
+    # is removed: no entry may outlive its transcript, even across a power cut
+    fsio.write_atomic(path, data, info.get("mode", 0o600), sync_dir=action.file == STORE,
                       mtime_ns=info.get("mtime_ns"))
 
 
@@ -191,6 +230,8 @@ def describe(plan: RollbackPlan) -> str:
                      + ", ".join(plan.restore[:10]) + (" …" if len(plan.restore) > 10 else ""))
     if plan.temp_files:
         lines.append(f"remove {len(plan.temp_files)} temporary file(s) left by an interrupted run")
+    if plan.stale_lock:
+        lines.append("remove the sessions.json.lock an interrupted run left (its process is gone)")
     if plan.changed:
         lines.append("changed since the migration: " + ", ".join(plan.changed))
     return "\n".join(lines) or "nothing to roll back"
