@@ -122,27 +122,34 @@ class _Run:
         batch_bytes = 0
         done = 0
         bytes_done = 0
-        for ps in self.todo:
-            if self.cancel.is_set():
-                self.result.cancelled = True
-                break
-            prepared = self._prepare(ps)
-            done += 1
-            bytes_done += ps.scan.size
-            if prepared is None:
+        # one batch is written (fsynced) while the next is read and encoded
+        in_flight: tuple[fsio.WriteBatch, list[Any]] | None = None
+        try:
+            for ps in self.todo:
+                if self.cancel.is_set():
+                    self.result.cancelled = True
+                    break
+                prepared = self._prepare(ps)
+                done += 1
+                bytes_done += ps.scan.size
+                if prepared is not None and prepared[2] is None:  # same, extended or kept
+                    written.append(_Written(ps, prepared[1]))
+                elif prepared is not None:
+                    batch.append(prepared)
+                    batch_bytes += len(prepared[2])
+                    if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
+                        started = self._start(batch)
+                        written += self._land(in_flight)
+                        in_flight, batch, batch_bytes = started, [], 0
                 self.on_event(Progress("transcripts", done, total, ps.file_id, bytes_done))
-                continue
-            if prepared[2] is None:  # nothing to write: same, extended or kept
-                written.append(_Written(ps, prepared[1]))
-                self.on_event(Progress("transcripts", done, total, ps.file_id, bytes_done))
-                continue
-            batch.append(prepared)
-            batch_bytes += len(prepared[2])
-            if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
-                written += self._flush(batch)
-                batch, batch_bytes = [], 0
-            self.on_event(Progress("transcripts", done, total, ps.file_id, bytes_done))
-        written += self._flush(batch)
+            started = self._start(batch)
+            written += self._land(in_flight)
+            in_flight = None
+            written += self._land(started)
+        except BaseException:
+            if in_flight is not None:
+                in_flight[0].abandon()
+            raise
         fsio.fsync_dir(self.layout.sessions_dir)
         return written
 
@@ -193,12 +200,20 @@ class _Run:
             record.update(op="replace", old_sha256=fsio.sha256_bytes(existing), backup=name)
         return ps, target, out, record
 
-    def _flush(self, batch: list[Any]) -> list[_Written]:
+    def _start(self, batch: list[Any]) -> tuple[fsio.WriteBatch, list[Any]] | None:
+        """Announce a batch in the journal, then start writing it."""
         if not batch:
-            return []
+            return None
         journal.append(self.layout, *[item[3] for item in batch])
-        fsio.write_atomic_many([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]))
-                                for ps, target, out, _record in batch])
+        return fsio.start_writes([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]))
+                                  for ps, target, out, _record in batch]), batch
+
+    def _land(self, started: tuple[fsio.WriteBatch, list[Any]] | None) -> list[_Written]:
+        """Rename a written batch into place and read each file back."""
+        if started is None:
+            return []
+        writes, batch = started
+        writes.finish()
         written = []
         for ps, target, out, _record in batch:
             self.result.written.append(target)

@@ -17,7 +17,7 @@ import secrets
 import stat
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 TEMP_SUFFIX = ".migrate_tui.tmp"
@@ -300,44 +300,72 @@ def _writers() -> ThreadPoolExecutor:
         return _pool
 
 
-def write_atomic_many(items: list[PendingWrite]) -> None:
-    """``write_atomic`` for several files: every temporary file is written and fsynced
-    (in parallel), and only when all of them are on disk is each renamed into place, in
-    order.  If any fails, none is renamed and every temporary file is removed.  The caller
-    fsyncs the folder.  With a fault hook installed the writes run one after another, so
-    that a test's k-th operation is always the same one."""
-    if not items:
-        return
-    temps: list[str | None] = []
-    failure: BaseException | None = None
-    if _hook is None and len(items) > 1:
-        futures = [_writers().submit(_write_temp, item) for item in items]
-        for future in futures:
+class WriteBatch:
+    """Atomic writes under way (see ``start_writes``): ``finish`` renames them into place."""
+
+    def __init__(self, items: list[PendingWrite]) -> None:
+        self.items = items
+        self._futures: list[Future[str]] = []
+        self._temps: list[str | None] = []
+        self._failure: BaseException | None = None
+        if _hook is None and len(items) > 1:
+            self._futures = [_writers().submit(_write_temp, item) for item in items]
+            return
+        for item in items:  # one after another: a fault test's k-th operation is fixed
             try:
-                temps.append(future.result())
-            except BaseException as exc:  # noqa: BLE001 - re-raised below, after cleaning up
-                temps.append(None)
-                failure = failure or exc
-    else:
-        for item in items:
-            try:
-                temps.append(_write_temp(item))
-            except BaseException as exc:  # noqa: BLE001 - re-raised below, after cleaning up
-                failure = exc
+                self._temps.append(_write_temp(item))
+            except BaseException as exc:  # noqa: BLE001 - raised by finish(), after cleaning up
+                self._failure = exc
                 break
-    done = 0
-    try:
-        if failure is not None:
-            raise failure
-        for item, tmp in zip(items, temps):
-            assert tmp is not None
-            rename(tmp, item.path)
-            done += 1
-    finally:
-        for tmp in temps[done:]:
+
+    def _wait(self) -> None:
+        for future in self._futures:
+            try:
+                self._temps.append(future.result())
+            except BaseException as exc:  # noqa: BLE001 - raised by finish(), after cleaning up
+                self._temps.append(None)
+                self._failure = self._failure or exc
+        self._futures = []
+
+    def finish(self) -> None:
+        """Wait until every temporary file is on disk, then rename each into place, in
+        order.  If any failed, none is renamed and every temporary file is removed."""
+        self._wait()
+        done = 0
+        try:
+            if self._failure is not None:
+                raise self._failure
+            for item, tmp in zip(self.items, self._temps):
+                assert tmp is not None
+                rename(tmp, item.path)
+                done += 1
+        finally:
+            self._remove(self._temps[done:])
+
+    def abandon(self) -> None:
+        """Wait for the writes, rename nothing, remove every temporary file."""
+        self._wait()
+        self._remove(self._temps)
+
+    @staticmethod
+    def _remove(temps: list[str | None]) -> None:
+        for tmp in temps:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+def start_writes(items: list[PendingWrite]) -> WriteBatch:
+    """Start ``write_atomic`` for several files: their temporary files are written and
+    fsynced in parallel while the caller goes on; ``finish()`` renames them once all are on
+    disk.  With a fault hook installed the writes run at once, one after another, so that a
+    test's k-th operation is always the same one.  The caller fsyncs the folder."""
+    return WriteBatch(items)
+
+
+def write_atomic_many(items: list[PendingWrite]) -> None:
+    """``write_atomic`` for several files, all fsynced before any is renamed."""
+    start_writes(items).finish()
 
 
 def rename(src: str, dst: str) -> None:
