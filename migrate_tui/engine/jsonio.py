@@ -189,15 +189,9 @@ class LineEncoder:
             return self._encode(obj, True).encode("ascii") + b"\n"
 
     def lines(self, objs: list[Any]) -> bytes:
-        if not objs:
-            return b""
-        texts = [self._encode(o, False) for o in objs]
-        texts.append("")
-        joined = "\n".join(texts)
-        try:
-            return joined.encode("utf-8")
-        except UnicodeEncodeError:
-            return b"".join(self.line(o) for o in objs)
+        """JSON Lines: each line encoded on its own (one non-ASCII character would make a
+        joined str four bytes a character, for the whole transcript)."""
+        return b"".join(map(self.line, objs))
 
 
 def dumps_document(obj: Any) -> bytes:

@@ -333,6 +333,9 @@ def _kind(value: Any) -> str:
     return "an object"
 
 
+_CANONICAL = {name: name for name in FIELD_SET}
+
+
 def carried_fields(content: LegacyContent) -> tuple[dict[str, Any], list[str]]:
     """The metadata that goes into the entry, and the names of what the entry cannot carry."""
     carried: dict[str, Any] = {}
@@ -344,7 +347,7 @@ def carried_fields(content: LegacyContent) -> tuple[dict[str, Any], list[str]]:
         not_carried.append("created_at")
     for key, value in content.metadata.items():
         if key in FIELD_SET and key not in STRUCTURAL_FIELDS:
-            carried[key] = value
+            carried[_CANONICAL[key]] = value  # one shared key string, not one per file
         else:
             not_carried.append(f"metadata.{key}")
     return carried, not_carried

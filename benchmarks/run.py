@@ -1,0 +1,395 @@
+"""Measure the migration side by side with a naive script and ``cp -r`` (``make bench``).
+
+    python -m benchmarks.run [--runs N] [--quick] [--only A[,B]] [--no-plan-screen]
+
+For each corpus (see ``benchmarks.corpus``) and each of N runs, every operation gets a
+FRESH copy of the corpus (copying, then ``sync``, is not timed) and runs in its own
+subprocess, so wall time includes interpreter start-up for everyone and the peak RSS
+(``ru_maxrss`` of that one child, from ``os.wait4``) is the operation's own:
+
+    dry run   python -m migrate_tui migrate WS --dry-run --json
+    migrate   python -m migrate_tui migrate WS --json
+    verify    python -m migrate_tui verify WS --json      (on the workspace just migrated)
+    naive     python -m benchmarks.naive WS
+    cp -r     cp -r WS/.sessions WS/.sessions_cp
+
+The page cache is warm for everyone (the fresh copy was just written).  Medians are
+reported, with ratios to naive and to cp, and PASS/FAIL against the targets on corpus A.
+Everything goes to ``benchmarks/results/latest.json`` (``latest-quick.json`` with --quick,
+``latest-only-A.json`` with --only A, so a partial run never replaces the full results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import corpus
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+# Where the fresh copies are made and measured (git-ignored, same disk as the corpora).
+# On the benchmark VM creating a file costs 0.05-1 ms of kernel time, depending on where
+# the folder landed and on how many files were just created; every operation is measured
+# in the same place, interleaved, so they share those conditions.  The probe below records
+# the cost of a create at the start of a run.
+DEFAULT_WORK = corpus.CORPORA_DIR / "_work"
+WORK = DEFAULT_WORK / "bench-run"
+PY = sys.executable
+
+OPS = ("dry_run", "migrate", "verify", "naive", "cp")
+LABELS = {"dry_run": "dry run (ours)", "migrate": "migrate (ours)", "verify": "verify (ours)",
+          "naive": "naive script", "cp": "cp -r (floor)"}
+TARGETS = {"migrate_vs_naive": 0.25, "dry_run_vs_naive": 0.6, "peak_rss_mb": 120.0,
+           "rss_b_over_a": 1.25}
+
+
+# ---------------------------------------------------------------- measuring one process
+
+
+TIME = shutil.which("time", path="/usr/bin:/bin") if sys.platform.startswith("linux") else None
+
+
+def measure(cmd: list[str], tag: str, cwd: Path = REPO) -> dict[str, Any]:
+    """Run ``cmd`` in a fresh process; wall time, CPU and peak RSS of that process alone.
+
+    Linux carries a process's peak RSS across ``execve`` and a forked child starts with its
+    parent's pages, so ``ru_maxrss`` of a child forked from this (40 MB) process is never
+    below 40 MB.  The child is therefore started by GNU ``time`` (a 2 MB process), whose
+    ``%M`` is the peak RSS of the command alone."""
+    logs = WORK / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    out_path, err_path, rss_path = logs / f"{tag}.out", logs / f"{tag}.err", logs / f"{tag}.rss"
+    full = [TIME, "-f", "%M", "-o", str(rss_path), *cmd] if TIME else cmd
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(full, stdout=out, stderr=err, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    maxrss_kib = usage.ru_maxrss  # fallback: an upper bound (see above)
+    if TIME:
+        try:
+            maxrss_kib = int(rss_path.read_text().split()[-1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return {
+        "wall_s": round(wall, 4),
+        "user_s": round(usage.ru_utime, 3),
+        "sys_s": round(usage.ru_stime, 3),
+        "maxrss_mb": round(maxrss_kib * 1024 / 1e6, 1),  # KiB -> MB (10^6 bytes)
+        "rc": proc.returncode,
+        "stdout": out_path.read_text(errors="replace"),
+        "stderr": err_path.read_text(errors="replace")[-2000:],
+    }
+
+
+def fresh_copy(spec: corpus.CorpusSpec) -> Path:
+    """A new workspace holding a copy of the corpus's .sessions; written out to disk."""
+    ws = WORK / "ws"
+    if ws.exists():
+        shutil.rmtree(ws)
+    ws.mkdir(parents=True)
+    subprocess.run(["cp", "-a", str(corpus.corpus_dir(spec) / ".sessions"), str(ws / ".sessions")], check=True)
+    os.sync()  # the copy's write-back must not be charged to the measured operation
+    return ws
+
+
+def _json_out(sample: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return json.loads(sample["stdout"].strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
+def check(op: str, sample: dict[str, Any], info: dict[str, Any], ws: Path) -> str | None:
+    """None when the operation did its job on this corpus, else what went wrong."""
+    if sample["rc"] != 0:
+        return f"exit code {sample['rc']}: {sample['stderr'].strip()[-300:]}"
+    if op in ("dry_run", "migrate"):
+        report = _json_out(sample)
+        if report is None:
+            return "no JSON report on stdout"
+        if report.get("status") != "success" or report.get("sessions_found") != info["files"] \
+                or report.get("migrated") != info["files"]:
+            return (f"status {report.get('status')}, found {report.get('sessions_found')}, "
+                    f"migrated {report.get('migrated')} (expected {info['files']})")
+        jsonl = sum(1 for n in os.listdir(ws / ".sessions") if n.endswith(".jsonl"))
+        if op == "migrate" and jsonl != info["files"]:
+            return f"{jsonl} transcripts written, expected {info['files']}"
+        if op == "dry_run" and jsonl:
+            return f"the dry run wrote {jsonl} transcripts"
+    elif op == "verify":
+        result = _json_out(sample)
+        if result is None or result.get("status") != "ok" or result.get("checked") != info["files"]:
+            return f"verify said {sample['stdout'][:300]!r}"
+    elif op == "naive":
+        result = _json_out(sample)
+        if result is None or result.get("migrated") != info["files"]:
+            return f"naive said {sample['stdout'][:300]!r}"
+    return None
+
+
+def command(op: str, ws: Path) -> list[str]:
+    if op == "dry_run":
+        return [PY, "-m", "migrate_tui", "migrate", str(ws), "--dry-run", "--json"]
+    if op == "migrate":
+        return [PY, "-m", "migrate_tui", "migrate", str(ws), "--json"]
+    if op == "verify":
+        return [PY, "-m", "migrate_tui", "verify", str(ws), "--json"]
+    if op == "naive":
+        return [PY, "-m", "benchmarks.naive", str(ws)]
+    if op == "cp":
+        return ["cp", "-r", str(ws / ".sessions"), str(ws / ".sessions_cp")]
+    raise ValueError(op)
+
+
+# ---------------------------------------------------------------- one corpus
+
+
+def bench_corpus(spec: corpus.CorpusSpec, info: dict[str, Any], runs: int, log: Any) -> dict[str, Any]:
+    samples: dict[str, list[dict[str, Any]]] = {op: [] for op in OPS}
+    failures: list[str] = []
+    for run in range(runs):
+        # rotate the order from run to run, so no operation always follows the same one
+        order = ["dry_run", "migrate", "naive", "cp"]
+        order = order[run % len(order):] + order[: run % len(order)]
+        for op in order:
+            ws = fresh_copy(spec)
+            sample = measure(command(op, ws), f"{spec.name}-{op}-{run}")
+            problem = check(op, sample, info, ws)
+            sample["ok"] = problem is None
+            if problem:
+                failures.append(f"{spec.name} {op} run {run + 1}: {problem}")
+                log(f"  !! {failures[-1]}")
+            samples[op].append(sample)
+            log(f"  run {run + 1}/{runs} {LABELS[op]:<16} {sample['wall_s']:8.2f} s  {sample['maxrss_mb']:7.1f} MB")
+            if op == "migrate":
+                os.sync()
+                sample = measure(command("verify", ws), f"{spec.name}-verify-{run}")
+                problem = check("verify", sample, info, ws)
+                sample["ok"] = problem is None
+                if problem:
+                    failures.append(f"{spec.name} verify run {run + 1}: {problem}")
+                    log(f"  !! {failures[-1]}")
+                samples["verify"].append(sample)
+                log(f"  run {run + 1}/{runs} {LABELS['verify']:<16} {sample['wall_s']:8.2f} s  "
+                    f"{sample['maxrss_mb']:7.1f} MB")
+    shutil.rmtree(WORK / "ws", ignore_errors=True)
+    summary: dict[str, Any] = {}
+    for op, items in samples.items():
+        walls = [s["wall_s"] for s in items]
+        summary[op] = {
+            "median_s": round(statistics.median(walls), 4),
+            "min_s": min(walls), "max_s": max(walls),
+            "cpu_s": round(statistics.median(s["user_s"] + s["sys_s"] for s in items), 3),
+            "user_s": round(statistics.median(s["user_s"] for s in items), 3),
+            "sys_s": round(statistics.median(s["sys_s"] for s in items), 3),
+            "peak_rss_mb": max(s["maxrss_mb"] for s in items),
+            "all_ok": all(s["ok"] for s in items),
+            "samples": [{k: v for k, v in s.items() if k not in ("stdout", "stderr")} for s in items],
+        }
+    naive, cp = summary["naive"]["median_s"], summary["cp"]["median_s"]
+    for op, row in summary.items():
+        row["x_naive"] = round(row["median_s"] / naive, 3) if naive else None
+        row["x_cp"] = round(row["median_s"] / cp, 3) if cp else None
+        row["mb_per_s"] = round(info["bytes"] / 1e6 / row["median_s"], 1) if row["median_s"] else None
+    return {"corpus": info, "ops": summary, "failures": failures}
+
+
+# ---------------------------------------------------------------- extras
+
+
+def startup(runs: int) -> dict[str, Any]:
+    """What any run pays before it touches a file: the interpreter, and our imports."""
+    out = {}
+    for name, code in (("python", "pass"), ("import_cli", "import migrate_tui.cli"),
+                       ("import_naive", "import benchmarks.naive")):
+        items = [measure([PY, "-c", code], f"startup-{name}-{i}") for i in range(max(3, runs))]
+        out[name] = {"median_s": round(statistics.median(s["wall_s"] for s in items), 4),
+                     "peak_rss_mb": max(s["maxrss_mb"] for s in items)}
+    return out
+
+
+def plan_screen(n: int, log: Any) -> dict[str, Any]:
+    code = ("import json, sys\n"
+            "try:\n    from migrate_tui.tui.bench import measure_plan_screen\n"
+            "except ImportError as exc:\n    print(json.dumps({'skipped': str(exc)})); sys.exit(0)\n"
+            f"print(json.dumps(measure_plan_screen(n={n})))\n")
+    log(f"plan screen with {n:,} sessions (migrate_tui.tui.bench) …")
+    sample = measure([PY, "-c", code], "plan-screen")
+    result = _json_out(sample)
+    if sample["rc"] != 0 or result is None:
+        return {"error": f"exit code {sample['rc']}: {sample['stderr'].strip()[-500:]}"}
+    if "skipped" in result:
+        return result
+    return {"n": n, "wall_s": sample["wall_s"], "peak_rss_mb": sample["maxrss_mb"], **result}
+
+
+def create_cost_ms(folder: Path, n: int = 300) -> float:
+    """What creating one empty file costs in ``folder`` (ms), the dominant per-file cost."""
+    probe = folder / f".create-probe-{os.getpid()}"
+    probe.mkdir(parents=True, exist_ok=True)
+    try:
+        start = time.perf_counter()
+        for i in range(n):
+            os.close(os.open(probe / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return round((time.perf_counter() - start) / n * 1000, 3)
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+
+def machine() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return ""
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(), "rss_method": "GNU time %M" if TIME else "wait4 ru_maxrss (upper bound)",
+            "git_head": git("rev-parse", "--short", "HEAD"),
+            "git_dirty": git("status", "--porcelain", "--", "migrate_tui").splitlines(),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+# ---------------------------------------------------------------- report
+
+
+def table(name: str, result: dict[str, Any]) -> str:
+    info = result["corpus"]
+    lines = [f"Corpus {name}: {info['files']:,} sessions, {info['total_messages']:,} messages, "
+             f"{info['bytes'] / 1e6:,.1f} MB",
+             f"  {'operation':<17}{'median s':>9}{'min s':>8}{'max s':>8}{'user s':>8}{'sys s':>8}{'MB/s':>8}"
+             f"{'peak RSS MB':>13}{'x naive':>9}{'x cp':>8}  ok"]
+    for op in OPS:
+        r = result["ops"][op]
+        lines.append(f"  {LABELS[op]:<17}{r['median_s']:>9.2f}{r['min_s']:>8.2f}{r['max_s']:>8.2f}"
+                     f"{r['user_s']:>8.2f}{r['sys_s']:>8.2f}{r['mb_per_s']:>8.1f}{r['peak_rss_mb']:>13.1f}"
+                     f"{r['x_naive']:>9.2f}{r['x_cp']:>8.1f}  {'yes' if r['all_ok'] else 'NO'}")
+    return "\n".join(lines)
+
+
+def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    a = results.get("A")
+    if a is None:
+        return out
+    ops = a["ops"]
+    for key, op, what in (("migrate_vs_naive", "migrate", "full migration"),
+                          ("dry_run_vs_naive", "dry_run", "dry run")):
+        got, target = ops[op]["x_naive"], TARGETS[key]
+        out.append({"check": key, "value": got, "target": target, "pass": got <= target and ops[op]["all_ok"],
+                    "text": f"corpus A: {what} {ops[op]['median_s']:.2f} s = {got:.3f}x naive "
+                            f"({ops['naive']['median_s']:.2f} s), target <= {target}x"})
+    rss = {op: ops[op]["peak_rss_mb"] for op in ("dry_run", "migrate", "verify")}
+    worst = max(rss.values())
+    out.append({"check": "peak_rss_mb", "value": worst, "target": TARGETS["peak_rss_mb"],
+                "pass": worst < TARGETS["peak_rss_mb"],
+                "text": "corpus A: peak RSS " + ", ".join(f"{k} {v:.1f} MB" for k, v in rss.items())
+                        + f"; target < {TARGETS['peak_rss_mb']:.0f} MB"})
+    b = results.get("B")
+    if b is not None:
+        ratios = {op: b["ops"][op]["peak_rss_mb"] / ops[op]["peak_rss_mb"] for op in ("dry_run", "migrate", "verify")}
+        worst_ratio = max(ratios.values())
+        out.append({"check": "rss_b_over_a", "value": round(worst_ratio, 3), "target": TARGETS["rss_b_over_a"],
+                    "pass": worst_ratio <= TARGETS["rss_b_over_a"],
+                    "text": "memory vs number of sessions: RSS on B (10x the sessions) / RSS on A: "
+                            + ", ".join(f"{k} {b['ops'][k]['peak_rss_mb']:.1f}/{ops[k]['peak_rss_mb']:.1f} MB "
+                                        f"= {v:.2f}x" for k, v in ratios.items())
+                            + f"; target <= {TARGETS['rss_b_over_a']}x"})
+    if quick:
+        for v in out:
+            v["text"] += "  [quick corpus: smoke test only]"
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=None, help="runs per operation (default 3; 1 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="small corpora, 1 run: a smoke test")
+    parser.add_argument("--only", action="append", default=[], metavar="A[,B]", help="only these corpora")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK,
+                        help=f"where the fresh copies are measured (default {DEFAULT_WORK})")
+    parser.add_argument("--no-plan-screen", action="store_true", help="skip the plan-screen measurement")
+    parser.add_argument("--plan-screen-n", type=int, default=None, help="sessions for the plan screen (50,000)")
+    args = parser.parse_args(argv)
+    runs = args.runs if args.runs is not None else (1 if args.quick else 3)
+    if runs < 1:
+        parser.error("--runs must be at least 1")
+    specs = corpus.QUICK if args.quick else corpus.FULL
+    names = [n.strip().upper() for item in args.only for n in item.split(",") if n.strip()] or list(specs)
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        parser.error(f"unknown corpus {', '.join(unknown)}; choose from {', '.join(specs)}")
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    global WORK
+    WORK = args.work_dir.resolve() / "bench-run"  # only this subfolder is ever removed
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    infos = {name: corpus.ensure(specs[name], log=log) for name in names}
+    measure([PY, "-c", "import migrate_tui.cli, benchmarks.naive"], "warm-up")
+    info_machine = machine()
+    info_machine["work_dir"] = str(WORK)
+    info_machine["create_ms"] = create_cost_ms(WORK)
+    report: dict[str, Any] = {"machine": info_machine, "quick": args.quick, "runs": runs,
+                              "startup": startup(runs), "corpora": {}}
+    for name in names:
+        log(f"corpus {specs[name].name} ({runs} run(s)) …")
+        report["corpora"][name] = bench_corpus(specs[name], infos[name], runs, log)
+    if not args.no_plan_screen:
+        n = args.plan_screen_n or (5_000 if args.quick else 50_000)
+        report["plan_screen"] = plan_screen(n, log)
+    report["verdicts"] = verdicts(report["corpora"], args.quick)
+    shutil.rmtree(WORK / "ws", ignore_errors=True)  # the logs of the last run stay in WORK/logs
+
+    RESULTS.mkdir(exist_ok=True)
+    partial = "" if names == list(specs) else "-only-" + "".join(names)
+    out_path = RESULTS / (f"latest{'-quick' if args.quick else ''}{partial}.json")
+    out_path.write_text(json.dumps(report, indent=2) + "\n")
+
+    s = report["startup"]
+    print(f"\nmigrate_tui benchmarks — {report['machine']['time']}, {runs} run(s) each, medians; "
+          f"python {report['machine']['python']}, {report['machine']['cpus']} CPUs")
+    m = report["machine"]
+    print(f"work dir: {m['work_dir']} (creating an empty file there: {m['create_ms']} ms at the start)")
+    print(f"start-up: python {s['python']['median_s']:.3f} s, + import migrate_tui.cli "
+          f"{s['import_cli']['median_s']:.3f} s ({s['import_cli']['peak_rss_mb']:.1f} MB), "
+          f"+ import benchmarks.naive {s['import_naive']['median_s']:.3f} s")
+    for name in names:
+        print()
+        print(table(specs[name].name, report["corpora"][name]))
+    if "plan_screen" in report:
+        ps = report["plan_screen"]
+        print()
+        if "skipped" in ps:
+            print(f"plan screen: skipped ({ps['skipped']})")
+        elif "error" in ps:
+            print(f"plan screen: FAILED ({ps['error']})")
+        else:
+            shown = ", ".join(f"{k} {v}" for k, v in ps.items() if k not in ("n", "wall_s", "peak_rss_mb"))
+            print(f"plan screen ({ps['n']:,} sessions; {ps['wall_s']:.1f} s, {ps['peak_rss_mb']:.1f} MB): {shown}")
+    failures = [f for r in report["corpora"].values() for f in r["failures"]]
+    print()
+    for v in report["verdicts"]:
+        print(("PASS  " if v["pass"] else "FAIL  ") + v["text"])
+    for f in failures:
+        print(f"ERROR {f}")
+    print(f"\nwritten: {out_path.relative_to(REPO)}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
