@@ -369,8 +369,7 @@ def _tidy(layout: Layout) -> None:
     file of theirs is in flight for as long as they hold it.  So a temporary sessions.json
     is removed only if, after it was listed, the lock is free (a writer takes the lock before
     it creates its file and renames the file before it lets go)."""
-    holder = fsio.lock_holder(layout.lock)
-    if holder is not None and holder > 0 and not _alive(holder):
+    if fsio.lock_left_behind(layout.lock):
         with contextlib.suppress(fsio.LockTimeout, OSError), fsio.presence_lock(layout.lock, 0):
             pass
     with contextlib.suppress(OSError):
@@ -387,16 +386,6 @@ def _tidy(layout: Layout) -> None:
             st = fsio.lstat_or_none(layout.in_sessions(name))
             if st is not None and stat.S_ISREG(st.st_mode):
                 fsio.unlink_if_exists(layout.in_sessions(name))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _describe(exc: BaseException) -> str:

@@ -203,7 +203,7 @@ def _write_all(fd: int, data: bytes | memoryview, path: str) -> None:
         short = _at("write", path)
         piece = view if short is None else view[: max(0, short)]
         written = os.write(fd, piece)
-        if written == 0 and len(piece) > 0:
+        if written == 0:  # the OS (or a fault hook returning 0) took none of what is left
             raise OSError(errno.EIO, "write made no progress", path)
         view = view[written:]
 
@@ -298,6 +298,17 @@ def _writers() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="migrate-tui-write")
         return _pool
+
+
+def _forget_writers() -> None:
+    """In a child made by fork: the pool's threads were not copied, so a batch given to the
+    inherited pool would wait for ever; the child makes its own pool when it needs one."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_writers)
 
 
 class WriteBatch:
@@ -485,3 +496,17 @@ def lock_holder(lock_path: str) -> int | None:
     if lstat_or_none(lock_path) is None:
         return None
     return SoftFileLock(lock_path).pid or -1
+
+
+def lock_left_behind(lock_path: str) -> bool:
+    """A lock file whose recorded owner is provably gone (no such process here)."""
+    holder = lock_holder(lock_path)
+    if holder is None or holder <= 0:
+        return False
+    try:
+        os.kill(holder, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -162,7 +162,6 @@ def _choose_id(s: SessionScan, summary: ContentSummary, decision: Decision
                ) -> tuple[str | None, list[Problem], list[str]]:
     problems: list[Problem] = []
     notes: list[str] = []
-    label = s.file_name
     fid, cid = s.file_id, summary.content_id
     chosen: str | None = fid
     if isinstance(cid, str) and cid != fid:

@@ -4,7 +4,6 @@ and the backup.  Refuses, naming the files, when one changed after the migration
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,19 +88,8 @@ def plan_rollback(workspace: str) -> RollbackPlan:
             plan.temp_files += [prefix + n for n in fsio.listdir(folder)
                                 if n.startswith(".") and n.endswith(fsio.TEMP_SUFFIX)]
     # a run killed while holding the lock leaves it behind: rollback reclaims it too
-    holder = fsio.lock_holder(layout.lock)
-    plan.stale_lock = holder is not None and holder > 0 and not _alive(holder)
+    plan.stale_lock = fsio.lock_left_behind(layout.lock)
     return plan
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _action_for(layout: Layout, manifest: backup.Manifest, name: str,
