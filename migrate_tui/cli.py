@@ -19,6 +19,7 @@ from migrate_tui.engine import (
     ALL_FIXES, MIGRATE, Decision, LockBusy, LogLine, Progress, WorkspaceError, apply_plan,
     build_plan, build_report, exit_code, results_block, save_report, scan_workspace,
 )
+from migrate_tui.engine.backup import BackupError
 from migrate_tui.engine.cleanup import cleanup_workspace, plan_cleanup
 from migrate_tui.engine.ids import is_valid_key
 from migrate_tui.engine.layout import Layout
@@ -176,6 +177,12 @@ def _interrupt_stops_safely(quiet: bool) -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _oserror(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+    return str(exc)
+
+
 def _id_index(scan: Any) -> dict[str, str]:
     """Every name a session may be given by on the command line → its file id."""
     index: dict[str, str] = {}
@@ -221,6 +228,9 @@ def rollback(workspace_dir: str, yes: bool, force: bool, as_json: bool, lock_tim
         plan = plan_rollback(workspace_dir)
     except WorkspaceError as exc:
         _die(str(exc), EXIT_USAGE, as_json)
+    except (OSError, ValueError, BackupError) as exc:
+        _die(f"cannot read what the migration did: {_oserror(exc)}; nothing was changed",
+             EXIT_USAGE, as_json)
     if not as_json:
         click.echo(describe(plan))
     if plan.nothing_to_do:
@@ -253,6 +263,9 @@ def cleanup(workspace_dir: str, yes: bool) -> None:
         plan = plan_cleanup(workspace_dir)
     except WorkspaceError as exc:
         _die(str(exc), EXIT_USAGE, False)
+    except (OSError, ValueError, BackupError) as exc:
+        _die(f"cannot read what the migration did: {_oserror(exc)}; nothing was changed",
+             EXIT_USAGE, False)
     for name, why in plan.keep:
         click.echo(f"  keep {name}: {why}")
     if not plan.remove:
@@ -262,7 +275,11 @@ def cleanup(workspace_dir: str, yes: bool) -> None:
                f"in {Layout(plan.workspace).backup_dir}.")
     if not yes and not click.confirm("Remove them?", default=False):
         sys.exit(EXIT_OK)
-    result = cleanup_workspace(workspace_dir)
+    try:
+        result = cleanup_workspace(workspace_dir)
+    except (OSError, ValueError, BackupError) as exc:
+        _die(f"clean-up stopped: {_oserror(exc)}. Every original removed so far has a checked "
+             "copy in the backup, and rollback restores it.", EXIT_USAGE, False)
     click.echo(result.message)
     sys.exit(EXIT_OK if result.ok else EXIT_PROBLEMS)
 

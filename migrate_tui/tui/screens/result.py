@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from migrate_tui.engine import LockBusy, WorkspaceError
+from migrate_tui.engine.backup import BackupError
 from migrate_tui.engine.cleanup import CleanupPlan, cleanup_workspace, plan_cleanup
 from migrate_tui.engine.rollback import RollbackPlan, describe, plan_rollback, rollback_workspace
 from migrate_tui.tui.formatting import human_bytes, plural
@@ -129,7 +130,7 @@ class ResultScreen(Screen[None]):
     def _plan_rollback(self) -> None:
         try:
             plan = plan_rollback(self.workspace)
-        except WorkspaceError as exc:
+        except (WorkspaceError, BackupError, OSError, ValueError) as exc:
             self.app.call_from_thread(self.say, f"Cannot roll back: {exc}", "$text-error")
             return
         self.app.call_from_thread(self._confirm_rollback, plan)
@@ -177,7 +178,7 @@ class ResultScreen(Screen[None]):
     def _plan_cleanup(self) -> None:
         try:
             plan = plan_cleanup(self.workspace)
-        except (WorkspaceError, OSError) as exc:
+        except (WorkspaceError, BackupError, OSError, ValueError) as exc:
             self.app.call_from_thread(self.say, f"Cannot clean up: {exc}", "$text-error")
             return
         self.app.call_from_thread(self._confirm_cleanup, plan)
@@ -210,7 +211,7 @@ class ResultScreen(Screen[None]):
     def _cleanup(self) -> None:
         try:
             result = cleanup_workspace(self.workspace)
-        except (WorkspaceError, OSError) as exc:
+        except (WorkspaceError, BackupError, OSError, ValueError) as exc:
             self.app.call_from_thread(self.say, f"Clean-up stopped: {exc}", "$text-error bold")
             return
         self.app.call_from_thread(self.say, result.message,
