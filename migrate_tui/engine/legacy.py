@@ -165,19 +165,26 @@ def _salvage(text: str, dups: jsonio.DuplicateKeys) -> tuple[dict[str, Any], int
                 pos += 1
             else:
                 while True:
+                    start = pos
                     try:
                         value, pos = decoder.raw_decode(text, pos)
                     except (ValueError, RecursionError):
                         return found, len(messages), False
-                    messages.append(value)
+                    end = pos
                     pos = _WS.match(text, pos).end()
                     if text.startswith(",", pos):
+                        messages.append(value)
                         pos = _WS.match(text, pos + 1).end()
                         continue
                     if text.startswith("]", pos):
+                        messages.append(value)
                         messages_complete = True
                         pos += 1
                         break
+                    # the damage follows this message: keep it only if it closes where it
+                    # opened (a deletion can make it swallow the fields after the list)
+                    if _closes_in_line(text, start, end):
+                        messages.append(value)
                     return found, len(messages), False
         else:
             try:
@@ -191,6 +198,17 @@ def _salvage(text: str, dups: jsonio.DuplicateKeys) -> tuple[dict[str, Any], int
             continue
         break
     return found, len(found.get("messages", [])), messages_complete
+
+
+def _closes_in_line(text: str, start: int, end: int) -> bool:
+    """Whether the value text[start:end] closes at the indentation it opened at, as every
+    value an indenting writer (the old agent's ``json.dump(indent=2)``) wrote does.  A
+    one-line value cannot tell, and is trusted."""
+    if "\n" not in text[start:end]:
+        return True
+    open_col = start - (text.rfind("\n", 0, start) + 1)
+    close_col = (end - 1) - (text.rfind("\n", 0, end - 1) + 1)
+    return open_col == close_col
 
 
 # ---------------------------------------------------------------- dates

@@ -211,12 +211,6 @@ def test_salvage_after_inserted_or_deleted_bytes_loses_nothing_before_the_damage
         assert kept[:before] == originals[:before]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "design question, not a slip: salvage keeps a message that ends where the text ends, so "
-    "when a deletion (not a cut) removes the end of the last message and of the messages list, "
-    "the top-level fields after it are kept as fields of that message; never keeping a "
-    "message the text ends right after would fix this, but would drop one complete message "
-    "whenever a crash cuts a file exactly after a '}'"))
 def test_salvage_never_keeps_a_message_whose_end_was_deleted() -> None:
     doc = {"session_id": "x", "messages": [{"role": "user", "content": "a"}, {"role": "user"}],
            "metadata": {"label": "x"}, "updated_at": "2026-02-11T12:00:00"}
@@ -228,6 +222,19 @@ def test_salvage_never_keeps_a_message_whose_end_was_deleted() -> None:
     originals = list(obj_get(exact_loads(valid), "messages"))
     kept = [as_exact(m) for m in out.messages]
     assert kept == originals[:len(kept)], f"salvage kept {kept[-1]}"
+    assert len(kept) == 1  # the damaged last message is not kept
+
+
+def test_salvage_keeps_the_last_message_when_a_crash_cuts_right_after_it() -> None:
+    """The other side of the test above: a file cut exactly after a message's closing brace
+    (the writer died there) keeps that message, which closes at the indentation it opened."""
+    doc = {"session_id": "x", "messages": [{"role": "user", "content": "a"}, {"role": "user"}],
+           "metadata": {"label": "x"}, "updated_at": "2026-02-11T12:00:00"}
+    valid = dump_legacy(doc, True)
+    cut = valid.index(b"\n    }\n  ],") + len(b"\n    }")
+    out = read_legacy(valid[:cut], "f.json", frozenset({"salvage"}))
+    originals = list(obj_get(exact_loads(valid), "messages"))
+    assert [as_exact(m) for m in out.messages] == originals
 
 
 def test_salvage_keeps_complete_messages_holding_integers_beyond_the_digit_limit() -> None:
