@@ -274,13 +274,7 @@ def write_atomic(
     at ``path`` itself is replaced by the rename, never written through.  On any failure
     the temporary file is removed and ``path`` is left as it was.
     """
-    tmp = _write_temp(PendingWrite(path, data, mode, mtime_ns))
-    try:
-        rename(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    WriteBatch([PendingWrite(path, data, mode, mtime_ns)]).finish()
     if sync_dir:
         fsync_dir(os.path.dirname(path) or ".")
 

@@ -111,6 +111,21 @@ def loads_document(data: bytes) -> Any:
     return loads(data.decode("utf-8"))
 
 
+def kind_of(value: Any) -> str:
+    """What a JSON value is, in words, for messages ("a list", "null", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, RawNumber)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
 # ---------------------------------------------------------------- writing
 
 

@@ -296,11 +296,11 @@ def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset(), *,
             "reads it; the file as it is stays in the backup", file))
     if not isinstance(doc, dict):
         out.problems.append(problem(
-            "wrong_shape", f"the top level is {_kind(doc)}, not an object", file))
+            "wrong_shape", f"the top level is {jsonio.kind_of(doc)}, not an object", file))
         return out
     messages = doc.get("messages")
     if not isinstance(messages, list):
-        what = "missing" if "messages" not in doc else f"{_kind(messages)}, not a list"
+        what = "missing" if "messages" not in doc else f"{jsonio.kind_of(messages)}, not a list"
         out.problems.append(problem("wrong_shape", f'"messages" is {what}', file))
         return out
 
@@ -315,7 +315,7 @@ def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset(), *,
         out.metadata = metadata
     elif metadata is not None:
         out.problems.append(warning(
-            "bad_metadata", f'"metadata" is {_kind(metadata)}, not an object: it is not carried', file))
+            "bad_metadata", f'"metadata" is {jsonio.kind_of(metadata)}, not an object: it is not carried', file))
 
     bad = [i for i, m in enumerate(messages) if not isinstance(m, dict) or "role" not in m]
     out.bad_messages = bad
@@ -335,20 +335,6 @@ def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset(), *,
     out.messages = messages
     out.readable = True
     return out
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float, jsonio.RawNumber)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
 
 
 _CANONICAL = {name: name for name in FIELD_SET}

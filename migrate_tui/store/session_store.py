@@ -146,7 +146,7 @@ def decode_store(path: str, data: bytes) -> Store:
         raise StoreError(f"{path}: the key {key!r} appears twice in one object", path, key=key)
     if not isinstance(value, dict):
         raise StoreError(
-            f"{path}: the top level is {_kind(value)}, not an object of key → entry", path
+            f"{path}: the top level is {jsonio.kind_of(value)}, not an object of key → entry", path
         )
     _check_shape(path, value)
     return {key: SessionEntry(entry) for key, entry in value.items()}
@@ -158,7 +158,7 @@ def _check_shape(path: str, store: dict[Any, Any]) -> None:
             raise StoreError(f"{path}: the key {key!r} is not a string", path)
         if not isinstance(entry, dict):
             raise StoreError(
-                f"{path}: the entry {key!r} is {_kind(entry)}, not an object", path, key=key
+                f"{path}: the entry {key!r} is {jsonio.kind_of(entry)}, not an object", path, key=key
             )
 
 
@@ -172,20 +172,6 @@ def _decode_utf8(path: str, data: bytes) -> str:
             f"{path}:{line}:{column}: not UTF-8 (byte 0x{data[exc.start]:02x})",
             path, line=line, column=column,
         ) from None
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "a number"
 
 
 def _signature(st: os.stat_result) -> Signature:
