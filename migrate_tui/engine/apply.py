@@ -282,7 +282,6 @@ class _Run:
                                {"op": "keys", "run": self.run_id, "keys": keys_written})
                 fsio.write_atomic(path, new_bytes, mode)
                 self.result.written.append(path)
-                self.result.index_written = True
         self.on_event(Progress("index", 1, 1, STORE))
         return intended
 

@@ -1,8 +1,8 @@
 """The one place where the engine and the store touch the file system.
 
-Every open, read, write, fsync, close, rename, unlink, mkdir, copy and lock goes through
-this module, so a test can inject a fault at any of them (``fault_hook``) without patching
-the standard library.  The rules of SPEC §3 live here too: regular files only, opened
+Every open, read, write, fsync, close, rename, unlink, mkdir and lock goes through this
+module (a backup copy is a read and an atomic write), so a test can inject a fault at any
+of them (``fault_hook``) without patching the standard library.  The rules of SPEC §3 live here too: regular files only, opened
 without following symlinks, read with a size limit; new files written atomically (a
 temporary file in the same folder, write, fsync, rename, fsync of the folder).
 """
@@ -419,21 +419,6 @@ def append_durable(path: str, data: bytes, mode: int = 0o600) -> None:
         _close(fd, path)
     if not existed:
         fsync_dir(os.path.dirname(path) or ".")
-
-
-@dataclass(frozen=True)
-class CopyResult:
-    size: int
-    sha256: str
-
-
-def copy_file(src: str, dst: str, *, limit: int | None = None, sync_dir: bool = True) -> CopyResult:
-    """Copy a regular file byte for byte (mode and mtime kept), atomically; return its hash."""
-    _at("copy", src)
-    st = lstat(src)
-    data = read_bytes(src, limit)
-    write_atomic(dst, data, st.st_mode & 0o777, sync_dir=sync_dir, mtime_ns=st.st_mtime_ns)
-    return CopyResult(len(data), sha256_bytes(data))
 
 
 def remove_temp_files(folder: str) -> list[str]:

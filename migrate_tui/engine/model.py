@@ -154,9 +154,6 @@ class ScanResult:
     # files unchanged since: a rerun repeats those decisions unless told otherwise
     earlier_fixes: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def by_file_id(self) -> dict[str, SessionScan]:
-        return {s.file_id: s for s in self.sessions}
-
 
 @dataclass(frozen=True)
 class Decision:
@@ -176,9 +173,6 @@ class Decision:
 
     def with_fix(self, fix: str) -> Decision:
         return Decision(skip=False, fixes=self.fixes | {fix})
-
-    def without_fix(self, fix: str) -> Decision:
-        return Decision(skip=self.skip, fixes=self.fixes - {fix})
 
 
 MIGRATE = Decision()
@@ -206,9 +200,6 @@ class PlannedSession:
     def file_id(self) -> str:
         return self.scan.file_id
 
-    @property
-    def will_write(self) -> bool:
-        return self.action == "migrate"
 
     @property
     def label(self) -> str:
@@ -320,7 +311,6 @@ class ApplyResult:
     backup_dir: str | None = None
     backup_files: int = 0
     written: list[str] = field(default_factory=list)  # paths created or replaced
-    index_written: bool = False
     error: str | None = None  # a failure that stopped the run (disk full, I/O error, ...)
     report_path: str | None = None
 

@@ -33,13 +33,6 @@ def shown_path(path: str, workspace_abs: str, workspace_label: str) -> str:
     return path
 
 
-def clip(text: str, width: int) -> str:
-    """``text`` cut to ``width`` cells with an ellipsis (single-width characters assumed)."""
-    if width <= 0:
-        return ""
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
-
-
 def one_line(text: str) -> str:
     """``text`` with line breaks, tabs and other control characters shown as spaces."""
     return "".join(ch if ch.isprintable() else " " for ch in text)

@@ -400,27 +400,6 @@ def test_a_symlink_swapped_in_mid_run_is_never_followed(where: str, ref: Referen
     assert not problems, report(problems)
 
 
-@pytest.mark.parametrize("at", ["copy", "open", "read", "write", "fsync", "rename"])
-def test_a_failing_copy_leaves_the_target_as_it_was(at: str, tmp_path: Path) -> None:
-    """``fsio.copy_file`` (not used by apply or rollback today, so the loops above never meet
-    a "copy" operation): a fault at any of its steps leaves the target as it was and no
-    temporary file, and the error reaches the caller."""
-    src, dst = tmp_path / "src.json", tmp_path / "dst.json"
-    src.write_bytes(b'{"new": true}\n')
-    dst.write_bytes(b"old bytes\n")
-    def failing(op: str, path: str) -> Any:
-        if op == at:
-            raise OSError(errno.EIO, "injected", path)
-        return None
-
-    with pytest.raises(OSError), fsio.fault_hook(failing):
-        fsio.copy_file(str(src), str(dst))
-    assert dst.read_bytes() == b"old bytes\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dst.json", "src.json"]
-    fsio.copy_file(str(src), str(dst))
-    assert dst.read_bytes() == src.read_bytes()
-
-
 def test_a_write_that_makes_no_progress_is_an_error(tmp_path: Path) -> None:
     """A write that takes none of the bytes (what a fault hook's 0 simulates) is an I/O error,
     not a loop: found by the lasting "stall" fault of the PROOF=long loops, which spun."""
