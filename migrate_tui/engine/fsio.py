@@ -2,9 +2,10 @@
 
 Every open, read, write, fsync, close, rename, unlink, mkdir and lock goes through this
 module (a backup copy is a read and an atomic write), so a test can inject a fault at any
-of them (``fault_hook``) without patching the standard library.  The rules of SPEC §3 live here too: regular files only, opened
-without following symlinks, read with a size limit; new files written atomically (a
-temporary file in the same folder, write, fsync, rename, fsync of the folder).
+of them (``fault_hook``) without patching the standard library.  The rules of SPEC §3 live
+here too: regular files only, opened without following symlinks, read with a size limit;
+new files written atomically (a temporary file in the same folder, write, fsync, rename,
+fsync of the folder).
 """
 
 from __future__ import annotations
