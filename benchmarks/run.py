@@ -13,7 +13,16 @@ subprocess, so wall time includes interpreter start-up for everyone and the peak
     naive     python -m benchmarks.naive WS
     cp -r     cp -r WS/.sessions WS/.sessions_cp
 
-The page cache is warm for everyone (the fresh copy was just written).  Medians are
+The page cache is warm for everyone (the fresh copy was just written).
+
+Nothing is deleted while a corpus is being measured: each copy gets its own folder, and all
+of them are removed together before the next corpus, after which the run waits until ext4
+stops treating the freed inodes as "recently deleted" (``vm.dirty_expire_centisecs``, 30 s).
+Inside that window, on a file system without a journal (as on the benchmark VM), every file
+created scans past the freed inodes one by one (``find_inode_bit`` → ``recently_deleted``):
+creating a file cost up to 1 ms, and an earlier version of this harness, which deleted the
+previous copy just before each operation, charged that to every operation (``cp -r`` of
+corpus A took 1.8 s instead of 0.2 s, the naive script 6.0 s instead of 3.5 s).  Medians are
 reported, with ratios to naive and to cp, and PASS/FAIL against the targets on corpus A.
 Everything goes to ``benchmarks/results/latest.json`` (``latest-quick.json`` with --quick,
 ``latest-only-A.json`` with --only A, so a partial run never replaces the full results).
@@ -94,11 +103,38 @@ def measure(cmd: list[str], tag: str, cwd: Path = REPO) -> dict[str, Any]:
     }
 
 
-def fresh_copy(spec: corpus.CorpusSpec) -> Path:
-    """A new workspace holding a copy of the corpus's .sessions; written out to disk."""
-    ws = WORK / "ws"
-    if ws.exists():
-        shutil.rmtree(ws)
+_last_delete = 0.0  # time.monotonic() of the last removal of many files (0: none yet)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder of copies, and note when: creating files soon after is slower."""
+    global _last_delete
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+        _last_delete = time.monotonic()
+
+
+def settle_after_deletes(log: Any) -> float:
+    """Wait until files deleted by this run no longer slow down creating new ones (see
+    the module docstring); returns the seconds waited."""
+    if not _last_delete:
+        return 0.0
+    try:
+        window = int(Path("/proc/sys/vm/dirty_expire_centisecs").read_text()) / 100
+    except (OSError, ValueError):
+        window = 30.0
+    wait = _last_delete + window + 1.0 - time.monotonic()
+    if wait <= 0:
+        return 0.0
+    log(f"  waiting {wait:.0f} s for the files just deleted to stop slowing down file creation …")
+    time.sleep(wait)
+    return round(wait, 1)
+
+
+def fresh_copy(spec: corpus.CorpusSpec, tag: str) -> Path:
+    """A new workspace holding a copy of the corpus's .sessions; written out to disk.
+    Nothing is deleted here: the copies of one corpus are removed together afterwards."""
+    ws = WORK / "ws" / tag
     ws.mkdir(parents=True)
     subprocess.run(["cp", "-a", str(corpus.corpus_dir(spec) / ".sessions"), str(ws / ".sessions")], check=True)
     os.sync()  # the copy's write-back must not be charged to the measured operation
@@ -160,12 +196,17 @@ def command(op: str, ws: Path) -> list[str]:
 def bench_corpus(spec: corpus.CorpusSpec, info: dict[str, Any], runs: int, log: Any) -> dict[str, Any]:
     samples: dict[str, list[dict[str, Any]]] = {op: [] for op in OPS}
     failures: list[str] = []
+    remove_tree(WORK / "ws")
+    # copies are made before the wait, so that their own write-back is long finished too
+    copies = {(run, op): fresh_copy(spec, f"{run}-{op}") for run in range(runs)
+              for op in ("dry_run", "migrate", "naive", "cp")}
+    settled = settle_after_deletes(log)
     for run in range(runs):
         # rotate the order from run to run, so no operation always follows the same one
         order = ["dry_run", "migrate", "naive", "cp"]
         order = order[run % len(order):] + order[: run % len(order)]
         for op in order:
-            ws = fresh_copy(spec)
+            ws = copies[(run, op)]
             sample = measure(command(op, ws), f"{spec.name}-{op}-{run}")
             problem = check(op, sample, info, ws)
             sample["ok"] = problem is None
@@ -185,7 +226,7 @@ def bench_corpus(spec: corpus.CorpusSpec, info: dict[str, Any], runs: int, log: 
                 samples["verify"].append(sample)
                 log(f"  run {run + 1}/{runs} {LABELS['verify']:<16} {sample['wall_s']:8.2f} s  "
                     f"{sample['maxrss_mb']:7.1f} MB")
-    shutil.rmtree(WORK / "ws", ignore_errors=True)
+    remove_tree(WORK / "ws")
     summary: dict[str, Any] = {}
     for op, items in samples.items():
         walls = [s["wall_s"] for s in items]
@@ -204,7 +245,7 @@ def bench_corpus(spec: corpus.CorpusSpec, info: dict[str, Any], runs: int, log: 
         row["x_naive"] = round(row["median_s"] / naive, 3) if naive else None
         row["x_cp"] = round(row["median_s"] / cp, 3) if cp else None
         row["mb_per_s"] = round(info["bytes"] / 1e6 / row["median_s"], 1) if row["median_s"] else None
-    return {"corpus": info, "ops": summary, "failures": failures}
+    return {"corpus": info, "ops": summary, "failures": failures, "settle_wait_s": settled}
 
 
 # ---------------------------------------------------------------- extras
@@ -237,16 +278,15 @@ def plan_screen(n: int, log: Any) -> dict[str, Any]:
 
 
 def create_cost_ms(folder: Path, n: int = 300) -> float:
-    """What creating one empty file costs in ``folder`` (ms), the dominant per-file cost."""
+    """What creating one empty file costs in ``folder`` (ms), the dominant per-file cost.
+    The probe files stay until the next run removes ``WORK``: deleting them now would slow
+    down the creations that are measured next."""
     probe = folder / f".create-probe-{os.getpid()}"
     probe.mkdir(parents=True, exist_ok=True)
-    try:
-        start = time.perf_counter()
-        for i in range(n):
-            os.close(os.open(probe / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        return round((time.perf_counter() - start) / n * 1000, 3)
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
+    start = time.perf_counter()
+    for i in range(n):
+        os.close(os.open(probe / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return round((time.perf_counter() - start) / n * 1000, 3)
 
 
 def machine() -> dict[str, Any]:
@@ -338,11 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     global WORK
     WORK = args.work_dir.resolve() / "bench-run"  # only this subfolder is ever removed
 
-    shutil.rmtree(WORK, ignore_errors=True)
+    remove_tree(WORK)
     infos = {name: corpus.ensure(specs[name], log=log) for name in names}
     measure([PY, "-c", "import migrate_tui.cli, benchmarks.naive"], "warm-up")
     info_machine = machine()
     info_machine["work_dir"] = str(WORK)
+    settle_after_deletes(log)  # the previous run's folders were just removed
     info_machine["create_ms"] = create_cost_ms(WORK)
     report: dict[str, Any] = {"machine": info_machine, "quick": args.quick, "runs": runs,
                               "startup": startup(runs), "corpora": {}}
@@ -353,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         n = args.plan_screen_n or (5_000 if args.quick else 50_000)
         report["plan_screen"] = plan_screen(n, log)
     report["verdicts"] = verdicts(report["corpora"], args.quick)
-    shutil.rmtree(WORK / "ws", ignore_errors=True)  # the logs of the last run stay in WORK/logs
+    remove_tree(WORK / "ws")  # the logs of the last run stay in WORK/logs
 
     RESULTS.mkdir(exist_ok=True)
     partial = "" if names == list(specs) else "-only-" + "".join(names)

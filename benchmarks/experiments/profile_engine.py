@@ -44,6 +44,7 @@ def fresh(spec: corpus.CorpusSpec, migrated: bool) -> Path:
         subprocess.run([sys.executable, "-m", "migrate_tui", "migrate", str(ws), "--json"],
                        check=True, stdout=subprocess.DEVNULL)
     os.sync()
+    time.sleep(float(os.environ.get('SETTLE', '0')))
     return ws
 
 
