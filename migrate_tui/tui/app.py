@@ -19,7 +19,9 @@ from textual.binding import Binding, BindingType
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from migrate_tui.engine import MIGRATE, Decision, Inventory, Plan, ScanResult, build_plan
+from migrate_tui.engine import (
+    MIGRATE, Decision, Inventory, Plan, ScanResult, build_plan, with_decision,
+)
 from migrate_tui.engine.report import EXIT_OK, EXIT_USAGE
 from migrate_tui.engine.wizard_support import default_workspace
 from migrate_tui.tui.formatting import shown_path
@@ -27,6 +29,21 @@ from migrate_tui.tui.messages import ApplyOutcome
 from migrate_tui.tui.settings import WizardSettings
 
 APPLY_GROUP = "apply"
+ONE_BY_ONE = 20  # above this many changed decisions, the plan is built again from scratch
+
+
+def replanned(plan: Plan, decisions: dict[str, Decision]) -> Plan:
+    """``build_plan(plan.scan, plan.agent_id, decisions, backup=True)``, made from ``plan`` by
+    changing only the decisions that differ (``with_decision``: ~20 ms at 50,000 sessions
+    where building the plan again takes ~0.5 s)."""
+    built = plan.decisions
+    changed = [fid for fid in {**built, **decisions}
+               if decisions.get(fid, MIGRATE) != built.get(fid, MIGRATE)]
+    if not plan.backup or len(changed) > ONE_BY_ONE:
+        return build_plan(plan.scan, plan.agent_id, decisions, backup=True)
+    for fid in changed:
+        plan = with_decision(plan, fid, decisions.get(fid, MIGRATE))
+    return plan
 
 
 class MigrateApp(App[int]):
@@ -113,19 +130,21 @@ class MigrateApp(App[int]):
                 if self.decisions.get(fid, MIGRATE) != built.get(fid, MIGRATE)}
 
     def decide(self, file_id: str, decision: Decision) -> None:
-        """Record the user's decision and rebuild the plan in a worker (it takes ~0.1 s or
-        more at 50,000 sessions); ``plan_changed`` is published when the new plan is in."""
+        """Record the user's decision and plan it again in a worker (``replanned``: only the
+        sessions whose decision changed); ``plan_changed`` is published when the new plan is
+        in."""
         if decision == MIGRATE:
             self.decisions.pop(file_id, None)
         else:
             self.decisions[file_id] = decision
         self.decision_pending.publish(file_id)
-        self._rebuild_plan(dict(self.decisions))
+        assert self.plan is not None
+        self._rebuild_plan(self.plan, dict(self.decisions))
 
-    @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
-    def _rebuild_plan(self, decisions: dict[str, Decision]) -> None:
-        assert self.scan is not None
-        plan = build_plan(self.scan, self.agent_id, decisions, backup=True)
+    @work(thread=True, exclusive=True, group="plan", exit_on_error=False,
+          description="replan")  # not the repr of a 50,000-session plan
+    def _rebuild_plan(self, base: Plan, decisions: dict[str, Decision]) -> None:
+        plan = replanned(base, decisions)
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self._plan_rebuilt, plan)
 

@@ -1,7 +1,10 @@
 """Which sessions of a plan the plan screen lists: the filter (all / problems / warnings /
-skipped) and the search over ids and keys."""
+skipped) and the search over ids and keys; and how those lists and the filters' counts follow
+a plan that changed in a few sessions only (one decision), without going over all of them."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from migrate_tui.engine import Plan, PlannedSession, Severity
 
@@ -34,13 +37,33 @@ def _found(ps: PlannedSession, needle: str) -> bool:
     return any(needle in key.lower() for key in session_keys(ps))
 
 
+def listed(ps: PlannedSession, which: str = "all", search: str = "") -> bool:
+    """Whether ``filter_sessions`` lists ``ps``."""
+    needle = search.strip().lower()
+    return (which == "all" or matches(ps, which)) and (not needle or _found(ps, needle))
+
+
 def filter_sessions(plan: Plan, which: str = "all", search: str = "") -> list[PlannedSession]:
     needle = search.strip().lower()
     return [ps for ps in plan.sessions
             if (which == "all" or matches(ps, which)) and (not needle or _found(ps, needle))]
 
 
+def counted_in(ps: PlannedSession) -> list[str]:
+    """The filters whose count includes ``ps`` ("all" always does)."""
+    names = ["all"]
+    if ps.action == "blocked":
+        names.append("problems")
+    elif ps.action == "skip":
+        names.append("skipped")
+    if has_warning(ps):
+        names.append("warnings")
+    return names
+
+
 def filter_counts(plan: Plan) -> dict[str, int]:
+    """How many sessions each filter lists (no search); ``counted_in`` for every session,
+    written out as one loop (the tabs are counted once per plan shown, over all sessions)."""
     counts = dict.fromkeys(FILTERS, 0)
     counts["all"] = len(plan.sessions)
     for ps in plan.sessions:
@@ -50,4 +73,33 @@ def filter_counts(plan: Plan) -> dict[str, int]:
             counts["skipped"] += 1
         if has_warning(ps):
             counts["warnings"] += 1
+    return counts
+
+
+def changed_sessions(old: Plan, new: Plan) -> list[tuple[PlannedSession, PlannedSession]] | None:
+    """The sessions that differ between two plans of the same scan, as (old, new) pairs; None
+    when the plans do not list the same files in the same order.
+
+    A plan made by ``with_decision`` shares every unchanged ``PlannedSession`` with the plan it
+    came from, so this is mostly an identity check; a plan built again from scratch is compared
+    session by session."""
+    if old is new:
+        return []
+    if len(old.sessions) != len(new.sessions):
+        return None
+    pairs = [(a, b) for a, b in zip(old.sessions, new.sessions) if a is not b and a != b]
+    if any(a.file_id != b.file_id for a, b in pairs):
+        return None
+    return pairs
+
+
+def recount(counts: dict[str, int],
+            pairs: Iterable[tuple[PlannedSession, PlannedSession]]) -> dict[str, int]:
+    """``filter_counts`` of the new plan, from those of the old one and what changed."""
+    counts = dict(counts)
+    for old, new in pairs:
+        for name in counted_in(old):
+            counts[name] -= 1
+        for name in counted_in(new):
+            counts[name] += 1
     return counts

@@ -1,6 +1,13 @@
 """Step 3: the plan, i.e. the dry-run diff.  Every session in a table (filter, search);
 ``space`` skips, ``f`` fixes; the highlighted session's legacy JSON beside what will be
-written; the totals always in view."""
+written; the totals always in view.
+
+After a decision the new plan differs from the one shown in a session or a few: only those
+rows are replaced and the filter counts are corrected from their old and new states, so a
+skip costs the same with 50 sessions or 50,000.  A replaced row stays where it is even when
+it no longer matches the filter or search (a session un-skipped under "skipped", fixed under
+"problems"): the cursor stays on it and the same key undoes the decision.  Choosing a filter
+or a search again lists exactly the sessions that match; the tab counts are always exact."""
 
 from __future__ import annotations
 
@@ -18,7 +25,9 @@ from migrate_tui.engine import MIGRATE, Decision, Plan, PlannedSession, session_
 from migrate_tui.engine.ids import display
 from migrate_tui.tui.messages import PreviewReady
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.plan_filter import FILTERS, filter_counts, filter_sessions
+from migrate_tui.tui.plan_filter import (
+    FILTERS, changed_sessions, filter_counts, filter_sessions, listed, recount,
+)
 from migrate_tui.tui.widgets.row_list import RowList
 from migrate_tui.tui.widgets.session_detail import SessionDetail
 from migrate_tui.tui.widgets.session_table import SessionTable, header_text
@@ -27,6 +36,7 @@ from migrate_tui.tui.widgets.totals_bar import TotalsBar
 from migrate_tui.tui.widgets.wizard_input import WizardInput
 
 PREVIEW_DELAY = 0.12  # seconds the cursor rests on a row before its file is read
+ROW_BY_ROW = 500  # above this many changed sessions, the list is filled again instead
 
 
 def toggled_skip(decision: Decision) -> Decision:
@@ -55,6 +65,8 @@ class PlanScreen(Screen[None]):
         self.search = ""
         self._search_timer: Timer | None = None
         self._preview_timer: Timer | None = None
+        self._shown: Plan | None = None  # the plan the table and the filter tabs show
+        self._counts: dict[str, int] = {}  # filter_counts(self._shown)
 
     @property
     def plan(self) -> Plan:
@@ -100,21 +112,53 @@ class PlanScreen(Screen[None]):
             index = table.index_of(keep)
             if index is not None:
                 table.move_cursor(index, announce=True)
+        if self._shown is not self.plan:  # a filter or a search alone leaves the counts
+            self._counts = filter_counts(self.plan)
+            self._shown = self.plan
         self._draw_filters()
         self._draw_header()
         self.query_one(TotalsBar).show(self.plan.totals, bool(table.pending))
 
     def _draw_filters(self) -> None:
-        counts = filter_counts(self.plan)
         text = Parts()
         for n, name in enumerate(FILTERS, 1):
-            text.append(f"{n}:{name} {counts[name]:,}", "reverse bold" if name == self.filter else "")
+            text.append(f"{n}:{name} {self._counts[name]:,}",
+                        "reverse bold" if name == self.filter else "")
             text.append("  ")
         self.query_one("#filter-tabs", Static).update(text.content())
 
     def _plan_changed(self, plan: Plan) -> None:
-        current = self.query_one(SessionTable).current
-        self._refill(keep=current.file_id if current else None)
+        table = self.query_one(SessionTable)
+        pairs = changed_sessions(self._shown, plan) if self._shown is not None else None
+        if pairs is None or len(pairs) > ROW_BY_ROW:
+            current = table.current
+            self._refill(keep=current.file_id if current else None)
+            return
+        self._counts = recount(self._counts, pairs)
+        self._shown = plan
+        table.pending = self.app.pending_ids
+        self._update_rows(table, plan, [new for _, new in pairs])
+        table.refresh()  # the rows no longer pending
+        self._draw_filters()
+        self.query_one(TotalsBar).show(plan.totals, bool(table.pending))
+
+    def _update_rows(self, table: SessionTable, plan: Plan, changed: list[PlannedSession]) -> None:
+        """Replace the rows of the sessions that changed (listed or not, they stay); list the
+        ones not listed that now match the filter and search, in the plan's order."""
+        added = []
+        for ps in changed:
+            row = table.index_of(ps.file_id)
+            if row is not None:
+                table.replace_item(row, ps)
+            elif listed(ps, self.filter, self.search):
+                added.append(ps)
+        if added:
+            current = table.current
+            order = plan.index
+            rows = sorted([*table.items, *added], key=lambda ps: order[ps.file_id])
+            table.set_items(rows, cursor=None)
+            if current is not None:
+                table.move_cursor(table.index_of(current.file_id) or 0, announce=True)
 
     def _decision_pending(self, file_id: str) -> None:
         table = self.query_one(SessionTable)

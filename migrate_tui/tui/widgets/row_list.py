@@ -68,7 +68,7 @@ class RowList(ScrollView, Generic[T], can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._items: Sequence[T] = ()
+        self._items: list[T] = []
         self._cursor = 0
 
     # ------------------------------------------------------------ data
@@ -87,10 +87,18 @@ class RowList(ScrollView, Generic[T], can_focus=True):
 
     def set_items(self, items: Sequence[T], cursor: int | None = None) -> None:
         """Show ``items``; the cursor stays where it was (clamped) unless given."""
-        self._items = items
-        self.virtual_size = Size(self.size.width, len(items))
+        self._items = list(items)
+        self.virtual_size = Size(self.size.width, len(self._items))
         self.move_cursor(self._cursor if cursor is None else cursor, announce=True)
         self.refresh()
+
+    def replace_item(self, index: int, item: T) -> None:
+        """Show ``item`` in row ``index`` instead (same place, same cursor); only that row is
+        drawn again, and the cursor's row is announced again when it is the one replaced."""
+        self._items[index] = item
+        self.refresh_line(index)
+        if index == self._cursor:
+            self.post_message(self.Highlighted(self, index, item))
 
     def move_cursor(self, index: int, *, announce: bool = False) -> None:
         index = max(0, min(index, len(self._items) - 1)) if self._items else 0

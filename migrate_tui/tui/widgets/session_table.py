@@ -5,6 +5,7 @@ A line-API list (see ``RowList``): with 50,000 sessions only the rows on screen 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.style import Style
@@ -79,6 +80,11 @@ class SessionTable(RowList[PlannedSession]):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.pending: set[str] = set()  # file ids whose new decision is being planned
+        self._rows: dict[str, int] | None = None  # file id → row, made when first asked
+
+    def set_items(self, items: Sequence[PlannedSession], cursor: int | None = None) -> None:
+        self._rows = None
+        super().set_items(items, cursor)
 
     def row_cells(self, item: PlannedSession, width: int) -> list[Cell]:
         status, kind = status_of(item, item.file_id in self.pending)
@@ -98,8 +104,12 @@ class SessionTable(RowList[PlannedSession]):
                  "session-table--muted")),
         ]
 
+    def replace_item(self, index: int, item: PlannedSession) -> None:
+        if self._rows is not None and self._rows.get(item.file_id) != index:
+            self._rows = None
+        super().replace_item(index, item)
+
     def index_of(self, file_id: str) -> int | None:
-        for n, ps in enumerate(self.items):
-            if ps.file_id == file_id:
-                return n
-        return None
+        if self._rows is None:
+            self._rows = {ps.file_id: n for n, ps in enumerate(self.items)}
+        return self._rows.get(file_id)
