@@ -1,6 +1,8 @@
 """Lossless JSON: parse and write so that every value survives exactly (SPEC §3).
 
-The standard library does the work.  Two gaps are closed here:
+The standard library parses, and writes ``sessions.json``; transcript lines are written by
+orjson where its bytes are the standard library's (see ``LineEncoder``).  Two gaps
+of the standard library are closed here:
 
 * a float literal whose Python ``repr`` is not the literal itself (``1E5``, ``0.10``,
   ``1e400``) is kept as a ``RawNumber`` and written back as the very same text;
