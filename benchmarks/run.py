@@ -15,17 +15,16 @@ subprocess, so wall time includes interpreter start-up for everyone and the peak
 
 The page cache is warm for everyone (the fresh copy was just written).
 
-Nothing is deleted while a corpus is being measured: each copy gets its own folder, and all
-of them are removed together before the next corpus, after which the run waits until ext4
-stops treating the freed inodes as "recently deleted" (``vm.dirty_expire_centisecs``, 30 s).
-Inside that window, on a file system without a journal (as on the benchmark VM), every file
-created scans past the freed inodes one by one (``find_inode_bit`` → ``recently_deleted``):
-creating a file cost up to 1 ms, and an earlier version of this harness, which deleted the
-previous copy just before each operation, charged that to every operation (``cp -r`` of
-corpus A took 1.8 s instead of 0.2 s, the naive script 6.0 s instead of 3.5 s).  Medians are
-reported, with ratios to naive and to cp, and PASS/FAIL against the targets on corpus A.
-Everything goes to ``benchmarks/results/latest.json`` (``latest-quick.json`` with --quick,
-``latest-only-A.json`` with --only A, so a partial run never replaces the full results).
+Nothing is deleted while the benchmark measures: each copy gets its own folder (corpora A,
+B and C take about 14 GB together), removed at the end of the run.  A run that finds the
+folders of an earlier one removes them, syncs, and waits until ext4 stops treating the freed
+inodes as "recently deleted" (fs/ext4/ialloc.c: 60 s after the deletion once the inode table
+is written back, 360 s while it is dirty).  Inside that window, on a file system without a
+journal (as on the benchmark VM), every file created scans past the freed inodes one by one
+(perf: ``find_inode_bit`` → ``recently_deleted``): creating a file cost up to 1 ms, and an
+earlier version of this harness, which deleted the previous copy just before each
+operation, charged that to every operation (``cp -r`` of corpus A took 1.8 s instead of
+0.2-0.5 s, the naive script 6.0 s instead of about 4 s).
 """
 
 from __future__ import annotations
@@ -111,7 +110,11 @@ def remove_tree(path: Path) -> None:
     global _last_delete
     if path.exists():
         shutil.rmtree(path, ignore_errors=True)
+        os.sync()  # a written-back inode table shortens ext4's "recently deleted" window
         _last_delete = time.monotonic()
+
+
+RECENTLY_DELETED_S = 60  # ext4's RECENTCY_MIN, for an inode table already written back
 
 
 def settle_after_deletes(log: Any) -> float:
@@ -119,11 +122,7 @@ def settle_after_deletes(log: Any) -> float:
     the module docstring); returns the seconds waited."""
     if not _last_delete:
         return 0.0
-    try:
-        window = int(Path("/proc/sys/vm/dirty_expire_centisecs").read_text()) / 100
-    except (OSError, ValueError):
-        window = 30.0
-    wait = _last_delete + window + 1.0 - time.monotonic()
+    wait = _last_delete + RECENTLY_DELETED_S + 2.0 - time.monotonic()
     if wait <= 0:
         return 0.0
     log(f"  waiting {wait:.0f} s for the files just deleted to stop slowing down file creation …")
@@ -196,9 +195,7 @@ def command(op: str, ws: Path) -> list[str]:
 def bench_corpus(spec: corpus.CorpusSpec, info: dict[str, Any], runs: int, log: Any) -> dict[str, Any]:
     samples: dict[str, list[dict[str, Any]]] = {op: [] for op in OPS}
     failures: list[str] = []
-    remove_tree(WORK / "ws")
-    # copies are made before the wait, so that their own write-back is long finished too
-    copies = {(run, op): fresh_copy(spec, f"{run}-{op}") for run in range(runs)
+    copies = {(run, op): fresh_copy(spec, f"{spec.name}-{run}-{op}") for run in range(runs)
               for op in ("dry_run", "migrate", "naive", "cp")}
     settled = settle_after_deletes(log)
     for run in range(runs):
@@ -226,7 +223,6 @@ def bench_corpus(spec: corpus.CorpusSpec, info: dict[str, Any], runs: int, log: 
                 samples["verify"].append(sample)
                 log(f"  run {run + 1}/{runs} {LABELS['verify']:<16} {sample['wall_s']:8.2f} s  "
                     f"{sample['maxrss_mb']:7.1f} MB")
-    remove_tree(WORK / "ws")
     summary: dict[str, Any] = {}
     for op, items in samples.items():
         walls = [s["wall_s"] for s in items]
@@ -394,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         n = args.plan_screen_n or (5_000 if args.quick else 50_000)
         report["plan_screen"] = plan_screen(n, log)
     report["verdicts"] = verdicts(report["corpora"], args.quick)
-    remove_tree(WORK / "ws")  # the logs of the last run stay in WORK/logs
+    remove_tree(WORK / "ws")  # only now, with nothing left to measure; the logs stay
 
     RESULTS.mkdir(exist_ok=True)
     partial = "" if names == list(specs) else "-only-" + "".join(names)
