@@ -282,8 +282,31 @@ class LineEncoder:
 _JOIN_LINES = 256
 
 
-def dumps_document(obj: Any) -> bytes:
-    """A whole document (sessions.json): UTF-8, indent 2, key order kept, trailing newline."""
+_DOCUMENT_OPTIONS = 0 if _orjson is None else (
+    _orjson.OPT_INDENT_2 | _orjson.OPT_PASSTHROUGH_DATACLASS
+    | _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_SUBCLASS)
+
+
+def _fast_document(obj: Any) -> bytes | None:
+    """``obj`` with indent 2 by orjson (same rules as ``LineEncoder``), or None where only
+    the standard library writes it."""
+    if _orjson is None:
+        return None
+    try:
+        return _orjson.dumps(obj, default=_fast_default, option=_DOCUMENT_OPTIONS) + b"\n"
+    except TypeError:
+        return None
+
+
+def dumps_document(obj: Any, fast: bool = True) -> bytes:
+    """A whole document (sessions.json): UTF-8, indent 2, key order kept, trailing newline.
+    The bytes of ``json.dumps(obj, ensure_ascii=False, indent=2)``, written by orjson where
+    that is the same text (as for ``LineEncoder``; checked in tests/engine/test_line_encoder.py):
+    about 10x faster, which counts at tens of thousands of entries."""
+    if fast:
+        out = _fast_document(obj)
+        if out is not None:
+            return out
     raws = _Raws()
     text = json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=True, default=raws.default)
     text = raws.restore(text) + "\n"
@@ -293,6 +316,15 @@ def dumps_document(obj: Any) -> bytes:
         raws = _Raws()
         text = json.dumps(obj, ensure_ascii=True, indent=2, allow_nan=True, default=raws.default)
         return (raws.restore(text) + "\n").encode("ascii")
+
+
+def dumps_report(obj: Any) -> bytes:
+    """One of our own files (the report): indent 2, UTF-8, trailing newline; a lone
+    surrogate (from a file name that is not UTF-8) as a backslash escape."""
+    out = _fast_document(obj)
+    if out is not None:
+        return out
+    return json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace") + b"\n"
 
 
 def first_difference(jsonl: bytes, values: list[Any], encoder: LineEncoder | None = None) -> int | None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from migrate_tui.engine import fsio, ids
+from migrate_tui.engine import fsio, ids, jsonio
 from migrate_tui.engine.layout import Layout
 from migrate_tui.engine.model import ApplyResult, Plan, Problem, Severity
 
@@ -99,7 +98,7 @@ def save_report(layout: Layout, report: dict[str, Any]) -> str | None:
     """Keep the report beside the backup (only where a backup folder exists)."""
     if not fsio.is_real_dir(layout.backup_dir):
         return None
-    data = json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace") + b"\n"
+    data = jsonio.dumps_report(report)
     fsio.write_atomic(layout.report, data, 0o600)
     return layout.report
 

@@ -144,3 +144,56 @@ def test_fast_and_standard_paths_write_the_same_bytes(text: str) -> None:
     fast, slow = both(text)
     assert fast == slow == reference(text)
     assert jsonio.first_difference(fast, [jsonio.loads(text)]) is None
+
+
+# ---------------------------------------------------------------- whole documents (sessions.json)
+
+
+def reference_document(text: str) -> bytes:
+    """What ``sessions.json`` must be, without jsonio's writers: ``json.dumps`` with indent 2."""
+    raws: list[str] = []
+
+    def keep(literal: str) -> Any:
+        raws.append(literal)
+        return f"\x00{len(raws) - 1}\x00"
+
+    def number(literal: str) -> Any:
+        value = float(literal)
+        return value if repr(value) == literal else keep(literal)
+
+    value = json.loads(text, parse_float=number,
+                       parse_int=lambda literal: int(literal) if len(literal) <= 4000 else keep(literal))
+    try:
+        out = json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+    except UnicodeEncodeError:
+        out = json.dumps(value, ensure_ascii=True, indent=2).encode("ascii")
+    for n, literal in enumerate(raws):
+        out = out.replace(f'"\\u0000{n}\\u0000"'.encode(), literal.encode(), 1)
+    return out + b"\n"
+
+
+@pytest.mark.parametrize("literal", EDGE_LITERALS)
+def test_documents_write_numbers_as_python_does(literal: str) -> None:
+    text = '{"agent:main:main": {"n": %s, "l": [%s, {}, []], "e": {}}}' % (literal, literal)
+    value = jsonio.loads(text)
+    assert jsonio.dumps_document(value) == jsonio.dumps_document(value, fast=False) == reference_document(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(VALUE)
+@example('{"k": {"a": [], "b": {}, "c": [{}, [[]]], "d": "\\u2028\\ud800", "e": NaN}}')
+def test_documents_fast_and_standard_paths_write_the_same_bytes(text: str) -> None:
+    value = jsonio.loads(text)
+    fast = jsonio.dumps_document(value)
+    assert fast == jsonio.dumps_document(value, fast=False) == reference_document(text)
+    assert jsonio.same_value(jsonio.loads_document(fast), value)
+
+
+def test_the_report_is_written_as_json_dumps_writes_it() -> None:
+    report = {"status": "success", "sessions": [{"id": "é", "keys": ["agent:main:x"], "n": 3}],
+              "empty": {}, "none": None, "list": []}
+    want = json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+    assert jsonio.dumps_report(report) == want
+    odd = {"file": "caf\udce9.json"}  # a file name that is not UTF-8 (surrogateescape)
+    assert jsonio.dumps_report(odd) == json.dumps(odd, indent=2, ensure_ascii=False).encode(
+        "utf-8", "backslashreplace") + b"\n"
