@@ -112,7 +112,8 @@ def is_real_dir(path: str) -> bool:
 # ---------------------------------------------------------------- reading
 
 
-def _open_read(path: str) -> int:
+def _open_read(path: str) -> tuple[int, os.stat_result]:
+    """An fd for reading a regular file (never through a symlink), and its fstat."""
     _at("open", path)
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
@@ -125,14 +126,14 @@ def _open_read(path: str) -> int:
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise NotRegularFile(path, describe_mode(st.st_mode))
-    return fd
+    return fd, st
 
 
 def read_bytes(path: str, limit: int | None = None) -> bytes:
     """The whole content of a regular file, never through a symlink, at most ``limit`` bytes."""
-    fd = _open_read(path)
+    fd, st = _open_read(path)
     try:
-        size = os.fstat(fd).st_size
+        size = st.st_size
         if limit is not None and size > limit:
             raise FileTooLarge(path, size, limit)
         chunks = []
@@ -153,9 +154,9 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
 
 def read_range(path: str, start: int, length: int) -> bytes:
     """``length`` bytes from ``start`` (negative: from the end) of a regular file."""
-    fd = _open_read(path)
+    fd, st = _open_read(path)
     try:
-        size = os.fstat(fd).st_size
+        size = st.st_size
         if start < 0:
             start = max(0, size + start)
         _at("read", path)
@@ -166,7 +167,7 @@ def read_range(path: str, start: int, length: int) -> bytes:
 
 def sha256_file(path: str, limit: int | None = None) -> tuple[int, str]:
     """(size, sha256 hex) of a regular file, streamed."""
-    fd = _open_read(path)
+    fd, _ = _open_read(path)
     try:
         digest = hashlib.sha256()
         size = 0
