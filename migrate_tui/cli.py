@@ -127,7 +127,8 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
             click.echo(f"  {event.phase}: {event.total} done", err=True)
 
     try:
-        scan = scan_workspace(workspace_dir, on_event=on_event, max_file_bytes=max_file_size << 20)
+        scan = scan_workspace(workspace_dir, on_event=on_event, max_file_bytes=max_file_size << 20,
+                              workers=True)
     except WorkspaceError as exc:
         _die(str(exc), EXIT_USAGE, as_json)
     if scan.fatal is not None:
@@ -141,7 +142,8 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
     if not dry_run:
         try:
             with _interrupt_stops_safely(as_json) as cancel:
-                result = apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout)
+                result = apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
+                                    workers=True)
         except LockBusy as exc:
             _die(f"{exc}. Another process (the agent?) is writing sessions.json; nothing was "
                  "added to it. Run again when it is done.", EXIT_LOCKED, as_json)

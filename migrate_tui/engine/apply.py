@@ -9,6 +9,7 @@ that is not on disk.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import stat
@@ -16,9 +17,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from migrate_tui.engine import backup, fsio, journal, jsonio
+from migrate_tui.engine import backup, fsio, journal, jsonio, processes
 from migrate_tui.engine.layout import SESSION_MAP, STORE, Layout, check_lock_path, open_layout
-from migrate_tui.engine.legacy import read_legacy, transcript_lines
+from migrate_tui.engine.transcript_encoding import Encoded, Job, encode_transcript
 from migrate_tui.engine.model import (
     CONTENT_FIXES, ApplyResult, CancelFlag, EventSink, LockBusy, LogLine, NeverCancel, PhaseStarted,
     Plan, PlannedSession, Problem, Progress, SessionFailure, WorkspaceError, no_events,
@@ -26,6 +27,7 @@ from migrate_tui.engine.model import (
 
 BATCH_BYTES = 16 * 1024 * 1024
 BATCH_FILES = 64
+_NOT_WRITTEN = ("same", "extended", "keep-existing")  # transcripts already right, or kept
 
 
 class ApplyError(Exception):
@@ -47,8 +49,10 @@ class _Written:
 
 
 class _Run:
-    def __init__(self, plan: Plan, on_event: EventSink, cancel: CancelFlag, lock_timeout: float) -> None:
+    def __init__(self, plan: Plan, on_event: EventSink, cancel: CancelFlag, lock_timeout: float,
+                 workers: bool = False) -> None:
         self.plan = plan
+        self.workers = workers
         self.layout: Layout = open_layout(plan.scan.workspace)
         self.on_event = on_event
         self.cancel = cancel
@@ -57,6 +61,8 @@ class _Run:
         self.run_id = journal.new_run_id()
         self.manifest = backup.Manifest()
         self.encoder = jsonio.LineEncoder()
+        self.encoded: processes.InOrder[Encoded] | None = None
+        self.encoded_for: collections.deque[PlannedSession] = collections.deque()
         self.todo = [ps for ps in plan.sessions if ps.action == "migrate"]
         self.lost_keys: dict[str, list[str]] = {}  # keys another writer took since the scan
 
@@ -122,14 +128,17 @@ class _Run:
         batch_bytes = 0
         done = 0
         bytes_done = 0
-        # one batch is written (fsynced) while the next is read and encoded
+        # one batch is written (fsynced) while the next is read and encoded; the encoding
+        # itself runs ahead in worker processes when there are many files (processes.py)
+        if self.encoded is None:
+            self.start_encoding()
         in_flight: tuple[fsio.WriteBatch, list[Any]] | None = None
         try:
             for ps in self.todo:
                 if self.cancel.is_set():
                     self.result.cancelled = True
                     break
-                prepared = self._prepare(ps)
+                prepared = self._prepare(ps, None if ps.transcript in _NOT_WRITTEN else self._encoded(ps))
                 done += 1
                 bytes_done += ps.scan.size
                 if prepared is not None and prepared[2] is None:  # same, extended or kept
@@ -150,36 +159,52 @@ class _Run:
             if in_flight is not None:
                 in_flight[0].abandon()
             raise
+        finally:
+            self.stop_encoding()  # a cancel: the workers stop after the file at hand
         fsio.fsync_dir(self.layout.sessions_dir)
         return written
 
-    def _prepare(self, ps: PlannedSession) -> Any:
-        source = self.layout.in_sessions(ps.scan.file_name)
+    def start_encoding(self) -> processes.InOrder[Encoded]:
+        """Hand the transcripts to encode to the worker processes (if any): they start on
+        the first files while the backup is written.  Reading ahead is safe, as each file's
+        SHA-256 is checked against the scan's where it is read."""
+        needed = [ps for ps in self.todo if ps.transcript not in _NOT_WRITTEN]
+        sizes = [ps.scan.size for ps in needed]
+        self.encoded = processes.InOrder(
+            encode_transcript,
+            [Job(self.layout.in_sessions(ps.scan.file_name), ps.scan.sha256,
+                 ps.decision.fixes & CONTENT_FIXES) for ps in needed],
+            sizes, jobs=processes.jobs_for(sizes) if self.workers else 0)
+        self.encoded_for = collections.deque(needed)
+        return self.encoded
+
+    def _encoded(self, ps: PlannedSession) -> Encoded:
+        """The encoding of ``ps``'s transcript.  Sessions the backup phase dropped from
+        ``todo`` (changed since the scan) were handed out too: their results are passed by."""
+        assert self.encoded is not None
+        while self.encoded_for:
+            owner = self.encoded_for.popleft()
+            if owner is ps:
+                return next(self.encoded)
+            self.encoded.skip()
+        raise AssertionError(f"{ps.file_id} was not handed out for encoding")
+
+    def stop_encoding(self) -> None:
+        if self.encoded is not None:
+            self.encoded.close()
+
+    def _prepare(self, ps: PlannedSession, encoded: Encoded | None) -> Any:
         target = self.layout.in_sessions(f"{ps.final_id}.jsonl")
-        if ps.transcript in ("same", "extended", "keep-existing"):
+        if encoded is None:  # same, extended or kept: nothing to write
             return ps, target, None, None
-        try:
-            data = fsio.read_bytes(source)
-        except OSError as exc:
-            self.fail(ps, "unreadable", f"cannot be read: {exc.strerror or exc}")
+        if encoded.failure is not None:
+            self.fail(ps, *encoded.failure)
             return None
-        sha = fsio.sha256_bytes(data)
-        if sha != ps.scan.sha256:
-            self.fail(ps, "changed_during_migration", "changed since the scan (is the agent "
-                      "running?); scan again")
-            return None
-        content = read_legacy(data, source, ps.decision.fixes & CONTENT_FIXES, check_duplicates=False)
-        lines = transcript_lines(content.messages)
-        del content, data  # one copy of the messages at a time
-        out = self.encoder.lines(lines)
-        bad_line = jsonio.first_difference(out, lines, self.encoder)
-        if bad_line is not None:
-            self.fail(ps, "verify_failed", f"line {bad_line} would not read back as its message")
-            return None
+        out = encoded.out
         record: dict[str, Any] = {
             "op": "create", "run": self.run_id, "file": os.path.basename(target),
-            "sha256": fsio.sha256_bytes(out), "size": len(out), "source": ps.scan.file_name,
-            "source_sha256": sha, "fixes": sorted(ps.decision.fixes),
+            "sha256": encoded.sha256, "size": len(out), "source": ps.scan.file_name,
+            "source_sha256": ps.scan.sha256, "fixes": sorted(ps.decision.fixes),
         }
         st = fsio.lstat_or_none(target)
         if st is not None:
@@ -320,13 +345,16 @@ def apply_plan(
     on_event: EventSink = no_events,
     cancel: CancelFlag | None = None,
     lock_timeout: float = 10.0,
+    workers: bool = False,
 ) -> ApplyResult:
     """Carry out ``plan``.  Raises WorkspaceError (unusable) and LockBusy (lock held);
-    any other failure stops the run at a safe point and is returned in ``result.error``."""
+    any other failure stops the run at a safe point and is returned in ``result.error``.
+    ``workers``: as for ``scan_workspace``, encode the transcripts in worker processes when
+    there are many big files."""
     if plan.scan.fatal is not None:
         raise WorkspaceError(str(plan.scan.fatal))
     try:
-        run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout)
+        run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout, workers)
     except OSError as exc:  # the workspace folder could not even be looked at
         failed = ApplyResult(error=_describe(exc))
         on_event(LogLine("error", failed.error + " — nothing was written"))
@@ -339,6 +367,7 @@ def apply_plan(
         if not run.todo:
             return result
         check_lock_path(run.layout)
+        run.start_encoding()  # workers (if any) encode while the backup is written
         run.backup_phase()
         journal.append(run.layout, {"op": "begin", "run": run.run_id, "pid": os.getpid(),
                                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
@@ -356,6 +385,8 @@ def apply_plan(
         result.error = _describe(exc)
         run.log("error", result.error + " — the workspace is at a safe point: run migrate again "
                 "to finish, or rollback to undo")
+    finally:
+        run.stop_encoding()
     run.log("info", f"done in {time.monotonic() - started:.1f} s")
     return result
 

@@ -45,6 +45,11 @@ def fault_hook(hook: FaultHook) -> Iterator[None]:
             _hook = previous
 
 
+def hooked() -> bool:
+    """Whether a fault hook is installed (work must then stay in this process)."""
+    return _hook is not None
+
+
 def _at(op: str, path: str) -> int | None:
     hook = _hook
     if hook is not None:

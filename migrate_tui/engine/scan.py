@@ -8,7 +8,7 @@ import stat
 import time
 from typing import Any
 
-from migrate_tui.engine import fsio, ids, journal, jsonio
+from migrate_tui.engine import fsio, ids, journal, jsonio, processes
 from migrate_tui.engine.layout import (
     BACKUP, DEFAULT_MAX_FILE_BYTES, LOCK, SESSION_MAP, STORE, Layout, open_layout,
 )
@@ -35,8 +35,13 @@ def scan_workspace(
     cancel: CancelFlag | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     now: float | None = None,
+    workers: bool = False,
 ) -> ScanResult:
-    """Read the workspace and classify each legacy session.  Writes nothing."""
+    """Read the workspace and classify each legacy session.  Writes nothing.
+
+    ``workers``: parse in worker processes when there are many big files (processes.py).
+    The calling program's top-level code must then be guarded by ``if __name__ ==
+    "__main__"``, as multiprocessing requires; the command line and the wizard are."""
     layout = open_layout(workspace)
     cancel = cancel or NeverCancel()
     result = ScanResult(layout.workspace, layout.sessions_dir, fsio.is_real_dir(layout.sessions_dir))
@@ -44,19 +49,28 @@ def scan_workspace(
         return result
     names = sorted(fsio.listdir(layout.sessions_dir))
     legacy = [n for n in names if is_legacy_name(n)]
-    _inventory(layout, names, result, now if now is not None else time.time())
+    sizes = _inventory(layout, names, result, now if now is not None else time.time())
     _read_session_map(layout, result, max_file_bytes)
     _read_store(layout, result, max_file_bytes)
 
     total_bytes = 0
     on_event(PhaseStarted("scan", len(legacy)))
-    for done, name in enumerate(legacy, 1):
-        if cancel.is_set():
-            break
-        session = scan_file(layout, name, result.transcripts, max_file_bytes)
-        total_bytes += session.size
-        result.sessions.append(session)
-        on_event(Progress("scan", done, len(legacy), name, total_bytes))
+    # the files are parsed in worker processes when there are many (processes.py)
+    legacy_sizes = [min(sizes.get(n, 0), max_file_bytes) for n in legacy]
+    scans = processes.InOrder(
+        _scan_named, legacy, legacy_sizes, jobs=processes.jobs_for(legacy_sizes) if workers else 0,
+        initializer=_scan_setup, initargs=(layout, result.transcripts, max_file_bytes),
+        local_task=lambda name: scan_file(layout, name, result.transcripts, max_file_bytes))
+    try:
+        for done, name in enumerate(legacy, 1):
+            if cancel.is_set():
+                break
+            session = next(scans)
+            total_bytes += session.size
+            result.sessions.append(session)
+            on_event(Progress("scan", done, len(legacy), name, total_bytes))
+    finally:
+        scans.close()
     result.total_bytes = total_bytes
     _attach_keys(result)
     result.earlier_fixes = _earlier_fixes(layout, result)
@@ -82,12 +96,15 @@ def _earlier_fixes(layout: Layout, result: ScanResult) -> dict[str, frozenset[st
 # ---------------------------------------------------------------- inventory
 
 
-def _inventory(layout: Layout, names: list[str], result: ScanResult, now: float) -> None:
+def _inventory(layout: Layout, names: list[str], result: ScanResult, now: float) -> dict[str, int]:
+    """What is in the folder besides the legacy files; returns each name's size."""
+    sizes = {}
     for name in names:
         path = layout.in_sessions(name)
         st = fsio.lstat_or_none(path)
         if st is None:
             continue
+        sizes[name] = st.st_size
         if now - st.st_mtime < RECENT_SECONDS and name != BACKUP:
             result.recently_changed.append(name)
         if name.endswith(".jsonl"):
@@ -98,6 +115,7 @@ def _inventory(layout: Layout, names: list[str], result: ScanResult, now: float)
             1 for n in fsio.listdir(layout.backup_dir) if not n.endswith(fsio.TEMP_SUFFIX))
     if LOCK in names:
         result.lock_holder = fsio.lock_holder(layout.lock)
+    return sizes
 
 
 def _read_json_file(path: str, label: str, limit: int) -> tuple[Any, Problem | None]:
@@ -171,6 +189,21 @@ def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
 
 
 # ---------------------------------------------------------------- one legacy file
+
+
+_setup: tuple[Layout | None, dict[str, int], int] = (None, {}, 0)  # in a worker process
+
+
+def _scan_setup(layout: Layout | None, transcripts: dict[str, int], limit: int) -> None:
+    """What ``_scan_named`` needs, given once to each worker process."""
+    global _setup
+    _setup = (layout, transcripts, limit)
+
+
+def _scan_named(name: str) -> SessionScan:
+    layout, transcripts, limit = _setup
+    assert layout is not None
+    return scan_file(layout, name, transcripts, limit)
 
 
 def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int) -> SessionScan:

@@ -34,7 +34,8 @@ PHASE_MARKS = {"done": ("✓", "$text-success"), "running": ("▶", "bold"), "wa
 def run_apply(plan: Plan, on_event, cancel, lock_timeout: float) -> ApplyOutcome:  # noqa: ANN001
     """Apply, then build and save the report; every way it can end becomes an outcome."""
     try:
-        result = apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout)
+        result = apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
+                            workers=True)
     except LockBusy as exc:
         return ApplyOutcome(EXIT_LOCKED, error=f"sessions.json.lock is held by another process: {exc}")
     except WorkspaceError as exc:

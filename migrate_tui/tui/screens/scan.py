@@ -54,7 +54,7 @@ class ScanScreen(RelayedScreen):
     @work(thread=True, exit_on_error=False, group="scan")
     def _scan(self, workspace: str, agent_id: str) -> None:
         try:
-            scan = scan_workspace(workspace, on_event=self.relay, cancel=self.stop)
+            scan = scan_workspace(workspace, on_event=self.relay, cancel=self.stop, workers=True)
             if self.stop.is_set():
                 return
             plan = build_plan(scan, agent_id, {}, backup=True)
