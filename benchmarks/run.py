@@ -15,6 +15,12 @@ subprocess, so wall time includes interpreter start-up for everyone and the peak
 
 The page cache is warm for everyone (the fresh copy was just written).
 
+Our commands parse in worker processes when a corpus has many big files (A).  GNU time's
+%M and the user/sys times see only the main process, so the process tree's resident memory
+is also sampled every 0.1 s and summed ("tree MB", proportional set sizes: a page shared
+by several processes is divided among them); the memory target is checked against the
+larger of the two.
+
 Nothing is deleted while the benchmark measures: each copy gets its own folder (corpora A,
 B and C take about 14 GB together), removed at the end of the run.  A run that finds the
 folders of an earlier one removes them, syncs, and waits until ext4 stops treating the freed
@@ -68,6 +74,54 @@ TARGETS = {"migrate_vs_naive": 0.25, "dry_run_vs_naive": 0.6, "peak_rss_mb": 120
 TIME = shutil.which("time", path="/usr/bin:/bin") if sys.platform.startswith("linux") else None
 
 
+TREE_SAMPLE_S = 0.1
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def tree_rss_bytes(root: int) -> int:
+    """The memory of every process below ``root`` (our command, and the worker processes
+    it starts, which GNU time's %M does not see), summed as PSS; 0 without /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return 0
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError, ValueError):
+            continue
+        parents[int(name)] = int(fields[1])
+    below, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - below
+        below |= frontier
+    for pid in below:
+        rss[pid] = _pss_bytes(pid)
+    return sum(rss.values())
+
+
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size: resident pages, each shared page divided among its sharers
+    (the workers share the fork server's pages); RSS where smaps_rollup is missing."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def measure(cmd: list[str], tag: str, cwd: Path = REPO) -> dict[str, Any]:
     """Run ``cmd`` in a fresh process; wall time, CPU and peak RSS of that process alone.
 
@@ -79,10 +133,20 @@ def measure(cmd: list[str], tag: str, cwd: Path = REPO) -> dict[str, Any]:
     logs.mkdir(parents=True, exist_ok=True)
     out_path, err_path, rss_path = logs / f"{tag}.out", logs / f"{tag}.err", logs / f"{tag}.rss"
     full = [TIME, "-f", "%M", "-o", str(rss_path), *cmd] if TIME else cmd
+    tree_peak = 0
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(full, stdout=out, stderr=err, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
+        next_sample = start
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            now = time.perf_counter()
+            if now >= next_sample:
+                tree_peak = max(tree_peak, tree_rss_bytes(proc.pid))
+                next_sample = now + TREE_SAMPLE_S
+            time.sleep(0.005)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     maxrss_kib = usage.ru_maxrss  # fallback: an upper bound (see above)
@@ -96,6 +160,7 @@ def measure(cmd: list[str], tag: str, cwd: Path = REPO) -> dict[str, Any]:
         "user_s": round(usage.ru_utime, 3),
         "sys_s": round(usage.ru_stime, 3),
         "maxrss_mb": round(maxrss_kib * 1024 / 1e6, 1),  # KiB -> MB (10^6 bytes)
+        "tree_rss_mb": round(tree_peak / 1e6, 1),
         "rc": proc.returncode,
         "stdout": out_path.read_text(errors="replace"),
         "stderr": err_path.read_text(errors="replace")[-2000:],
@@ -233,6 +298,7 @@ def bench_corpus(spec: corpus.CorpusSpec, info: dict[str, Any], runs: int, log: 
             "user_s": round(statistics.median(s["user_s"] for s in items), 3),
             "sys_s": round(statistics.median(s["sys_s"] for s in items), 3),
             "peak_rss_mb": max(s["maxrss_mb"] for s in items),
+            "tree_rss_mb": max(s.get("tree_rss_mb", 0) for s in items),
             "all_ok": all(s["ok"] for s in items),
             "samples": [{k: v for k, v in s.items() if k not in ("stdout", "stderr")} for s in items],
         }
@@ -306,11 +372,12 @@ def table(name: str, result: dict[str, Any]) -> str:
     lines = [f"Corpus {name}: {info['files']:,} sessions, {info['total_messages']:,} messages, "
              f"{info['bytes'] / 1e6:,.1f} MB",
              f"  {'operation':<17}{'median s':>9}{'min s':>8}{'max s':>8}{'user s':>8}{'sys s':>8}{'MB/s':>8}"
-             f"{'peak RSS MB':>13}{'x naive':>9}{'x cp':>8}  ok"]
+             f"{'peak RSS MB':>13}{'tree MB':>9}{'x naive':>9}{'x cp':>8}  ok"]
     for op in OPS:
         r = result["ops"][op]
         lines.append(f"  {LABELS[op]:<17}{r['median_s']:>9.2f}{r['min_s']:>8.2f}{r['max_s']:>8.2f}"
                      f"{r['user_s']:>8.2f}{r['sys_s']:>8.2f}{r['mb_per_s']:>8.1f}{r['peak_rss_mb']:>13.1f}"
+                     f"{r['tree_rss_mb']:>9.1f}"
                      f"{r['x_naive']:>9.2f}{r['x_cp']:>8.1f}  {'yes' if r['all_ok'] else 'NO'}")
     return "\n".join(lines)
 
@@ -327,7 +394,8 @@ def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
         out.append({"check": key, "value": got, "target": target, "pass": got <= target and ops[op]["all_ok"],
                     "text": f"corpus A: {what} {ops[op]['median_s']:.2f} s = {got:.3f}x naive "
                             f"({ops['naive']['median_s']:.2f} s), target <= {target}x"})
-    rss = {op: ops[op]["peak_rss_mb"] for op in ("dry_run", "migrate", "verify")}
+    # the main process's exact peak, or the sampled sum over it and its workers if higher
+    rss = {op: max(ops[op]["peak_rss_mb"], ops[op]["tree_rss_mb"]) for op in ("dry_run", "migrate", "verify")}
     worst = max(rss.values())
     out.append({"check": "peak_rss_mb", "value": worst, "target": TARGETS["peak_rss_mb"],
                 "pass": worst < TARGETS["peak_rss_mb"],
