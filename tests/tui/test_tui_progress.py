@@ -96,10 +96,11 @@ async def test_progress_screen_draws_phase_item_and_log(demo) -> None:
 async def test_quitting_during_apply_cancels_at_a_safe_point(demo, monkeypatch) -> None:
     started = threading.Event()
 
-    def waiting_apply(plan, *, on_event, cancel, lock_timeout):  # noqa: ANN001
+    def waiting_apply(plan, *, on_event, cancel, lock_timeout, workers):  # noqa: ANN001
         started.set()
         assert cancel.wait(20), "quitting must set the cancel flag"
-        return apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout)
+        return apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
+                          workers=workers)
 
     monkeypatch.setattr(progress_module, "apply_plan", waiting_apply)
     folder = Path(demo.sessions_dir)
