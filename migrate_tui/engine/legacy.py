@@ -197,7 +197,8 @@ def _salvage(text: str, dups: jsonio.DuplicateKeys) -> tuple[dict[str, Any], int
             pos += 1
             continue
         break
-    return found, len(found.get("messages", [])), messages_complete
+    messages = found.get("messages")  # not a list when the damage made it something else
+    return found, len(messages) if isinstance(messages, list) else 0, messages_complete
 
 
 def _closes_in_line(text: str, start: int, end: int) -> bool:

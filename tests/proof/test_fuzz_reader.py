@@ -124,6 +124,16 @@ def test_damaged_legacy_files_are_reported_never_raised(legacy: tuple[bytes, lis
     read_all_ways(data)
 
 
+def test_damage_that_turns_messages_into_a_number_is_reported() -> None:
+    """Found by the long fuzz run: a cut file whose "messages" became ``0`` before the damage
+    (salvage counted its length and crashed)."""
+    data = b'{\n  "session_id": "fuzz",\n  "messages":0[],\n '
+    read_all_ways(data)
+    content = read_legacy(data, "f.json", frozenset({"salvage"}))
+    assert not content.readable
+    assert [p.code for p in content.problems][-1] == "wrong_shape"
+
+
 # ---------------------------------------------------------------- salvage
 
 
