@@ -19,11 +19,11 @@ from typing import Any
 
 from migrate_tui.engine import backup, fsio, journal, jsonio, processes
 from migrate_tui.engine.layout import SESSION_MAP, STORE, Layout, check_lock_path, open_layout
-from migrate_tui.engine.transcript_encoding import Encoded, Job, encode_transcript
 from migrate_tui.engine.model import (
     CONTENT_FIXES, ApplyResult, CancelFlag, EventSink, LockBusy, LogLine, NeverCancel, PhaseStarted,
     Plan, PlannedSession, Problem, Progress, SessionFailure, WorkspaceError, no_events,
 )
+from migrate_tui.engine.transcript_encoding import Encoded, Job, encode_transcript
 
 BATCH_BYTES = 16 * 1024 * 1024
 BATCH_FILES = 64
