@@ -4,7 +4,9 @@ that renders the same way every time (mock clock, no blinking cursor, fixed free
 
 from __future__ import annotations
 
+import gc
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 SIZE = (100, 32)
 FREE_BYTES = 50_000_000_000
+
+
+@pytest.fixture(autouse=True)
+def unfreeze_gc() -> Iterator[None]:
+    """The app freezes the cyclic GC's view of its scan and plan (MigrateApp.scan_done), which
+    lives as long as the wizard's process; here that is the whole test run."""
+    yield
+    gc.unfreeze()
 
 
 def steady_settings(**overrides: object) -> WizardSettings:
