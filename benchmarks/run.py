@@ -78,11 +78,11 @@ TREE_SAMPLE_S = 0.1
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def tree_rss_bytes(root: int) -> int:
+def tree_pss_bytes(root: int) -> int:
     """The memory of every process below ``root`` (our command, and the worker processes
     it starts, which GNU time's %M does not see), summed as PSS; 0 without /proc."""
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
+    pss: dict[int, int] = {}
     try:
         names = os.listdir("/proc")
     except OSError:
@@ -101,8 +101,8 @@ def tree_rss_bytes(root: int) -> int:
         frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - below
         below |= frontier
     for pid in below:
-        rss[pid] = _pss_bytes(pid)
-    return sum(rss.values())
+        pss[pid] = _pss_bytes(pid)
+    return sum(pss.values())
 
 
 def _pss_bytes(pid: int) -> int:
@@ -144,7 +144,7 @@ def measure(cmd: list[str], tag: str, cwd: Path = REPO) -> dict[str, Any]:
                 break
             now = time.perf_counter()
             if now >= next_sample:
-                tree_peak = max(tree_peak, tree_rss_bytes(proc.pid))
+                tree_peak = max(tree_peak, tree_pss_bytes(proc.pid))
                 next_sample = now + TREE_SAMPLE_S
             time.sleep(0.005)
         wall = time.perf_counter() - start
