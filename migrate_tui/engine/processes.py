@@ -117,6 +117,12 @@ class InOrder(Iterator[R]):
             self._in_flight += size
             self._next += 1
 
+    def _take(self) -> concurrent.futures.Future[R]:
+        """The oldest item in flight (the next result in order)."""
+        future, size = self._pending.popleft()
+        self._in_flight -= size
+        return future
+
     def _stop_workers(self) -> None:
         """From here on the items left are worked on in this process."""
         if self._pool is not None:
@@ -129,9 +135,7 @@ class InOrder(Iterator[R]):
             raise StopIteration
         if self._pool is not None:
             try:
-                future, size = self._pending.popleft()
-                result = future.result()
-                self._in_flight -= size
+                result = self._take().result()
                 self._fill()
                 self._done += 1
                 return result
@@ -146,9 +150,7 @@ class InOrder(Iterator[R]):
         if self._done >= len(self._pairs):
             return
         if self._pool is not None and self._pending:
-            future, size = self._pending.popleft()
-            future.cancel()
-            self._in_flight -= size
+            self._take().cancel()
             self._fill()
         self._done += 1
 
