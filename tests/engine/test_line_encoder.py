@@ -30,9 +30,10 @@ def both(text: str) -> tuple[bytes, bytes]:
     return FAST.line(value), STDLIB.line(value)
 
 
-def reference(text: str) -> bytes:
-    """What the line must be, built without jsonio's encoders: the standard library on
-    the plainly parsed value, each number literal that Python would rewrite kept as text."""
+def _reference(text: str, **layout: Any) -> bytes:
+    """``text`` as it must be written, built without jsonio's writers: the standard library
+    (``json.dumps(..., **layout)``) on the plainly parsed value, each number literal that
+    Python would rewrite kept as text, a lone surrogate escaped."""
     raws: list[str] = []
 
     def keep(literal: str) -> Any:
@@ -48,12 +49,22 @@ def reference(text: str) -> bytes:
 
     value = json.loads(text, parse_float=number, parse_int=integer)
     try:
-        out = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        out = json.dumps(value, ensure_ascii=False, **layout).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate
-        out = json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        out = json.dumps(value, ensure_ascii=True, **layout).encode("ascii")
     for n, literal in enumerate(raws):
         out = out.replace(f'"\\u0000{n}\\u0000"'.encode(), literal.encode(), 1)
     return out + b"\n"
+
+
+def reference(text: str) -> bytes:
+    """What a transcript line must be."""
+    return _reference(text, separators=(",", ":"))
+
+
+def reference_document(text: str) -> bytes:
+    """What ``sessions.json`` must be: ``json.dumps`` with indent 2."""
+    return _reference(text, indent=2)
 
 
 EDGE_LITERALS = [
@@ -147,29 +158,6 @@ def test_fast_and_standard_paths_write_the_same_bytes(text: str) -> None:
 
 
 # ---------------------------------------------------------------- whole documents (sessions.json)
-
-
-def reference_document(text: str) -> bytes:
-    """What ``sessions.json`` must be, without jsonio's writers: ``json.dumps`` with indent 2."""
-    raws: list[str] = []
-
-    def keep(literal: str) -> Any:
-        raws.append(literal)
-        return f"\x00{len(raws) - 1}\x00"
-
-    def number(literal: str) -> Any:
-        value = float(literal)
-        return value if repr(value) == literal else keep(literal)
-
-    value = json.loads(text, parse_float=number,
-                       parse_int=lambda literal: int(literal) if len(literal) <= 4000 else keep(literal))
-    try:
-        out = json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
-    except UnicodeEncodeError:
-        out = json.dumps(value, ensure_ascii=True, indent=2).encode("ascii")
-    for n, literal in enumerate(raws):
-        out = out.replace(f'"\\u0000{n}\\u0000"'.encode(), literal.encode(), 1)
-    return out + b"\n"
 
 
 @pytest.mark.parametrize("literal", EDGE_LITERALS)

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from migrate_tui.demo import DemoInfo, generate_workspace
 from migrate_tui.tui.app import MigrateApp
 from migrate_tui.tui.settings import WizardSettings
+from migrate_tui.tui.widgets.session_table import SessionTable
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -75,6 +76,19 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoInfo:
 
 def sessions_dir(demo: DemoInfo) -> Path:
     return Path(demo.sessions_dir)
+
+
+def file_id(demo: DemoInfo, kind: str) -> str:
+    """The id of the demo's damaged file of this kind."""
+    return demo.damaged[kind][: -len(".json")]
+
+
+async def move_to(pilot: Pilot, table: SessionTable, fid: str) -> None:
+    """Put the plan table's cursor on a session."""
+    index = table.index_of(fid)
+    assert index is not None
+    table.move_cursor(index)
+    await pilot.pause()
 
 
 def snapshot_files(folder: Path) -> dict[str, bytes]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SIZE, make_app, settle
+from conftest import SIZE, file_id, make_app, move_to, settle
 from screen_text import screen_text
 from textual.widgets import OptionList
 
@@ -19,17 +19,6 @@ async def open_plan(app, pilot) -> None:
     await pilot.press("enter")
     await settle(app, pilot)
     assert isinstance(app.screen, PlanScreen)
-
-
-def file_id(demo, kind: str) -> str:
-    return demo.damaged[kind][: -len(".json")]
-
-
-async def move_to(pilot, table: SessionTable, fid: str) -> None:
-    index = table.index_of(fid)
-    assert index is not None
-    table.move_cursor(index)
-    await pilot.pause()
 
 
 async def test_every_session_is_listed_with_totals(demo) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 
 import pytest
-from conftest import SIZE, make_app, settle
+from conftest import SIZE, file_id, make_app, move_to, settle
 from screen_text import screen_text
 
 import migrate_tui.tui.app as app_module
@@ -29,17 +29,6 @@ async def open_plan(app, pilot) -> PlanScreen:
     await settle(app, pilot)
     assert isinstance(app.screen, PlanScreen)
     return app.screen
-
-
-def file_id(demo, kind: str) -> str:
-    return demo.damaged[kind][: -len(".json")]
-
-
-async def move_to(pilot, table: SessionTable, fid: str) -> None:
-    index = table.index_of(fid)
-    assert index is not None
-    table.move_cursor(index)
-    await pilot.pause()
 
 
 def listed_ids(table: SessionTable) -> list[str]:
