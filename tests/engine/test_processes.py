@@ -156,32 +156,26 @@ def test_results_come_in_order_and_skipped_items_are_passed_by() -> None:
     assert got == [n * 2 for n in range(40) if n % 3]
 
 
-def test_the_work_is_done_in_other_processes() -> None:
-    items = [(os.getpid(), n) for n in range(20)]
-    work = processes.InOrder(where, items, [1] * 20, jobs=2)
+def all_results(task, n: int) -> list[int]:  # noqa: ANN001
+    """Every result of ``task`` over n items, from two workers, the workers closed after."""
+    work = processes.InOrder(task, [(os.getpid(), i) for i in range(n)], [1] * n, jobs=2)
     try:
-        pids = set(work)
+        return list(work)
     finally:
         work.close()
+
+
+def test_the_work_is_done_in_other_processes() -> None:
+    pids = set(all_results(where, 20))
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
 
 
 def test_a_dead_worker_is_replaced_by_this_process() -> None:
-    items = [(os.getpid(), n) for n in range(12)]
-    work = processes.InOrder(die_in_worker, items, [1] * 12, jobs=2)
-    try:
-        assert list(work) == [n * 2 for n in range(12)]
-    finally:
-        work.close()
+    assert all_results(die_in_worker, 12) == [n * 2 for n in range(12)]
 
 
 def test_sigint_does_not_kill_a_worker() -> None:
-    items = [(os.getpid(), n) for n in range(6)]
-    work = processes.InOrder(interrupt_worker, items, [1] * 6, jobs=2)
-    try:
-        assert list(work) == [n * 2 for n in range(6)]
-    finally:
-        work.close()
+    assert all_results(interrupt_worker, 6) == [n * 2 for n in range(6)]
 
 
 def test_closing_early_stops_the_workers() -> None:
