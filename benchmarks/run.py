@@ -11,6 +11,8 @@ subprocess, so wall time includes interpreter start-up for everyone and the peak
     migrate   python -m migrate_tui migrate WS --json
     verify    python -m migrate_tui verify WS --json      (on the workspace just migrated)
     naive     python -m benchmarks.naive WS
+    bound     python -m benchmarks.lower_bound WS  (the least work a durable migration
+              does, with every check left out: how low any migration can get here)
     cp -r     cp -r WS/.sessions WS/.sessions_cp
 
 The page cache is warm for everyone (the fresh copy was just written).
@@ -61,9 +63,9 @@ DEFAULT_WORK = corpus.CORPORA_DIR / "_work"
 WORK = DEFAULT_WORK / "bench-run"
 PY = sys.executable
 
-OPS = ("dry_run", "migrate", "verify", "naive", "cp")
+OPS = ("dry_run", "migrate", "verify", "naive", "bound", "cp")
 LABELS = {"dry_run": "dry run (ours)", "migrate": "migrate (ours)", "verify": "verify (ours)",
-          "naive": "naive script", "cp": "cp -r (floor)"}
+          "naive": "naive script", "bound": "lower bound", "cp": "cp -r (floor)"}
 TARGETS = {"migrate_vs_naive": 0.25, "dry_run_vs_naive": 0.6, "peak_rss_mb": 120.0,
            "rss_b_over_a": 1.25}
 
@@ -233,10 +235,10 @@ def check(op: str, sample: dict[str, Any], info: dict[str, Any], ws: Path) -> st
         result = _json_out(sample)
         if result is None or result.get("status") != "ok" or result.get("checked") != info["files"]:
             return f"verify said {sample['stdout'][:300]!r}"
-    elif op == "naive":
+    elif op in ("naive", "bound"):
         result = _json_out(sample)
         if result is None or result.get("migrated") != info["files"]:
-            return f"naive said {sample['stdout'][:300]!r}"
+            return f"{op} said {sample['stdout'][:300]!r}"
     return None
 
 
@@ -249,6 +251,8 @@ def command(op: str, ws: Path) -> list[str]:
         return [PY, "-m", "migrate_tui", "verify", str(ws), "--json"]
     if op == "naive":
         return [PY, "-m", "benchmarks.naive", str(ws)]
+    if op == "bound":
+        return [PY, "-m", "benchmarks.lower_bound", str(ws)]
     if op == "cp":
         return ["cp", "-r", str(ws / ".sessions"), str(ws / ".sessions_cp")]
     raise ValueError(op)
@@ -261,11 +265,11 @@ def bench_corpus(spec: corpus.CorpusSpec, info: dict[str, Any], runs: int, log: 
     samples: dict[str, list[dict[str, Any]]] = {op: [] for op in OPS}
     failures: list[str] = []
     copies = {(run, op): fresh_copy(spec, f"{spec.name}-{run}-{op}") for run in range(runs)
-              for op in ("dry_run", "migrate", "naive", "cp")}
+              for op in ("dry_run", "migrate", "naive", "bound", "cp")}
     settled = settle_after_deletes(log)
     for run in range(runs):
         # rotate the order from run to run, so no operation always follows the same one
-        order = ["dry_run", "migrate", "naive", "cp"]
+        order = ["dry_run", "migrate", "naive", "bound", "cp"]
         order = order[run % len(order):] + order[: run % len(order)]
         for op in order:
             ws = copies[(run, op)]
@@ -394,6 +398,10 @@ def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
         out.append({"check": key, "value": got, "target": target, "pass": got <= target and ops[op]["all_ok"],
                     "text": f"corpus A: {what} {ops[op]['median_s']:.2f} s = {got:.3f}x naive "
                             f"({ops['naive']['median_s']:.2f} s), target <= {target}x"})
+    bound = ops["bound"]
+    out.append({"check": "lower_bound_vs_naive", "value": bound["x_naive"], "target": None, "pass": None,
+                "text": f"corpus A: the lower bound (no checks, not lossless) {bound['median_s']:.2f} s "
+                        f"= {bound['x_naive']:.3f}x naive; for reference, not a target"})
     # the main process's exact peak, or the sampled sum over it and its workers if higher
     rss = {op: max(ops[op]["peak_rss_mb"], ops[op]["tree_rss_mb"]) for op in ("dry_run", "migrate", "verify")}
     worst = max(rss.values())
@@ -489,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     failures = [f for r in report["corpora"].values() for f in r["failures"]]
     print()
     for v in report["verdicts"]:
-        print(("PASS  " if v["pass"] else "FAIL  ") + v["text"])
+        print({True: "PASS  ", False: "FAIL  ", None: "INFO  "}[v["pass"]] + v["text"])
     for f in failures:
         print(f"ERROR {f}")
     print(f"\nwritten: {out_path.relative_to(REPO)}")

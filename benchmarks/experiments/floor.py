@@ -35,10 +35,11 @@ ENC = json.encoder.c_make_encoder(None, None, json.encoder.c_encode_basestring, 
                                   False, False, True) if json.encoder.c_make_encoder else None
 
 
-def fresh(spec: corpus.CorpusSpec) -> Path:
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
-    ws = WORK / "ws"
+def fresh(spec: corpus.CorpusSpec, tag: str) -> Path:
+    """A copy of the corpus in its own folder: nothing is deleted until the end, since ext4
+    without a journal makes every file created within ~60 s of a deletion slower."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    ws = WORK / tag
     subprocess.run(["cp", "-a", str(corpus.corpus_dir(spec) / ".sessions"), str(ws)], check=True)
     os.sync()
     return ws
@@ -92,9 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         "5 = 3 with 2 threads": (True, "batched", 2),
     }
     times: dict[str, list[float]] = {v: [] for v in variants}
-    for _ in range(args.runs):
-        for label, (transcripts, durable, threads) in variants.items():
-            ws = fresh(spec)
+    if WORK.exists():
+        shutil.rmtree(WORK)
+        os.sync()
+        time.sleep(62)
+    for run in range(args.runs):
+        for n, (label, (transcripts, durable, threads)) in enumerate(variants.items()):
+            ws = fresh(spec, f"{run}-{n}")
             names = sorted(n for n in os.listdir(ws) if n.endswith(".json") and n != "session_map.json")
             start = time.perf_counter()
             if threads == 1:

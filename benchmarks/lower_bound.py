@@ -1,0 +1,113 @@
+"""The lower bound: the least work any durable migration of a clean workspace has to do,
+done as fast as this machine allows, with every safety check left out.
+
+    python -m benchmarks.lower_bound WORKSPACE
+
+Measured by ``make bench`` beside the naive script, to show how far below it a migration
+can get here at all.  It is not a migration anyone should run:
+
+* every file is parsed by orjson, which turns integers past 64 bits into floats and
+  rewrites float literals (not lossless);
+* it checks nothing: no SHA-256 of the sources, no check of the backup copies, no read-back,
+  no journal, no lock, no manifest, no problems, no key conflicts;
+* it holds every encoded transcript in memory until the backup is on disk.
+
+What it keeps is the work that cannot be left out: a first pass over every file (a plan
+needs all of them before anything is written), the backup written and fsynced before any
+transcript, each new file written to a temporary file, fsynced and renamed, and
+``sessions.json`` written the same way.  Two worker processes share the files (started by
+fork: nothing here runs threads before they start), each fsyncing through 16 threads.
+Standard library and orjson only.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import orjson
+
+WORKERS = 2
+WRITERS = 16
+
+
+def _first_pass(job: tuple[str, list[str]]) -> list[tuple[str, str, int]]:
+    folder, names = job
+    found = []
+    for name in names:
+        with open(os.path.join(folder, name), "rb") as f:
+            doc = orjson.loads(f.read())
+        found.append((name, doc["session_id"], len(doc["messages"])))
+    return found
+
+
+def _durable(path: str, data: bytes) -> None:
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def _line(message: dict) -> bytes:
+    return orjson.dumps({k: v for k, v in message.items() if v is not None},
+                        option=orjson.OPT_APPEND_NEWLINE)
+
+
+def _second_pass(job: tuple[str, list[str]]) -> int:
+    folder, names = job
+    backup = os.path.join(folder, "backup_old_format")
+    with ThreadPoolExecutor(WRITERS) as writers:
+        copies = []
+        transcripts = []
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as f:
+                data = f.read()
+            copies.append(writers.submit(_durable, os.path.join(backup, name), data))
+            doc = orjson.loads(data)
+            transcripts.append((doc["session_id"], b"".join(map(_line, doc["messages"]))))
+        for copy in copies:
+            copy.result()
+        for done in [writers.submit(_durable, os.path.join(folder, f"{sid}.jsonl"), out)
+                     for sid, out in transcripts]:
+            done.result()
+    return len(names)
+
+
+def lower_bound(workspace: str, agent_id: str = "main") -> int:
+    folder = os.path.join(workspace, ".sessions")
+    names = sorted(n for n in os.listdir(folder)
+                   if n.endswith(".json") and n not in ("session_map.json", "sessions.json"))
+    os.mkdir(os.path.join(folder, "backup_old_format"))
+    jobs = [(folder, names[i::WORKERS]) for i in range(WORKERS)]
+    with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
+        found = [item for part in pool.map(_first_pass, jobs) for item in part]
+        migrated = sum(pool.map(_second_pass, jobs))
+    index = {f"agent:{agent_id}:{sid}": {"sessionId": sid, "messages": count}
+             for _name, sid, count in found}
+    _durable(os.path.join(folder, "sessions.json"), orjson.dumps(index, option=orjson.OPT_INDENT_2))
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return migrated
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    print(json.dumps({"migrated": lower_bound(args[0])}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
