@@ -16,6 +16,7 @@ UTF-8) is written with ``\\u`` escapes, which read back to the same string.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import math
 import re
@@ -129,6 +130,15 @@ def loads_document(data: bytes) -> Any:
         if data.startswith(bom):
             return loads(data[len(bom):].decode(codec))
     return loads(data.decode("utf-8"))
+
+
+def fast_loads(data: bytes) -> Any:
+    """Parse with orjson: fast, and NOT lossless (an integer past 64 bits becomes a float,
+    a float literal is not kept as written).  Only for a result that is then proven equal
+    to the lossless one (see ``transcript_encoding``).  Raises ValueError."""
+    if _orjson is None:  # pragma: no cover - a declared dependency
+        raise ValueError("orjson is not installed")
+    return _orjson.loads(data)
 
 
 def kind_of(value: Any) -> str:
@@ -277,6 +287,13 @@ class LineEncoder:
             return b"".join(map(self.line, objs))
         return b"".join([b"".join(map(self.line, objs[start:start + _JOIN_LINES]))
                          for start in range(0, len(objs), _JOIN_LINES)])
+
+    def digest(self, objs: list[Any]) -> str:
+        """The SHA-256 of ``lines(objs)``, without holding all of it at once."""
+        sha = hashlib.sha256()
+        for start in range(0, len(objs), _JOIN_LINES):
+            sha.update(b"".join(map(self.line, objs[start:start + _JOIN_LINES])))
+        return sha.hexdigest()
 
 
 _JOIN_LINES = 256

@@ -340,6 +340,8 @@ def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionSc
             "name is used", label))
         out.content_id = None
     out.transcripts = _check_transcripts(session, content, transcripts, os.path.dirname(label))
+    if not fixes:
+        out.transcript_sha256 = _encoder.digest(transcript_lines(content.messages))
     return out
 
 
@@ -386,8 +388,11 @@ def _check_transcripts(session: SessionScan, content: Any, transcripts: dict[str
     return checks
 
 
+_encoder = jsonio.LineEncoder()
+
+
 def transcript_bytes(messages: list[dict[str, Any]]) -> bytes:
-    return jsonio.LineEncoder().lines(transcript_lines(messages))
+    return _encoder.lines(transcript_lines(messages))
 
 
 # ---------------------------------------------------------------- keys

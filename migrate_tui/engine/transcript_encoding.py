@@ -1,9 +1,17 @@
 """From a legacy file to the bytes of its transcript, checked.
 
-The CPU-heavy part of the transcripts phase: read the file the scan saw (same SHA-256),
-parse it, leave out the null fields, encode one line per message, and parse those lines
-again to check they hold the messages.  A function of the file alone, so it can run in a
-worker process (``processes.in_order``); writing stays with the caller.
+The CPU-heavy part of the transcripts phase.  A function of the file alone, so it can run
+in a worker process (``processes.InOrder``); writing stays with the caller.  The file read
+must be the one the scan saw (same SHA-256).  Then, one of two ways:
+
+* fast: orjson parses it, and the lines are encoded as usual.  orjson is not lossless (an
+  integer past 64 bits becomes a float, a float literal is not kept as written), so its
+  result is used only when the bytes have the SHA-256 the scan computed for this file with
+  the lossless parser and the same encoder: the very bytes the checked way would write.
+  Used when no content fix is chosen.
+* checked: the lossless parser reads it (with the content fixes), the lines are encoded,
+  and parsed once more to check they hold the messages.  Whenever the fast way does not
+  give the scan's bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ class Encoded:
     out: bytes = b""
     sha256: str = ""
     failure: tuple[str, str] | None = None
+    fast: bool = False  # made the fast way (equal to the scan's lossless bytes)
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class Job:
     source: str
     source_sha256: str
     fixes: frozenset[str]
+    transcript_sha256: str | None = None  # the scan's, for the file with no content fix
 
 
 _encoder = jsonio.LineEncoder()
@@ -42,6 +52,11 @@ def encode_transcript(job: Job) -> Encoded:
         return Encoded(failure=("unreadable", f"cannot be read: {exc.strerror or exc}"))
     if fsio.sha256_bytes(data) != job.source_sha256:
         return Encoded(failure=("changed_during_migration", CHANGED))
+    if job.transcript_sha256 is not None and not job.fixes:
+        out = _fast(data)
+        if out is not None and fsio.sha256_bytes(out) == job.transcript_sha256:
+            return Encoded(out=out, sha256=job.transcript_sha256, fast=True)
+        del out
     # apply reads bytes the scan already checked, so the duplicate-key search is skipped
     content = read_legacy(data, job.source, job.fixes, check_duplicates=False)
     lines = transcript_lines(content.messages)
@@ -51,3 +66,18 @@ def encode_transcript(job: Job) -> Encoded:
     if bad_line is not None:
         return Encoded(failure=("verify_failed", f"line {bad_line} would not read back as its message"))
     return Encoded(out=out, sha256=fsio.sha256_bytes(out))
+
+
+def _fast(data: bytes) -> bytes | None:
+    """The transcript of an intact file through orjson's parser, or None if it will not
+    parse that way (the caller compares the bytes with the scan's)."""
+    try:
+        doc = jsonio.fast_loads(data)
+    except ValueError:
+        return None
+    messages = doc.get("messages") if isinstance(doc, dict) else None
+    if not isinstance(messages, list):
+        return None
+    lines = transcript_lines(messages)
+    del doc, messages
+    return _encoder.lines(lines)
