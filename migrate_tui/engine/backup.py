@@ -92,7 +92,7 @@ class Copy:
 def back_up_many(layout: Layout, manifest: Manifest, copies: list[Copy], run: str) -> list[str]:
     """Copy each file into the backup unless an identical copy is there already; return the
     backup names.  New copies are written together (fsynced in parallel), then each is
-    re-read and checked against its SHA-256 before it enters the manifest."""
+    re-read and checked against the bytes hashed before it enters the manifest."""
     names: list[str] = []
     pending: list[tuple[Copy, str]] = []
     taken: set[str] = set()
@@ -108,7 +108,7 @@ def back_up_many(layout: Layout, manifest: Manifest, copies: list[Copy], run: st
     fsio.write_atomic_many([fsio.PendingWrite(layout.in_backup(name), c.data, c.mode, c.mtime_ns)
                             for c, name in pending])
     for copy, name in pending:
-        if not _copy_ok(layout, name, len(copy.data), copy.sha256):
+        if not _copy_holds(layout, name, copy.data):
             raise BackupError(f"the backup copy {layout.in_backup(name)} does not match "
                               f"{copy.original} after writing it")
         manifest.add(name, {"original": copy.original, "size": len(copy.data), "sha256": copy.sha256,
@@ -121,6 +121,15 @@ def back_up(layout: Layout, manifest: Manifest, original: str, data: bytes, mode
     """One file: see ``back_up_many``."""
     copy = Copy(original, data, fsio.sha256_bytes(data), mode, mtime_ns)
     return back_up_many(layout, manifest, [copy], run)[0]
+
+
+def _copy_holds(layout: Layout, name: str, data: bytes) -> bool:
+    """The copy just written reads back as ``data`` (whose SHA-256 goes in the manifest):
+    the same check as the SHA-256, without hashing the bytes a second time."""
+    try:
+        return fsio.read_bytes(layout.in_backup(name)) == data
+    except OSError:
+        return False
 
 
 def _copy_ok(layout: Layout, name: str, size: int, sha: str) -> bool:

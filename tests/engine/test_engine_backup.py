@@ -106,6 +106,28 @@ def test_backup_is_complete_before_the_first_transcript_is_written(ws: Workspace
     assert ws.store_bytes() == STORE_TEXT.encode()
 
 
+def test_a_copy_that_reads_back_different_stops_the_run_before_anything_new(ws: Workspace) -> None:
+    """The disk handing back other bytes than were written (simulated: the copy is changed
+    between its rename and the check that reads it back) stops the migration."""
+    _workspace(ws)
+    copy = ws.backup / "legacy-notes.json"
+    renamed: list[str] = []
+
+    def hook(op: str, path: str) -> None:
+        if op == "rename" and path == str(copy):
+            renamed.append(path)
+        elif op == "open" and path == str(copy) and renamed:
+            copy.write_bytes(copy.read_bytes().replace(b"n", b"N", 1))
+
+    with fsio.fault_hook(hook):
+        result = apply_plan(build_plan(scan_workspace(str(ws.root)), "main"), lock_timeout=5)
+    assert result.error and "legacy-notes.json" in result.error and "does not match" in result.error
+    assert not result.migrated
+    assert sorted(p.name for p in ws.sessions.glob("*.jsonl")) == ["newer.jsonl"]
+    assert ws.store_bytes() == STORE_TEXT.encode()
+    assert not (ws.backup / "manifest.json").exists()  # nothing unchecked is recorded
+
+
 def test_a_later_run_never_overwrites_an_earlier_different_copy(ws: Workspace) -> None:
     first_msgs = conversation("a", 3)
     path = ws.add(UUID_A, first_msgs, keys=("agent:main:main",))
