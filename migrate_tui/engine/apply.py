@@ -173,7 +173,7 @@ class _Run:
         self.encoded = processes.InOrder(
             encode_transcript,
             [Job(self.layout.in_sessions(ps.scan.file_name), ps.scan.sha256,
-                 ps.decision.fixes & CONTENT_FIXES, ps.scan.content.transcript_sha256)
+                 ps.decision.fixes & CONTENT_FIXES, ps.scan.content.messages_digest)
              for ps in needed],
             sizes, jobs=processes.jobs_for(sizes) if self.workers else 0)
         self.encoded_for = collections.deque(needed)

@@ -288,15 +288,28 @@ class LineEncoder:
         return b"".join([b"".join(map(self.line, objs[start:start + _JOIN_LINES]))
                          for start in range(0, len(objs), _JOIN_LINES)])
 
-    def digest(self, objs: list[Any]) -> str:
-        """The SHA-256 of ``lines(objs)``, without holding all of it at once."""
-        sha = hashlib.sha256()
-        for start in range(0, len(objs), _JOIN_LINES):
-            sha.update(b"".join(map(self.line, objs[start:start + _JOIN_LINES])))
-        return sha.hexdigest()
-
 
 _JOIN_LINES = 256
+
+_COMPACT_OPTIONS = _FAST_OPTIONS & ~_orjson.OPT_APPEND_NEWLINE if _orjson is not None else 0
+
+
+def compact_digest(value: Any) -> str | None:
+    """The SHA-256 of ``value`` written compactly by orjson as ``LineEncoder`` uses it (our
+    floats as Python writes them), or None where orjson does not write it (a huge integer,
+    a lone surrogate, deep nesting).
+
+    Two values with the same digest have the same transcript lines: orjson's compact text
+    is built member by member (a list or object is its members' texts, joined), so equal
+    texts have equal members, each written by ``LineEncoder`` as that same text; and a
+    member is None exactly where its text is ``null``, so leaving out the null fields
+    leaves out the same ones.  ``transcript_encoding`` relies on this."""
+    if _orjson is None:  # pragma: no cover - a declared dependency
+        return None
+    try:
+        return hashlib.sha256(_orjson.dumps(value, default=_fast_default, option=_COMPACT_OPTIONS)).hexdigest()
+    except TypeError:
+        return None
 
 
 _DOCUMENT_OPTIONS = 0 if _orjson is None else (

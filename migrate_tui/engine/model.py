@@ -96,9 +96,9 @@ class ContentSummary:
     replaced_bytes: int = 0
     problems: list[Problem] = field(default_factory=list)  # content problems and warnings
     transcripts: dict[str, TranscriptCheck] = field(default_factory=dict)  # candidate id → check
-    # SHA-256 of the transcript these bytes make with no content fix, as written by the
-    # lossless parser and encoder: apply's fast path must give exactly these bytes
-    transcript_sha256: str | None = None
+    # with no content fix: the messages as read by the lossless parser, written by orjson
+    # and hashed (jsonio.compact_digest); apply's fast way must read the same
+    messages_digest: str | None = None
 
 
 @dataclass(slots=True)

@@ -341,7 +341,7 @@ def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionSc
         out.content_id = None
     out.transcripts = _check_transcripts(session, content, transcripts, os.path.dirname(label))
     if not fixes:
-        out.transcript_sha256 = _encoder.digest(transcript_lines(content.messages))
+        out.messages_digest = jsonio.compact_digest(content.messages)
     return out
 
 

@@ -4,11 +4,10 @@ The CPU-heavy part of the transcripts phase.  A function of the file alone, so i
 in a worker process (``processes.InOrder``); writing stays with the caller.  The file read
 must be the one the scan saw (same SHA-256).  Then, one of two ways:
 
-* fast: orjson parses it, and the lines are encoded as usual.  orjson is not lossless (an
-  integer past 64 bits becomes a float, a float literal is not kept as written), so its
-  result is used only when the bytes have the SHA-256 the scan computed for this file with
-  the lossless parser and the same encoder: the very bytes the checked way would write.
-  Used when no content fix is chosen.
+* fast: orjson parses it.  orjson is not lossless (an integer past 64 bits becomes a
+  float, a float literal is not kept as written), so its messages are used only when they
+  have the digest the scan computed from the lossless parser's (``jsonio.compact_digest``:
+  same digest, same transcript lines).  Used when no content fix is chosen.
 * checked: the lossless parser reads it (with the content fixes), the lines are encoded,
   and parsed once more to check they hold the messages.  Whenever the fast way does not
   give the scan's bytes.
@@ -31,7 +30,7 @@ class Encoded:
     out: bytes = b""
     sha256: str = ""
     failure: tuple[str, str] | None = None
-    fast: bool = False  # made the fast way (equal to the scan's lossless bytes)
+    fast: bool = False  # made the fast way (read as the scan's lossless parser read it)
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class Job:
     source: str
     source_sha256: str
     fixes: frozenset[str]
-    transcript_sha256: str | None = None  # the scan's, for the file with no content fix
+    messages_digest: str | None = None  # the scan's, for the file with no content fix
 
 
 _encoder = jsonio.LineEncoder()
@@ -52,11 +51,10 @@ def encode_transcript(job: Job) -> Encoded:
         return Encoded(failure=("unreadable", f"cannot be read: {exc.strerror or exc}"))
     if fsio.sha256_bytes(data) != job.source_sha256:
         return Encoded(failure=("changed_during_migration", CHANGED))
-    if job.transcript_sha256 is not None and not job.fixes:
-        out = _fast(data)
-        if out is not None and fsio.sha256_bytes(out) == job.transcript_sha256:
-            return Encoded(out=out, sha256=job.transcript_sha256, fast=True)
-        del out
+    if job.messages_digest is not None and not job.fixes:
+        out = _fast(data, job.messages_digest)
+        if out is not None:
+            return Encoded(out=out, sha256=fsio.sha256_bytes(out), fast=True)
     # apply reads bytes the scan already checked, so the duplicate-key search is skipped
     content = read_legacy(data, job.source, job.fixes, check_duplicates=False)
     lines = transcript_lines(content.messages)
@@ -68,15 +66,15 @@ def encode_transcript(job: Job) -> Encoded:
     return Encoded(out=out, sha256=fsio.sha256_bytes(out))
 
 
-def _fast(data: bytes) -> bytes | None:
-    """The transcript of an intact file through orjson's parser, or None if it will not
-    parse that way (the caller compares the bytes with the scan's)."""
+def _fast(data: bytes, digest: str) -> bytes | None:
+    """The transcript of an intact file through orjson's parser, or None unless orjson
+    reads the messages as the lossless parser did (the same digest)."""
     try:
         doc = jsonio.fast_loads(data)
     except ValueError:
         return None
     messages = doc.get("messages") if isinstance(doc, dict) else None
-    if not isinstance(messages, list):
+    if not isinstance(messages, list) or jsonio.compact_digest(messages) != digest:
         return None
     lines = transcript_lines(messages)
     del doc, messages

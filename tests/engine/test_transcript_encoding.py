@@ -1,8 +1,8 @@
 """The transcripts phase's fast way (orjson parses) writes exactly the checked way's bytes.
 
 orjson is not a lossless parser: an integer past 64 bits becomes a float, a float literal
-is not kept as written (``1E5`` comes back as ``100000.0``).  So apply uses its result only
-when the bytes have the SHA-256 the scan computed with the lossless parser.  Here real
+is not kept as written (``1E5`` comes back as ``100000.0``).  So apply uses its messages
+only when they have the digest the scan computed from the lossless parser's.  Here real
 legacy files are scanned, then encoded both ways: the bytes must always be the reference
 (built by tests/engine/json_cases.py without jsonio's writers), and the fast way must be
 taken on plain files (else the speed-up is gone) and refused where orjson reads otherwise.
@@ -44,7 +44,7 @@ def want(values: list[str]) -> bytes:
 
 def encode_both(folder: Path, text: str | bytes) -> tuple[Encoded, Encoded]:
     """Scan the file as apply would see it, then encode it the fast way (the scan's
-    SHA-256 given) and the checked way (none given)."""
+    digest given) and the checked way (none given)."""
     sessions = folder / ".sessions"
     sessions.mkdir(parents=True, exist_ok=True)
     path = sessions / "s1.json"
@@ -52,8 +52,8 @@ def encode_both(folder: Path, text: str | bytes) -> tuple[Encoded, Encoded]:
     scan = scan_workspace(str(folder))
     (session,) = scan.sessions
     assert session.sha256 is not None and session.content.readable, session.content.problems
-    job = Job(str(path), session.sha256, frozenset(), session.content.transcript_sha256)
-    return encode_transcript(job), encode_transcript(dataclasses.replace(job, transcript_sha256=None))
+    job = Job(str(path), session.sha256, frozenset(), session.content.messages_digest)
+    return encode_transcript(job), encode_transcript(dataclasses.replace(job, messages_digest=None))
 
 
 PLAIN = ['"hello"', '"caf\\u00e9 \\ud83d\\ude00 \\u2028"', "0", "-7", str(2 ** 63 - 1), str(-(2 ** 63)),
@@ -99,9 +99,11 @@ def test_a_wrong_expected_digest_falls_back_to_the_checked_way(tmp_path: Path) -
 
 
 def test_a_content_fix_always_goes_the_checked_way(tmp_path: Path) -> None:
-    fast, _ = encode_both(tmp_path, legacy_text(PLAIN))
+    encode_both(tmp_path, legacy_text(PLAIN))
     path = tmp_path / ".sessions" / "s1.json"
-    job = Job(str(path), sha256_of(path), frozenset({"drop-bad-messages"}), fast.sha256)
+    (session,) = scan_workspace(str(tmp_path)).sessions
+    assert session.content.messages_digest is not None
+    job = Job(str(path), sha256_of(path), frozenset({"drop-bad-messages"}), session.content.messages_digest)
     fixed = encode_transcript(job)
     assert not fixed.fast and fixed.out == want(PLAIN)
 
