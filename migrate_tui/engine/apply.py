@@ -92,25 +92,37 @@ class _Run:
         failed_ids = set()
         batch: list[backup.Copy] = []
         batch_bytes = 0
-        for done, (name, seen_sha) in enumerate(names, 1):
-            path = self.layout.in_sessions(name)
-            try:
-                st = fsio.lstat(path)
-                data = fsio.read_bytes(path)
-            except FileNotFoundError:
-                continue
-            except fsio.NotRegularFile:
-                continue
-            sha = fsio.sha256_bytes(data)
-            if seen_sha is not None and sha != seen_sha:
-                failed_ids.add(name)
-            batch.append(backup.Copy(name, data, sha, st.st_mode & 0o777, st.st_mtime_ns))
-            batch_bytes += len(data)
-            if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
-                backup.back_up_many(self.layout, self.manifest, batch, self.run_id)
-                batch, batch_bytes = [], 0
-            self.on_event(Progress("backup", done, len(names), name))
-        backup.back_up_many(self.layout, self.manifest, batch, self.run_id)
+        # one batch of copies is fsynced while the next is read and hashed
+        taken: set[str] = set()
+        flights: list[backup.Started] = []  # started, not yet landed, oldest first
+        try:
+            for done, (name, seen_sha) in enumerate(names, 1):
+                path = self.layout.in_sessions(name)
+                try:
+                    st = fsio.lstat(path)
+                    data = fsio.read_bytes(path)
+                except FileNotFoundError:
+                    continue
+                except fsio.NotRegularFile:
+                    continue
+                sha = fsio.sha256_bytes(data)
+                if seen_sha is not None and sha != seen_sha:
+                    failed_ids.add(name)
+                batch.append(backup.Copy(name, data, sha, st.st_mode & 0o777, st.st_mtime_ns))
+                batch_bytes += len(data)
+                if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
+                    flights.append(backup.start_copies(self.layout, self.manifest, batch, taken))
+                    batch, batch_bytes = [], 0
+                    if len(flights) > 1:
+                        backup.land(self.layout, self.manifest, flights.pop(0), self.run_id, taken)
+                self.on_event(Progress("backup", done, len(names), name))
+            flights.append(backup.start_copies(self.layout, self.manifest, batch, taken))
+            while flights:
+                backup.land(self.layout, self.manifest, flights.pop(0), self.run_id, taken)
+        except BaseException:
+            for flight in flights:  # written, never renamed: their temporary files go
+                flight.writes.abandon()
+            raise
         fsio.fsync_dir(self.layout.backup_dir)
         backup.save_manifest(self.layout, self.manifest)
         for ps in list(self.todo):
@@ -132,7 +144,7 @@ class _Run:
         # itself runs ahead in worker processes when there are many files (processes.py)
         if self.encoded is None:
             self.start_encoding()
-        in_flight: tuple[fsio.WriteBatch, list[Any]] | None = None
+        flights: list[tuple[fsio.WriteBatch, list[Any]]] = []  # started, not landed, oldest first
         try:
             for ps in self.todo:
                 if self.cancel.is_set():
@@ -147,17 +159,18 @@ class _Run:
                     batch.append(prepared)
                     batch_bytes += len(prepared[2])
                     if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
-                        started = self._start(batch)
-                        written += self._land(in_flight)
-                        in_flight, batch, batch_bytes = started, [], 0
+                        flights.append(self._start(batch))
+                        batch, batch_bytes = [], 0
+                        if len(flights) > 1:
+                            written += self._land(flights.pop(0))
                 self.on_event(Progress("transcripts", done, total, ps.file_id, bytes_done))
-            started = self._start(batch)
-            written += self._land(in_flight)
-            in_flight = None
-            written += self._land(started)
+            if batch:
+                flights.append(self._start(batch))
+            while flights:
+                written += self._land(flights.pop(0))
         except BaseException:
-            if in_flight is not None:
-                in_flight[0].abandon()
+            for writes, _batch in flights:  # written, never renamed: their temporary files go
+                writes.abandon()
             raise
         finally:
             self.stop_encoding()  # a cancel: the workers stop after the file at hand
@@ -226,18 +239,14 @@ class _Run:
             record.update(op="replace", old_sha256=fsio.sha256_bytes(existing), backup=name)
         return ps, target, out, record
 
-    def _start(self, batch: list[Any]) -> tuple[fsio.WriteBatch, list[Any]] | None:
+    def _start(self, batch: list[Any]) -> tuple[fsio.WriteBatch, list[Any]]:
         """Announce a batch in the journal, then start writing it."""
-        if not batch:
-            return None
         journal.append(self.layout, *[item[3] for item in batch])
         return fsio.start_writes([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]))
                                   for ps, target, out, _record in batch]), batch
 
-    def _land(self, started: tuple[fsio.WriteBatch, list[Any]] | None) -> list[_Written]:
+    def _land(self, started: tuple[fsio.WriteBatch, list[Any]]) -> list[_Written]:
         """Rename a written batch into place and read each file back."""
-        if started is None:
-            return []
         writes, batch = started
         writes.finish()
         written = []

@@ -89,13 +89,20 @@ class Copy:
     mtime_ns: int
 
 
-def back_up_many(layout: Layout, manifest: Manifest, copies: list[Copy], run: str) -> list[str]:
-    """Copy each file into the backup unless an identical copy is there already; return the
-    backup names.  New copies are written together (fsynced in parallel), then each is
-    re-read and checked against the bytes hashed before it enters the manifest."""
+@dataclass
+class Started:
+    """Backup copies being written (``start_copies``); ``land`` checks and records them."""
+
+    writes: fsio.WriteBatch
+    pending: list[tuple[Copy, str]]
+    names: list[str]
+
+
+def start_copies(layout: Layout, manifest: Manifest, copies: list[Copy], taken: set[str]) -> Started:
+    """Start writing each copy not in the backup already (fsynced in parallel while the
+    caller goes on).  ``taken``: names of copies still in flight, never given twice."""
     names: list[str] = []
     pending: list[tuple[Copy, str]] = []
-    taken: set[str] = set()
     for copy in copies:
         existing = manifest.find(copy.original, copy.sha256)
         if existing is not None and _copy_ok(layout, existing, len(copy.data), copy.sha256):
@@ -105,15 +112,33 @@ def back_up_many(layout: Layout, manifest: Manifest, copies: list[Copy], run: st
         taken.add(name)
         pending.append((copy, name))
         names.append(name)
-    fsio.write_atomic_many([fsio.PendingWrite(layout.in_backup(name), c.data, c.mode, c.mtime_ns)
-                            for c, name in pending])
-    for copy, name in pending:
-        if not _copy_holds(layout, name, copy.data):
-            raise BackupError(f"the backup copy {layout.in_backup(name)} does not match "
-                              f"{copy.original} after writing it")
-        manifest.add(name, {"original": copy.original, "size": len(copy.data), "sha256": copy.sha256,
-                            "mode": copy.mode, "mtime_ns": copy.mtime_ns, "run": run})
-    return names
+    writes = fsio.start_writes([fsio.PendingWrite(layout.in_backup(name), c.data, c.mode, c.mtime_ns)
+                                for c, name in pending])
+    return Started(writes, pending, names)
+
+
+def land(layout: Layout, manifest: Manifest, started: Started, run: str, taken: set[str]) -> list[str]:
+    """Rename the copies into place once all are on disk, re-read each and check it against
+    the bytes hashed, then record it in the manifest; return the backup names."""
+    try:
+        started.writes.finish()
+        for copy, name in started.pending:
+            if not _copy_holds(layout, name, copy.data):
+                raise BackupError(f"the backup copy {layout.in_backup(name)} does not match "
+                                  f"{copy.original} after writing it")
+            manifest.add(name, {"original": copy.original, "size": len(copy.data), "sha256": copy.sha256,
+                                "mode": copy.mode, "mtime_ns": copy.mtime_ns, "run": run})
+    finally:
+        taken.difference_update(name for _copy, name in started.pending)
+    return started.names
+
+
+def back_up_many(layout: Layout, manifest: Manifest, copies: list[Copy], run: str) -> list[str]:
+    """Copy each file into the backup unless an identical copy is there already; return the
+    backup names.  New copies are written together (fsynced in parallel), then each is
+    re-read and checked against the bytes hashed before it enters the manifest."""
+    taken: set[str] = set()
+    return land(layout, manifest, start_copies(layout, manifest, copies, taken), run, taken)
 
 
 def back_up(layout: Layout, manifest: Manifest, original: str, data: bytes, mode: int,

@@ -9,9 +9,10 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from engine_support import Workspace, conversation, sha, without_nulls
 
-from migrate_tui.engine import apply_plan, build_plan, scan_workspace
+from migrate_tui.engine import apply, apply_plan, build_plan, scan_workspace
 from migrate_tui.engine import fsio
 
 UUID_A = "c25b364a-8e88-468e-ba3c-526b48c4fcf0"
@@ -218,3 +219,27 @@ def test_sessions_json_changed_by_the_agent_gets_a_second_copy(ws: Workspace) ->
     store = ws.store()
     assert store["agent:main:main"]["thinking_level"] == "low"  # the agent's change is kept
     assert store["agent:main:cron:daily"]["session_id"] == UUID_B
+
+
+@pytest.mark.parametrize("folder", ["backup", "sessions"])
+def test_a_failed_batch_leaves_no_temporary_file_of_the_next(ws: Workspace, folder: str) -> None:
+    """Copies and transcripts are written a batch at a time, the next batch started while
+    the one before is renamed into place.  When renaming the first batch fails, the files
+    already written for the next are removed at once, not left for the next run."""
+    for n in range(apply.BATCH_FILES + 6):
+        ws.add(f"s{n:03d}", n=1)
+    target = str((ws.backup if folder == "backup" else ws.sessions) / "s000.json")
+    target = target if folder == "backup" else target[:-len(".json")] + ".jsonl"
+    failed: list[str] = []
+
+    def hook(op: str, path: str) -> None:
+        if op == "rename" and path == target:
+            failed.append(path)
+            raise OSError(errno.EIO, "Input/output error", path)
+
+    plan = build_plan(scan_workspace(str(ws.root)), "main")
+    with fsio.fault_hook(hook):
+        result = apply_plan(plan, lock_timeout=5)
+    assert failed and result.error and "Input/output error" in result.error
+    left = [p.name for p in ws.sessions.rglob(f"*{fsio.TEMP_SUFFIX}")]
+    assert left == []
