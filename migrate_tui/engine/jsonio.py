@@ -299,11 +299,13 @@ def compact_digest(value: Any) -> str | None:
     floats as Python writes them), or None where orjson does not write it (a huge integer,
     a lone surrogate, deep nesting).
 
-    Two values with the same digest have the same transcript lines: orjson's compact text
-    is built member by member (a list or object is its members' texts, joined), so equal
-    texts have equal members, each written by ``LineEncoder`` as that same text; and a
-    member is None exactly where its text is ``null``, so leaving out the null fields
-    leaves out the same ones.  ``transcript_encoding`` relies on this."""
+    Two lists of messages with the same digest have the same transcript lines: orjson's
+    compact text is built member by member (a list or object is its members' texts,
+    joined), so equal texts have equal members' texts; ``LineEncoder`` writes each line
+    through this same orjson call (orjson writes every part of a value it writes), so as
+    that same text; and a field is None exactly where its text is ``null``, so leaving out
+    the null fields leaves out the same ones.  ``transcript_encoding`` relies on this, and
+    tests/engine/test_transcript_encoding.py checks it on arbitrary JSON."""
     if _orjson is None:  # pragma: no cover - a declared dependency
         return None
     try:

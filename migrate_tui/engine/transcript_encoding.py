@@ -9,8 +9,8 @@ must be the one the scan saw (same SHA-256).  Then, one of two ways:
   have the digest the scan computed from the lossless parser's (``jsonio.compact_digest``:
   same digest, same transcript lines).  Used when no content fix is chosen.
 * checked: the lossless parser reads it (with the content fixes), the lines are encoded,
-  and parsed once more to check they hold the messages.  Whenever the fast way does not
-  give the scan's bytes.
+  and parsed once more to check they hold the messages.  With a content fix, and whenever
+  orjson does not read the messages the scan read.
 """
 
 from __future__ import annotations
