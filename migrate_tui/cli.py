@@ -15,14 +15,26 @@ from typing import Any, NoReturn
 
 import click
 
+from migrate_tui.core.errors import BackupError
+from migrate_tui.core.ids import is_valid_key
+from migrate_tui.core.layout import Layout
 from migrate_tui.engine import (
-    ALL_FIXES, MIGRATE, Decision, LockBusy, LogLine, Progress, WorkspaceError, apply_plan,
-    build_plan, build_report, exit_code, results_block, save_report, scan_workspace,
+    ALL_FIXES,
+    MIGRATE,
+    Decision,
+    LockBusy,
+    LogLine,
+    Progress,
+    WorkspaceError,
+    apply_plan,
+    build_plan,
+    build_report,
+    exit_code,
+    results_block,
+    save_report,
+    scan_workspace,
 )
-from migrate_tui.engine.backup import BackupError
 from migrate_tui.engine.cleanup import cleanup_workspace, plan_cleanup
-from migrate_tui.engine.ids import is_valid_key
-from migrate_tui.engine.layout import Layout
 from migrate_tui.engine.report import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_VERIFY
 from migrate_tui.engine.rollback import describe, plan_rollback, rollback_workspace
 from migrate_tui.engine.verify import verify_workspace

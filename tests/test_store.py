@@ -15,16 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from migrate_tui.engine import fsio, jsonio
+from migrate_tui.core import fsio, jsonio
 from migrate_tui.store import (
     SESSION_ENTRY_FIELDS,
     SessionEntry,
     StoreError,
     load_session_store,
     read_transcript_preview,
+    session_store,
+    transcript,
     update_session_store,
 )
-from migrate_tui.store import session_store, transcript
 
 ROOT = Path(__file__).resolve().parents[1]
 SID = "c25b364a-8e88-468e-ba3c-526b48c4fcf0"

@@ -46,7 +46,7 @@ def load_corpus(name: str) -> list[bytes]:
 
 
 def exp_json() -> None:
-    from migrate_tui.engine import jsonio
+    from migrate_tui.core import jsonio
     from migrate_tui.engine.legacy import read_legacy, transcript_lines
 
     datas = load_corpus("A")
@@ -196,7 +196,7 @@ def exp_backup() -> None:
 
 
 def exp_memory() -> None:
-    from migrate_tui.engine import jsonio
+    from migrate_tui.core import jsonio
     from migrate_tui.engine.legacy import read_legacy, transcript_lines
 
     path = corpus.corpus_dir(corpus.FULL["C"]) / ".sessions"

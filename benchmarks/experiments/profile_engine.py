@@ -16,8 +16,8 @@ Runs the real CLI command in-process (``migrate_tui.cli.cli``) on a fresh copy o
 from __future__ import annotations
 
 import argparse
-import cProfile
 import collections
+import cProfile
 import functools
 import io
 import os
@@ -106,7 +106,8 @@ def _kind(path: str) -> str:
 
 def instrument(c: Counters) -> None:
     from migrate_tui import cli
-    from migrate_tui.engine import apply, backup, fsio, jsonio, legacy, scan, verify
+    from migrate_tui.core import fsio, jsonio
+    from migrate_tui.engine import apply, backup, legacy, scan, verify
 
     def timed(owner: Any, name: str, label: str, measure: Any = None) -> None:
         original = getattr(owner, name)

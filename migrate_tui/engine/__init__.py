@@ -4,8 +4,22 @@ cleanup.  Plain functions and data; never imports Textual."""
 from migrate_tui.engine.apply import apply_plan
 from migrate_tui.engine.inventory import Inventory, inventory
 from migrate_tui.engine.model import (
-    ALL_FIXES, MIGRATE, SKIP, ApplyResult, Decision, LockBusy, LogLine, PhaseStarted, Plan,
-    PlannedSession, Problem, Progress, ScanResult, SessionScan, Severity, WorkspaceError,
+    ALL_FIXES,
+    MIGRATE,
+    SKIP,
+    ApplyResult,
+    Decision,
+    LockBusy,
+    LogLine,
+    PhaseStarted,
+    Plan,
+    PlannedSession,
+    Problem,
+    Progress,
+    ScanResult,
+    SessionScan,
+    Severity,
+    WorkspaceError,
 )
 from migrate_tui.engine.plan import build_plan, with_decision
 from migrate_tui.engine.preview import SessionPreview, preview_fix, session_preview

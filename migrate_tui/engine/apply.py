@@ -17,21 +17,32 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from migrate_tui.engine import backup, fsio, journal, jsonio, processes
-from migrate_tui.engine.layout import SESSION_MAP, STORE, Layout, check_lock_path, open_layout
+from migrate_tui.core import fsio, jsonio
+from migrate_tui.core.errors import ApplyError, BackupError, LockTimeout
+from migrate_tui.core.layout import SESSION_MAP, STORE, Layout, check_lock_path, open_layout
+from migrate_tui.engine import backup, journal, processes
 from migrate_tui.engine.model import (
-    CONTENT_FIXES, ApplyResult, CancelFlag, EventSink, LockBusy, LogLine, NeverCancel, PhaseStarted,
-    Plan, PlannedSession, Problem, Progress, SessionFailure, WorkspaceError, no_events,
+    CONTENT_FIXES,
+    ApplyResult,
+    CancelFlag,
+    EventSink,
+    LockBusy,
+    LogLine,
+    NeverCancel,
+    PhaseStarted,
+    Plan,
+    PlannedSession,
+    Problem,
+    Progress,
+    SessionFailure,
+    WorkspaceError,
+    no_events,
 )
 from migrate_tui.engine.transcript_encoding import Encoded, Job, encode_transcript
 
 BATCH_BYTES = 16 * 1024 * 1024
 BATCH_FILES = 64
 _NOT_WRITTEN = ("same", "extended", "keep-existing")  # transcripts already right, or kept
-
-
-class ApplyError(Exception):
-    """A failure that stopped the migration at a safe point (disk full, I/O error...)."""
 
 
 def new_file_mode(source_modes: list[int]) -> int:
@@ -268,7 +279,7 @@ class _Run:
         with contextlib.ExitStack() as held:
             try:
                 held.enter_context(fsio.presence_lock(self.layout.lock, self.lock_timeout))
-            except fsio.LockTimeout as exc:
+            except LockTimeout as exc:
                 raise LockBusy(str(exc)) from None
             st = fsio.lstat_or_none(path)
             current_bytes = fsio.read_bytes(path) if st is not None else None
@@ -391,7 +402,7 @@ def apply_plan(
         journal.append(run.layout, {"op": "commit", "run": run.run_id, "migrated": len(result.migrated)})
     except LockBusy:
         raise
-    except (OSError, backup.BackupError, ApplyError) as exc:
+    except (OSError, BackupError, ApplyError) as exc:
         result.error = _describe(exc)
         run.log("error", result.error + " — the workspace is at a safe point: run migrate again "
                 "to finish, or rollback to undo")
@@ -410,7 +421,7 @@ def _tidy(layout: Layout) -> None:
     is removed only if, after it was listed, the lock is free (a writer takes the lock before
     it creates its file and renames the file before it lets go)."""
     if fsio.lock_left_behind(layout.lock):
-        with contextlib.suppress(fsio.LockTimeout, OSError), fsio.presence_lock(layout.lock, 0):
+        with contextlib.suppress(LockTimeout, OSError), fsio.presence_lock(layout.lock, 0):
             pass
     with contextlib.suppress(OSError):
         fsio.remove_temp_files(layout.backup_dir)

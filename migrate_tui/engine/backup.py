@@ -12,12 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate_tui.engine import fsio
-from migrate_tui.engine.layout import JOURNAL, MANIFEST, REPORT, Layout, check_backup_dir
-
-
-class BackupError(Exception):
-    """The backup could not be written or did not check out; nothing new was written."""
+from migrate_tui.core import fsio
+from migrate_tui.core.errors import BackupError
+from migrate_tui.core.layout import JOURNAL, MANIFEST, REPORT, Layout, check_backup_dir
 
 
 @dataclass

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from migrate_tui.engine import backup, fsio, journal, jsonio
-from migrate_tui.engine.layout import SESSION_MAP, Layout, open_layout
+from migrate_tui.core import fsio, jsonio
+from migrate_tui.core.layout import SESSION_MAP, Layout, open_layout
+from migrate_tui.engine import backup, journal
 from migrate_tui.engine.model import EventSink, LogLine, PhaseStarted, Progress, no_events
 
 

@@ -8,8 +8,9 @@ import stat
 import time
 from dataclasses import dataclass, field
 
-from migrate_tui.engine import fsio, journal
-from migrate_tui.engine.layout import BACKUP, open_layout
+from migrate_tui.core import fsio
+from migrate_tui.core.layout import BACKUP, open_layout
+from migrate_tui.engine import journal
 from migrate_tui.engine.model import WorkspaceError
 from migrate_tui.engine.scan import RECENT_SECONDS, is_legacy_name
 

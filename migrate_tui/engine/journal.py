@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate_tui.engine import fsio
-from migrate_tui.engine.layout import Layout
+from migrate_tui.core import fsio
+from migrate_tui.core.layout import Layout
 
 
 def new_run_id() -> str:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from migrate_tui.engine import jsonio
+from migrate_tui.core import jsonio
+from migrate_tui.core.entry_fields import FIELD_SET, STRUCTURAL_FIELDS
 from migrate_tui.engine.model import FIXES_BY_CODE, Problem, Severity
-from migrate_tui.store.entry import FIELD_SET, STRUCTURAL_FIELDS
 
 KNOWN_TOP = ("session_id", "messages", "metadata", "created_at", "updated_at")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

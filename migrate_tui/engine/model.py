@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
 from enum import Enum
+from functools import cached_property
 from typing import Any, Protocol
+
+from migrate_tui.core.errors import LockBusy, WorkspaceError
 
 
 class Severity(str, Enum):
@@ -316,11 +318,3 @@ class ApplyResult:
     written: list[str] = field(default_factory=list)  # paths created or replaced
     error: str | None = None  # a failure that stopped the run (disk full, I/O error, ...)
     report_path: str | None = None
-
-
-class WorkspaceError(Exception):
-    """The workspace cannot be used (exit code 2).  The message is one clear sentence."""
-
-
-class LockBusy(Exception):
-    """``sessions.json.lock`` is held by another process past the timeout (exit code 3)."""

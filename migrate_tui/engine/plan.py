@@ -10,11 +10,19 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from migrate_tui.engine import ids
+from migrate_tui.core import ids
 from migrate_tui.engine.legacy import problem
 from migrate_tui.engine.model import (
-    MIGRATE, ContentSummary, Decision, Plan, PlannedSession, Problem, ScanResult, SessionScan,
-    Severity, Totals,
+    MIGRATE,
+    ContentSummary,
+    Decision,
+    Plan,
+    PlannedSession,
+    Problem,
+    ScanResult,
+    SessionScan,
+    Severity,
+    Totals,
 )
 
 # Problems a content fix, once chosen, resolves (the variant read with it no longer has them).

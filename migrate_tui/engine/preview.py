@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate_tui.engine import fsio, jsonio
-from migrate_tui.engine.layout import Layout
+from migrate_tui.core import fsio, jsonio
+from migrate_tui.core.layout import Layout
 from migrate_tui.engine.legacy import read_legacy, transcript_lines
 from migrate_tui.engine.model import CONTENT_FIXES, MIGRATE, Plan, PlannedSession, Problem
 from migrate_tui.engine.plan import with_decision

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from migrate_tui.engine import fsio
+from migrate_tui.core import fsio
 
 T = TypeVar("T")
 R = TypeVar("R")

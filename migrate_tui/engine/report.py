@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrate_tui.engine import fsio, ids, jsonio
-from migrate_tui.engine.layout import Layout
+from migrate_tui.core import fsio, ids, jsonio
+from migrate_tui.core.layout import Layout
 from migrate_tui.engine.model import ApplyResult, Plan, Problem, Severity
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_VERIFY = 0, 1, 2, 3, 4

@@ -7,8 +7,10 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate_tui.engine import backup, fsio, journal
-from migrate_tui.engine.layout import BACKUP, STORE, Layout, check_lock_path, open_layout
+from migrate_tui.core import fsio
+from migrate_tui.core.errors import BackupError, LockTimeout
+from migrate_tui.core.layout import BACKUP, STORE, Layout, check_lock_path, open_layout
+from migrate_tui.engine import backup, journal
 from migrate_tui.engine.model import EventSink, LockBusy, LogLine, PhaseStarted, Progress, no_events
 
 ABSENT = None
@@ -131,7 +133,7 @@ def rollback_workspace(workspace: str, *, force: bool = False, on_event: EventSi
     is reported in a result that is not ok."""
     try:
         return _rollback(workspace, force=force, on_event=on_event, lock_timeout=lock_timeout)
-    except (OSError, backup.BackupError) as exc:
+    except (OSError, BackupError) as exc:
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
         what = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
         message = (f"rollback stopped: {what}{where}. Nothing is lost: run rollback again to "
@@ -163,7 +165,7 @@ def _rollback(workspace: str, *, force: bool, on_event: EventSink,
         if any(a.file == STORE for a in todo) or fsio.lstat_or_none(layout.lock) is not None:
             try:
                 held.enter_context(fsio.presence_lock(layout.lock, lock_timeout))
-            except fsio.LockTimeout as exc:
+            except LockTimeout as exc:
                 raise LockBusy(str(exc)) from None
         for n, action in enumerate(todo, 1):
             _undo(layout, manifest, action, force)

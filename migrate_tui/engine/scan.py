@@ -8,16 +8,40 @@ import stat
 import time
 from typing import Any
 
-from migrate_tui.engine import fsio, ids, journal, jsonio, processes
-from migrate_tui.engine.layout import (
-    BACKUP, DEFAULT_MAX_FILE_BYTES, LOCK, SESSION_MAP, STORE, Layout, open_layout,
+from migrate_tui.core import fsio, ids, jsonio
+from migrate_tui.core.layout import (
+    BACKUP,
+    DEFAULT_MAX_FILE_BYTES,
+    LOCK,
+    SESSION_MAP,
+    STORE,
+    Layout,
+    open_layout,
 )
+from migrate_tui.engine import journal, processes
 from migrate_tui.engine.legacy import (
-    carried_fields, decode, line_col, problem, read_legacy, to_ms, transcript_lines, warning,
+    carried_fields,
+    decode,
+    line_col,
+    problem,
+    read_legacy,
+    to_ms,
+    transcript_lines,
+    warning,
 )
 from migrate_tui.engine.model import (
-    CONTENT_FIXES, CancelFlag, ContentSummary, EventSink, NeverCancel, PhaseStarted,
-    Problem, Progress, ScanResult, SessionScan, TranscriptCheck, no_events,
+    CONTENT_FIXES,
+    CancelFlag,
+    ContentSummary,
+    EventSink,
+    NeverCancel,
+    PhaseStarted,
+    Problem,
+    Progress,
+    ScanResult,
+    SessionScan,
+    TranscriptCheck,
+    no_events,
 )
 
 RECENT_SECONDS = 60

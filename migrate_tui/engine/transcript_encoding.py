@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from migrate_tui.engine import fsio, jsonio
+from migrate_tui.core import fsio, jsonio
 from migrate_tui.engine.legacy import read_legacy, transcript_lines
 
 CHANGED = "changed since the scan (is the agent running?); scan again"

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate_tui.engine import backup, fsio, journal, jsonio
-from migrate_tui.engine.layout import STORE, Layout, open_layout
+from migrate_tui.core import fsio, jsonio
+from migrate_tui.core.layout import STORE, Layout, open_layout
+from migrate_tui.engine import backup, journal
 from migrate_tui.engine.legacy import read_legacy, transcript_lines
 from migrate_tui.engine.model import CONTENT_FIXES, EventSink, PhaseStarted, Progress, no_events
 

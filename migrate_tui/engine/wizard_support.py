@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from migrate_tui.engine.layout import SESSION_MAP, STORE, Layout
+from migrate_tui.core.layout import SESSION_MAP, STORE, Layout
 from migrate_tui.engine.model import Plan
 
 DEFAULT_WORKSPACE = "~/.openclaw"

@@ -2,7 +2,7 @@
 
     from migrate_tui.store import load_session_store, update_session_store, read_transcript_preview
 
-Light on purpose: it needs only ``migrate_tui.engine.fsio``, ``.jsonio`` and ``.ids``.
+Light on purpose: it needs only ``migrate_tui.core.fsio``, ``.jsonio`` and ``.ids``.
 """
 
 from migrate_tui.store.entry import SESSION_ENTRY_FIELDS, SessionEntry

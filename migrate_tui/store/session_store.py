@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from migrate_tui.engine import fsio, jsonio
+from migrate_tui.core import fsio, jsonio
+from migrate_tui.core.errors import MigrateError
 from migrate_tui.store.entry import SessionEntry
 
 DEFAULT_STORE_PATH = "~/.openclaw/.sessions/sessions.json"
@@ -32,7 +33,7 @@ Signature = tuple[int, int, int]
 _clock = time.monotonic
 
 
-class StoreError(ValueError):
+class StoreError(MigrateError, ValueError):
     """``sessions.json`` (or a transcript) holds something that is not what the format allows."""
 
     def __init__(

@@ -12,7 +12,7 @@ import stat
 from collections.abc import Iterator
 from typing import Any
 
-from migrate_tui.engine import fsio, ids, jsonio
+from migrate_tui.core import fsio, ids, jsonio
 from migrate_tui.store.session_store import (
     DEFAULT_STORE_PATH,
     StoreError,

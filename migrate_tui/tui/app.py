@@ -9,7 +9,6 @@ makes is an engine ``Decision``, exactly what ``migrate --skip/--fix`` gives the
 from __future__ import annotations
 
 import gc
-
 import os
 import threading
 from dataclasses import replace
@@ -22,7 +21,13 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from migrate_tui.engine import (
-    MIGRATE, Decision, Inventory, Plan, ScanResult, build_plan, with_decision,
+    MIGRATE,
+    Decision,
+    Inventory,
+    Plan,
+    ScanResult,
+    build_plan,
+    with_decision,
 )
 from migrate_tui.engine.report import EXIT_OK, EXIT_USAGE
 from migrate_tui.engine.wizard_support import default_workspace

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from migrate_tui.engine import (
-    ApplyResult, Inventory, Plan, PlannedSession, ScanResult, SessionPreview,
+    ApplyResult,
+    Inventory,
+    Plan,
+    PlannedSession,
+    ScanResult,
+    SessionPreview,
 )
 
 if TYPE_CHECKING:

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from engine_support import UPDATED_MS, Workspace, conversation, diff, run_cli, tree
 
 UUID_A = "c25b364a-8e88-468e-ba3c-526b48c4fcf0"

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from engine_support import Run, diff, read_jsonl, run_cli, tree, without_nulls
 
 from migrate_tui.demo import BIG_INT, DemoInfo, generate_workspace

@@ -10,7 +10,6 @@ import sys
 import textwrap
 
 import pytest
-
 from engine_support import Workspace
 
 

@@ -8,9 +8,15 @@ import json
 import math
 
 import pytest
-
 from engine_support import (
-    CREATED_AT, UPDATED_MS, Workspace, canonical, conversation, message, read_jsonl, without_nulls,
+    CREATED_AT,
+    UPDATED_MS,
+    Workspace,
+    canonical,
+    conversation,
+    message,
+    read_jsonl,
+    without_nulls,
 )
 
 HUGE_INT = "9" * 5000  # over Python's 4,300-digit conversion limit

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from json_cases import EDGE_LITERALS, VALUE, reference, reference_document
 
-from migrate_tui.engine import jsonio
+from migrate_tui.core import jsonio
 
 FAST = jsonio.LineEncoder()
 STDLIB = jsonio.LineEncoder(fast=False)

@@ -17,9 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from migrate_tui.core import fsio
 from migrate_tui.demo import generate_workspace
 from migrate_tui.engine import (
-    Decision, apply_plan, build_plan, fsio, processes, scan_workspace,
+    Decision,
+    apply_plan,
+    build_plan,
+    processes,
+    scan_workspace,
 )
 from migrate_tui.engine.report import build_report
 

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from json_cases import EDGE_LITERALS, VALUE, reference
 
-from migrate_tui.engine import jsonio, scan_workspace
+from migrate_tui.core import jsonio
+from migrate_tui.engine import scan_workspace
 from migrate_tui.engine.transcript_encoding import Encoded, Job, encode_transcript
 
 pytestmark = pytest.mark.skipif(jsonio._orjson is None, reason="orjson is not installed")

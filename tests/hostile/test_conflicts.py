@@ -8,7 +8,6 @@ import json
 import os
 
 import pytest
-
 from conftest import GOOD_ID, GOOD_KEY, UPDATED_MS, Hostile, legacy, lines_of, read_jsonl, sha
 
 AGENT_LINES = (b'{"role":"user","content":"written by the agent","timestamp":"2026-03-01T09:00:00"}\n'
@@ -72,7 +71,8 @@ def test_replace_existing_replaces_it_and_the_old_one_is_in_the_backup(hw: Hosti
 def test_replace_existing_saves_the_old_transcript_before_replacing_it(hw: Hostile) -> None:
     """Watch the real file system: when the new transcript is renamed into place, the
     checked backup copy of the old one must already be on disk."""
-    from migrate_tui.engine import Decision, apply_plan, build_plan, fsio, scan_workspace
+    from migrate_tui.core import fsio
+    from migrate_tui.engine import Decision, apply_plan, build_plan, scan_workspace
 
     _diverged(hw)
     hw.freeze()

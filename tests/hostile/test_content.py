@@ -7,9 +7,16 @@ import json
 from typing import Any
 
 import pytest
-
 from conftest import (
-    CREATED_AT, CREATED_MS, FIXED_MTIME, Hostile, dump, legacy, message, messages, read_jsonl,
+    CREATED_AT,
+    CREATED_MS,
+    FIXED_MTIME,
+    Hostile,
+    dump,
+    legacy,
+    message,
+    messages,
+    read_jsonl,
 )
 
 MTIME_MS = FIXED_MTIME * 1000

@@ -7,9 +7,11 @@ import os
 import re
 
 import pytest
-
 from conftest import (
-    CREATED_MS, Hostile, legacy, snapshot,
+    CREATED_MS,
+    Hostile,
+    legacy,
+    snapshot,
 )
 
 SAFE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$", re.IGNORECASE)

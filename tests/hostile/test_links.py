@@ -8,7 +8,15 @@ import os
 import shutil
 
 from conftest import (
-    GOOD_ID, GOOD_KEY, OUTSIDE_MARKER, Hostile, dump, legacy, sha, snapshot, tree_diff,
+    GOOD_ID,
+    GOOD_KEY,
+    OUTSIDE_MARKER,
+    Hostile,
+    dump,
+    legacy,
+    sha,
+    snapshot,
+    tree_diff,
 )
 
 

@@ -9,9 +9,16 @@ import json
 import os
 
 import pytest
-
 from conftest import (
-    FIXED_MTIME, GOOD_KEY, Hostile, dump, legacy, message, sha, snapshot, tree_diff,
+    FIXED_MTIME,
+    GOOD_KEY,
+    Hostile,
+    dump,
+    legacy,
+    message,
+    sha,
+    snapshot,
+    tree_diff,
 )
 
 OUTSIDE_BACKUP = ("backup_old_format",)

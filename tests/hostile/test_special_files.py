@@ -8,7 +8,6 @@ import json
 import os
 
 import pytest
-
 from conftest import Hostile, legacy, lines_of, snapshot, tree_diff
 
 

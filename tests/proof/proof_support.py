@@ -33,9 +33,9 @@ from typing import Any
 
 from filelock import SoftFileLock
 
+from migrate_tui.core import fsio
 from migrate_tui.demo import write_legacy_session, write_session_map  # noqa: F401 - re-exported
-from migrate_tui.engine import Decision, apply_plan, build_plan, build_report, exit_code, fsio
-from migrate_tui.engine import scan_workspace
+from migrate_tui.engine import Decision, apply_plan, build_plan, build_report, exit_code, scan_workspace
 from migrate_tui.engine.rollback import rollback_workspace
 from migrate_tui.engine.verify import verify_workspace
 
@@ -823,7 +823,7 @@ def run_cli(*args: str | os.PathLike[str], env: dict[str, str] | None = None) ->
 # engine ships nothing for it.
 KILL_DRIVER = r"""
 import atexit, json, os, signal, sys
-from migrate_tui.engine import fsio
+from migrate_tui.core import fsio
 kill_at = int(os.environ.get("PROOF_KILL_AT", "-1"))
 tear = os.environ.get("PROOF_KILL_TEAR") == "1"
 trace_path = os.environ.get("PROOF_TRACE")

@@ -28,13 +28,35 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from migrate_tui.engine import fsio
 from proof_support import (
-    A, B, D, FAULTS, LONG, LOCK, NOTES, SESSIONS, STORE, Counter, Fault, Protocol, Reference,
-    check_consistent, check_migrated, check_pristine, copy_workspace, exact_loads, migrate_inproc,
-    obj_get, obj_keys, report, rollback_inproc, run_cases, transcript_values,
+    FAULTS,
+    LOCK,
+    LONG,
+    NOTES,
+    SESSIONS,
+    STORE,
+    A,
+    B,
+    Counter,
+    D,
+    Fault,
+    Protocol,
+    Reference,
+    check_consistent,
+    check_migrated,
+    check_pristine,
+    copy_workspace,
+    exact_loads,
+    migrate_inproc,
+    obj_get,
+    obj_keys,
+    report,
+    rollback_inproc,
+    run_cases,
+    transcript_values,
 )
+
+from migrate_tui.core import fsio
 
 # Operations where a fault is tried "at k and every later one of that kind" in the default
 # run (all of them under PROOF=long; the rest fail the run at once either way).

@@ -20,13 +20,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from proof_support import (
-    FAULTS, LONG, Counter, Fault, Protocol, Reference, check_consistent, copy_workspace,
-    migrate_inproc, report, run_cases,
+    FAULTS,
+    LONG,
+    Counter,
+    Fault,
+    Protocol,
+    Reference,
+    check_consistent,
+    copy_workspace,
+    migrate_inproc,
+    report,
+    run_cases,
 )
 from test_faults_apply import (
-    MUST_SURFACE, PERSISTENT_OPS, _inproc_rollback, faulted_recovery, finish_by_rerun, finish_by_rollback,
+    MUST_SURFACE,
+    PERSISTENT_OPS,
+    _inproc_rollback,
+    faulted_recovery,
+    finish_by_rerun,
+    finish_by_rollback,
     second_points,
 )
 

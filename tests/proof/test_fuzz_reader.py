@@ -15,11 +15,10 @@ from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
-
 from proof_support import exact_loads, obj_get, proof_settings
 from test_lossless_property import dump_legacy, messages
 
-from migrate_tui.engine import jsonio
+from migrate_tui.core import jsonio
 from migrate_tui.engine.legacy import LegacyContent, read_legacy
 from migrate_tui.engine.model import CONTENT_FIXES
 

@@ -19,11 +19,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from proof_support import (
-    CLI_FIX_ARGS, KILLED, LOCK, LONG, SESSIONS, STORE, Reference, _lock_pid, check_consistent,
-    check_migrated, check_pristine, copy_workspace, migrate_inproc, report, run_cases, run_cli,
-    run_killed, temp_files,
+    CLI_FIX_ARGS,
+    KILLED,
+    LOCK,
+    LONG,
+    SESSIONS,
+    STORE,
+    Reference,
+    _lock_pid,
+    check_consistent,
+    check_migrated,
+    check_pristine,
+    copy_workspace,
+    migrate_inproc,
+    report,
+    run_cases,
+    run_cli,
+    run_killed,
+    temp_files,
 )
 
 

@@ -20,14 +20,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from proof_support import (
-    A, CLI_FIX_ARGS, KILLED, LOCK, ROOT, SESSIONS, STORE, Fault, Protocol, Reference, _lock_pid,
-    check_migrated, check_pristine, cli_env, copy_workspace, exact_loads, migrate_inproc,
-    outside_backup, run_cli, run_killed,
+    CLI_FIX_ARGS,
+    KILLED,
+    LOCK,
+    ROOT,
+    SESSIONS,
+    STORE,
+    A,
+    Fault,
+    Protocol,
+    Reference,
+    _lock_pid,
+    check_migrated,
+    check_pristine,
+    cli_env,
+    copy_workspace,
+    exact_loads,
+    migrate_inproc,
+    outside_backup,
+    run_cli,
+    run_killed,
 )
 
-from migrate_tui.engine import fsio
+from migrate_tui.core import fsio
 
 TIMEOUT = 60
 
@@ -37,7 +53,7 @@ HOLDER = textwrap.dedent("""
     import sys
     kind, path = sys.argv[1], sys.argv[2]
     if kind == "ours":
-        from migrate_tui.engine import fsio
+        from migrate_tui.core import fsio
         held = fsio.presence_lock(path, 30)
         held.__enter__()
     else:
@@ -281,7 +297,7 @@ def test_agents_hammering_the_store_while_migrate_runs_lose_no_update(ref: Refer
 # renames its temporary sessions.json into place, holding the lock, until stdin says go.
 PAUSED_AGENT = textwrap.dedent("""
     import sys
-    from migrate_tui.engine import fsio
+    from migrate_tui.core import fsio
     from migrate_tui.store import update_session_store
     path = sys.argv[1]
 
@@ -336,7 +352,7 @@ def test_the_migration_never_removes_a_live_writers_temporary_file(ref: Referenc
 
 FORKED_WRITER = textwrap.dedent("""
     import os, signal, sys
-    from migrate_tui.engine import fsio
+    from migrate_tui.core import fsio
     folder = sys.argv[1]
     fsio.write_atomic_many([fsio.PendingWrite(os.path.join(folder, f"parent-{i}"), b"p") for i in range(4)])
     pid = os.fork()

@@ -25,10 +25,18 @@ from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
-
 from proof_support import (
-    OLD_MTIME, SESSIONS, STORE, exact_loads, expected_lines, migrate_inproc, obj_get, obj_keys,
-    outside_backup, proof_settings, transcript_values,
+    OLD_MTIME,
+    SESSIONS,
+    STORE,
+    exact_loads,
+    expected_lines,
+    migrate_inproc,
+    obj_get,
+    obj_keys,
+    outside_backup,
+    proof_settings,
+    transcript_values,
 )
 
 from migrate_tui.engine.verify import verify_workspace

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from migrate_tui.core import fsio
 from migrate_tui.demo import generate_workspace
 from migrate_tui.engine import apply_plan, build_plan, scan_workspace
-from migrate_tui.engine import fsio
 from migrate_tui.engine.verify import verify_workspace
 
 

@@ -22,11 +22,23 @@ from pathlib import Path
 from filelock._identity import host_name
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-
 from proof_support import (
-    LOCK, LONG, OLD_MTIME, SESSIONS, Fault, Protocol, check_consistent, check_migrated,
-    check_pristine, copy_workspace, migrate_inproc, proof_settings, reference_from,
-    rollback_inproc, write_legacy_session, write_scenario,
+    LOCK,
+    LONG,
+    OLD_MTIME,
+    SESSIONS,
+    Fault,
+    Protocol,
+    check_consistent,
+    check_migrated,
+    check_pristine,
+    copy_workspace,
+    migrate_inproc,
+    proof_settings,
+    reference_from,
+    rollback_inproc,
+    write_legacy_session,
+    write_scenario,
 )
 
 KINDS = st.sampled_from([None, "ENOSPC", "EIO", "EXDEV", "torn", "short", "interrupt"])

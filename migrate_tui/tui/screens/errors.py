@@ -17,7 +17,12 @@ from migrate_tui.tui.formatting import column
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screens.plan import toggled_skip
 from migrate_tui.tui.widgets.problem_list import (
-    FILE_WIDTH, MARK_WIDTH, WHERE_WIDTH, ProblemList, ProblemRow, problem_rows,
+    FILE_WIDTH,
+    MARK_WIDTH,
+    WHERE_WIDTH,
+    ProblemList,
+    ProblemRow,
+    problem_rows,
 )
 from migrate_tui.tui.widgets.row_list import RowList
 from migrate_tui.tui.widgets.step_header import StepHeader

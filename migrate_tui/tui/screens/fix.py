@@ -13,8 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from migrate_tui.core.ids import display
 from migrate_tui.engine import MIGRATE, Decision, Plan, PlannedSession, preview_fix
-from migrate_tui.engine.ids import display
 from migrate_tui.tui.effects import SKIP_EFFECT, fix_effect
 from migrate_tui.tui.messages import FixPreviews
 from migrate_tui.tui.parts import Parts

@@ -21,12 +21,17 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
+from migrate_tui.core.ids import display
 from migrate_tui.engine import MIGRATE, Decision, Plan, PlannedSession, session_preview
-from migrate_tui.engine.ids import display
 from migrate_tui.tui.messages import PreviewReady
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.plan_filter import (
-    FILTERS, changed_sessions, filter_counts, filter_sessions, listed, recount,
+    FILTERS,
+    changed_sessions,
+    filter_counts,
+    filter_sessions,
+    listed,
+    recount,
 )
 from migrate_tui.tui.widgets.row_list import RowList
 from migrate_tui.tui.widgets.session_detail import SessionDetail

@@ -13,11 +13,19 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, ProgressBar, RichLog, Static
 
+from migrate_tui.core.layout import Layout
 from migrate_tui.engine import (
-    LockBusy, LogLine, PhaseStarted, Plan, Progress, WorkspaceError, apply_plan, build_report,
-    exit_code, save_report,
+    LockBusy,
+    LogLine,
+    PhaseStarted,
+    Plan,
+    Progress,
+    WorkspaceError,
+    apply_plan,
+    build_report,
+    exit_code,
+    save_report,
 )
-from migrate_tui.engine.layout import Layout
 from migrate_tui.engine.model import Event
 from migrate_tui.engine.report import EXIT_LOCKED, EXIT_USAGE
 from migrate_tui.tui.app import APPLY_GROUP

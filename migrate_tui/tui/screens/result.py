@@ -12,8 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from migrate_tui.core.errors import BackupError
 from migrate_tui.engine import LockBusy, WorkspaceError
-from migrate_tui.engine.backup import BackupError
 from migrate_tui.engine.cleanup import CleanupPlan, cleanup_workspace, plan_cleanup
 from migrate_tui.engine.rollback import RollbackPlan, describe, plan_rollback, rollback_workspace
 from migrate_tui.tui.formatting import human_bytes, plural

@@ -12,7 +12,11 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Label, ProgressBar, Static
 
 from migrate_tui.engine import (
-    PhaseStarted, Progress, WorkspaceError, build_plan, scan_workspace,
+    PhaseStarted,
+    Progress,
+    WorkspaceError,
+    build_plan,
+    scan_workspace,
 )
 from migrate_tui.engine.model import Event
 from migrate_tui.engine.report import EXIT_USAGE

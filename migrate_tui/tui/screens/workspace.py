@@ -14,8 +14,8 @@ from textual.suggester import Suggester
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label
 
+from migrate_tui.core.ids import is_valid_key
 from migrate_tui.engine import inventory
-from migrate_tui.engine.ids import is_valid_key
 from migrate_tui.engine.report import EXIT_OK, EXIT_USAGE
 from migrate_tui.engine.wizard_support import complete_folder
 from migrate_tui.tui.messages import InventoryReady

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.content import Content
-
-from migrate_tui.tui.parts import Parts
 from textual.widgets import Static
 
 from migrate_tui.engine import Inventory
 from migrate_tui.tui.formatting import human_bytes, plural
+from migrate_tui.tui.parts import Parts
 
 
 def _count(value: int | None, missing: str) -> str:

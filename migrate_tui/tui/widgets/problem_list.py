@@ -8,8 +8,8 @@ from typing import ClassVar
 
 from rich.style import Style
 
+from migrate_tui.core.ids import display
 from migrate_tui.engine import Plan, PlannedSession, Problem, Severity
-from migrate_tui.engine.ids import display
 from migrate_tui.tui.widgets.row_list import Cell, RowList
 
 MARK_WIDTH, FILE_WIDTH, WHERE_WIDTH = 3, 22, 9

@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from textual.content import Content
-
-from migrate_tui.tui.parts import Parts
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.widgets import Static
 
+from migrate_tui.core.ids import display
 from migrate_tui.engine import PlannedSession, SessionPreview
-from migrate_tui.engine.ids import display
+from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.widgets.session_table import status_of
 
 ACTION_WORDS = {

@@ -10,8 +10,8 @@ from typing import ClassVar
 
 from rich.style import Style
 
+from migrate_tui.core.ids import display
 from migrate_tui.engine import PlannedSession
-from migrate_tui.engine.ids import display
 from migrate_tui.tui.formatting import column, human_bytes
 from migrate_tui.tui.plan_filter import has_warning, session_keys
 from migrate_tui.tui.widgets.row_list import Cell, RowList

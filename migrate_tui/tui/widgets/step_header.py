@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from textual.content import Content
+from textual.widgets import Static
 
 from migrate_tui.tui.parts import Parts
-from textual.widgets import Static
 
 STEPS = ("Workspace", "Scan", "Plan", "Errors", "Fix", "Backup", "Progress", "Result")
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from textual.content import Content
-
-from migrate_tui.tui.parts import Parts
 from textual.widgets import Static
 
 from migrate_tui.engine.model import Totals
+from migrate_tui.tui.parts import Parts
 
 
 def totals_text(totals: Totals, pending: bool = False) -> Content:

@@ -6,8 +6,8 @@ import os
 import stat
 from dataclasses import dataclass
 
-from migrate_tui.engine import fsio
-from migrate_tui.engine.model import WorkspaceError
+from migrate_tui.core import fsio
+from migrate_tui.core.errors import WorkspaceError
 
 SESSIONS = ".sessions"
 STORE = "sessions.json"

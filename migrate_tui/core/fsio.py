@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from migrate_tui.core.errors import LockTimeout
+
 TEMP_SUFFIX = ".migrate_tui.tmp"
 CHUNK = 1 << 20
 
@@ -445,15 +447,6 @@ def remove_temp_files(folder: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- the lock
-
-
-class LockTimeout(Exception):
-    def __init__(self, path: str, timeout: float, holder: int | None) -> None:
-        who = f" by process {holder}" if holder else ""
-        super().__init__(f"{path} is held{who}; gave up after {timeout:g} s")
-        self.path = path
-        self.timeout = timeout
-        self.holder = holder
 
 
 @contextlib.contextmanager
