@@ -416,6 +416,27 @@ def mkdir(path: str, mode: int = 0o700) -> bool:
     return True
 
 
+def create_exclusive(path: str, data: bytes, mode: int = 0o600) -> os.stat_result:
+    """Create ``path`` only if nothing is there (``O_EXCL``, never through a symlink),
+    write ``data`` and fsync it; return its stat.  Raises FileExistsError when anything,
+    a symlink included, is already at ``path``.  On any other failure nothing is left."""
+    _at("open", path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            os.fchmod(fd, mode & 0o7777)
+            _write_all(fd, data, path)
+            fsync_fd(fd, path)
+            st = os.fstat(fd)
+        finally:
+            _close(fd, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    return st
+
+
 def append_durable(path: str, data: bytes, mode: int = 0o600) -> None:
     """Append to a log file and fsync it (the journal).  Never through a symlink."""
     existed = lstat_or_none(path) is not None
