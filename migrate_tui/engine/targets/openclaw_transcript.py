@@ -184,11 +184,8 @@ class _Builder:
                 self.gaps.add(n, f"content[{k}]", role)
         return blocks
 
-    def image_blocks(self, n: int, role: str, images: Any, allowed: bool) -> list[dict[str, Any]]:
+    def image_blocks(self, n: int, role: str, images: Any) -> list[dict[str, Any]]:
         if images is None:
-            return []
-        if not allowed:
-            self.gaps.add(n, "images", role)
             return []
         if not isinstance(images, list):
             self.gaps.add(n, f"images (as {jsonio.kind_of(images)})", role)
@@ -285,7 +282,7 @@ class _Builder:
         content = m.get("content")
         if kind == "user":
             blocks = self.text_blocks(n, shown_role, content, True)
-            blocks += self.image_blocks(n, shown_role, m.get("images"), True)
+            blocks += self.image_blocks(n, shown_role, m.get("images"))
             return {"role": "user", "content": blocks, "timestamp": ms}
         if kind == "assistant":
             blocks = self.text_blocks(n, shown_role, content, False)
@@ -297,7 +294,7 @@ class _Builder:
                     "stopReason": "toolUse" if calls else "stop", "timestamp": ms}
         if kind == "tool":
             blocks = self.text_blocks(n, shown_role, content, True)
-            blocks += self.image_blocks(n, shown_role, m.get("images"), True)
+            blocks += self.image_blocks(n, shown_role, m.get("images"))
             call_id = m.get("tool_call_id")
             if not isinstance(call_id, str):
                 if call_id is not None:
@@ -315,7 +312,7 @@ class _Builder:
             return {"role": "toolResult", "toolCallId": call_id, "toolName": name,
                     "content": blocks, "isError": False, "timestamp": ms}
         blocks = self.text_blocks(n, shown_role, content, True)
-        blocks += self.image_blocks(n, shown_role, m.get("images"), True)
+        blocks += self.image_blocks(n, shown_role, m.get("images"))
         details: dict[str, Any] = {"role": role}
         if m.get("name") is not None:
             details["name"] = m["name"]
