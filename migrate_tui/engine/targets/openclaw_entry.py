@@ -1,6 +1,6 @@
 """A session entry as OpenClaw's ``sessions.json`` has it.
 
-The default target's entry (snake_case, the fields SPEC-style ``SessionEntry`` lists) is
+The default target's entry (snake_case: the fields of the Python agent's ``SessionEntry``) is
 turned into OpenClaw's: every name in camelCase, nested objects included (``origin``,
 ``delivery_context``), except the keys of a map whose keys are data (``cli_session_ids``:
 provider → id).  ``updated_at`` is already milliseconds; ``created_at`` becomes
