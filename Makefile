@@ -27,7 +27,7 @@ bench: install
 	$(BIN)/python -m benchmarks.run
 
 screenshots: install
-	$(BIN)/python -m migrate_tui.tui.screenshots screenshots
+	$(BIN)/python -m scripts.screenshots screenshots
 
 proof: install
 	PROOF=long $(BIN)/python -m pytest -q -p no:cacheprovider tests/proof

@@ -330,10 +330,10 @@ def startup(runs: int) -> dict[str, Any]:
 
 def plan_screen(n: int, log: Any) -> dict[str, Any]:
     code = ("import json, sys\n"
-            "try:\n    from migrate_tui.tui.bench import measure_plan_screen\n"
+            "try:\n    from benchmarks.wizard import measure_wizard\n"
             "except ImportError as exc:\n    print(json.dumps({'skipped': str(exc)})); sys.exit(0)\n"
-            f"print(json.dumps(measure_plan_screen(n={n})))\n")
-    log(f"plan screen with {n:,} sessions (migrate_tui.tui.bench) …")
+            f"print(json.dumps(measure_wizard(n={n} if {n} < 50_000 else 200_000)))\n")
+    log(f"the wizard with {n if n < 50_000 else 200_000:,} sessions (benchmarks/wizard.py) …")
     sample = measure([PY, "-c", code], "plan-screen")
     result = _json_out(sample)
     if sample["rc"] != 0 or result is None:

@@ -19,6 +19,7 @@ from migrate_tui.tui.settings import WizardSettings
 from migrate_tui.tui.widgets.session_table import SessionTable
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[2]))  # the repository: scripts/, benchmarks/
 
 SIZE = (100, 32)
 FREE_BYTES = 50_000_000_000

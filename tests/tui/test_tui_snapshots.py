@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrate_tui.tui.screenshots import SIZE, STEPS, screenshot_app
+from scripts.screenshots import SIZE, STEPS, screenshot_app
 
 
 def run(step: str):  # noqa: ANN201 - snap_compare's run_before takes the pilot only

@@ -3,7 +3,7 @@ memory, no files), first paint, cursor moves, a page down, the jump to the end, 
 and the plan shown again after one decision: through Pilot (``skip_until_new_plan_shown_ms``,
 which includes Pilot's idle waits) and directly from the key's action to the rows, tabs and
 totals drawn again (``skip_direct_ms``, ``fix_direct_ms``, ``skip_in_problems_filter_direct_ms``).
-``make bench`` calls ``measure_plan_screen``.  Timings only; nothing is asserted."""
+``make bench`` calls ``measure_wizard``.  Timings only; nothing is asserted."""
 
 from __future__ import annotations
 
@@ -142,11 +142,11 @@ async def _measure(n: int) -> dict[str, Any]:
     return out
 
 
-def measure_plan_screen(n: int = 50_000) -> dict[str, Any]:
+def measure_wizard(n: int = 200_000) -> dict[str, Any]:
     """Timings (milliseconds) of the plan screen with ``n`` sessions."""
     return asyncio.run(_measure(n))
 
 
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
-    print(json.dumps(measure_plan_screen(count), indent=2))
+    print(json.dumps(measure_wizard(count), indent=2))

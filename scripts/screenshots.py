@@ -1,6 +1,6 @@
 """Save an SVG of every step of the wizard, the same every time::
 
-    python -m migrate_tui.tui.screenshots DIR
+    python -m scripts.screenshots DIR
 
 A demo workspace (with damaged files) is generated in a temporary folder and opened as
 ``demo`` from there, so no temp path shows; the clock is a mock clock, the cursor does not
@@ -191,7 +191,7 @@ async def save_all(out_dir: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m migrate_tui.tui.screenshots DIR", file=sys.stderr)
+        print("usage: python -m scripts.screenshots DIR", file=sys.stderr)
         return 2
     for path in asyncio.run(save_all(Path(args[0]))):
         print(path)
