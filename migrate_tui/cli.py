@@ -10,6 +10,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
@@ -23,6 +24,7 @@ from migrate_tui.engine import (
     MIGRATE,
     Decision,
     LockBusy,
+    Plan,
     LogLine,
     Progress,
     WorkspaceError,
@@ -36,7 +38,9 @@ from migrate_tui.engine import (
 )
 from migrate_tui.engine.cleanup import cleanup_workspace, plan_cleanup
 from migrate_tui.engine.report import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_VERIFY
+from migrate_tui.engine.plan import with_decisions
 from migrate_tui.engine.rollback import describe, plan_rollback, rollback_workspace
+from migrate_tui.engine.selection import QueryError, fixes_where, parse_query, skips_where
 from migrate_tui.engine.verify import verify_workspace
 
 DEFAULT_WORKSPACE = "~/.openclaw"
@@ -116,12 +120,21 @@ def wizard(workspace: str, agent_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout and nothing else.")
 @click.option("--skip", "skips", multiple=True, metavar="SESSION_ID", help="Leave this session as it is (repeatable).")
 @click.option("--fix", "fixes", multiple=True, metavar="SESSION_ID=FIX", help=f"Apply a named fix: {', '.join(ALL_FIXES)} (repeatable).")
+@click.option("--skip-where", "skip_queries", multiple=True, metavar="QUERY", help="Skip every session the query chooses, e.g. 'key:*:cron:* older:30d' (repeatable; see above).")
+@click.option("--fix-where", "fix_queries", multiple=True, metavar="QUERY=FIX", help="Apply a fix to every session the query chooses whose problems offer it, e.g. 'problem:invalid_json=salvage' (repeatable).")
 @click.option("--lock-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS", help="How long to wait for sessions.json.lock.")
 @click.option("--max-file-size", default=256, show_default=True, type=click.IntRange(min=1), metavar="MIB", help="Legacy files larger than this are reported, not parsed.")
 def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, verbose: bool,
             as_json: bool, skips: tuple[str, ...], fixes: tuple[str, ...], lock_timeout: float,
-            max_file_size: int) -> None:
-    """Migrate WORKSPACE_DIR (the folder that holds .sessions/)."""
+            max_file_size: int, skip_queries: tuple[str, ...] = (),
+            fix_queries: tuple[str, ...] = ()) -> None:
+    """Migrate WORKSPACE_DIR (the folder that holds .sessions/).
+
+    \b
+    A QUERY chooses sessions by what they are; every term must match:
+      key:*:cron:*   problem:invalid_json   status:blocked   channel:telegram
+      older:30d   newer:2026-01-31   size>1MB   msgs<3   empty   -key:*:main
+    A --skip or --fix naming a session wins over a --skip-where or --fix-where."""
     try:
         if ":" in agent_id or not is_valid_key(f"agent:{agent_id}:main"):
             raise click.BadParameter(f"{agent_id!r} cannot be part of a session key "
@@ -150,6 +163,12 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
     except click.BadParameter as exc:
         _die(exc.format_message(), EXIT_USAGE, as_json)
     plan = build_plan(scan, agent_id, decisions, backup=not no_backup)
+    if skip_queries or fix_queries:
+        try:
+            plan = _decide_where(plan, decisions, skip_queries, fix_queries, as_json or not verbose)
+        except (click.BadParameter, QueryError) as exc:
+            message = exc.format_message() if isinstance(exc, click.BadParameter) else str(exc)
+            _die(message, EXIT_USAGE, as_json)
     result = None
     if not dry_run:
         try:
@@ -169,6 +188,39 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
     else:
         click.echo(results_block(report, verbose=verbose))
     sys.exit(exit_code(report))
+
+
+def _decide_where(plan: Plan, named: dict[str, Decision], skip_queries: tuple[str, ...],
+                  fix_queries: tuple[str, ...], quiet: bool) -> Plan:
+    """The bulk decisions of --skip-where / --fix-where, the wizard's filter and bulk keys
+    on the command line (a session named by --skip or --fix keeps that decision)."""
+    changes: dict[str, Decision] = {}
+    now = time.time()
+
+    def current(fid: str) -> Decision:
+        return changes.get(fid, plan.session(fid).decision)
+
+    for text in fix_queries:
+        query, sep, fix = text.rpartition("=")
+        if not sep or not query.strip():
+            raise click.BadParameter(f"{text!r} is not QUERY=FIX", param_hint="--fix-where")
+        if fix not in ALL_FIXES:
+            raise click.BadParameter(f"unknown fix {fix!r}; the fixes are: {', '.join(ALL_FIXES)}",
+                                     param_hint="--fix-where")
+        chosen = [fid for fid in fixes_where(plan, parse_query(query, now), fix) if fid not in named]
+        for fid in chosen:
+            changes[fid] = current(fid).with_fix(fix)
+        if not quiet:
+            click.echo(f"--fix-where {text}: {len(chosen):,} session(s)", err=True)
+    for text in skip_queries:
+        if not text.strip():
+            raise click.BadParameter("an empty query would skip every session", param_hint="--skip-where")
+        chosen = [fid for fid in skips_where(plan, parse_query(text, now)) if fid not in named]
+        for fid in chosen:
+            changes[fid] = Decision(skip=True, fixes=current(fid).fixes)
+        if not quiet:
+            click.echo(f"--skip-where {text}: {len(chosen):,} session(s)", err=True)
+    return with_decisions(plan, changes)
 
 
 @contextlib.contextmanager
