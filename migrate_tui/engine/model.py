@@ -133,6 +133,8 @@ class SessionScan:
         return frozenset(out)
 
     def summary_for(self, fixes: frozenset[str]) -> ContentSummary:
+        if not fixes or not self.variants:  # most sessions: no fix, or none that reads differently
+            return self.content
         combo = fixes & self.content_fixes
         return self.variants.get(combo, self.content) if combo else self.content
 
