@@ -63,8 +63,8 @@ async def settle(app: MigrateApp, pilot: Pilot) -> None:
 
 
 def _damaged_id(app: MigrateApp, code: str) -> str:
-    assert app.plan is not None
-    for ps in app.plan.sessions:
+    assert app.state.plan is not None
+    for ps in app.state.plan.sessions:
         if any(p.code == code for p in ps.open_problems):
             return ps.file_id
     raise LookupError(code)
@@ -81,11 +81,16 @@ async def to_scan(app: MigrateApp, pilot: Pilot) -> None:
     from migrate_tui.tui.screens.scan import ScanScreen
 
     await settle(app, pilot)
-    screen = ScanScreen(autostart=False)
+    clock = app.settings.clock
+    assert isinstance(clock, MockClock)
+    screen = ScanScreen(WORKSPACE, "main", expected_files=18, expected_bytes=95_000, autostart=False)
     await app.push_screen(screen)
     await pilot.pause()
-    screen.show_events([PhaseStarted("scan", 18),
-                        Progress("scan", 7, 18, "66dd7794-03c5-4c71-bca0-55362169df82.json", 31_337)])
+    for at, done, size in ((0.0, 0, 0), (1.0, 3, 14_000), (2.5, 7, 31_337)):
+        clock.set_time(at)
+        events = [PhaseStarted("scan", 18)] if at == 0 else []
+        screen.show_events([*events, Progress("scan", done, 18, "66dd7794-03c5-4c71-bca0-55362169df82.json",
+                                              size)])
     await pilot.pause()
 
 
@@ -131,14 +136,16 @@ async def to_progress(app: MigrateApp, pilot: Pilot) -> None:
     await to_backup(app, pilot)
     clock = app.settings.clock
     assert isinstance(clock, MockClock)
-    screen = ProgressScreen(autostart=False)
+    assert app.state.plan is not None
+    screen = ProgressScreen(app.state.plan, app.state.cancel, autostart=False)
     await app.push_screen(screen)
     await pilot.pause()
     steps = [
         (0.0, [PhaseStarted("backup", 19)]),
         (0.5, [Progress("backup", 19, 19, "session_map.json"), LogLine("info", "backup: 19 files checked")]),
-        (1.0, [PhaseStarted("transcripts", 14, 90_000), Progress("transcripts", 3, 14, "legacy-notes")]),
-        (2.0, [Progress("transcripts", 8, 14, "a1457899-21f8-4156-9e0d-f45b992a34a1"),
+        (1.0, [PhaseStarted("transcripts", 14, 90_000), Progress("transcripts", 3, 14, "legacy-notes", 18_000)]),
+        (2.0, [Progress("transcripts", 5, 14, "0f3c1d5e-8e1f-4d8a-9a43-1b2c3d4e5f60", 31_000)]),
+        (3.5, [Progress("transcripts", 8, 14, "a1457899-21f8-4156-9e0d-f45b992a34a1", 52_000),
                LogLine("warning", "ec2b5e21-….json: starts with a UTF-8 byte-order mark (removed)")]),
     ]
     for at, events in steps:

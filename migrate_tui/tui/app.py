@@ -1,62 +1,61 @@
 """The wizard: a Textual app that walks through workspace → scan → plan (errors, fixes) →
 backup → progress → result, observing the headless engine.
 
-The app holds the engine's state (inventory, scan, decisions, plan, outcome); screens read
-it, run engine calls in thread workers and report back with messages.  Every choice the user
-makes is an engine ``Decision``, exactly what ``migrate --skip/--fix`` gives the CLI.
+The app holds one typed state (state.py) and the services screens ask for (host.py):
+recording decisions (undoable) and planning them again in a worker, showing paths.  The flow
+between the screens lives in navigation.py; screens dismiss with their results and post
+requests, which come here.  Every worker that fails, whichever screen started it, is handled
+here in one place: a dialog says what failed and offers the ways forward.  Every choice the
+user makes is an engine ``Decision``, exactly what ``migrate --skip/--fix`` gives the CLI.
 """
 
 from __future__ import annotations
 
-import gc
-import os
-import threading
-from dataclasses import replace
-from typing import ClassVar
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any, ClassVar
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from migrate_tui.engine import (
-    MIGRATE,
-    Decision,
-    Inventory,
-    Plan,
-    ScanResult,
-    build_plan,
-    with_decision,
-)
+from migrate_tui.engine import MIGRATE, Decision, Plan
+from migrate_tui.engine.plan import with_decisions
 from migrate_tui.engine.report import EXIT_OK, EXIT_USAGE
 from migrate_tui.engine.wizard_support import default_workspace
 from migrate_tui.tui.formatting import shown_path
-from migrate_tui.tui.messages import ApplyOutcome
+from migrate_tui.tui.messages import Ask, InventoryReady, OpenFix, ShowErrors, ToBackup, Way
+from migrate_tui.tui.navigation import Navigator
+from migrate_tui.tui.screens.progress import APPLY_GROUP, ProgressScreen
 from migrate_tui.tui.settings import WizardSettings
+from migrate_tui.tui.state import WizardState
 
-APPLY_GROUP = "apply"
-ONE_BY_ONE = 20  # above this many changed decisions, the plan is built again from scratch
+REPLAN_GROUP = "replan"
 
 
-def replanned(plan: Plan, decisions: dict[str, Decision]) -> Plan:
-    """``build_plan(plan.scan, plan.agent_id, decisions, backup=True)``, made from ``plan`` by
-    changing only the decisions that differ (``with_decision``: ~20 ms at 50,000 sessions
-    where building the plan again takes ~0.5 s)."""
+def changes_between(plan: Plan, decisions: Mapping[str, Decision]) -> dict[str, Decision]:
+    """What differs between the decisions ``plan`` was built with and ``decisions``."""
     built = plan.decisions
-    changed = [fid for fid in {**built, **decisions}
-               if decisions.get(fid, MIGRATE) != built.get(fid, MIGRATE)]
-    if not plan.backup or len(changed) > ONE_BY_ONE:
-        return build_plan(plan.scan, plan.agent_id, decisions, backup=True)
-    for fid in changed:
-        plan = with_decision(plan, fid, decisions.get(fid, MIGRATE))
-    return plan
+    return {fid: decisions.get(fid, MIGRATE) for fid in built.keys() | decisions.keys()
+            if decisions.get(fid, MIGRATE) != built.get(fid, MIGRATE)}
+
+
+def replanned(plan: Plan, decisions: Mapping[str, Decision]) -> Plan:
+    """``build_plan(plan.scan, plan.agent_id, decisions, backup=True)``, made from ``plan``
+    by planning only the sessions whose decision differs (``with_decisions``)."""
+    if not plan.backup:
+        plan = Plan(plan.scan, plan.agent_id, True, plan.sessions, plan.decisions, plan.totals,
+                    plan.warnings)
+    return with_decisions(plan, changes_between(plan, decisions))
 
 
 class MigrateApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "migrate-tui"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f1", "help", "Help"),
@@ -67,160 +66,170 @@ class MigrateApp(App[int]):
                  settings: WizardSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or WizardSettings()
-        self.workspace_label = default_workspace(workspace)  # the path as the user typed it
-        self.agent_id = agent_id
-        self.inventory: Inventory | None = None
-        self.scan: ScanResult | None = None
-        self.decisions: dict[str, Decision] = {}
-        self.plan: Plan | None = None
-        self.outcome: ApplyOutcome | None = None
-        self.cancel = threading.Event()  # apply stops at its next safe point once set
-        self.quit_code = EXIT_OK  # the exit code if the user quits now
+        self.state = WizardState(default_workspace(workspace), agent_id)
         self.plan_changed: Signal[Plan] = Signal(self, "plan_changed")
-        self.decision_pending: Signal[str] = Signal(self, "decision_pending")
-        self._quitting = False
+        self.decision_pending: Signal[set[str]] = Signal(self, "decision_pending")
+        self.navigator = Navigator(self)
+        self.quitting = False
+        self._replanning = False
 
     @property
     def steady(self) -> bool:
         return self.settings.steady
 
-    # ------------------------------------------------------------ steps
-
     def on_mount(self) -> None:
-        from migrate_tui.tui.screens.workspace import WorkspaceScreen
+        self.navigator.start()
 
-        self.push_screen(WorkspaceScreen())
+    # ------------------------------------------------------------ requests from the screens
 
-    def start_scan(self, workspace: str, agent_id: str) -> None:
-        from migrate_tui.tui.screens.scan import ScanScreen
+    def on_show_errors(self, message: ShowErrors) -> None:
+        self.navigator.errors()
 
-        self.workspace_label = workspace
-        self.agent_id = agent_id
-        self.scan = None
-        self.plan = None
-        gc.unfreeze()  # the previous scan's objects (see scan_done) may be collected again
-        self.decisions = {}
-        self.push_screen(ScanScreen())
+    def on_to_backup(self, message: ToBackup) -> None:
+        self.navigator.backup()
 
-    def scan_done(self, scan: ScanResult, plan: Plan) -> None:
-        from migrate_tui.tui.screens.plan import PlanScreen
+    def on_open_fix(self, message: OpenFix) -> None:
+        self.navigator.fix(message.file_ids)
 
-        self.scan = scan
-        self.plan = plan
-        self.decisions = dict(plan.decisions)
-        # The scan and the plan live until the next scan: at 50,000 sessions, millions of
-        # objects that each full collection of the cyclic GC would walk (about 0.25 s, landing
-        # on whatever key is pressed then).  Frozen, the collector leaves them alone.
-        gc.freeze()
-        self.switch_screen(PlanScreen())
+    def on_ask(self, message: Ask) -> None:
+        self.navigator.ask(message)
 
-    def start_apply(self, backup: bool) -> None:
-        from migrate_tui.tui.screens.progress import ProgressScreen
+    def on_inventory_ready(self, message: InventoryReady) -> None:
+        self.state.inventory = message.inventory
+        self.state.inventory_path = message.path
+        self.state.workspace = message.path
 
-        assert self.plan is not None
-        self.plan = replace(self.plan, backup=backup)
-        self.cancel.clear()
-        self.switch_screen(ProgressScreen())
+    # ------------------------------------------------------------ decisions (host.py)
 
-    def apply_done(self, outcome: ApplyOutcome) -> None:
-        from migrate_tui.tui.screens.result import ResultScreen
+    def decide(self, changes: Mapping[str, Decision], label: str) -> None:
+        """Record decisions as one undoable step and plan them again in a worker (only the
+        sessions whose decision changed); ``plan_changed`` is published when the plan is in."""
+        if self.state.decisions.decide(changes, label) is not None:
+            self._replan(set(changes))
 
-        self.outcome = outcome
-        self.quit_code = outcome.exit_code
-        if not self._quitting:
-            self.switch_screen(ResultScreen())
+    def undo(self) -> None:
+        step = self.state.decisions.undo()
+        if step is not None:
+            self.notify(f"Undone: {step.label}", timeout=3)
+            self._replan(set(step.before))
 
-    # ------------------------------------------------------------ decisions
+    def redo(self) -> None:
+        step = self.state.decisions.redo()
+        if step is not None:
+            self.notify(f"Redone: {step.label}", timeout=3)
+            self._replan(set(step.after))
 
-    @property
-    def pending_ids(self) -> set[str]:
-        """Sessions whose decision changed since the plan was last built."""
-        if self.plan is None:
-            return set()
-        built = self.plan.decisions
-        return {fid for fid in set(self.decisions) | set(built)
-                if self.decisions.get(fid, MIGRATE) != built.get(fid, MIGRATE)}
+    def _replan(self, changed: set[str]) -> None:
+        self.decision_pending.publish(changed)
+        if not self._replanning:  # one at a time; what comes meanwhile is planned after it
+            self._replanning = True
+            assert self.state.plan is not None
+            self._replan_worker(self.state.plan, dict(self.state.decisions.current))
 
-    def decide(self, file_id: str, decision: Decision) -> None:
-        """Record the user's decision and plan it again in a worker (``replanned``: only the
-        sessions whose decision changed); ``plan_changed`` is published when the new plan is
-        in."""
-        if decision == MIGRATE:
-            self.decisions.pop(file_id, None)
-        else:
-            self.decisions[file_id] = decision
-        self.decision_pending.publish(file_id)
-        assert self.plan is not None
-        self._rebuild_plan(self.plan, dict(self.decisions))
-
-    @work(thread=True, exclusive=True, group="plan", exit_on_error=False,
-          description="replan")  # not the repr of a 50,000-session plan
-    def _rebuild_plan(self, base: Plan, decisions: dict[str, Decision]) -> None:
+    @work(thread=True, exclusive=True, group=REPLAN_GROUP, exit_on_error=False,
+          name="planning your decisions")  # a name, not the repr of a 200,000-session plan
+    def _replan_worker(self, base: Plan, decisions: dict[str, Decision]) -> None:
         plan = replanned(base, decisions)
         if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._plan_rebuilt, plan)
+            self.call_from_thread(self._replanned, plan)
 
-    def _plan_rebuilt(self, plan: Plan) -> None:
-        if plan.decisions != self.decisions:
-            return  # a newer decision is being planned
-        self.plan = plan
+    def _replanned(self, plan: Plan) -> None:
+        self._replanning = False
+        self.state.plan = plan
+        current = self.state.decisions.current
+        if plan.decisions != current:  # decided again meanwhile: plan that too
+            self._replan(set())
+            return
         self.plan_changed.publish(plan)
+
+    def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
+        """The app's own workers: planning the decisions."""
+        self._replanning = False
+        if worker.group == REPLAN_GROUP:
+            ways = [Way("r", "Plan the decisions again", lambda: self._replan(set()))]
+            label = self.state.decisions.undo_label
+            if label:
+                ways.append(Way("u", f"Undo the last decision ({label})", self.undo))
+            return ways
+        return []
 
     # ------------------------------------------------------------ paths
 
     @property
     def workspace_abs(self) -> str:
-        if self.scan is not None:
-            return self.scan.workspace
-        if self.inventory is not None:
-            return self.inventory.workspace
-        return os.path.abspath(os.path.expanduser(self.workspace_label or "."))
+        return self.state.workspace_abs
 
     def show_path(self, path: str) -> str:
         """A path as the user knows it (under the workspace: as they typed the workspace)."""
-        return shown_path(path, self.workspace_abs, self.workspace_label)
+        return shown_path(path, self.state.workspace_abs, self.state.workspace)
 
-    # ------------------------------------------------------------ help and quitting
+    # ------------------------------------------------------------ failures, help, palette
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            self.navigator.worker_failed(event.worker)
 
     def action_help(self) -> None:
-        from migrate_tui.tui.screens.help import HelpScreen
+        self.navigator.help()
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p): every action of the screen it was opened on (its keys
+        as the footer and the help show them), then the app's own."""
+        from migrate_tui.tui.navigation import keys_of
 
-    def apply_worker(self) -> Worker | None:
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.system or binding.action in ("command_palette",):
+                continue
+            if (binding.description, binding.action) in seen:
+                continue
+            seen.add((binding.description, binding.action))
+            keys = next((k for k, d in keys_of(self, screen) if d == binding.description), key)
+            yield SystemCommand(binding.description, f"key: {keys}",
+                                partial(self.run_action, binding.action, active.node))
+        yield SystemCommand("Theme", "Change the colours", self.action_change_theme)
+
+    # ------------------------------------------------------------ quitting
+
+    def exit_code_now(self) -> int:
+        """The exit code if the user quits now: the last migration's, else whether the
+        workspace shown can be used (2 if not)."""
+        if self.state.outcome is not None:
+            return self.state.outcome.exit_code
+        for screen in reversed(self.screen_stack):
+            code = getattr(screen, "exit_code", None)
+            if isinstance(code, int):
+                return code
+        inv = self.state.inventory
+        if inv is not None and inv.error and self.state.inventory_path == self.state.workspace:
+            return EXIT_USAGE
+        return EXIT_OK
+
+    def apply_worker(self) -> Worker[Any] | None:
         for worker in self.workers:
             if worker.group == APPLY_GROUP and worker.state in (WorkerState.PENDING, WorkerState.RUNNING):
                 return worker
         return None
 
     async def action_quit(self) -> None:
-        """Quit; during apply, stop it at a safe point first and wait for it."""
-        worker = self.apply_worker()
-        if worker is None:
-            self.exit(return_code=self.quit_code)
+        """Quit; during apply, stop it at a safe point first and wait for it, saying so."""
+        if self.apply_worker() is None:
+            self.exit(return_code=self.exit_code_now())
             return
-        self._quitting = True
-        self.cancel.set()
-        self.notify("Stopping the migration at a safe point, then quitting…", timeout=30)
-        self._quit_after(worker)
-
-    @work(group="quit")
-    async def _quit_after(self, worker: Worker) -> None:
-        try:
-            outcome = await worker.wait()
-        except Exception:  # noqa: BLE001 - whatever the worker ended with, quit now
-            outcome = None
-        if isinstance(outcome, ApplyOutcome):
-            self.outcome = outcome
-            self.quit_code = outcome.exit_code
-        elif self.outcome is None:
-            self.quit_code = EXIT_USAGE
-        self.exit(return_code=self.quit_code)
+        progress = next((s for s in self.screen_stack if isinstance(s, ProgressScreen)), None)
+        waiting = progress.quit_requested() if progress is not None else "the migration"
+        if self.quitting:
+            self.notify(f"Still waiting for {waiting}.", timeout=5)
+            return
+        self.quitting = True
+        self.state.cancel.set()
+        self.notify(f"Quitting once the migration has stopped at a safe point: waiting for {waiting}.",
+                    timeout=30)
 
 
 def run_wizard(workspace: str | None = None, agent_id: str = "main") -> int:
-    """Run the wizard in the terminal; return the process exit code (SPEC §4)."""
+    """Run the wizard in the terminal; return the process exit code."""
     app = MigrateApp(workspace, agent_id)
     app.run()
     return app.return_code or 0

@@ -1,14 +1,19 @@
-"""Messages that carry engine results from worker threads to the screens."""
+"""What travels between the parts of the wizard: engine results from worker threads to their
+screen, the results screens dismiss with, and the requests screens post to the app (which
+bubble up to it: the navigation, navigation.py, decides what comes next)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
+from textual.content import Content
 from textual.message import Message
 
 from migrate_tui.engine import (
     ApplyResult,
+    Decision,
     Inventory,
     Plan,
     PlannedSession,
@@ -16,53 +21,17 @@ from migrate_tui.engine import (
     SessionPreview,
 )
 
-if TYPE_CHECKING:
-    from migrate_tui.tui.relay import EventRelay
 
-
-class EngineEvents(Message):
-    """Engine events are waiting in ``relay`` (posted once per batch, never per event)."""
-
-    def __init__(self, relay: EventRelay) -> None:
-        super().__init__()
-        self.relay = relay
+# ---------------------------------------------------------------- from worker threads
 
 
 class InventoryReady(Message):
+    """The workspace screen looked at a folder; bubbles up to the app, which keeps it."""
+
     def __init__(self, path: str, inventory: Inventory) -> None:
         super().__init__()
         self.path = path
         self.inventory = inventory
-
-
-class ScanFinished(Message):
-    def __init__(self, scan: ScanResult, plan: Plan) -> None:
-        super().__init__()
-        self.scan = scan
-        self.plan = plan
-
-
-class ScanFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
-
-
-@dataclass
-class ApplyOutcome:
-    """How apply ended: a result and its report, or an error that stopped it first."""
-
-    exit_code: int
-    result: ApplyResult | None = None
-    report: dict[str, Any] | None = None
-    report_path: str | None = None
-    error: str | None = None
-
-
-class ApplyFinished(Message):
-    def __init__(self, outcome: ApplyOutcome) -> None:
-        super().__init__()
-        self.outcome = outcome
 
 
 class PreviewReady(Message):
@@ -78,3 +47,84 @@ class FixPreviews(Message):
         super().__init__()
         self.file_id = file_id
         self.effects = effects
+
+
+# ---------------------------------------------------------------- results (dismiss)
+
+
+@dataclass(frozen=True)
+class WorkspaceChoice:
+    """Step 1's result: scan (or return to the plan of) this folder with this agent id."""
+
+    workspace: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """Step 2's result (no plan: the workspace cannot be migrated, ``scan.fatal`` says why)."""
+
+    scan: ScanResult
+    plan: Plan | None
+
+
+@dataclass
+class ApplyOutcome:
+    """How apply ended: a result and its report, or an error that stopped it first."""
+
+    exit_code: int
+    result: ApplyResult | None = None
+    report: dict[str, Any] | None = None
+    report_path: str | None = None
+    error: str | None = None
+    elapsed: float | None = None  # seconds, from the start of apply to its end
+
+
+@dataclass(frozen=True)
+class FixChoice:
+    """The fix dialog's result: the new decision of each session it applies to."""
+
+    decisions: dict[str, Decision]
+    label: str  # what was chosen, for undo ("salvage 300 sessions")
+
+
+# ---------------------------------------------------------------- requests (to the app)
+
+
+class ShowErrors(Message):
+    """Open the errors review (step 4) over the plan."""
+
+
+class ToBackup(Message):
+    """On to the backup step (6)."""
+
+
+class OpenFix(Message):
+    """Open the fix dialog for these sessions (the first is the one described)."""
+
+    def __init__(self, file_ids: list[str]) -> None:
+        super().__init__()
+        self.file_ids = file_ids
+
+
+@dataclass
+class Way:
+    """One way forward offered by the failure dialog: a key, a label, what it does."""
+
+    key: str
+    label: str
+    action: Callable[[], object] = field(default=lambda: None)
+
+
+class Ask(Message):
+    """Ask the user a yes/no question (the confirmation dialog); ``answer`` gets the reply."""
+
+    def __init__(self, title: str, body: str | Content, yes: str, answer: Callable[[bool], None],
+                 *, no: str = "Cancel", danger: bool = False) -> None:
+        super().__init__()
+        self.title = title
+        self.body = body
+        self.yes = yes
+        self.no = no
+        self.danger = danger
+        self.answer = answer

@@ -1,24 +1,17 @@
-"""Which sessions of a plan the plan screen lists: the filter (all / problems / warnings /
-skipped) and the search over ids and keys; and how those lists and the filters' counts follow
-a plan that changed in a few sessions only (one decision), without going over all of them."""
+"""Which sessions of a plan the plan screen lists: the filter tab (all / problems / warnings /
+skipped) and the query typed after ``/`` (engine/selection.py: words, ``key:``, ``problem:``,
+``older:``…); and how those lists and the tabs' counts follow a plan that changed in some
+sessions only (decisions), without going over all of them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from migrate_tui.engine import Plan, PlannedSession, Severity
+from migrate_tui.engine import Plan, PlannedSession
+from migrate_tui.engine.selection import Query, has_warning, parse_query
 
 FILTERS = ("all", "problems", "warnings", "skipped")
-
-
-def has_warning(ps: PlannedSession) -> bool:
-    return any(p.severity is Severity.WARNING for p in ps.scan.summary_for(ps.decision.fixes).problems)
-
-
-def session_keys(ps: PlannedSession) -> list[str]:
-    """The keys a session is known by: those it will be written under, those left as they
-    are, or (when it cannot be migrated yet) those session_map.json gives it."""
-    return (ps.keys + ps.kept_keys) or list(ps.scan.keys)
+NO_QUERY = Query("")
 
 
 def matches(ps: PlannedSession, which: str) -> bool:
@@ -31,22 +24,20 @@ def matches(ps: PlannedSession, which: str) -> bool:
     return True
 
 
-def _found(ps: PlannedSession, needle: str) -> bool:
-    if needle in ps.file_id.lower() or (ps.final_id and needle in ps.final_id.lower()):
-        return True
-    return any(needle in key.lower() for key in session_keys(ps))
-
-
-def listed(ps: PlannedSession, which: str = "all", search: str = "") -> bool:
+def listed(ps: PlannedSession, which: str = "all", query: Query = NO_QUERY) -> bool:
     """Whether ``filter_sessions`` lists ``ps``."""
-    needle = search.strip().lower()
-    return (which == "all" or matches(ps, which)) and (not needle or _found(ps, needle))
+    return (which == "all" or matches(ps, which)) and query.matches(ps)
 
 
-def filter_sessions(plan: Plan, which: str = "all", search: str = "") -> list[PlannedSession]:
-    needle = search.strip().lower()
-    return [ps for ps in plan.sessions
-            if (which == "all" or matches(ps, which)) and (not needle or _found(ps, needle))]
+def filter_sessions(plan: Plan, which: str = "all", query: Query | str = NO_QUERY) -> list[PlannedSession]:
+    if isinstance(query, str):
+        query = parse_query(query)
+    if which == "all" and query.is_empty:
+        return list(plan.sessions)
+    test = query.matches
+    if which == "all":
+        return [ps for ps in plan.sessions if test(ps)]
+    return [ps for ps in plan.sessions if matches(ps, which) and test(ps)]
 
 
 def counted_in(ps: PlannedSession) -> list[str]:
@@ -62,7 +53,7 @@ def counted_in(ps: PlannedSession) -> list[str]:
 
 
 def filter_counts(plan: Plan) -> dict[str, int]:
-    """How many sessions each filter lists (no search); ``counted_in`` for every session,
+    """How many sessions each filter lists (no query); ``counted_in`` for every session,
     written out as one loop (the tabs are counted once per plan shown, over all sessions)."""
     counts = dict.fromkeys(FILTERS, 0)
     counts["all"] = len(plan.sessions)
@@ -80,9 +71,9 @@ def changed_sessions(old: Plan, new: Plan) -> list[tuple[PlannedSession, Planned
     """The sessions that differ between two plans of the same scan, as (old, new) pairs; None
     when the plans do not list the same files in the same order.
 
-    A plan made by ``with_decision`` shares every unchanged ``PlannedSession`` with the plan it
-    came from, so this is mostly an identity check; a plan built again from scratch is compared
-    session by session."""
+    A plan made by ``with_decisions`` shares every unchanged ``PlannedSession`` with the plan
+    it came from, so this is mostly an identity check; a plan built again from scratch is
+    compared session by session."""
     if old is new:
         return []
     if len(old.sessions) != len(new.sessions):

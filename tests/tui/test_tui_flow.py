@@ -37,7 +37,7 @@ async def test_the_whole_flow_writes_what_the_plan_showed_and_rolls_back(demo) -
         await settle(app, pilot)
         await pilot.press("enter")  # salvage
         await settle(app, pilot)
-        assert app.plan.session(truncated).action == "migrate"
+        assert app.state.plan.session(truncated).action == "migrate"
 
         await pilot.press("e")  # review the errors that are left
         await settle(app, pilot)
@@ -62,7 +62,7 @@ async def test_the_whole_flow_writes_what_the_plan_showed_and_rolls_back(demo) -
         assert "legacy-notes.json: skipped by you" in result
 
         store = json.loads((folder / "sessions.json").read_text())
-        plan = app.plan
+        plan = app.state.plan
         expected_keys = {k for ps in plan.sessions if ps.action == "migrate" for k in ps.keys}
         assert set(store) == expected_keys
         assert "agent:main:main" in store and "agent:main:legacy-notes" not in store
@@ -78,7 +78,7 @@ async def test_the_whole_flow_writes_what_the_plan_showed_and_rolls_back(demo) -
             assert (folder / name).read_bytes() == data
         report = json.loads((folder / "backup_old_format" / "last_report.json").read_text())
         assert report["migrated"] == plan.totals.to_migrate
-        assert app.quit_code == 1  # some sessions were not migrated because of problems
+        assert app.exit_code_now() == 1  # some sessions were not migrated because of problems
 
         await pilot.press("r")  # roll back
         await settle(app, pilot)

@@ -60,14 +60,14 @@ async def test_space_skips_and_the_plan_is_rebuilt(demo) -> None:
         await move_to(pilot, table, "legacy-notes")
         await pilot.press("space")
         await settle(app, pilot)
-        assert app.decisions == {"legacy-notes": SKIP}
-        assert app.plan.session("legacy-notes").action == "skip"
-        assert app.plan.totals.to_migrate == 12 and app.plan.totals.skipped == 1
+        assert app.state.decisions.current == {"legacy-notes": SKIP}
+        assert app.state.plan.session("legacy-notes").action == "skip"
+        assert app.state.plan.totals.to_migrate == 12 and app.state.plan.totals.skipped == 1
         assert "skipped 1" in screen_text(app)
         assert table.current.file_id == "legacy-notes"  # the cursor stays on the session
         await pilot.press("space")
         await settle(app, pilot)
-        assert app.decisions == {} and app.plan.totals.to_migrate == 13
+        assert app.state.decisions.current == {} and app.state.plan.totals.to_migrate == 13
 
 
 async def test_detail_shows_the_legacy_json_beside_the_entry(demo) -> None:
@@ -101,10 +101,10 @@ async def test_fix_dialog_previews_salvage_and_applies_it(demo) -> None:
         await pilot.press("enter")  # the first option: salvage
         await settle(app, pilot)
         assert isinstance(app.screen, PlanScreen)
-        assert app.decisions[fid] == Decision(fixes=frozenset({"salvage"}))
-        assert app.plan.session(fid).action == "migrate"
-        assert app.plan.session(fid).message_count == demo.truncated_messages
-        assert app.plan.totals.fixed == 1
+        assert app.state.decisions.current[fid] == Decision(fixes=frozenset({"salvage"}))
+        assert app.state.plan.session(fid).action == "migrate"
+        assert app.state.plan.session(fid).message_count == demo.truncated_messages
+        assert app.state.plan.totals.fixed == 1
 
 
 async def test_fix_dialog_escape_keeps_the_decision(demo) -> None:
@@ -118,7 +118,7 @@ async def test_fix_dialog_escape_keeps_the_decision(demo) -> None:
         assert "use-created-at" in screen_text(app) and "use-file-mtime" in screen_text(app)
         await pilot.press("escape")
         await settle(app, pilot)
-        assert isinstance(app.screen, PlanScreen) and app.decisions == {}
+        assert isinstance(app.screen, PlanScreen) and app.state.decisions.current == {}
 
 
 async def test_errors_review_lists_every_problem_with_its_source(demo) -> None:
@@ -146,10 +146,10 @@ async def test_errors_review_lists_every_problem_with_its_source(demo) -> None:
         await pilot.press("down", "enter")  # skip
         await settle(app, pilot)
         assert isinstance(app.screen, ErrorsScreen)
-        assert app.decisions[fid].skip
+        assert app.state.decisions.current[fid].skip
         await pilot.press("escape")
         assert isinstance(app.screen, PlanScreen)
-        assert app.plan.totals.skipped == 1
+        assert app.state.plan.totals.skipped == 1
 
 
 async def test_escape_goes_back_from_the_plan_to_the_workspace(demo) -> None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import gc
 
-import pytest
 from conftest import SIZE, file_id, make_app, move_to, settle
 from screen_text import screen_text
 
-import migrate_tui.tui.app as app_module
 from migrate_tui.engine import SKIP, Decision, build_plan, scan_workspace
 from migrate_tui.tui.app import replanned
 from migrate_tui.tui.plan_filter import FILTERS, changed_sessions, filter_counts, filter_sessions, recount
@@ -42,7 +40,7 @@ def check_against_full_refilter(app, kept: frozenset[str] | set[str] = frozenset
     screen = app.screen
     assert isinstance(screen, PlanScreen)
     table = screen.query_one(SessionTable)
-    plan = app.plan
+    plan = app.state.plan
     fresh = {ps.file_id for ps in filter_sessions(plan, screen.filter, screen.search)}
     shown = listed_ids(table)
     assert len(shown) == len(set(shown))
@@ -73,7 +71,7 @@ async def test_a_skip_under_problems_stays_listed_until_the_filter_is_chosen_aga
         await move_to(pilot, table, fid)
         await pilot.press("space")
         await settle(app, pilot)
-        assert app.plan.session(fid).action == "skip"
+        assert app.state.plan.session(fid).action == "skip"
         assert listed_ids(table) == before  # the row stays where it was, the cursor on it
         assert table.current.file_id == fid and table.current.action == "skip"
         check_against_full_refilter(app, kept={fid})
@@ -101,7 +99,7 @@ async def test_an_unskip_under_skipped_updates_the_row_and_the_counts(demo) -> N
             await settle(app, pilot)
         check_against_full_refilter(app)
         await pilot.press("4")  # skipped
-        assert listed_ids(table) == sorted(skipped, key=app.plan.index.__getitem__)
+        assert listed_ids(table) == sorted(skipped, key=app.state.plan.index.__getitem__)
         await move_to(pilot, table, skipped[1])
         await pilot.press("space")  # un-skip
         await settle(app, pilot)
@@ -130,7 +128,7 @@ async def test_a_fix_from_the_dialog_under_problems_updates_the_row(demo) -> Non
         assert table.current.file_id == fid and table.current.action == "migrate"
         assert "✓ fixed" in screen_text(app)
         check_against_full_refilter(app, kept={fid})
-        assert app.plan.totals.fixed == 1 and "2:problems 4" in screen_text(app)
+        assert app.state.plan.totals.fixed == 1 and "2:problems 4" in screen_text(app)
 
 
 async def test_a_skip_while_searching_keeps_the_search(demo) -> None:
@@ -160,19 +158,17 @@ async def test_decisions_in_quick_succession_end_in_the_plan_built_from_scratch(
         # skip rows 0, 2 and 3, then un-skip row 2, without waiting for the plans
         await pilot.press("space", "down", "down", "space", "down", "space", "up", "space")
         await settle(app, pilot)
-        ids = [ps.file_id for ps in app.plan.sessions]
-        assert app.decisions == {ids[0]: SKIP, ids[3]: SKIP} == app.plan.decisions
-        fresh = build_plan(app.scan, app.agent_id, app.decisions, backup=True)
-        assert app.plan.sessions == fresh.sessions and app.plan.totals == fresh.totals
+        ids = [ps.file_id for ps in app.state.plan.sessions]
+        assert app.state.decisions.current == {ids[0]: SKIP, ids[3]: SKIP} == app.state.plan.decisions
+        fresh = build_plan(app.state.scan, app.state.agent_id, app.state.decisions.current, backup=True)
+        assert app.state.plan.sessions == fresh.sessions and app.state.plan.totals == fresh.totals
         check_against_full_refilter(app)
         assert table.current.file_id == ids[2]
 
 
-@pytest.mark.parametrize("one_by_one", [20, 0])
-def test_replanned_is_build_plan(demo, monkeypatch, one_by_one: int) -> None:
-    """Replanning decision by decision (or, past the limit, from scratch) gives the plan
-    ``build_plan`` gives; the counts corrected from the changed sessions are exact."""
-    monkeypatch.setattr(app_module, "ONE_BY_ONE", one_by_one)
+def test_replanned_is_build_plan(demo) -> None:
+    """Replanning the decisions that changed gives the plan ``build_plan`` gives; the counts
+    corrected from the changed sessions are exact."""
     scan = scan_workspace(str(demo.root))
     plan = build_plan(scan, "main", {}, backup=True)
     ids = [ps.file_id for ps in plan.sessions]
@@ -181,6 +177,7 @@ def test_replanned_is_build_plan(demo, monkeypatch, one_by_one: int) -> None:
         {ids[0]: SKIP},
         {ids[0]: SKIP, blocked[0]: SKIP, file_id(demo, "invalid_json"): Decision(fixes=frozenset({"salvage"}))},
         {blocked[0]: SKIP},
+        {fid: SKIP for fid in ids},
         {},
     ]
     counts = filter_counts(plan)
@@ -229,12 +226,13 @@ async def test_a_session_skipped_on_the_errors_review_joins_the_skipped_filter(d
 
 async def test_the_scan_and_plan_are_left_out_of_garbage_collection(demo) -> None:
     """At 50,000 sessions each full collection walked the scan and plan (~0.25 s on a key);
-    the app freezes them once the scan is over, and thaws them when a new scan starts."""
+    they are frozen once planned, and thawed when a new scan starts."""
     gc.unfreeze()
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_plan(app, pilot)
         assert gc.get_freeze_count() > 0
-        app.start_scan(app.workspace_abs, app.agent_id)
+        app.navigator.scan(app.state.workspace, app.state.agent_id)
         assert gc.get_freeze_count() == 0
-        await app.workers.wait_for_complete()
+        await settle(app, pilot)
+        assert gc.get_freeze_count() > 0

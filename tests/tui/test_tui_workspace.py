@@ -22,7 +22,7 @@ async def test_inventory_at_a_glance(demo) -> None:
         assert "none yet (no sessions.json)" in text
         assert "Lock (sessions.json.lock): free" in text
         assert not app.screen.query_one("#scan", Button).disabled
-        assert app.inventory is not None and app.inventory.legacy_files == 18
+        assert app.state.inventory is not None and app.state.inventory.legacy_files == 18
 
 
 async def test_recent_changes_and_lock_are_shown(demo) -> None:

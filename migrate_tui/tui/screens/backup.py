@@ -1,22 +1,27 @@
 """Step 6: confirm the backup: where, how many files and bytes, whether there is room.
-Originals are never modified; turning the backup off takes a second confirmation."""
+Originals are never modified; turning the backup off takes a second confirmation.
+Dismisses with True/False (migrate, with or without the backup) or None (back)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from dataclasses import replace
+from typing import Any
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
 from migrate_tui.engine import Plan
 from migrate_tui.engine.wizard_support import BackupEstimate, backup_estimate
 from migrate_tui.tui.formatting import human_bytes, plural
+from migrate_tui.tui.messages import Ask, Way
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.confirm import ConfirmDialog
+from migrate_tui.tui.screens.base import WizardScreen
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.widgets.totals_bar import TotalsBar
 
@@ -28,11 +33,11 @@ def backup_text(plan: Plan, estimate: BackupEstimate | None, show_path) -> Parts
     text.append(plural(t.to_migrate, "transcript"), "bold")
     text.append(f" ({plural(t.messages, 'message')}) and merge their entries into sessions.json")
     if t.fixed:
-        text.append(f"; {t.fixed} of them with fixes")
+        text.append(f"; {t.fixed:,} of them with fixes")
     text.append(".\n")
     if t.skipped or t.blocked:
-        text.append(f"Not migrated: {t.skipped} skipped by you, {t.blocked} with problems left.\n",
-                    "$text-warning")
+        text.append(f"Not migrated: {t.skipped:,} skipped by you, {plural(t.blocked, 'session')} "
+                    "with problems left.\n", "$text-warning")
     text.append("\n")
     if estimate is None:
         text.append("Measuring the backup…", "italic $text-muted")
@@ -64,25 +69,26 @@ def backup_text(plan: Plan, estimate: BackupEstimate | None, show_path) -> Parts
     return text
 
 
-class BackupScreen(Screen[None]):
+class BackupScreen(WizardScreen[bool | None]):
+    STEP = 6
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "migrate", "Migrate now"),
         Binding("b", "toggle_backup", "Backup on/off"),
         Binding("escape", "back", "Back to plan"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, backup: bool = True) -> None:
         super().__init__()
-        self.backup = True
+        self.backup = backup
         self.estimate: BackupEstimate | None = None
 
     @property
     def plan(self) -> Plan:
-        assert self.app.plan is not None
-        return self.app.plan
+        assert self.state.plan is not None
+        return self.state.plan
 
     def compose(self) -> ComposeResult:
-        yield StepHeader(6, "Backup", self.app.workspace_label)
+        yield StepHeader(6, "Backup", self.state.workspace)
         with Vertical(id="backup-body"):
             yield Static(id="backup-info")
             yield Static(id="backup-action")
@@ -94,20 +100,28 @@ class BackupScreen(Screen[None]):
         self._draw()
         self._measure(self.backup)
 
-    @work(thread=True, exclusive=True, group="backup-estimate", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="backup-estimate", exit_on_error=False,
+          name="measuring the backup and the free space")
     def _measure(self, backup: bool) -> None:
-        from dataclasses import replace
-
-        estimate = backup_estimate(replace(self.plan, backup=backup), self.app.settings.disk_free)
+        estimate = backup_estimate(replace(self.plan, backup=backup), self.wizard.settings.disk_free)
         self.app.call_from_thread(self._measured, estimate)
 
     def _measured(self, estimate: BackupEstimate) -> None:
-        self.estimate = estimate
+        if estimate.enabled == self.backup:
+            self.estimate = estimate
+            self._draw()
+
+    def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
+        return [Way("r", "Measure again", lambda: self._measure(self.backup)),
+                Way("m", "Migrate without knowing the free space", self._without_estimate)]
+
+    def _without_estimate(self) -> None:
+        self.estimate = BackupEstimate("", 0, 0, None, self.backup)
         self._draw()
 
     def _draw(self) -> None:
         self.query_one("#backup-info", Static).update(
-            backup_text(self.plan, self.estimate, self.app.show_path).content())
+            backup_text(self.plan, self.estimate, self.wizard.show_path).content())
         action = Parts()
         if self.plan.nothing_to_do:
             action.append("Nothing to migrate: ", "bold").append(
@@ -129,12 +143,12 @@ class BackupScreen(Screen[None]):
                     "(it needs a checked backup) and nothing protects you from a mistake in them.\n\n")
         body.append("Migrate without a backup?", "bold")
 
-        def answered(yes: bool | None) -> None:
+        def answered(yes: bool) -> None:
             if yes:
                 self._set_backup(False)
 
-        self.app.push_screen(ConfirmDialog("Turn the backup off?", body.content(),
-                                           "Turn it off", "Keep the backup", danger=True), answered)
+        self.post_message(Ask("Turn the backup off?", body.content(), "Turn it off", answered,
+                              no="Keep the backup", danger=True))
 
     def _set_backup(self, on: bool) -> None:
         self.backup = on
@@ -150,7 +164,7 @@ class BackupScreen(Screen[None]):
             self.notify("There is not enough free space for the backup and the new files.",
                         severity="error", timeout=5)
             return
-        self.app.start_apply(self.backup)
+        self.finish(self.backup)
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.finish(None)

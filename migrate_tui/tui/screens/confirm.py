@@ -9,13 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from migrate_tui.tui.parts import Parts
+from migrate_tui.tui.screens.base import WizardDialog
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(WizardDialog[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "answer(False)", "Cancel"),
         Binding("n", "answer(False)", "No", show=False),
@@ -45,7 +45,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     @on(Button.Pressed)
     def _pressed(self, message: Button.Pressed) -> None:
-        self.dismiss(message.button.id == "yes")
+        self.finish(message.button.id == "yes")
 
     def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
+        self.finish(answer)

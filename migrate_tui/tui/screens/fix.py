@@ -1,93 +1,146 @@
-"""Step 5: the fix dialog.  The fixes the session's problems offer, and skip; each with
-its previewed effect (``preview_fix``: what the session would become)."""
+"""Step 5: the fix dialog.  The fixes the session's problems offer, and skip; each with its
+previewed effect (``preview_fix``: what the session would become).  ``a`` turns on "apply to
+every session with this problem": the choice is then made for all of them at once.  Opened
+on marked sessions, it offers what their problems offer, with how many each fix applies to.
+
+Dismisses with a ``FixChoice`` (the new decision of each session it applies to), or None."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections import Counter
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from migrate_tui.core.ids import display
 from migrate_tui.engine import MIGRATE, Decision, Plan, PlannedSession, preview_fix
+from migrate_tui.engine.selection import fixes_offered
 from migrate_tui.tui.effects import SKIP_EFFECT, fix_effect
-from migrate_tui.tui.messages import FixPreviews
+from migrate_tui.tui.formatting import plural
+from migrate_tui.tui.messages import FixChoice, FixPreviews, Way
 from migrate_tui.tui.parts import Parts
+from migrate_tui.tui.screens.base import WizardDialog
 
 UNDO = "undo"
 SKIP = "skip"
+EFFECT_LINES = 2  # lines of effect under each option (the dialog fits 80×24, skip in view)
 
 
 def offered_fixes(ps: PlannedSession) -> list[str]:
-    """The fixes the open problems offer, in the order they are offered, not yet chosen."""
-    out: list[str] = []
-    for p in ps.open_problems:
-        for fix in p.fixes:
-            if fix not in out and fix not in ps.decision.fixes:
-                out.append(fix)
-    return out
+    """The fixes the open problems offer, not yet chosen (no salvage for an empty file)."""
+    return fixes_offered(ps)
 
 
 def effects_for(plan: Plan, file_id: str, fixes: list[str]) -> dict[str, PlannedSession]:
     return {fix: preview_fix(plan, file_id, fix) for fix in fixes}
 
 
-class FixDialog(ModalScreen[Decision | None]):
+def sharing(plan: Plan, code: str, fix: str | None) -> list[str]:
+    """Every session with an open problem ``code`` (that offers ``fix``, if given)."""
+    out = []
+    for ps in plan.sessions:
+        if ps.open_problems and any(p.code == code for p in ps.open_problems):
+            if fix is None or fix in fixes_offered(ps):
+                out.append(ps.file_id)
+    return out
+
+
+class FixDialog(WizardDialog[FixChoice | None]):
+    STEP = 5
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "toggle_all", "Every session with this problem"),
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, file_id: str) -> None:
+    def __init__(self, file_ids: list[str]) -> None:
         super().__init__()
-        self.file_id = file_id
+        self.file_ids = list(file_ids)
         self.effects: dict[str, PlannedSession] = {}
+        self.every = False  # apply to every session with the problem (one session's dialog)
+        self.alike: dict[str, list[str]] = {}  # option id → the sessions "every" applies to
 
     @property
-    def session(self) -> PlannedSession:
-        assert self.app.plan is not None
-        return self.app.plan.session(self.file_id)
+    def plan(self) -> Plan:
+        assert self.state.plan is not None
+        return self.state.plan
+
+    @property
+    def sessions(self) -> list[PlannedSession]:
+        plan = self.plan
+        return [plan.session(fid) for fid in self.file_ids]
+
+    @property
+    def single(self) -> bool:
+        return len(self.file_ids) == 1
 
     def compose(self) -> ComposeResult:
-        ps = self.session
+        sessions = self.sessions
+        title = (f"Fix {display(sessions[0].scan.file_name)}" if self.single
+                 else f"Fix {plural(len(sessions), 'session')}")
         with Vertical(id="fix-dialog", classes="dialog"):
-            yield Static(Parts(f"Fix {display(ps.scan.file_name)}", "bold").content(), classes="dialog-title")
-            yield Static(self._problems_text(ps), id="fix-problems")
-            yield OptionList(*self._options(ps), id="fix-options")
-            yield Static(Parts("enter chooses · escape keeps the current decision", "italic $text-muted")
-                         .content())
-        yield Footer(compact=True)
+            yield Static(Parts(title, "bold").content(), classes="dialog-title")
+            yield Static(self._problems_text(sessions), id="fix-problems")
+            yield OptionList(*self._options(sessions), id="fix-options")
+            yield Static(id="fix-every")
+            yield Static(Parts("enter chooses · escape keeps the current decision",
+                               "italic $text-muted").content(), id="fix-hint")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
-        fixes = offered_fixes(self.session)
-        if fixes:
-            self._preview(fixes)
+        self._draw_every()
+        if self.single:
+            self._preview(self.plan, self.file_ids[0], offered_fixes(self.sessions[0]))
 
-    @staticmethod
-    def _problems_text(ps: PlannedSession):  # noqa: ANN205 - Content
+    # ------------------------------------------------------------ what is shown
+
+    def _problems_text(self, sessions: list[PlannedSession]):  # noqa: ANN202 - Content
         text = Parts()
-        if not ps.open_problems:
-            text.append("No problem is left; the fixes chosen: " + ", ".join(sorted(ps.decision.fixes)))
-        for p in ps.open_problems:
-            where = p.where.rsplit("/", 1)[-1]
-            text.append("✗ ", "$text-error bold").append(f"{where}: {p.message}\n")
-            if not p.fixes:
-                text.append("  this problem offers no fix: the session can only be skipped\n", "italic")
-        return text.content()
+        if self.single:
+            ps = sessions[0]
+            if not ps.open_problems:
+                text.append("No problem is left; the fixes chosen: " + ", ".join(sorted(ps.decision.fixes)))
+            for p in ps.open_problems[:2]:
+                text.append("✗ ", "$text-error bold").append(f"{p.code}", "bold")
+                text.append(f" (line {p.line}): " if p.line else ": ").append(f"{p.message}\n")
+                if not p.fixes:
+                    text.append("  this problem offers no fix: the session can only be skipped\n", "italic")
+            if len(ps.open_problems) > 2:
+                text.append(f"  … and {len(ps.open_problems) - 2:,} more\n", "italic")
+            return text.content().rstrip()
+        codes = Counter(p.code for ps in sessions for p in {q.code: q for q in ps.open_problems}.values())
+        for code, count in codes.most_common(4):
+            text.append("✗ ", "$text-error bold").append(f"{code}: {plural(count, 'session')}\n")
+        if len(codes) > 4:
+            text.append(f"  … and {len(codes) - 4} other problems\n", "italic")
+        return text.content().rstrip()
 
-    def _options(self, ps: PlannedSession) -> list[Option]:
-        options = [Option(self._prompt(fix, ["computing its effect…"]), id=f"fix:{fix}")
-                   for fix in offered_fixes(ps)]
-        if ps.decision.fixes:
-            options.append(Option(self._prompt(
-                "undo fixes", [f"back to the file as it is (drops {', '.join(sorted(ps.decision.fixes))})"]),
-                id=UNDO))
-        options.append(Option(self._prompt("skip", SKIP_EFFECT), id=SKIP))
+    def _options(self, sessions: list[PlannedSession]) -> list[Option]:
+        if self.single:
+            ps = sessions[0]
+            options = [Option(self._prompt(fix, ["computing its effect…"]), id=f"fix:{fix}")
+                       for fix in offered_fixes(ps)]
+            if ps.decision.fixes:
+                options.append(Option(self._prompt(
+                    "undo fixes", [f"back to the file as it is (drops {', '.join(sorted(ps.decision.fixes))})"]),
+                    id=UNDO))
+            options.append(Option(self._prompt("skip", SKIP_EFFECT), id=SKIP))
+            return options
+        offered: Counter[str] = Counter()
+        for ps in sessions:
+            offered.update(offered_fixes(ps))
+        options = [Option(self._prompt(fix, [f"for {offered[fix]:,} of the {len(sessions):,} sessions "
+                                             "(those whose problem offers it)"]), id=f"fix:{fix}")
+                   for fix, _count in offered.most_common()]
+        fixed = sum(1 for ps in sessions if ps.decision.fixes)
+        if fixed:
+            options.append(Option(self._prompt("undo fixes", [f"for the {fixed:,} with fixes chosen"]), id=UNDO))
+        options.append(Option(self._prompt(f"skip all {len(sessions):,}", SKIP_EFFECT[:1]), id=SKIP))
         return options
 
     @staticmethod
@@ -97,28 +150,87 @@ class FixDialog(ModalScreen[Decision | None]):
             text.append("\n  → " + line)
         return text.content()
 
-    @work(thread=True, exclusive=True, group="fix-preview", exit_on_error=False)
-    def _preview(self, fixes: list[str]) -> None:
-        assert self.app.plan is not None
-        self.post_message(FixPreviews(self.file_id, effects_for(self.app.plan, self.file_id, fixes)))
+    def _draw_every(self) -> None:
+        widget = self.query_one("#fix-every", Static)
+        if not self.single:
+            widget.display = False
+            return
+        ps = self.sessions[0]
+        if not ps.open_problems:
+            widget.display = False
+            return
+        code = ps.open_problems[0].code
+        others = len(self.alike.get(SKIP, [])) - 1 if self.alike else None
+        box = "[x]" if self.every else "[ ]"
+        text = Parts(f"{box} a: ", "bold").append("apply to every session with this problem")
+        if others is not None:
+            text.append(f" ({code}: {plural(others, 'other')})" if others else
+                        f" (no other session has {code})")
+        widget.update(text.content())
+
+    # ------------------------------------------------------------ previews
+
+    @work(thread=True, exclusive=True, group="fix-preview", exit_on_error=False,
+          name="working out what each fix would do")
+    def _preview(self, plan: Plan, file_id: str, fixes: list[str]) -> None:
+        ps = plan.session(file_id)
+        alike: dict[str, list[str]] = {}
+        for fix in fixes:
+            code = next((p.code for p in ps.open_problems if fix in p.fixes), None)
+            alike[f"fix:{fix}"] = sharing(plan, code, fix) if code else [file_id]
+        if ps.open_problems:
+            alike[SKIP] = sharing(plan, ps.open_problems[0].code, None)
+        self.post_message(FixPreviews(file_id, effects_for(plan, file_id, fixes)))
+        self.app.call_from_thread(self._got_alike, alike)
+
+    def _got_alike(self, alike: dict[str, list[str]]) -> None:
+        self.alike = alike
+        self._draw_every()
 
     def on_fix_previews(self, message: FixPreviews) -> None:
         self.effects = message.effects
         options = self.query_one(OptionList)
-        before = self.session
+        before = self.sessions[0]
         for fix, after in message.effects.items():
-            options.replace_option_prompt(f"fix:{fix}", self._prompt(fix, fix_effect(before, after)))
+            options.replace_option_prompt(f"fix:{fix}", self._prompt(fix, fix_effect(before, after)[:EFFECT_LINES]))
+
+    def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
+        if worker.group == "fix-preview":
+            return [Way("r", "Work the effects out again",
+                        lambda: self._preview(self.plan, self.file_ids[0], offered_fixes(self.sessions[0])))]
+        return []
+
+    # ------------------------------------------------------------ choosing
+
+    def action_toggle_all(self) -> None:
+        if not self.single or not self.sessions[0].open_problems:
+            return
+        self.every = not self.every
+        self._draw_every()
 
     @on(OptionList.OptionSelected)
     def _chosen(self, message: OptionList.OptionSelected) -> None:
-        current = self.app.decisions.get(self.file_id, MIGRATE)
         choice = message.option.id or ""
+        book = self.state.decisions
+        targets = self.file_ids
+        if self.single and self.every:
+            targets = self.alike.get(choice) or targets
+        decisions: dict[str, Decision] = {}
         if choice == SKIP:
-            self.dismiss(Decision(skip=True, fixes=current.fixes))
+            decisions = {fid: Decision(skip=True, fixes=book.get(fid).fixes) for fid in targets}
+            label = "skip"
         elif choice == UNDO:
-            self.dismiss(MIGRATE)
+            decisions = {fid: MIGRATE for fid in targets if book.get(fid).fixes or book.get(fid).skip}
+            label = "undo fixes of"
         else:
-            self.dismiss(current.with_fix(choice.removeprefix("fix:")))
+            fix = choice.removeprefix("fix:")
+            plan = self.plan
+            decisions = {fid: book.get(fid).with_fix(fix) for fid in targets
+                         if fix in offered_fixes(plan.session(fid))}
+            label = f"{fix} for"
+        what = display(targets[0]) if len(decisions) == 1 and len(targets) == 1 \
+            else plural(len(decisions), "session")
+        self.finish(FixChoice(decisions, f"{label} {what}"))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.finish(None)

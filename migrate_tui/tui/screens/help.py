@@ -1,4 +1,5 @@
-"""The help screen (? or F1): the steps, and the keys of each."""
+"""The help (? or F1): the keys of the screen it was opened on, taken from that screen's live
+bindings (so it is never out of date), then the steps of the wizard, the current one marked."""
 
 from __future__ import annotations
 
@@ -7,41 +8,46 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from migrate_tui.tui.parts import Parts
+from migrate_tui.tui.screens.base import WizardDialog
 
-HELP = """\
-**migrate-tui** moves an OpenClaw workspace from one JSON file per session
-(`.sessions/<id>.json`) to `sessions.json` plus one JSONL transcript per session.
-Nothing is written before step 7, and originals are never modified.
+STEPS = (
+    ("Workspace", "the folder and the agent id; what is there, the lock, recent changes"),
+    ("Scan", "every legacy file read once (nothing is written); escape stops"),
+    ("Plan", "every session, its status and problems; decide one by one or in bulk"),
+    ("Errors", "every problem with the source around it"),
+    ("Fix", "the fixes a problem offers, each with its effect, or skip"),
+    ("Backup", "where, how much, whether there is room"),
+    ("Progress", "the migration; escape cancels at a safe point"),
+    ("Result", "what was done; back to the plan with what is left, roll back, clean up"),
+)
 
-1. **Workspace**: the folder (→ completes a folder name) and the agent id.
-   The inventory shows what is there, whether the lock is held and whether the
-   agent may still be running. `enter` scans.
-2. **Scan**: reads every legacy file once; `escape` stops.
-3. **Plan** (dry run): every session, its status and problems.
-   `↑/↓` move · `space` skips or un-skips · `f` fixes · `t` or `1`–`4` filters
-   (all, problems, warnings, skipped) · `/` searches · `e` reviews errors ·
-   `enter` continues · `escape` goes back.
-4. **Errors review**: every problem with the source around it. `f` fixes,
-   `space` skips, `escape` returns to the plan.
-5. **Fix dialog**: the fixes a problem offers, each with its effect
-   (e.g. *salvage*: how many messages come back), or skip. `enter` chooses.
-6. **Backup**: where, how much, whether there is room. `enter` migrates;
-   `b` turns the backup off (asks again first).
-7. **Progress**: `escape` or `c` cancels at a safe point; run migrate again to
-   finish, or roll back to undo.
-8. **Result**: `r` rolls back, `c` removes the originals (after checking the
-   backup), `q` quits.
-
-`ctrl+q` quits at any step; during the migration it first stops at a safe point.
-Each choice here is the same as `migrate-tui migrate --skip ID` or `--fix ID=FIX`.
-"""
+QUERIES = ("Queries (/ on the plan): words match ids and keys; key:*:cron:*  problem:invalid_json  "
+           "status:blocked  channel:telegram  older:30d  newer:2026-01-31  size>1MB  msgs<3  "
+           "empty  -key:…  (every term must match)")
 
 
-class HelpScreen(ModalScreen[None]):
+def help_text(step: int | None, title: str, keys: list[tuple[str, str]]) -> Parts:
+    text = Parts()
+    text.append(f"Keys on this screen ({title})\n", "bold")
+    width = max((len(k) for k, _ in keys), default=0) + 2
+    for key, description in keys:
+        text.append(f"  {key:<{width}}", "bold $text-accent").append(description + "\n")
+    text.append("\nThe steps\n", "bold")
+    for n, (name, what) in enumerate(STEPS, 1):
+        here = n == step
+        text.append(("▸ " if here else "  ") + f"{n} {name}: ", "bold" if here else "")
+        text.append(what + "\n", "" if here else "$text-muted")
+    text.append("\nNothing is written before step 7, and originals are never modified. Every "
+                "decision here is one the command line takes too (migrate --skip, --fix, "
+                "--skip-where, --fix-where).\n", "italic")
+    text.append(QUERIES, "$text-muted")
+    return text
+
+
+class HelpScreen(WizardDialog[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("q", "close", "Close", show=False),
@@ -49,15 +55,21 @@ class HelpScreen(ModalScreen[None]):
         Binding("f1", "close", "Close", show=False),
     ]
 
+    def __init__(self, step: int | None, title: str, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.step = step
+        self.title_text = title
+        self.keys = keys
+
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog", classes="dialog"):
             yield Static(Parts("Help", "bold").content(), classes="dialog-title")
             with VerticalScroll(id="help-body"):
-                yield Markdown(HELP)
-            yield Static(Parts("escape closes", "italic $text-muted").content())
+                yield Static(help_text(self.step, self.title_text, self.keys).content())
+            yield Static(Parts("escape closes · ↑/↓ scroll", "italic $text-muted").content())
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.finish(None)

@@ -1,127 +1,176 @@
-"""Step 3: the plan, i.e. the dry-run diff.  Every session in a table (filter, search);
-``space`` skips, ``f`` fixes; the highlighted session's legacy JSON beside what will be
-written; the totals always in view.
+"""Step 3: the plan, i.e. the dry-run diff.  Every session in a table (filter tabs, a query,
+sortable columns); ``space`` skips, ``f`` fixes, ``m`` / ``a`` mark rows so that one key
+decides for all of them, ``u`` undoes; the highlighted session's legacy JSON beside what
+will be written; the totals always in view.
 
-After a decision the new plan differs from the one shown in a session or a few: only those
-rows are replaced and the filter counts are corrected from their old and new states, so a
-skip costs the same with 50 sessions or 50,000.  A replaced row stays where it is even when
-it no longer matches the filter or search (a session un-skipped under "skipped", fixed under
-"problems"): the cursor stays on it and the same key undoes the decision.  Choosing a filter
-or a search again lists exactly the sessions that match; the tab counts are always exact."""
+After decisions the new plan differs from the one shown in those sessions only: their rows
+are replaced and the filter counts are corrected from their old and new states, so a skip
+costs the same with 50 sessions or 200,000, and ten thousand decided at once redraw once.
+A replaced row stays where it is even when it no longer matches the filter or query (a
+session un-skipped under "skipped", fixed under "problems"): the cursor stays on it and the
+same key undoes the decision.  Choosing a filter or a query again lists exactly the sessions
+that match; the tab counts are always exact.
+
+The screen dismisses with its ``PlanView`` when the user goes back (the navigation keeps it
+for the return); forward it posts requests (``ShowErrors``, ``ToBackup``, ``OpenFix``)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import time
+from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
 
 from migrate_tui.core.ids import display
-from migrate_tui.engine import MIGRATE, Decision, Plan, PlannedSession, session_preview
-from migrate_tui.tui.messages import PreviewReady
+from migrate_tui.engine import Decision, Plan, PlannedSession, session_preview
+from migrate_tui.engine.selection import Query, QueryError, parse_query
+from migrate_tui.tui.decisions import toggled_skip
+from migrate_tui.tui.formatting import plural
+from migrate_tui.tui.messages import OpenFix, PreviewReady, ShowErrors, ToBackup, Way
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.plan_filter import (
     FILTERS,
+    NO_QUERY,
     changed_sessions,
     filter_counts,
     filter_sessions,
     listed,
     recount,
 )
+from migrate_tui.tui.relay import Later
+from migrate_tui.tui.screens.base import WizardScreen
+from migrate_tui.tui.state import PlanView
 from migrate_tui.tui.widgets.row_list import RowList
 from migrate_tui.tui.widgets.session_detail import SessionDetail
-from migrate_tui.tui.widgets.session_table import SessionTable, header_text
+from migrate_tui.tui.widgets.session_table import (
+    SORT_ORDER,
+    SORTS,
+    SessionTable,
+    header_column_at,
+    header_text,
+    sorted_rows,
+)
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.widgets.totals_bar import TotalsBar
 from migrate_tui.tui.widgets.wizard_input import WizardInput
 
 PREVIEW_DELAY = 0.12  # seconds the cursor rests on a row before its file is read
-ROW_BY_ROW = 500  # above this many changed sessions, the list is filled again instead
+SEARCH_DELAY = 0.3  # seconds after the last key typed in the query before it is applied
+QUERY_HINT = "/ search: words, key:*:cron:*, problem:…, older:30d, size>1MB, msgs<3"
 
 
-def toggled_skip(decision: Decision) -> Decision:
-    """Skip, or un-skip keeping the fixes chosen before."""
-    return Decision(skip=not decision.skip, fixes=decision.fixes)
-
-
-class PlanScreen(Screen[None]):
+class PlanScreen(WizardScreen[PlanView]):
+    STEP = 3
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_skip", "Skip"),
+        Binding("space", "skip", "Skip"),
         Binding("f", "fix", "Fix"),
-        Binding("t", "next_filter", "Filter"),
+        Binding("m", "mark", "Mark"),
+        Binding("a", "mark_all", "Mark all listed", show=False),
+        Binding("shift+down,J", "mark_move(1)", "Mark and go down", show=False),
+        Binding("shift+up,K", "mark_move(-1)", "Mark and go up", show=False),
+        Binding("u", "undo", "Undo"),
+        Binding("ctrl+r", "redo", "Redo", show=False),
         Binding("slash", "search", "Search"),
+        Binding("t", "next_filter", "Next filter", show=False),
+        Binding("1", "filter('all')", "All sessions", show=False),
+        Binding("2", "filter('problems')", "Sessions with problems", show=False),
+        Binding("3", "filter('warnings')", "Sessions with warnings", show=False),
+        Binding("4", "filter('skipped')", "Skipped sessions", show=False),
+        Binding("s", "sort", "Sort by the next column", show=False),
+        Binding("S", "reverse_sort", "Reverse the sort", show=False),
         Binding("e", "errors", "Errors"),
         Binding("enter", "continue", "Next"),
         Binding("escape", "back", "Back"),
-        Binding("1", "filter('all')", show=False),
-        Binding("2", "filter('problems')", show=False),
-        Binding("3", "filter('warnings')", show=False),
-        Binding("4", "filter('skipped')", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, view: PlanView | None = None) -> None:
         super().__init__()
-        self.filter = "all"
-        self.search = ""
-        self._search_timer: Timer | None = None
-        self._preview_timer: Timer | None = None
+        self.view = view or PlanView()
+        self.query_error: str | None = None
+        self._query: Query = NO_QUERY
         self._shown: Plan | None = None  # the plan the table and the filter tabs show
         self._counts: dict[str, int] = {}  # filter_counts(self._shown)
+        self._preview_later: Later | None = None
+        self._search_later: Later | None = None
+        self._preview_for: str | None = None
 
     @property
     def plan(self) -> Plan:
-        assert self.app.plan is not None
-        return self.app.plan
+        plan = self.state.plan
+        assert plan is not None
+        return plan
+
+    @property
+    def filter(self) -> str:
+        return self.view.filter
+
+    @property
+    def search(self) -> str:
+        return self.view.query
 
     def compose(self) -> ComposeResult:
-        yield StepHeader(3, "Plan (dry run: nothing is written yet)", self.app.workspace_label)
+        yield StepHeader(3, "Plan (dry run: nothing is written yet)", self.state.workspace)
         with Horizontal(id="plan-filters"):
             yield Static(id="filter-tabs")
-            yield WizardInput(placeholder="/ search id or key", id="search")
+            yield WizardInput(self.view.query, placeholder=QUERY_HINT, id="search",
+                              select_on_focus=False)
         with Vertical(id="plan-list"):
             yield Static(id="table-header")
             yield SessionTable(id="sessions")
+            yield Static(id="plan-status")
         yield SessionDetail(id="detail")
         yield TotalsBar(id="totals")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.app.plan_changed.subscribe(self, self._plan_changed)
-        self.app.decision_pending.subscribe(self, self._decision_pending)
-        self._refill(keep=None)
-        self.query_one(SessionTable).focus()
+        clock = time.monotonic
+        self._preview_later = Later(self, PREVIEW_DELAY, self._load_current_preview, clock)
+        self._search_later = Later(self, SEARCH_DELAY, self._apply_typed_query, clock)
+        self.wizard.plan_changed.subscribe(self, self._plan_changed)
+        self.wizard.decision_pending.subscribe(self, self._decision_pending)
+        table = self.query_one(SessionTable)
+        table.marked = set(self.view.marked)
+        self._compile_query(self.view.query)
+        self._refill(keep=self.view.cursor)
+        table.focus()
 
     def on_resize(self) -> None:
         self._draw_header()
 
+    @property
+    def table(self) -> SessionTable:
+        return self.query_one(SessionTable)
+
     def _draw_header(self) -> None:
-        table = self.query_one(SessionTable)
+        table = self.table
         width = table.scrollable_content_region.width or self.size.width
-        self.query_one("#table-header", Static).update(Parts(header_text(width), "bold").content())
+        self.query_one("#table-header", Static).update(
+            Parts(header_text(width, self.view.sort, self.view.descending), "bold").content())
 
     # ------------------------------------------------------------ data
 
     def _refill(self, keep: str | None) -> None:
-        """Fill the table from the app's plan (the filter and search applied), keeping the
+        """Fill the table from the plan (the filter, query and sort applied), keeping the
         cursor on session ``keep`` when it is still listed."""
-        table = self.query_one(SessionTable)
-        table.pending = self.app.pending_ids
-        rows = filter_sessions(self.plan, self.filter, self.search)
-        table.set_items(rows, cursor=None)
+        table = self.table
+        table.pending = self.state.pending_ids
+        rows = filter_sessions(self.plan, self.filter, self._query)
+        rows = sorted_rows(rows, self.view.sort, self.view.descending)
+        table.set_items(rows, cursor=0 if keep is None else None)
         if keep is not None:
             index = table.index_of(keep)
-            if index is not None:
-                table.move_cursor(index, announce=True)
-        if self._shown is not self.plan:  # a filter or a search alone leaves the counts
+            table.move_cursor(index if index is not None else 0, announce=True)
+        if self._shown is not self.plan:  # a filter, a query or a sort alone leaves the counts
             self._counts = filter_counts(self.plan)
             self._shown = self.plan
         self._draw_filters()
         self._draw_header()
+        self._draw_status()
         self.query_one(TotalsBar).show(self.plan.totals, bool(table.pending))
 
     def _draw_filters(self) -> None:
@@ -132,43 +181,77 @@ class PlanScreen(Screen[None]):
             text.append("  ")
         self.query_one("#filter-tabs", Static).update(text.content())
 
+    def _draw_status(self) -> None:
+        """Under the table: where the cursor is, what is marked, the sort, what u undoes."""
+        table = self.table
+        text = Parts()
+        if self.query_error:
+            text.append("✗ " + self.query_error, "$text-error bold")
+            self.query_one("#plan-status", Static).update(text.content())
+            return
+        count = len(table.items)
+        if count:
+            text.append(f"row {table.cursor + 1:,} of {count:,}", "bold")
+        else:
+            text.append("no session " + ("matches" if (self.search or self.filter != "all") else "here"),
+                        "bold")
+        if self.search.strip():
+            text.append(f" · query {self.search.strip()!r}")
+        marked = len(table.marked)
+        if marked:
+            shown = table.listed_marked
+            text.append(" · ").append(plural(marked, "marked", "marked"), "$text-accent bold")
+            if shown != marked:
+                text.append(f" ({shown:,} listed)")
+        if self.view.sort != "plan":
+            arrow = "▼" if self.view.descending else "▲"
+            text.append(f" · sorted by {SORTS[self.view.sort][0].lower()} {arrow}")
+        book = self.state.decisions
+        if book.undo_label:
+            text.append(f" · u undoes: {book.undo_label}", "$text-muted")
+        self.query_one("#plan-status", Static).update(text.content())
+
     def _plan_changed(self, plan: Plan) -> None:
-        table = self.query_one(SessionTable)
+        table = self.table
         pairs = changed_sessions(self._shown, plan) if self._shown is not None else None
-        if pairs is None or len(pairs) > ROW_BY_ROW:
+        if pairs is None:
             current = table.current
             self._refill(keep=current.file_id if current else None)
             return
         self._counts = recount(self._counts, pairs)
         self._shown = plan
-        table.pending = self.app.pending_ids
-        self._update_rows(table, plan, [new for _, new in pairs])
-        table.refresh()  # the rows no longer pending
+        table.pending = self.state.pending_ids
+        self._update_rows(table, [new for _, new in pairs])
         self._draw_filters()
+        self._draw_status()
         self.query_one(TotalsBar).show(plan.totals, bool(table.pending))
 
-    def _update_rows(self, table: SessionTable, plan: Plan, changed: list[PlannedSession]) -> None:
+    def _update_rows(self, table: SessionTable, changed: list[PlannedSession]) -> None:
         """Replace the rows of the sessions that changed (listed or not, they stay); list the
-        ones not listed that now match the filter and search, in the plan's order."""
+        ones not listed that now match the filter and query, in the sort's order."""
+        replaced = []
         added = []
         for ps in changed:
             row = table.index_of(ps.file_id)
             if row is not None:
-                table.replace_item(row, ps)
-            elif listed(ps, self.filter, self.search):
+                replaced.append((row, ps))
+            elif listed(ps, self.filter, self._query):
                 added.append(ps)
+        table.replace_items(replaced)
         if added:
             current = table.current
-            order = plan.index
+            order = self.plan.index
             rows = sorted([*table.items, *added], key=lambda ps: order[ps.file_id])
+            rows = sorted_rows(rows, self.view.sort, self.view.descending)
             table.set_items(rows, cursor=None)
             if current is not None:
                 table.move_cursor(table.index_of(current.file_id) or 0, announce=True)
 
-    def _decision_pending(self, file_id: str) -> None:
-        table = self.query_one(SessionTable)
-        table.pending = self.app.pending_ids
+    def _decision_pending(self, file_ids: set[str]) -> None:
+        table = self.table
+        table.pending = self.state.pending_ids
         table.refresh()
+        self._draw_status()
         self.query_one(TotalsBar).show(self.plan.totals, True)
 
     # ------------------------------------------------------------ the highlighted session
@@ -177,54 +260,128 @@ class PlanScreen(Screen[None]):
     def _highlighted(self, message: RowList.Highlighted) -> None:
         detail = self.query_one(SessionDetail)
         ps = message.item if isinstance(message.item, PlannedSession) else None
+        self.view.cursor = ps.file_id if ps is not None else None
         keep_preview = detail.preview if (ps is not None and detail.preview is not None
                                           and detail.preview.file_id == ps.file_id) else None
         detail.show(ps, keep_preview)
-        if self._preview_timer is not None:
-            self._preview_timer.stop()
-        if ps is not None:
-            self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self._load_preview(ps.file_id))
+        self._draw_status()
+        if ps is not None and keep_preview is None and self._preview_later is not None:
+            self._preview_later.poke()
 
-    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def _load_preview(self, file_id: str) -> None:
-        self.post_message(PreviewReady(session_preview(self.plan, file_id)))
+    def _load_current_preview(self) -> None:
+        current = self.table.current
+        if current is not None:
+            self._preview_for = current.file_id
+            self._load_preview(self.plan, current.file_id)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False,
+          name="reading the session's file for the preview")
+    def _load_preview(self, plan: Plan, file_id: str) -> None:
+        self.post_message(PreviewReady(session_preview(plan, file_id)))
 
     def on_preview_ready(self, message: PreviewReady) -> None:
-        current = self.query_one(SessionTable).current
+        current = self.table.current
         if current is not None and current.file_id == message.preview.file_id:
             self.query_one(SessionDetail).show(current, message.preview)
 
-    # ------------------------------------------------------------ actions
+    def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
+        if worker.group == "preview":
+            return [Way("r", "Read the file again", self._load_current_preview)]
+        return []
 
-    def action_toggle_skip(self) -> None:
-        ps = self.query_one(SessionTable).current
-        if ps is None:
+    # ------------------------------------------------------------ decisions
+
+    def _targets(self) -> list[PlannedSession]:
+        """The marked sessions (listed or not), else the one under the cursor."""
+        table = self.table
+        if table.marked:
+            plan = self.plan
+            return [plan.session(fid) for fid in sorted(table.marked, key=plan.index.__getitem__)
+                    if isinstance(fid, str) and fid in plan.index]
+        return [table.current] if table.current is not None else []
+
+    def action_skip(self) -> None:
+        targets = self._targets()
+        if not targets:
             return
-        self.app.decide(ps.file_id, toggled_skip(self.app.decisions.get(ps.file_id, MIGRATE)))
+        book = self.state.decisions
+        if len(targets) == 1:
+            fid = targets[0].file_id
+            decision = toggled_skip(book.get(fid))
+            self.wizard.decide({fid: decision}, f"{'skip' if decision.skip else 'un-skip'} "
+                               f"{display(fid)}")
+            return
+        skip = not all(book.get(ps.file_id).skip for ps in targets)
+        changes = {ps.file_id: Decision(skip=skip, fixes=book.get(ps.file_id).fixes) for ps in targets}
+        self.wizard.decide(changes, f"{'skip' if skip else 'un-skip'} {plural(len(targets), 'session')}")
+        self._clear_marks()
 
     def action_fix(self) -> None:
-        from migrate_tui.tui.screens.fix import FixDialog
-
-        ps = self.query_one(SessionTable).current
-        if ps is None:
+        targets = self._targets()
+        if not targets:
             return
-        if not ps.open_problems and not ps.decision.fixes:
-            self.notify(f"{display(ps.file_id)} has no problem to fix.", timeout=3)
+        fixable = [ps for ps in targets if ps.open_problems or ps.decision.fixes]
+        if not fixable:
+            what = display(targets[0].file_id) if len(targets) == 1 else "none of the marked sessions"
+            self.notify(f"{what} has no problem to fix.", timeout=3)
             return
-        self.app.push_screen(FixDialog(ps.file_id), self._fixed(ps.file_id))
+        self.post_message(OpenFix([ps.file_id for ps in fixable]))
+        if len(targets) > 1:
+            self._clear_marks()
 
-    def _fixed(self, file_id: str):  # noqa: ANN202 - a dismiss callback
-        def apply(decision: Decision | None) -> None:
-            if decision is not None:
-                self.app.decide(file_id, decision)
-        return apply
+    def action_undo(self) -> None:
+        if not self.state.decisions.can_undo:
+            self.notify("Nothing to undo.", timeout=2)
+            return
+        self.wizard.undo()
+
+    def action_redo(self) -> None:
+        if not self.state.decisions.can_redo:
+            self.notify("Nothing to redo.", timeout=2)
+            return
+        self.wizard.redo()
+
+    # ------------------------------------------------------------ marks
+
+    def action_mark(self) -> None:
+        table = self.table
+        table.toggle_mark()
+        table.move_cursor(table.cursor + 1)
+        self._marks_changed()
+
+    def action_mark_move(self, step: int) -> None:
+        table = self.table
+        table.mark(table.cursor)
+        table.move_cursor(table.cursor + step)
+        table.mark(table.cursor)
+        self._marks_changed()
+
+    def action_mark_all(self) -> None:
+        """Mark every listed row (all rows of the filter and query); again: unmark them."""
+        table = self.table
+        if table.items and table.listed_marked == len(table.items):
+            table.marked.difference_update(table.key_of(ps) for ps in table.items)
+            table.refresh()
+        else:
+            table.mark_all()
+        self._marks_changed()
+
+    def _clear_marks(self) -> None:
+        self.table.clear_marks()
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        self.view.marked = {fid for fid in self.table.marked if isinstance(fid, str)}
+        self._draw_status()
+
+    # ------------------------------------------------------------ filter, query, sort
 
     def action_next_filter(self) -> None:
         self.action_filter(FILTERS[(FILTERS.index(self.filter) + 1) % len(FILTERS)])
 
     def action_filter(self, name: str) -> None:
-        self.filter = name
-        current = self.query_one(SessionTable).current
+        self.view.filter = name
+        current = self.table.current
         self._refill(keep=current.file_id if current else None)
 
     def action_search(self) -> None:
@@ -232,41 +389,85 @@ class PlanScreen(Screen[None]):
 
     @on(Input.Changed, "#search")
     def _search_changed(self, message: Input.Changed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._search_timer = self.set_timer(0.2, lambda: self._apply_search(message.value))
+        if self._search_later is not None:
+            self._search_later.poke()
 
-    def _apply_search(self, value: str) -> None:
-        self.search = value
-        self._refill(keep=None)
+    def _apply_typed_query(self) -> None:
+        self._apply_query(self.query_one("#search", Input).value)
+
+    def _compile_query(self, text: str) -> bool:
+        try:
+            self._query = parse_query(text)
+        except QueryError as exc:
+            self.query_error = str(exc)
+            return False
+        self.query_error = None
+        return True
+
+    def _apply_query(self, value: str) -> None:
+        if value == self.view.query and self.query_error is None:
+            return
+        if not self._compile_query(value):
+            self._draw_status()
+            return
+        self.view.query = value
+        current = self.table.current
+        self._refill(keep=current.file_id if current else None)
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:
-        self._apply_search(self.query_one("#search", Input).value)
-        self.query_one(SessionTable).focus()
+        if self._search_later is not None:
+            self._search_later.cancel()
+        self._apply_typed_query()
+        if self.query_error is None:
+            self.table.focus()
+
+    def action_sort(self) -> None:
+        self.view.sort = SORT_ORDER[(SORT_ORDER.index(self.view.sort) + 1) % len(SORT_ORDER)]
+        self.view.descending = False
+        self._resort()
+
+    def action_reverse_sort(self) -> None:
+        self.view.descending = not self.view.descending
+        self._resort()
+
+    def _resort(self) -> None:
+        current = self.table.current
+        self._refill(keep=current.file_id if current else None)
+
+    @on(events.Click, "#table-header")
+    def _header_clicked(self, event: events.Click) -> None:
+        width = self.table.scrollable_content_region.width or self.size.width
+        name = header_column_at(event.x, width)
+        if name is None:
+            return
+        if name == self.view.sort:
+            self.view.descending = not self.view.descending
+        else:
+            self.view.sort, self.view.descending = name, False
+        self._resort()
+
+    # ------------------------------------------------------------ moving on
 
     def action_errors(self) -> None:
-        from migrate_tui.tui.screens.errors import ErrorsScreen
-
-        self.app.push_screen(ErrorsScreen())
+        self.post_message(ShowErrors())
 
     def action_continue(self) -> None:
-        from migrate_tui.tui.screens.backup import BackupScreen
-
-        if self.app.pending_ids:
+        if self.state.pending_ids:
             self.notify("Still planning the last decision; try again in a moment.", timeout=2)
             return
         if self.plan.totals.blocked:
-            # problems are reviewed before anything is committed
-            from migrate_tui.tui.screens.errors import ErrorsScreen
-
-            self.app.push_screen(ErrorsScreen())
-            return
-        self.app.push_screen(BackupScreen())
+            self.post_message(ShowErrors())  # problems are reviewed before anything is written
+        else:
+            self.post_message(ToBackup())
 
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
         if search.has_focus:
-            self.query_one(SessionTable).focus()
+            self.table.focus()
             return
-        self.app.pop_screen()
+        if self.table.marked:
+            self._clear_marks()
+            self.notify("Marks cleared; escape again goes back to the workspace.", timeout=3)
+            return
+        self.finish(self.view)

@@ -1,9 +1,15 @@
-"""Step 7: apply, live.  Overall progress with ETA, the phase, the session at hand, a log.
-Cancel (escape or c) stops apply at its next safe point."""
+"""Step 7: apply, live.  One bar over the phases (backup, transcripts, index, verify) with the
+measured speed and the time left, the session at hand, a log.  Cancel (escape or c) stops
+apply at its next safe point; quitting does the same and says what it waits for.
+
+Dismisses with the ``ApplyOutcome`` (also when apply failed: the outcome says how)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -11,7 +17,8 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, ProgressBar, RichLog, Static
+from textual.widgets import Footer, RichLog, Static
+from textual.worker import Worker
 
 from migrate_tui.core.layout import Layout
 from migrate_tui.engine import (
@@ -28,103 +35,120 @@ from migrate_tui.engine import (
 )
 from migrate_tui.engine.model import Event
 from migrate_tui.engine.report import EXIT_LOCKED, EXIT_USAGE
-from migrate_tui.tui.app import APPLY_GROUP
-from migrate_tui.tui.messages import ApplyFinished, ApplyOutcome
-from migrate_tui.tui.overall_progress import PHASES, OverallProgress, estimated_totals
+from migrate_tui.tui.formatting import plural
+from migrate_tui.tui.messages import ApplyOutcome, Way
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.relayed import RelayedScreen
+from migrate_tui.tui.screens.base import RelayedScreen
+from migrate_tui.tui.throughput import Meter, Phase
+from migrate_tui.tui.widgets.progress_panel import ProgressPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
 
+APPLY_GROUP = "apply"
 LOG_COLOURS = {"warning": "text-warning", "error": "text-error"}  # theme variables
-PHASE_MARKS = {"done": ("✓", "$text-success"), "running": ("▶", "bold"), "waiting": ("·", "$text-muted")}
+# How long a file of each phase takes against one of the backup (a first guess: each phase's
+# own measured speed replaces it once it runs).
+COSTS = {"backup": 1.0, "transcripts": 1.5, "index": 1.0, "verify": 0.05}
 
 
-def run_apply(plan: Plan, on_event, cancel, lock_timeout: float) -> ApplyOutcome:  # noqa: ANN001
+def run_apply(plan: Plan, on_event, cancel, lock_timeout: float,  # noqa: ANN001
+              clock: Callable[[], float] = time.monotonic) -> ApplyOutcome:
     """Apply, then build and save the report; every way it can end becomes an outcome."""
+    started = clock()
     try:
         result = apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
                             workers=True)
     except LockBusy as exc:
-        return ApplyOutcome(EXIT_LOCKED, error=f"sessions.json.lock is held by another process: {exc}")
+        return ApplyOutcome(EXIT_LOCKED, error=f"sessions.json.lock is held by another process: {exc}",
+                            elapsed=clock() - started)
     except WorkspaceError as exc:
-        return ApplyOutcome(EXIT_USAGE, error=str(exc))
+        return ApplyOutcome(EXIT_USAGE, error=str(exc), elapsed=clock() - started)
     report = build_report(plan, result, dry_run=False)
     path = save_report(Layout(plan.scan.workspace), report)
     result.report_path = path
-    return ApplyOutcome(exit_code(report), result, report, path)
+    return ApplyOutcome(exit_code(report), result, report, path, elapsed=clock() - started)
 
 
-class ProgressScreen(RelayedScreen):
+def phases_of(plan: Plan) -> list[Phase]:
+    """Apply's phases, sized from the plan until each announces itself."""
+    scan = plan.scan
+    todo = [ps for ps in plan.sessions if ps.action == "migrate"]
+    backed = [s for s in scan.sessions if s.sha256 is not None] if plan.backup else []
+    extra = int(scan.session_map_present and plan.backup) + int(scan.store_present)
+    return [
+        Phase("backup", len(backed) + extra, sum(s.size for s in backed), COSTS["backup"]),
+        Phase("transcripts", len(todo), sum(ps.scan.size for ps in todo), COSTS["transcripts"]),
+        Phase("index", 1, 0, COSTS["index"]),
+        Phase("verify", len(todo), 0, COSTS["verify"]),
+    ]
+
+
+class ProgressScreen(RelayedScreen[ApplyOutcome]):
+    STEP = 7
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("c", "cancel", "Cancel", show=False),
     ]
 
-    def __init__(self, *, autostart: bool = True) -> None:
+    def __init__(self, plan: Plan, cancel: threading.Event, *, autostart: bool = True) -> None:
         super().__init__()
+        self.plan = plan
+        self.cancel = cancel
         self.autostart = autostart
-        self.progress: OverallProgress | None = None
-
-    @property
-    def plan(self) -> Plan:
-        assert self.app.plan is not None
-        return self.app.plan
+        self.meter: Meter | None = None
+        self.quitting = False
+        self._sizes = {s.file_name: s.size for s in plan.scan.sessions}
+        self._backup_bytes = 0
 
     def compose(self) -> ComposeResult:
-        yield StepHeader(7, "Migrating", self.app.workspace_label)
+        yield StepHeader(7, "Migrating", self.state.workspace)
         with Vertical(id="progress-body"):
-            yield Static(id="phases")
-            yield ProgressBar(id="overall", clock=self.app.settings.clock, show_eta=True)
-            yield Static(id="current")
+            yield ProgressPanel(id="apply-progress")
             yield RichLog(id="log", max_lines=2000, wrap=True, markup=False)
             yield Static(id="cancel-note")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.progress = OverallProgress(estimated_totals(self.plan))
-        self._draw_progress()
-        self.log_line("info", f"migrating {self.plan.totals.to_migrate:,} session(s)"
+        clock = self.wizard.settings.clock
+        self.meter = Meter(phases_of(self.plan), lambda: clock.time)
+        self.query_one(ProgressPanel).follow(self.meter)
+        self.log_line("info", f"migrating {plural(self.plan.totals.to_migrate, 'session')}"
                       + ("" if self.plan.backup else " WITHOUT a backup of the legacy files"))
         if self.autostart:
-            self._apply()
+            self._apply(self.start_drawing())
 
-    @work(thread=True, exit_on_error=False, group=APPLY_GROUP)
-    def _apply(self) -> ApplyOutcome:
-        outcome = run_apply(self.plan, self.relay, self.app.cancel, self.app.settings.lock_timeout)
-        self.post_message(ApplyFinished(outcome))
-        return outcome
+    @work(thread=True, exit_on_error=False, group=APPLY_GROUP, name="migrating")
+    def _apply(self, relay: Any) -> ApplyOutcome:
+        clock = self.wizard.settings.clock
+        return run_apply(self.plan, relay, self.cancel, self.wizard.settings.lock_timeout,
+                         lambda: clock.time)
 
     # ------------------------------------------------------------ drawing
 
     def show_events(self, events: list[Event]) -> None:
-        assert self.progress is not None
-        current = None
+        assert self.meter is not None
+        panel = self.query_one(ProgressPanel)
         for event in events:
             if isinstance(event, PhaseStarted):
-                self.progress.start(event.phase, event.total)
-                self.log_line("info", f"{event.phase}: {event.total:,} item(s)")
+                if event.phase == "backup":
+                    self._backup_bytes = 0
+                size = event.total_bytes or self.meter.phases.get(event.phase, Phase(event.phase)).bytes
+                self.meter.start(event.phase, event.total, size if event.phase != "verify" else 0)
+                self.log_line("info", f"{event.phase}: {plural(event.total, 'item')}")
             elif isinstance(event, Progress):
-                self.progress.advance(event.phase, event.done, event.total)
-                current = event
+                done_bytes = event.bytes_done or None
+                if event.phase == "backup":
+                    self._backup_bytes += self._sizes.get(event.item, 0)
+                    done_bytes = self._backup_bytes
+                self.meter.advance(event.phase, event.done, done_bytes, files=event.total)
+                panel.item = f"{event.phase}: {event.item}"
             elif isinstance(event, LogLine):
                 self.log_line(event.level, event.text)
-        if current is not None:
-            self.query_one("#current", Static).update(
-                Parts(f"{current.phase}: ", "bold").append(
-                    f"{current.done:,} of {current.total:,}  ·  {current.item}").content())
-        self._draw_progress()
+        panel.draw()
 
-    def _draw_progress(self) -> None:
-        assert self.progress is not None
-        text = Parts("Phase: ")
-        for n, phase in enumerate(PHASES):
-            mark, style = PHASE_MARKS[self.progress.state_of(phase)]
-            if n:
-                text.append("  ")
-            text.append(f"{mark} {phase}", style)
-        self.query_one("#phases", Static).update(text.content())
-        self.query_one("#overall", ProgressBar).update(
-            total=self.progress.total, progress=self.progress.completed)
+    def tick(self) -> None:
+        self.query_one(ProgressPanel).draw()
+        if self.quitting:
+            self._draw_note()
 
     def log_line(self, level: str, text: str) -> None:
         colour = self.app.theme_variables.get(LOG_COLOURS.get(level, ""))
@@ -133,19 +157,57 @@ class ProgressScreen(RelayedScreen):
 
     # ------------------------------------------------------------ the end
 
-    def on_apply_finished(self, message: ApplyFinished) -> None:
-        self.drain_events()
-        if self.progress is not None and message.outcome.result is not None \
-                and not message.outcome.result.cancelled:
-            self.progress.finish()
-            self._draw_progress()
-        self.app.apply_done(message.outcome)
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != APPLY_GROUP or not worker.is_finished:
+            return
+        self.stop_drawing()
+        outcome = worker.result
+        if not isinstance(outcome, ApplyOutcome):
+            return  # failed: the app's failure dialog offers the way on (ways_forward)
+        if self.meter is not None and outcome.result is not None and not outcome.result.cancelled \
+                and outcome.result.error is None:
+            self.meter.finish()
+            self.query_one(ProgressPanel).draw()
+        self.finish(outcome)
+
+    def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
+        """Apply itself turns every failure into a result; what is left (the report could not
+        be saved, an unexpected error) still ends on the result screen, which offers the rest."""
+        outcome = ApplyOutcome(EXIT_USAGE, error=f"the migration stopped: {error}. The workspace is "
+                               "at a safe point: run the migration again to finish, or roll back")
+        return [Way("enter", "See the result", lambda: self.finish(outcome))]
 
     def action_cancel(self) -> None:
-        if self.app.cancel.is_set():
+        if self.cancel.is_set():
             return
-        self.app.cancel.set()
+        self.cancel.set()
         self.log_line("warning", "cancelling: apply stops at the next safe point…")
-        self.query_one("#cancel-note", Static).update(Parts(
-            "Cancelling. sessions.json is not changed once apply stops early; afterwards, run "
-            "migrate again to finish, or roll back to undo.", "$text-warning").content())
+        self._draw_note()
+
+    def quit_requested(self) -> str:
+        """Quitting waits for apply to stop at a safe point: say so, and what it waits for."""
+        self.quitting = True
+        self.action_cancel()
+        self._draw_note()
+        return self.waiting_for()
+
+    def waiting_for(self) -> str:
+        meter = self.meter
+        phase = meter.phases.get(meter.current or "") if meter is not None else None
+        if phase is None:
+            return "the migration to start, then to stop at once"
+        if phase.name == "transcripts":
+            return (f"the transcripts phase to finish the files in hand "
+                    f"({phase.files_done:,} of {phase.files:,} written): sessions.json is left as it was")
+        if phase.name == "backup":
+            return f"the backup copies in hand to be checked ({phase.files_done:,} of {phase.files:,})"
+        return f"the {phase.name} phase to end (it is short)"
+
+    def _draw_note(self) -> None:
+        text = Parts()
+        if self.quitting:
+            text.append("Quitting: ", "$text-warning bold").append(f"waiting for {self.waiting_for()}.\n")
+        text.append("Cancelling. sessions.json is not changed once apply stops early; afterwards, run "
+                    "the migration again to finish, or roll back to undo.", "$text-warning")
+        self.query_one("#cancel-note", Static).update(text.content())

@@ -1,5 +1,10 @@
-"""Step 8: the result.  Totals, verification, the sessions not migrated and why, where the
-backup and the JSON report are; roll back or clean up (each confirmed first), or quit."""
+"""Step 8: the result.  Totals, the time it took, verification, the sessions not migrated and
+why, where the backup and the JSON report are.  From here: back to the plan with what is
+left (scanned again, decisions kept) to fix it and migrate again; roll back or clean up
+(each confirmed first); or quit.
+
+Which of those is offered, and why not otherwise, is decided in one place
+(``offered_actions``).  Dismisses with "continue" (back to the plan)."""
 
 from __future__ import annotations
 
@@ -9,18 +14,21 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
 from migrate_tui.core.errors import BackupError
 from migrate_tui.engine import LockBusy, WorkspaceError
 from migrate_tui.engine.cleanup import CleanupPlan, cleanup_workspace, plan_cleanup
 from migrate_tui.engine.rollback import RollbackPlan, describe, plan_rollback, rollback_workspace
 from migrate_tui.tui.formatting import human_bytes, plural
-from migrate_tui.tui.messages import ApplyOutcome
+from migrate_tui.tui.messages import ApplyOutcome, Ask, Way
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.confirm import ConfirmDialog
+from migrate_tui.tui.screens.base import WizardScreen
+from migrate_tui.tui.throughput import duration
 from migrate_tui.tui.widgets.step_header import StepHeader
+
+MAX_LISTED = 300  # sessions listed as not migrated; the rest are counted
 
 
 def headline(outcome: ApplyOutcome) -> tuple[str, str]:
@@ -34,18 +42,53 @@ def headline(outcome: ApplyOutcome) -> tuple[str, str]:
     if report.get("verified") is False:
         return "✗ Verification found a difference", "$text-error bold"
     if report["errors"]:
-        return f"! Done, but {plural(report['errors'], 'session')} not migrated", "$text-warning bold"
-    return "✓ Migration complete and verified", "$text-success bold"
+        return (f"! Done: {plural(report['migrated'], 'session')} migrated, "
+                f"{plural(report['errors'], 'session')} not migrated"), "$text-warning bold"
+    return f"✓ Migration complete and verified: {plural(report['migrated'], 'session')}", "$text-success bold"
 
 
-def outcome_text(outcome: ApplyOutcome, show_path) -> Parts:  # noqa: ANN001, C901
+def finished(outcome: ApplyOutcome) -> bool:
+    """The run wrote sessions.json and checked it (it was not cancelled, refused or stopped)."""
+    report = outcome.report
+    return bool(report is not None and not report.get("cancelled") and not report.get("error")
+                and report.get("verified") is True)
+
+
+def left_over(outcome: ApplyOutcome) -> int:
+    """Sessions the run did not migrate (problems, skipped, failed), or all when it did not finish."""
+    report = outcome.report
+    if report is None or not finished(outcome):
+        return -1
+    return sum(1 for s in report["sessions"] if s["status"] in ("skip", "blocked", "failed"))
+
+
+def offered_actions(outcome: ApplyOutcome, rolled_back: bool) -> dict[str, str | None]:
+    """Each action of the result screen → None when offered, else the sentence saying why
+    not.  (The one place that decides; it reads only the outcome of this run for now.)"""
+    if rolled_back:
+        gone = "the migration was rolled back"
+        return {"continue": None, "rollback": gone, "cleanup": gone}
+    out: dict[str, str | None] = {"continue": None, "rollback": None, "cleanup": None}
+    if not finished(outcome):
+        out["cleanup"] = ("the run did not finish: clean-up waits for a migration that wrote "
+                          "sessions.json and checked it")
+    if outcome.result is None or not outcome.result.written:
+        out["rollback"] = "nothing was written, so there is nothing to roll back"
+    return out
+
+
+def outcome_text(outcome: ApplyOutcome, show_path, rolled_back: str | None = None) -> Parts:  # noqa: ANN001, C901
     text = Parts()
+    if rolled_back:
+        text.append("↺ Rolled back: " + rolled_back + "\n\n", "$text-warning bold")
     line, style = headline(outcome)
-    text.append(line + "\n\n", style)
+    text.append(line + "\n\n", style if not rolled_back else "$text-muted")
     report: dict[str, Any] | None = outcome.report
+    if outcome.elapsed is not None:
+        text.append(f"{'Took:':<18}", "bold").append(duration(outcome.elapsed) + "\n")
     if report is None:
         text.append("Nothing in sessions.json was changed. Close whatever holds the lock (the "
-                    "agent?) and run the wizard or `migrate-tui migrate` again; `migrate-tui "
+                    "agent?) and migrate again (p goes back to the plan); `migrate-tui "
                     "rollback` undoes what was written so far.\n")
         return text
     rows = [
@@ -72,13 +115,13 @@ def outcome_text(outcome: ApplyOutcome, show_path) -> Parts:  # noqa: ANN001, C9
     text.append(f"{'Report (JSON):':<18}", "bold").append(
         (show_path(outcome.report_path) if outcome.report_path else "not saved (no backup folder)") + "\n")
     if report.get("cancelled") or report.get("error"):
-        text.append("\nTo finish, run the wizard (or `migrate-tui migrate`) again; to undo, press "
-                    "r (roll back).\n", "italic")
+        text.append("\nTo finish, press p: back to the plan with what is left, then migrate again; "
+                    "to undo, press r (roll back).\n", "italic")
     not_migrated = [s for s in report["sessions"] if s["status"] in ("skip", "blocked", "failed")]
     if not_migrated:
-        text.append(f"\nNot migrated ({len(not_migrated)}):\n", "bold")
+        text.append(f"\nNot migrated ({len(not_migrated):,}):\n", "bold")
         details = {d["session_id"]: d for d in report["error_details"]}
-        for s in not_migrated:
+        for s in not_migrated[:MAX_LISTED]:
             detail = details.get(s["session_id"])
             if detail is not None:
                 why = f"{detail['problem']}: {detail['error']}"
@@ -87,18 +130,28 @@ def outcome_text(outcome: ApplyOutcome, show_path) -> Parts:  # noqa: ANN001, C9
             else:
                 why = "skipped by you"
             text.append(f"  {s['file']}: ", "bold").append(why + "\n")
+        if len(not_migrated) > MAX_LISTED:
+            text.append(f"  … and {len(not_migrated) - MAX_LISTED:,} more: p shows them all in the plan\n",
+                        "italic")
     return text
 
 
-class ResultScreen(Screen[None]):
+class ResultScreen(WizardScreen[str]):
+    STEP = 8
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "continue", "Back to the plan"),
         Binding("r", "rollback", "Roll back"),
         Binding("c", "cleanup", "Clean up originals"),
-        Binding("q", "app.quit", "Quit", show=False),
+        Binding("q", "app.quit", "Quit"),
     ]
 
+    def __init__(self, outcome: ApplyOutcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.rolled_back: str | None = None  # the rollback's message, once rolled back
+
     def compose(self) -> ComposeResult:
-        yield StepHeader(8, "Result", self.app.workspace_label)
+        yield StepHeader(8, "Result", self.state.workspace)
         with VerticalScroll(id="result-body"):
             yield Static(id="outcome")
         yield Static(id="after")
@@ -106,27 +159,71 @@ class ResultScreen(Screen[None]):
 
     @property
     def workspace(self) -> str:
-        return self.app.workspace_abs
+        return self.state.workspace_abs
+
+    @property
+    def offered(self) -> dict[str, str | None]:
+        return offered_actions(self.outcome, self.rolled_back is not None)
 
     def on_mount(self) -> None:
-        outcome = self.app.outcome
-        assert outcome is not None
-        self.query_one("#outcome", Static).update(outcome_text(outcome, self.app.show_path).content())
-        self.query_one("#after", Static).update(
-            Parts("r rolls the migration back · c removes the originals (after checking the "
-                  "backup) · q quits", "italic $text-muted").content())
+        self._draw()
+        self.say(self._choices(), "italic $text-muted")
         self.query_one("#result-body").focus()
+
+    def _draw(self) -> None:
+        self.query_one("#outcome", Static).update(
+            outcome_text(self.outcome, self.wizard.show_path, self.rolled_back).content())
+
+    def _choices(self) -> str:
+        offered = self.offered
+        words = []
+        left = left_over(self.outcome)
+        if left != 0:
+            words.append("p: back to the plan with what is left (scanned again)")
+        else:
+            words.append("p: back to the plan")
+        if offered["rollback"] is None:
+            words.append("r rolls the migration back")
+        if offered["cleanup"] is None:
+            words.append("c removes the originals (after checking the backup)")
+        words.append("q quits")
+        text = " · ".join(words)
+        for action, name in (("rollback", "roll back"), ("cleanup", "clean-up")):
+            if offered[action]:
+                text += f"\n{name} is not offered: {offered[action]}"
+        return text
 
     def say(self, text: str, style: str = "") -> None:
         self.query_one("#after", Static).update(Parts(text, style).content())
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        reason = {"rollback": self.offered["rollback"], "cleanup": self.offered["cleanup"]}.get(action)
+        return None if reason else True
+
+    def action_continue(self) -> None:
+        self.finish("continue")
+
+    def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
+        what = {"rollback": "Roll back", "clean-up": "Clean up"}.get(worker.name.split(" ")[0], "")
+        self.say(f"{worker.name} stopped: {error}", "$text-error bold")
+        ways = [Way("p", "Back to the plan (scanned again)", self.action_continue)]
+        if what == "Roll back":
+            ways.insert(0, Way("r", "Plan the rollback again", self.action_rollback))
+        elif what == "Clean up":
+            ways.insert(0, Way("c", "Plan the clean-up again", self.action_cleanup))
+        return ways
+
     # ------------------------------------------------------------ roll back
 
     def action_rollback(self) -> None:
+        why = self.offered["rollback"]
+        if why:
+            self.say(f"Not offered: {why}.", "$text-warning")
+            return
         self.say("Looking at what a rollback would do…", "italic")
         self._plan_rollback()
 
-    @work(thread=True, exclusive=True, group="after", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="after", exit_on_error=False, name="rollback planning")
     def _plan_rollback(self) -> None:
         try:
             plan = plan_rollback(self.workspace)
@@ -147,34 +244,46 @@ class ResultScreen(Screen[None]):
         body.append("Everything outside backup_old_format/ goes back to how it was before the "
                     "migration.", "bold")
 
-        def answered(yes: bool | None) -> None:
+        def answered(yes: bool) -> None:
             if yes:
                 self.say("Rolling back…", "italic")
                 self._rollback(force or bool(plan.changed))
             else:
-                self.say("Not rolled back.")
+                self.say("Not rolled back. " + self._choices())
 
-        self.app.push_screen(ConfirmDialog("Roll back the migration?", body.content(), "Roll back",
-                                           danger=True), answered)
+        self.post_message(Ask("Roll back the migration?", body.content(), "Roll back", answered,
+                              danger=True))
 
-    @work(thread=True, exclusive=True, group="after", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="after", exit_on_error=False, name="rollback")
     def _rollback(self, force: bool) -> None:
         try:
             result = rollback_workspace(self.workspace, force=force,
-                                        lock_timeout=self.app.settings.lock_timeout)
+                                        lock_timeout=self.wizard.settings.lock_timeout)
         except (LockBusy, WorkspaceError, OSError) as exc:
             self.app.call_from_thread(self.say, f"Rollback stopped: {exc}", "$text-error bold")
             return
-        style = "$text-success bold" if result.ok else "$text-error bold"
-        self.app.call_from_thread(self.say, result.message, style)
+        self.app.call_from_thread(self._rolled_back, result.ok, result.message)
+
+    def _rolled_back(self, ok: bool, message: str) -> None:
+        if ok:
+            self.rolled_back = message
+            self._draw()
+            self.refresh_bindings()
+            self.say(message + " · p: back to the plan (scanned again) · q quits", "$text-success bold")
+        else:
+            self.say(message, "$text-error bold")
 
     # ------------------------------------------------------------ clean up
 
     def action_cleanup(self) -> None:
+        why = self.offered["cleanup"]
+        if why:
+            self.say(f"Not offered: {why}.", "$text-warning")
+            return
         self.say("Checking the backup copies of the originals…", "italic")
         self._plan_cleanup()
 
-    @work(thread=True, exclusive=True, group="after", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="after", exit_on_error=False, name="clean-up planning")
     def _plan_cleanup(self) -> None:
         try:
             plan = plan_cleanup(self.workspace)
@@ -185,7 +294,7 @@ class ResultScreen(Screen[None]):
 
     def _confirm_cleanup(self, plan: CleanupPlan) -> None:
         if not plan.remove:
-            kept = "; ".join(f"{name}: {why}" for name, why in plan.keep)
+            kept = "; ".join(f"{name}: {why}" for name, why in plan.keep[:5])
             self.say("Nothing to clean up" + (f" ({kept})" if kept else "") + ".")
             return
         body = Parts(f"Remove {plural(len(plan.remove), 'original')} ({human_bytes(plan.bytes)}) "
@@ -193,21 +302,23 @@ class ResultScreen(Screen[None]):
                      "which stays in backup_old_format/.\n")
         names = ", ".join(plan.remove[:8]) + (" …" if len(plan.remove) > 8 else "")
         body.append(names + "\n", "$text-muted")
-        for name, why in plan.keep:
+        for name, why in plan.keep[:8]:
             body.append(f"stays: {name} ({why})\n", "italic")
+        if len(plan.keep) > 8:
+            body.append(f"… and {len(plan.keep) - 8:,} more stay\n", "italic")
         body.append("\nA rollback puts them back.", "bold")
 
-        def answered(yes: bool | None) -> None:
+        def answered(yes: bool) -> None:
             if yes:
                 self.say("Cleaning up…", "italic")
                 self._cleanup()
             else:
-                self.say("Nothing removed.")
+                self.say("Nothing removed. " + self._choices())
 
-        self.app.push_screen(ConfirmDialog("Remove the migrated originals?", body.content(),
-                                           "Remove them", danger=True), answered)
+        self.post_message(Ask("Remove the migrated originals?", body.content(), "Remove them",
+                              answered, danger=True))
 
-    @work(thread=True, exclusive=True, group="after", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="after", exit_on_error=False, name="clean-up")
     def _cleanup(self) -> None:
         try:
             result = cleanup_workspace(self.workspace)

@@ -1,17 +1,26 @@
-"""Step 2: scan the workspace (a big one takes seconds), then plan with no decisions yet."""
+"""Step 2: scan the workspace (a big one takes a while), then plan it with the decisions
+kept (none on a first scan; those of the sessions still there after a migration).  Both
+phases show progress, speed and the time left; escape stops either and goes back.
+
+Dismisses with ``Scanned`` (scan and plan), or None when stopped or when the workspace
+cannot be migrated (after saying why)."""
 
 from __future__ import annotations
 
+import gc
 import threading
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Label, ProgressBar, Static
+from textual.widgets import Footer, Label, Static
+from textual.worker import Worker, get_current_worker
 
 from migrate_tui.engine import (
+    Decision,
     PhaseStarted,
     Progress,
     WorkspaceError,
@@ -20,87 +29,153 @@ from migrate_tui.engine import (
 )
 from migrate_tui.engine.model import Event
 from migrate_tui.engine.report import EXIT_USAGE
-from migrate_tui.tui.formatting import human_bytes
-from migrate_tui.tui.messages import ScanFailed, ScanFinished
+from migrate_tui.tui.messages import Scanned, Way
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.relayed import RelayedScreen
+from migrate_tui.tui.screens.base import RelayedScreen
+from migrate_tui.tui.throughput import Meter, Phase
+from migrate_tui.tui.widgets.progress_panel import ProgressPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
 
+PLAN_COST = 0.05  # planning a session, against reading and parsing its file (measured: ~1/20)
 
-class ScanScreen(RelayedScreen):
+
+class Stopped(Exception):
+    """Raised from the engine's ``on_event`` to stop the plan phase (escape)."""
+
+
+class ScanScreen(RelayedScreen[Scanned | None]):
+    STEP = 2
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Stop and go back"),
     ]
 
-    def __init__(self, *, autostart: bool = True) -> None:
+    def __init__(self, workspace: str, agent_id: str, decisions: Mapping[str, Decision] | None = None,
+                 *, expected_files: int = 0, expected_bytes: int = 0, autostart: bool = True,
+                 why: str = "") -> None:
         super().__init__()
+        self.workspace = workspace
+        self.agent_id = agent_id
+        self.decisions = dict(decisions or {})
+        self.expected_files = expected_files
+        self.expected_bytes = expected_bytes
         self.autostart = autostart
+        self.why = why  # shown under the title (e.g. "again, with what is left")
         self.stop = threading.Event()
-        self.failed = False
+        self.failed: str | None = None
+        self.meter: Meter | None = None
+        self.exit_code: int | None = None  # what quitting now should exit with (a failure)
 
     def compose(self) -> ComposeResult:
-        yield StepHeader(2, "Scan", self.app.workspace_label)
+        yield StepHeader(2, "Scan", self.workspace)
         with Vertical(id="scan-body"):
-            yield Label(f"Reading every legacy session in {self.app.workspace_label}/.sessions "
-                        "(nothing is written)…", id="scan-title")
-            yield ProgressBar(id="scan-bar", clock=self.app.settings.clock)
-            yield Static("", id="scan-item")
+            yield Label(f"Reading every legacy session in {self.workspace}/.sessions "
+                        "(nothing is written)…" + (f"\n{self.why}" if self.why else ""), id="scan-title")
+            yield ProgressPanel(id="scan-progress")
             yield Static("", id="scan-error")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        clock = self.wizard.settings.clock
+        self.meter = Meter([Phase("scan", self.expected_files, self.expected_bytes),
+                            Phase("plan", self.expected_files, 0, PLAN_COST)], lambda: clock.time)
+        self.query_one(ProgressPanel).follow(self.meter)
         if self.autostart:
-            self._scan(self.app.workspace_label, self.app.agent_id)
+            self._scan(self.start_drawing())
 
     def on_unmount(self) -> None:
         self.stop.set()
 
-    @work(thread=True, exit_on_error=False, group="scan")
-    def _scan(self, workspace: str, agent_id: str) -> None:
-        try:
-            scan = scan_workspace(workspace, on_event=self.relay, cancel=self.stop, workers=True)
+    @work(thread=True, exit_on_error=False, group="scan", name="scanning the workspace")
+    def _scan(self, relay: Any) -> Scanned | None:
+        def on_event(event: Event) -> None:
             if self.stop.is_set():
-                return
-            plan = build_plan(scan, agent_id, {}, backup=True)
-        except WorkspaceError as exc:
-            self.post_message(ScanFailed(str(exc)))
+                raise Stopped
+            relay(event)
+
+        scan = scan_workspace(self.workspace, on_event=relay, cancel=self.stop, workers=True)
+        if self.stop.is_set() or get_current_worker().is_cancelled:
+            return None
+        if scan.fatal is not None:
+            return Scanned(scan, None)  # said on the screen
+        known = self._known(scan)
+        # Planning makes about a million objects at 200,000 sessions: the cyclic GC would walk
+        # them again and again while they are made (a third of the time), and afterwards on
+        # every key.  They live until the next scan, which thaws them (navigation.py).
+        gc.disable()
+        try:
+            plan = build_plan(scan, self.agent_id, known, backup=True, on_event=on_event)
+        except Stopped:
+            return None
+        finally:
+            gc.freeze()
+            gc.enable()
+        return Scanned(scan, plan)
+
+    def _known(self, scan: Any) -> dict[str, Decision]:
+        """The decisions kept that are about sessions this scan found."""
+        ids = {s.file_id for s in scan.sessions}
+        return {fid: d for fid, d in self.decisions.items() if fid in ids}
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "scan" or not event.worker.is_finished:
             return
-        except Exception as exc:  # noqa: BLE001 - shown to the user, not a crash
-            self.post_message(ScanFailed(f"the scan stopped: {exc!r}"))
+        self.stop_drawing()
+        worker = event.worker
+        if worker.error is not None:
+            if isinstance(worker.error, WorkspaceError):
+                event.stop()  # a refusal, said here; not a failure of the wizard
+                self._fail(str(worker.error))
+            return  # the app's failure dialog says what went wrong
+        result = worker.result
+        if result is None:
+            return  # stopped: action_back has gone back already
+        if result.plan is None:
+            fatal = result.scan.fatal
+            self._fail(f"This workspace cannot be migrated: {self.wizard.show_path(fatal.where)}: "
+                       f"{fatal.message}")
             return
-        self.post_message(ScanFinished(scan, plan))
+        assert self.meter is not None
+        self.meter.finish()
+        self.query_one(ProgressPanel).draw()
+        self.finish(result)
 
     def show_events(self, events: list[Event]) -> None:
-        bar = self.query_one("#scan-bar", ProgressBar)
+        assert self.meter is not None
+        panel = self.query_one(ProgressPanel)
         for event in events:
             if isinstance(event, PhaseStarted):
-                bar.update(total=max(1, event.total), progress=0)
+                files = event.total
+                size = event.total_bytes or (self.expected_bytes if event.phase == "scan" else 0)
+                self.meter.start(event.phase, files, size)
             elif isinstance(event, Progress):
-                bar.update(total=max(1, event.total), progress=event.done)
-                self.query_one("#scan-item", Static).update(
-                    f"{event.done:,} of {event.total:,} files · {human_bytes(event.bytes_done)} read"
-                    f" · {event.item}")
+                self.meter.advance(event.phase, event.done, event.bytes_done or None, files=event.total)
+                panel.item = ("planning " if event.phase == "plan" else "reading ") + event.item
+        panel.draw()
 
-    def on_scan_finished(self, message: ScanFinished) -> None:
-        self.drain_events()
-        scan = message.scan
-        if scan.fatal is not None:
-            self._fail(f"This workspace cannot be migrated: {self.app.show_path(scan.fatal.where)}: "
-                       f"{scan.fatal.message}")
-            return
-        self.app.scan_done(scan, message.plan)
-
-    def on_scan_failed(self, message: ScanFailed) -> None:
-        self.drain_events()
-        self._fail(message.error)
+    def tick(self) -> None:
+        self.query_one(ProgressPanel).draw()
 
     def _fail(self, error: str) -> None:
-        self.failed = True
-        self.app.quit_code = EXIT_USAGE
+        self.failed = error
+        self.exit_code = EXIT_USAGE
+        self.query_one(ProgressPanel).display = False
         self.query_one("#scan-error", Static).update(
             Parts("✗ ", "$text-error bold").append(error).append(
                 "\n\nescape goes back to the workspace; ctrl+q quits.", "italic").content())
 
+    def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
+        self._fail(f"the scan stopped: {error}")
+        return [Way("r", "Scan again", self._again), Way("b", "Back to the workspace", self.action_back)]
+
+    def _again(self) -> None:
+        self.failed = None
+        self.exit_code = None
+        self.stop = threading.Event()
+        self.query_one("#scan-error", Static).update("")
+        self.query_one(ProgressPanel).display = True
+        self.on_mount()
+
     def action_back(self) -> None:
         self.stop.set()
-        self.app.pop_screen()
+        self.stop_drawing()
+        self.finish(None)

@@ -64,3 +64,11 @@ def inventory_text(inv: Inventory | None, show_path: Callable[[str], str]) -> Co
 class InventoryPanel(Static):
     def show(self, inv: Inventory | None, show_path: Callable[[str], str]) -> None:
         self.update(inventory_text(inv, show_path))
+
+    def show_stopped(self) -> None:
+        self.update(Parts("Stopped looking at the workspace. ", "bold").append(
+            "enter looks again (and then scans); you may also type another folder.").content())
+
+    def show_failed(self, error: str) -> None:
+        self.update(Parts("✗ The workspace could not be looked at\n", "$text-error bold").append(error)
+                    .content())

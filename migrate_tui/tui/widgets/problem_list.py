@@ -12,7 +12,7 @@ from migrate_tui.core.ids import display
 from migrate_tui.engine import Plan, PlannedSession, Problem, Severity
 from migrate_tui.tui.widgets.row_list import Cell, RowList
 
-MARK_WIDTH, FILE_WIDTH, WHERE_WIDTH = 3, 22, 9
+SIGN_WIDTH, FILE_WIDTH, WHERE_WIDTH = 3, 22, 9
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,15 @@ class ProblemList(RowList[ProblemRow]):
         style = self.get_component_rich_style(f"problem-list--{kind}")
         plain = Style()
         return [
-            (mark, MARK_WIDTH, style),
+            (mark, SIGN_WIDTH, style),
             (display(item.session.scan.file_name), FILE_WIDTH, plain),
             (item.position, WHERE_WIDTH, plain),
             (f"{item.problem.code}: {item.problem.message}",
-             max(0, width - MARK_WIDTH - FILE_WIDTH - WHERE_WIDTH), style if kind != "muted" else plain),
+             max(0, width - SIGN_WIDTH - FILE_WIDTH - WHERE_WIDTH), style if kind != "muted" else plain),
         ]
+
+    def key_of(self, item: ProblemRow) -> object:
+        return item.key
 
     def index_of(self, key: tuple[str, str]) -> int | None:
         for n, row in enumerate(self.items):

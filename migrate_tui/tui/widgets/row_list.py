@@ -1,6 +1,10 @@
-"""A list that renders only the rows on screen (Textual's line API), for plans with tens of
-thousands of sessions: ``render_line(y)`` draws row ``scroll_y + y``; the virtual height is
-the number of rows; nothing is built per row in advance."""
+"""A list that renders only the rows on screen (Textual's line API), for plans with hundreds
+of thousands of sessions: ``render_line(y)`` draws row ``scroll_y + y``; the virtual height
+is the number of rows; nothing is built per row in advance.
+
+The cursor row is shown by a mark in the first column (``▸``) as well as by its colours, so
+it stays visible without colour (``NO_COLOR``, a monochrome terminal); rows may be marked
+(``●``) for a bulk decision.  Keys: arrows, j/k, page up/down, g/G (or home/end)."""
 
 from __future__ import annotations
 
@@ -27,19 +31,24 @@ class RowList(ScrollView, Generic[T], can_focus=True):
     """Rows of ``T`` with a cursor.  Subclasses say how one row is drawn (``row_cells``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
+        Binding("home,g", "first", "First row", show=False),
+        Binding("end,G", "last", "Last row", show=False),
     ]
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"row-list--cursor", "row-list--cursor-blurred"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"row-list--cursor", "row-list--cursor-blurred",
+                                             "row-list--marked"}
     DEFAULT_CSS = """
     RowList {
         overflow-x: hidden;
         overflow-y: auto;
         height: 1fr;
+        scrollbar-size-vertical: 1;
+        scrollbar-color: $primary 70%;
+        scrollbar-color-hover: $primary;
+        scrollbar-background: $foreground 10%;
     }
     RowList > .row-list--cursor {
         background: $block-cursor-background;
@@ -51,7 +60,11 @@ class RowList(ScrollView, Generic[T], can_focus=True):
         color: $block-cursor-blurred-foreground;
         text-style: $block-cursor-blurred-text-style;
     }
+    RowList > .row-list--marked {
+        text-style: bold;
+    }
     """
+    MARK_WIDTH = 2  # the cursor mark and the bulk mark, before the subclass's columns
 
     class Highlighted(Message):
         """The cursor moved to another row (or the rows changed under it)."""
@@ -70,6 +83,11 @@ class RowList(ScrollView, Generic[T], can_focus=True):
         super().__init__(id=id, classes=classes)
         self._items: list[T] = []
         self._cursor = 0
+        self.marked: set[object] = set()  # keys (``key_of``) of the rows marked
+
+    def key_of(self, item: T) -> object:
+        """What identifies a row across refills (marks are kept by it)."""
+        return item
 
     # ------------------------------------------------------------ data
 
@@ -130,13 +148,18 @@ class RowList(ScrollView, Generic[T], can_focus=True):
         base = self.rich_style
         if index >= len(self._items):
             return Strip.blank(width, base)
+        item = self._items[index]
         overlay: Style | None = None
-        if index == self._cursor:
+        at_cursor = index == self._cursor
+        if at_cursor:
             overlay = self.get_component_rich_style(
                 "row-list--cursor" if self.has_focus else "row-list--cursor-blurred")
-        segments = []
-        used = 0
-        for text, cell_width, style in self.row_cells(self._items[index], width):
+        marked = bool(self.marked) and self.key_of(item) in self.marked
+        lead = ("▸" if at_cursor else " ") + ("●" if marked else " ")
+        lead_style = self.get_component_rich_style("row-list--marked") if marked else Style()
+        segments = [Segment(lead[:width], base + lead_style + overlay if overlay else base + lead_style)]
+        used = min(width, self.MARK_WIDTH)
+        for text, cell_width, style in self.row_cells(item, width - used):
             cell_width = min(cell_width, width - used)
             if cell_width <= 0:
                 break
@@ -182,3 +205,36 @@ class RowList(ScrollView, Generic[T], can_focus=True):
         offset = event.get_content_offset(self)
         if offset is not None:
             self.move_cursor(round(self.scroll_y) + offset.y)
+
+    # ------------------------------------------------------------ marks
+
+    def toggle_mark(self, index: int | None = None) -> None:
+        index = self._cursor if index is None else index
+        if 0 <= index < len(self._items):
+            key = self.key_of(self._items[index])
+            if key in self.marked:
+                self.marked.discard(key)
+            else:
+                self.marked.add(key)
+            self.refresh_line(index)
+
+    def mark(self, index: int) -> None:
+        if 0 <= index < len(self._items):
+            self.marked.add(self.key_of(self._items[index]))
+            self.refresh_line(index)
+
+    def mark_all(self) -> None:
+        self.marked.update(self.key_of(item) for item in self._items)
+        self.refresh()
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self.refresh()
+
+    @property
+    def listed_marked(self) -> int:
+        """How many of the rows listed now are marked."""
+        if not self.marked:
+            return 0
+        key_of = self.key_of
+        return sum(1 for item in self._items if key_of(item) in self.marked)

@@ -1,23 +1,26 @@
-"""The plan's sessions, one row each: status, id, keys, messages, size, problems.
+"""The plan's sessions, one row each: status, id, keys, messages, size, last update (on a wide
+terminal), problems.  Sortable by each column.
 
-A line-API list (see ``RowList``): with 50,000 sessions only the rows on screen are drawn.
+A line-API list (see ``RowList``): with 200,000 sessions only the rows on screen are drawn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from rich.style import Style
 
 from migrate_tui.core.ids import display
 from migrate_tui.engine import PlannedSession
+from migrate_tui.engine.selection import has_warning, last_update_ms, session_keys
 from migrate_tui.tui.formatting import column, human_bytes
-from migrate_tui.tui.plan_filter import has_warning, session_keys
 from migrate_tui.tui.widgets.row_list import Cell, RowList
 
-STATUS_WIDTH, KEYS_WIDTH, MESSAGES_WIDTH, SIZE_WIDTH = 10, 5, 6, 9
+STATUS_WIDTH, KEYS_WIDTH, MESSAGES_WIDTH, SIZE_WIDTH, UPDATED_WIDTH = 10, 5, 7, 9, 11
 FIXED_WIDTH = STATUS_WIDTH + KEYS_WIDTH + MESSAGES_WIDTH + SIZE_WIDTH
+WIDE = 96  # from this width on, the last update has a column
 
 
 def status_of(ps: PlannedSession, pending: bool = False) -> tuple[str, str]:
@@ -37,6 +40,9 @@ def status_of(ps: PlannedSession, pending: bool = False) -> tuple[str, str]:
     return "✓ migrate", "ok"
 
 
+_STATUS_ORDER = {"✗ problem": 0, "! warning": 1, "✓ fixed": 2, "✓ migrate": 3, "– skip": 4, "= done": 5}
+
+
 def remark_of(ps: PlannedSession) -> str:
     """The last column: what needs a decision, or the most useful note."""
     if ps.open_problems:
@@ -54,15 +60,69 @@ def remark_of(ps: PlannedSession) -> str:
     return ps.notes[0] if ps.notes else ""
 
 
+def messages_of(ps: PlannedSession) -> str:
+    return f"{ps.message_count:,}" if ps.action in ("migrate", "done") else "-"
+
+
+def updated_of(ps: PlannedSession) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(last_update_ms(ps) / 1000))
+
+
+# column name → (header, sort key)
+SORTS: dict[str, tuple[str, Callable[[PlannedSession], Any] | None]] = {
+    "plan": ("plan order", None),
+    "status": ("Status", lambda ps: _STATUS_ORDER.get(status_of(ps)[0], 9)),
+    "session": ("Session", lambda ps: ps.file_id),
+    "keys": ("Keys", lambda ps: len(session_keys(ps))),
+    "msgs": ("Msgs", lambda ps: ps.message_count if ps.action in ("migrate", "done") else -1),
+    "size": ("Size", lambda ps: ps.scan.size),
+    "updated": ("Updated", last_update_ms),
+}
+SORT_ORDER = tuple(SORTS)
+
+
 def id_width(width: int) -> int:
     return max(10, min(38, (width - FIXED_WIDTH) * 2 // 5))
 
 
-def header_text(width: int) -> str:
+def columns(width: int) -> list[tuple[str, int]]:
+    """(column name, width) left to right for a table ``width`` cells wide (marks excluded)."""
     idw = id_width(width)
-    return (column("Status", STATUS_WIDTH) + column("Session", idw) + column("Keys", KEYS_WIDTH)
-            + column("Msgs", MESSAGES_WIDTH) + column("Size", SIZE_WIDTH)
-            + column("Problem / note", max(0, width - FIXED_WIDTH - idw)))
+    out = [("status", STATUS_WIDTH), ("session", idw), ("keys", KEYS_WIDTH),
+           ("msgs", MESSAGES_WIDTH), ("size", SIZE_WIDTH)]
+    if width >= WIDE:
+        out.append(("updated", UPDATED_WIDTH))
+    used = sum(w for _, w in out)
+    out.append(("remark", max(0, width - used)))
+    return out
+
+
+def header_text(width: int, sort: str = "plan", descending: bool = False) -> str:
+    """The header over the rows (``width`` includes the two cells of the marks)."""
+    text = " " * RowList.MARK_WIDTH
+    for name, cell in columns(width - RowList.MARK_WIDTH):
+        label = "Problem / note" if name == "remark" else SORTS[name][0]
+        if name == sort:
+            label += " ▼" if descending else " ▲"
+        text += column(label, cell)
+    return text
+
+
+def header_column_at(x: int, width: int) -> str | None:
+    """The sortable column under cell ``x`` of the header, if any."""
+    x -= RowList.MARK_WIDTH
+    for name, cell in columns(width - RowList.MARK_WIDTH):
+        if 0 <= x < cell:
+            return name if name in SORTS else None
+        x -= cell
+    return None
+
+
+def sorted_rows(rows: list[PlannedSession], sort: str, descending: bool) -> list[PlannedSession]:
+    key = SORTS.get(sort, ("", None))[1]
+    if key is None:
+        return rows[::-1] if descending else rows
+    return sorted(rows, key=key, reverse=descending)  # stable: ties stay in the plan's order
 
 
 class SessionTable(RowList[PlannedSession]):
@@ -82,6 +142,9 @@ class SessionTable(RowList[PlannedSession]):
         self.pending: set[str] = set()  # file ids whose new decision is being planned
         self._rows: dict[str, int] | None = None  # file id → row, made when first asked
 
+    def key_of(self, item: PlannedSession) -> object:
+        return item.file_id
+
     def set_items(self, items: Sequence[PlannedSession], cursor: int | None = None) -> None:
         self._rows = None
         super().set_items(items, cursor)
@@ -89,20 +152,36 @@ class SessionTable(RowList[PlannedSession]):
     def row_cells(self, item: PlannedSession, width: int) -> list[Cell]:
         status, kind = status_of(item, item.file_id in self.pending)
         style = self.get_component_rich_style(f"session-table--{kind}")
-        idw = id_width(width)
-        keys = session_keys(item)
-        messages = str(item.message_count) if item.action in ("migrate", "done") else "-"
         plain = Style()
-        return [
-            (status, STATUS_WIDTH, style),
-            (display(item.file_id), idw, plain),
-            (str(len(keys)), KEYS_WIDTH, plain),
-            (messages, MESSAGES_WIDTH, plain),
-            (human_bytes(item.scan.size), SIZE_WIDTH, plain),
-            (remark_of(item), max(0, width - FIXED_WIDTH - idw),
-             style if kind in ("problem", "warning") else self.get_component_rich_style(
-                 "session-table--muted")),
-        ]
+        muted = self.get_component_rich_style("session-table--muted")
+        cells: list[Cell] = []
+        for name, cell in columns(width):
+            if name == "status":
+                cells.append((status, cell, style))
+            elif name == "session":
+                cells.append((display(item.file_id), cell, plain))
+            elif name == "keys":
+                cells.append((str(len(session_keys(item))), cell, plain))
+            elif name == "msgs":
+                cells.append((messages_of(item), cell, plain))
+            elif name == "size":
+                cells.append((human_bytes(item.scan.size), cell, plain))
+            elif name == "updated":
+                cells.append((updated_of(item), cell, plain))
+            else:
+                cells.append((remark_of(item), cell, style if kind in ("problem", "warning") else muted))
+        return cells
+
+    def replace_items(self, changed: Sequence[tuple[int, PlannedSession]]) -> None:
+        """Show each session in its row (same places, same cursor), drawn again at once; the
+        cursor's row is announced again when it is among them."""
+        for index, item in changed:
+            if self._rows is not None and self._rows.get(item.file_id) != index:
+                self._rows = None
+            self._items[index] = item
+        self.refresh()
+        if any(index == self.cursor for index, _ in changed):
+            self.post_message(self.Highlighted(self, self.cursor, self.current))
 
     def replace_item(self, index: int, item: PlannedSession) -> None:
         if self._rows is not None and self._rows.get(item.file_id) != index:

@@ -1,0 +1,245 @@
+"""The flow between the steps of the wizard: the only code that opens, closes or replaces
+screens, and that puts what a screen returned into the state.
+
+    workspace ─▶ scan ─▶ plan ─┬─▶ errors ─▶ backup ─▶ progress ─▶ result
+        ▲          │          ├─▶ backup                               │
+        └──────────┴──────────┘   (fix dialog, questions, help,        │
+        back: scan and decisions   failures: over any screen)          │
+        kept for the same folder                                       │
+                   ▲                                                   │
+                   └──── continue: scanned again, decisions kept ◀─────┘
+
+The stack holds the default screen, then the step's screen; the plan stays under the errors
+review and the backup step, so going back to it costs nothing.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from textual.screen import Screen
+from textual.worker import Worker
+
+from migrate_tui.core.errors import MigrateError
+from migrate_tui.tui.formatting import plural
+from migrate_tui.tui.messages import ApplyOutcome, Ask, FixChoice, Scanned, Way, WorkspaceChoice
+from migrate_tui.tui.screens.backup import BackupScreen
+from migrate_tui.tui.screens.base import WizardDialog, WizardScreen
+from migrate_tui.tui.screens.confirm import ConfirmDialog
+from migrate_tui.tui.screens.errors import ErrorsScreen
+from migrate_tui.tui.screens.failure import FailureDialog
+from migrate_tui.tui.screens.fix import FixDialog
+from migrate_tui.tui.screens.help import HelpScreen
+from migrate_tui.tui.screens.plan import PlanScreen
+from migrate_tui.tui.screens.progress import ProgressScreen
+from migrate_tui.tui.screens.result import ResultScreen
+from migrate_tui.tui.screens.scan import ScanScreen
+from migrate_tui.tui.screens.workspace import WorkspaceScreen
+from migrate_tui.tui.state import PlanView
+from migrate_tui.tui.widgets.step_header import STEPS
+
+if TYPE_CHECKING:
+    from migrate_tui.tui.app import MigrateApp
+
+
+def error_text(error: BaseException) -> str:
+    """A failure in one sentence: the system's words and the file for an OSError, ours for
+    our errors, the exception's name and message otherwise."""
+    if isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror or error}{where}"
+    if isinstance(error, MigrateError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class Navigator:
+    def __init__(self, app: MigrateApp) -> None:
+        self.app = app
+
+    @property
+    def state(self):  # noqa: ANN201 - WizardState
+        return self.app.state
+
+    # ------------------------------------------------------------ 1 workspace
+
+    def start(self) -> None:
+        self.workspace()
+
+    def workspace(self) -> None:
+        state = self.state
+        known = state.inventory if state.inventory_path == state.workspace else None
+        self.app.push_screen(WorkspaceScreen(state.workspace, state.agent_id, known,
+                                             plan_kept=state.plan is not None), self._workspace_chosen)
+
+    def _workspace_chosen(self, choice: WorkspaceChoice | None) -> None:
+        if choice is None:
+            return
+        state = self.state
+        if state.plan is not None and state.same_target(choice.workspace, choice.agent_id):
+            state.workspace = choice.workspace
+            self.plan()  # back to the plan: nothing was lost
+            return
+        if state.plan is None:
+            self.scan(choice.workspace, choice.agent_id)
+            return
+        decided = len(state.decisions.current)
+        what = ("another workspace" if not state.same_target(choice.workspace, state.agent_id)
+                else f"the agent id {choice.agent_id!r}")
+        body = (f"The scan of {state.workspace} (agent id {state.agent_id!r})"
+                + (f" and your {plural(decided, 'decision')}" if decided else "")
+                + f" will be set aside to scan {choice.workspace} with {what}. "
+                "It cannot be brought back without scanning again.")
+
+        def answered(yes: bool) -> None:
+            if yes:
+                state.forget_plan()
+                self.scan(choice.workspace, choice.agent_id)
+            else:
+                self.workspace()
+
+        self.ask(Ask("Scan " + ("another workspace?" if "workspace" in what else "with another agent id?"),
+                     body, "Scan it", answered, no="Keep my plan"))
+
+    # ------------------------------------------------------------ 2 scan
+
+    def scan(self, workspace: str, agent_id: str, *, keep_decisions: bool = False, why: str = "") -> None:
+        state = self.state
+        gc.unfreeze()  # the previous scan's objects (frozen once planned) may be collected again
+        inv = state.inventory if state.inventory_path == workspace else None
+        decisions = dict(state.decisions.current) if keep_decisions else {}
+        screen = ScanScreen(workspace, agent_id, decisions,
+                            expected_files=inv.legacy_files if inv else 0,
+                            expected_bytes=inv.legacy_bytes if inv else 0, why=why)
+        self.app.push_screen(screen, lambda result: self._scanned(result, workspace, agent_id, keep_decisions))
+
+    def _scanned(self, result: Scanned | None, workspace: str, agent_id: str, kept: bool) -> None:
+        state = self.state
+        if result is None or result.plan is None:
+            self.workspace()
+            return
+        if not kept:
+            state.forget_plan()
+        state.keep_plan(result.scan, result.plan, workspace, agent_id)
+        state.decisions.keep_only({s.file_id for s in result.scan.sessions})
+        state.outcome = None
+        self.plan()
+
+    # ------------------------------------------------------------ 3-6 plan, errors, fix, backup
+
+    def plan(self) -> None:
+        self.app.push_screen(PlanScreen(self.state.view), self._plan_left)
+
+    def _plan_left(self, view: PlanView | None) -> None:
+        if view is not None:
+            self.state.view = view
+        self.workspace()
+
+    def errors(self) -> None:
+        self.app.push_screen(ErrorsScreen(), self._errors_left)
+
+    def _errors_left(self, where: str | None) -> None:
+        if where == "next":
+            self.backup()
+
+    def fix(self, file_ids: list[str]) -> None:
+        self.app.push_screen(FixDialog(file_ids), self._fixed)
+
+    def _fixed(self, choice: FixChoice | None) -> None:
+        if choice is not None and choice.decisions:
+            self.app.decide(choice.decisions, choice.label)
+
+    def backup(self) -> None:
+        self.app.push_screen(BackupScreen(self.state.backup), self._backup_left)
+
+    def _backup_left(self, backup: bool | None) -> None:
+        if backup is not None:
+            self.migrate(backup)
+
+    # ------------------------------------------------------------ 7-8 progress, result
+
+    def migrate(self, backup: bool) -> None:
+        state = self.state
+        assert state.plan is not None
+        state.backup = backup
+        state.plan = replace(state.plan, backup=backup)
+        state.cancel.clear()
+        while len(self.app.screen_stack) > 1:  # the plan is left: it is scanned again after
+            self.app.pop_screen()
+        self.app.push_screen(ProgressScreen(state.plan, state.cancel), self._applied)
+
+    def _applied(self, outcome: ApplyOutcome | None) -> None:
+        if outcome is None:
+            return
+        state = self.state
+        state.outcome = outcome
+        state.runs += 1
+        state.quit_code = outcome.exit_code
+        if self.app.quitting:
+            self.app.exit(return_code=outcome.exit_code)
+            return
+        self.app.push_screen(ResultScreen(outcome), self._result_left)
+
+    def _result_left(self, what: str | None) -> None:
+        if what == "continue":
+            self.carry_on()
+
+    def carry_on(self) -> None:
+        """From the result back to the plan with what is left: the workspace is scanned again
+        (what the run wrote is now "already migrated"), the decisions are kept."""
+        state = self.state
+        self.scan(state.workspace, state.agent_id, keep_decisions=True,
+                  why="Again, after the migration: what it wrote shows as already migrated, your "
+                      "decisions are kept.")
+
+    # ------------------------------------------------------------ over any screen
+
+    def ask(self, question: Ask) -> None:
+        self.app.push_screen(ConfirmDialog(question.title, question.body, question.yes, question.no,
+                                           danger=question.danger),
+                             lambda yes: question.answer(bool(yes)))
+
+    def help(self) -> None:
+        screen = self.app.screen
+        if isinstance(screen, HelpScreen):
+            return
+        step = getattr(screen, "STEP", None)
+        title = STEPS[step - 1] if step else "this screen"
+        self.app.push_screen(HelpScreen(step, title, keys_of(self.app, screen)))
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """Every worker that ends with an error comes here (app.on_worker_state_changed)."""
+        error = worker.error or RuntimeError("unknown error")
+        node = worker.node
+        ways: list[Way] = []
+        if isinstance(node, (WizardScreen, WizardDialog)):
+            ways = node.ways_forward(worker, error)
+        elif node is self.app:
+            ways = self.app.ways_forward(worker, error)
+        if self.app.quitting:
+            self.app.exit(return_code=self.app.exit_code_now())
+            return
+        what = worker.name or "working"
+
+        def chosen(way: Way | None) -> None:
+            if way is not None:
+                way.action()
+
+        self.app.push_screen(FailureDialog(what, error_text(error), ways), chosen)
+
+
+def keys_of(app: Any, screen: Screen[Any]) -> list[tuple[str, str]]:
+    """The keys live on ``screen`` (its bindings, its focused widget's, the app's), with what
+    each does, the same description merged: ``[("space", "Skip"), ("j / down", "Down")…]``."""
+    merged: dict[str, list[str]] = {}
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.description or binding.system:
+            continue
+        shown = app.get_key_display(binding) if binding.key == key else key
+        merged.setdefault(binding.description, [])
+        if shown not in merged[binding.description]:
+            merged[binding.description].append(shown)
+    return [(" / ".join(keys), description) for description, keys in merged.items()]
