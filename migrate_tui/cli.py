@@ -24,8 +24,8 @@ from migrate_tui.engine import (
     MIGRATE,
     Decision,
     LockBusy,
-    Plan,
     LogLine,
+    Plan,
     Progress,
     WorkspaceError,
     apply_plan,
@@ -37,8 +37,8 @@ from migrate_tui.engine import (
     scan_workspace,
 )
 from migrate_tui.engine.cleanup import cleanup_workspace, plan_cleanup
-from migrate_tui.engine.report import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_VERIFY
 from migrate_tui.engine.plan import with_decisions
+from migrate_tui.engine.report import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_VERIFY
 from migrate_tui.engine.rollback import describe, plan_rollback, rollback_workspace
 from migrate_tui.engine.selection import QueryError, fixes_where, parse_query, skips_where
 from migrate_tui.engine.verify import verify_workspace

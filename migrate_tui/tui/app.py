@@ -28,7 +28,7 @@ from migrate_tui.engine.report import EXIT_OK, EXIT_USAGE
 from migrate_tui.engine.wizard_support import default_workspace
 from migrate_tui.tui.formatting import shown_path
 from migrate_tui.tui.messages import Ask, InventoryReady, OpenFix, ShowErrors, ToBackup, Way
-from migrate_tui.tui.navigation import Navigator
+from migrate_tui.tui.navigation import Navigator, actions_of
 from migrate_tui.tui.screens.progress import APPLY_GROUP, ProgressScreen
 from migrate_tui.tui.settings import WizardSettings
 from migrate_tui.tui.state import WizardState
@@ -166,28 +166,27 @@ class MigrateApp(App[int]):
     # ------------------------------------------------------------ failures, help, palette
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers (screens hand theirs to ``worker_failed`` too)."""
         if event.state is WorkerState.ERROR:
-            self.navigator.worker_failed(event.worker)
+            self.worker_failed(event.worker)
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """Every worker that fails comes here: a dialog says what failed, with the ways
+        forward its screen offers (navigation.py)."""
+        self.navigator.worker_failed(worker)
 
     def action_help(self) -> None:
         self.navigator.help()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The command palette (ctrl+p): every action of the screen it was opened on (its keys
-        as the footer and the help show them), then the app's own."""
-        from migrate_tui.tui.navigation import keys_of
-
-        seen = set()
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            if not binding.description or binding.system or binding.action in ("command_palette",):
+        """The command palette (ctrl+p): every action of the screen it was opened on, with
+        its keys (the same list as the help), then the theme."""
+        for action in actions_of(self, screen):
+            if action.action in ("command_palette", "help"):
                 continue
-            if (binding.description, binding.action) in seen:
-                continue
-            seen.add((binding.description, binding.action))
-            keys = next((k for k, d in keys_of(self, screen) if d == binding.description), key)
-            yield SystemCommand(binding.description, f"key: {keys}",
-                                partial(self.run_action, binding.action, active.node))
+            yield SystemCommand(action.description, f"key: {action.keys}",
+                                partial(self.run_action, action.action, action.node))
+        yield SystemCommand("Help", "The keys of this screen and the steps (f1, ?)", self.action_help)
         yield SystemCommand("Theme", "Change the colours", self.action_change_theme)
 
     # ------------------------------------------------------------ quitting

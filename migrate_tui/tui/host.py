@@ -7,10 +7,11 @@ produce leaves by ``dismiss`` or by a request message (messages.py)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from textual.dom import DOMNode
 from textual.signal import Signal
+from textual.worker import Worker
 
 from migrate_tui.engine import Decision, Plan
 from migrate_tui.tui.settings import WizardSettings
@@ -32,6 +33,9 @@ class WizardHost(Protocol):
 
     def show_path(self, path: str) -> str:
         """A path as the user knows it (under the workspace: as they typed the workspace)."""
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """Say what failed and offer the ways forward (every failed worker comes here)."""
 
 
 def host_of(node: DOMNode) -> WizardHost:

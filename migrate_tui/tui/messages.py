@@ -21,7 +21,6 @@ from migrate_tui.engine import (
     SessionPreview,
 )
 
-
 # ---------------------------------------------------------------- from worker threads
 
 

@@ -16,7 +16,7 @@ review and the backup step, so going back to it costs nothing.
 from __future__ import annotations
 
 import gc
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
@@ -37,7 +37,7 @@ from migrate_tui.tui.screens.progress import ProgressScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.screens.scan import ScanScreen
 from migrate_tui.tui.screens.workspace import WorkspaceScreen
-from migrate_tui.tui.state import PlanView
+from migrate_tui.tui.state import PlanView, WizardState
 from migrate_tui.tui.widgets.step_header import STEPS
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class Navigator:
         self.app = app
 
     @property
-    def state(self):  # noqa: ANN201 - WizardState
+    def state(self) -> WizardState:
         return self.app.state
 
     # ------------------------------------------------------------ 1 workspace
@@ -222,6 +222,8 @@ class Navigator:
             self.app.exit(return_code=self.app.exit_code_now())
             return
         what = worker.name or "working"
+        if any(isinstance(s, FailureDialog) and s.what == what for s in self.app.screen_stack):
+            return  # the same failure is on screen already
 
         def chosen(way: Way | None) -> None:
             if way is not None:
@@ -230,16 +232,48 @@ class Navigator:
         self.app.push_screen(FailureDialog(what, error_text(error), ways), chosen)
 
 
-def keys_of(app: Any, screen: Screen[Any]) -> list[tuple[str, str]]:
-    """The keys live on ``screen`` (its bindings, its focused widget's, the app's), with what
-    each does, the same description merged: ``[("space", "Skip"), ("j / down", "Down")…]``."""
-    merged: dict[str, list[str]] = {}
-    for key, active in screen.active_bindings.items():
+def _our_actions(node: Any) -> set[str]:
+    """The actions bound by the wizard's own classes on ``node`` (not Textual's scrolling,
+    focus and copy keys, which every screen has)."""
+    actions = set()
+    for cls in type(node).__mro__:
+        if cls.__module__.startswith("migrate_tui."):
+            for binding in cls.__dict__.get("BINDINGS", []):
+                actions.add(binding.action if hasattr(binding, "action") else binding[1])
+    return actions
+
+
+@dataclass(frozen=True)
+class Action:
+    keys: str  # as shown: "↓ / j"
+    description: str
+    action: str
+    node: Any  # where the action runs
+
+
+def actions_of(app: Any, screen: Screen[Any]) -> list[Action]:
+    """The actions live on ``screen`` that the wizard defines (the screen's, its focused
+    widget's, the app's; not Textual's scrolling, focus and copy keys), one per action with
+    all its keys, the screen's own first: what the help lists and the command palette runs."""
+    nodes = [screen, *([screen.focused] if screen.focused is not None else []), app]
+    rank = {id(node): n for n, node in enumerate(nodes)}
+    ours = {id(node): _our_actions(node) for node in nodes}
+    merged: dict[tuple[int, str, str], tuple[Any, list[str]]] = {}
+    for _key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description or binding.system:
+        node_id = id(active.node)
+        if not binding.description or binding.system or binding.action not in ours.get(node_id, ()):
             continue
-        shown = app.get_key_display(binding) if binding.key == key else key
-        merged.setdefault(binding.description, [])
-        if shown not in merged[binding.description]:
-            merged[binding.description].append(shown)
-    return [(" / ".join(keys), description) for description, keys in merged.items()]
+        shown = app.get_key_display(binding)
+        _node, keys = merged.setdefault((rank[node_id], binding.action, binding.description),
+                                        (active.node, []))
+        if shown not in keys:
+            keys.append(shown)
+    ordered = sorted(merged.items(), key=lambda item: item[0][0])
+    return [Action(" / ".join(keys), description, action, node)
+            for (_rank, action, description), (node, keys) in ordered]
+
+
+def keys_of(app: Any, screen: Screen[Any]) -> list[tuple[str, str]]:
+    """``[("space", "Skip"), ("↓ / j", "Down")…]`` (see ``actions_of``)."""
+    return [(a.keys, a.description) for a in actions_of(app, screen)]

@@ -5,15 +5,17 @@ that renders the same way every time (mock clock, no blinking cursor, fixed free
 from __future__ import annotations
 
 import gc
+import json
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from textual.clock import MockClock
 from textual.pilot import Pilot
 
-from migrate_tui.demo import DemoInfo, generate_workspace
+from migrate_tui.demo import DemoInfo, generate_workspace, write_legacy_session
 from migrate_tui.tui.app import MigrateApp
 from migrate_tui.tui.settings import WizardSettings
 from migrate_tui.tui.widgets.session_table import SessionTable
@@ -54,6 +56,16 @@ async def settle(app: MigrateApp, pilot: Pilot, delay: float = 0.2) -> None:
     await pilot.pause()
 
 
+async def open_plan(app: MigrateApp, pilot: Pilot) -> None:
+    """From the workspace step, scan and arrive on the plan."""
+    from migrate_tui.tui.screens.plan import PlanScreen
+
+    await settle(app, pilot)
+    await pilot.press("enter")
+    await settle(app, pilot)
+    assert isinstance(app.screen, PlanScreen)
+
+
 async def plan_to_backup(app: MigrateApp, pilot: Pilot) -> None:
     """From the plan, enter leads to the errors review while problems are left, then to the
     backup step."""
@@ -73,6 +85,32 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoInfo:
     """The demo workspace (12 good sessions + one per damaged kind) at ./demo."""
     monkeypatch.chdir(tmp_path)
     return generate_workspace(tmp_path / "demo", sessions=12, damaged=True, seed=0)
+
+
+@pytest.fixture
+def crowd(demo: DemoInfo) -> DemoInfo:
+    """The demo, plus 20 cron sessions (8 updated 60 days ago, 12 two days ago) and 6 more
+    files cut short like the demo's truncated one (7 with invalid_json in all)."""
+    folder = Path(demo.sessions_dir)
+    now = datetime.now(timezone.utc)
+    keys = json.loads((folder / "session_map.json").read_text())
+    for n in range(20):
+        sid = f"cron-{n:02d}"
+        when = now - timedelta(days=60 if n < 8 else 2)
+        write_legacy_session(folder, sid, [{"role": "user", "content": f"run {n}"},
+                                           {"role": "assistant", "content": "done"}],
+                             {"label": f"cron job {n}"}, when - timedelta(minutes=5), when)
+        keys[f"agent:main:cron:job-{n:02d}"] = sid
+    (folder / "session_map.json").write_text(json.dumps(keys, indent=2))
+    cut = (folder / demo.damaged["invalid_json"]).read_bytes()
+    for n in range(6):
+        (folder / f"cut-{n}.json").write_bytes(cut.replace(
+            demo.damaged["invalid_json"][:-5].encode(), f"cut-{n}".encode()))
+    return demo
+
+
+def cron_ids(old_only: bool = False) -> set[str]:
+    return {f"cron-{n:02d}" for n in range(8 if old_only else 20)}
 
 
 def sessions_dir(demo: DemoInfo) -> Path:

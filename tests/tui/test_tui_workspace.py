@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 from conftest import SIZE, make_app, settle
 from screen_text import screen_text
 from textual.widgets import Button
 
+from migrate_tui.engine import PhaseStarted, Progress
+from migrate_tui.tui.screens import scan as scan_module
+from migrate_tui.tui.screens import workspace as workspace_module
+from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.workspace import WorkspaceScreen, agent_id_error
 
 
@@ -79,3 +85,81 @@ def test_agent_id_rules() -> None:
     assert agent_id_error("") is not None
     assert agent_id_error("a b") is not None
     assert agent_id_error("a:b") is not None
+
+
+class Gate:
+    """Holds a worker until released (what a slow disk or a huge workspace does)."""
+
+    def __init__(self, real) -> None:  # noqa: ANN001
+        self.real = real
+        self.entered = threading.Event()
+        self.open = threading.Event()
+
+    def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+        self.entered.set()
+        assert self.open.wait(20)
+        return self.real(*args, **kwargs)
+
+
+async def test_an_early_enter_is_remembered(demo, monkeypatch) -> None:
+    gate = Gate(workspace_module.inventory)
+    monkeypatch.setattr(workspace_module, "inventory", gate)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert gate.entered.wait(10)
+        await pilot.pause(0.1)
+        assert "Looking at the workspace" in screen_text(app) and "escape stops" in screen_text(app)
+        await pilot.press("enter")  # before the workspace has been looked at
+        await pilot.pause(0.1)
+        assert "the scan starts as soon as this is done" in screen_text(app)
+        assert isinstance(app.screen, WorkspaceScreen)
+        gate.open.set()
+        await settle(app, pilot)
+        assert isinstance(app.screen, PlanScreen)  # scanned without another key
+
+
+async def test_escape_stops_looking_and_enter_looks_again(demo, monkeypatch) -> None:
+    gate = Gate(workspace_module.inventory)
+    monkeypatch.setattr(workspace_module, "inventory", gate)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert gate.entered.wait(10)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Stopped looking at the workspace" in screen_text(app)
+        gate.open.set()  # the answer that comes now is not shown: nobody waits for it
+        await settle(app, pilot)
+        assert "Stopped looking" in screen_text(app) and app.state.inventory is None
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert isinstance(app.screen, PlanScreen)
+
+
+async def test_planning_after_the_scan_shows_progress_and_stops_on_escape(demo, monkeypatch) -> None:
+    reached = threading.Event()
+    real = scan_module.build_plan
+
+    def slow_plan(scan, agent_id, decisions, *, backup, on_event):  # noqa: ANN001, ANN202
+        on_event(PhaseStarted("plan", 18))
+        on_event(Progress("plan", 6, 18, "legacy-notes.json"))
+        reached.set()
+        for _ in range(400):  # until the escape: the next event raises
+            time.sleep(0.05)
+            on_event(Progress("plan", 6, 18, "legacy-notes.json"))
+        return real(scan, agent_id, decisions, backup=backup)
+
+    monkeypatch.setattr(scan_module, "build_plan", slow_plan)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        assert reached.wait(20)
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "✓ scan  ▶ plan" in text and "plan: 6 of 18" in text and "legacy-notes.json" in text
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, WorkspaceScreen) and app.state.plan is None

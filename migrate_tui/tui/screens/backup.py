@@ -4,10 +4,9 @@ Dismisses with True/False (migrate, with or without the backup) or None (back)."
 
 from __future__ import annotations
 
-from typing import ClassVar
-
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -26,7 +25,7 @@ from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.widgets.totals_bar import TotalsBar
 
 
-def backup_text(plan: Plan, estimate: BackupEstimate | None, show_path) -> Parts:  # noqa: ANN001
+def backup_text(plan: Plan, estimate: BackupEstimate | None, show_path: Callable[[str], str]) -> Parts:
     t = plan.totals
     text = Parts()
     text.append("The migration will write ")

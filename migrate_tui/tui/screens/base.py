@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Generic, TypeVar
 
 from textual.screen import ModalScreen, Screen
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from migrate_tui.engine.model import Event
 from migrate_tui.tui.host import WizardHost, host_of
@@ -51,6 +51,13 @@ class _Wizardly(Generic[R]):
         """What the user can do when ``worker`` (one of this screen's) failed; the failure
         dialog adds quitting.  By default: nothing but closing the dialog."""
         return []
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker's messages go to the node that started it and do not bubble: every
+        screen hands its failed workers to the app, which handles them all in one place.
+        (A subclass that handles a failure itself calls ``event.prevent_default()``.)"""
+        if event.state is WorkerState.ERROR:
+            self.wizard.worker_failed(event.worker)
 
 
 class WizardScreen(_Wizardly[R], Screen[R]):

@@ -4,12 +4,14 @@ them).  Dismisses with "next" (on to the backup) or "back" (to the plan)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Footer, Static
 
 from migrate_tui.core.ids import display
@@ -39,7 +41,7 @@ DECISION_WORDS = {
 }
 
 
-def excerpt_text(row: ProblemRow, show_path):  # noqa: ANN001, ANN201 - Content
+def excerpt_text(row: ProblemRow, show_path: Callable[[str], str]) -> Content:
     p, ps = row.problem, row.session
     text = Parts()
     text.append(show_path(p.where), "bold").append("\n")

@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
@@ -99,7 +100,7 @@ class FixDialog(WizardDialog[FixChoice | None]):
 
     # ------------------------------------------------------------ what is shown
 
-    def _problems_text(self, sessions: list[PlannedSession]):  # noqa: ANN202 - Content
+    def _problems_text(self, sessions: list[PlannedSession]) -> Content:
         text = Parts()
         if self.single:
             ps = sessions[0]
@@ -134,17 +135,20 @@ class FixDialog(WizardDialog[FixChoice | None]):
         offered: Counter[str] = Counter()
         for ps in sessions:
             offered.update(offered_fixes(ps))
-        options = [Option(self._prompt(fix, [f"for {offered[fix]:,} of the {len(sessions):,} sessions "
-                                             "(those whose problem offers it)"]), id=f"fix:{fix}")
+        total = len(sessions)
+        options = [Option(Parts(fix, "bold").append(f"  for {offered[fix]:,} of the {total:,} sessions")
+                          .content(), id=f"fix:{fix}")
                    for fix, _count in offered.most_common()]
         fixed = sum(1 for ps in sessions if ps.decision.fixes)
         if fixed:
-            options.append(Option(self._prompt("undo fixes", [f"for the {fixed:,} with fixes chosen"]), id=UNDO))
-        options.append(Option(self._prompt(f"skip all {len(sessions):,}", SKIP_EFFECT[:1]), id=SKIP))
+            options.append(Option(Parts("undo fixes", "bold").append(f"  for the {fixed:,} with fixes")
+                                  .content(), id=UNDO))
+        options.append(Option(Parts(f"skip all {total:,}", "bold").append(
+            "  not migrated: they stay in .sessions/ and in the backup").content(), id=SKIP))
         return options
 
     @staticmethod
-    def _prompt(name: str, lines: list[str]):  # noqa: ANN205 - Content
+    def _prompt(name: str, lines: list[str]) -> Content:
         text = Parts(name, "bold")
         for line in lines:
             text.append("\n  → " + line)

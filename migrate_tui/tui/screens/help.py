@@ -65,7 +65,7 @@ class HelpScreen(WizardDialog[None]):
         with Vertical(id="help-dialog", classes="dialog"):
             yield Static(Parts("Help", "bold").content(), classes="dialog-title")
             with VerticalScroll(id="help-body"):
-                yield Static(help_text(self.step, self.title_text, self.keys).content())
+                yield Static(help_text(self.step, self.title_text, self.keys).content(), id="help-text")
             yield Static(Parts("escape closes · ↑/↓ scroll", "italic $text-muted").content())
 
     def on_mount(self) -> None:

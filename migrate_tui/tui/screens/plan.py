@@ -296,8 +296,8 @@ class PlanScreen(WizardScreen[PlanView]):
         table = self.table
         if table.marked:
             plan = self.plan
-            return [plan.session(fid) for fid in sorted(table.marked, key=plan.index.__getitem__)
-                    if isinstance(fid, str) and fid in plan.index]
+            marked = [fid for fid in table.marked if isinstance(fid, str) and fid in plan.index]
+            return [plan.session(fid) for fid in sorted(marked, key=plan.index.__getitem__)]
         return [table.current] if table.current is not None else []
 
     def action_skip(self) -> None:

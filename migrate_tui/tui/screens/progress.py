@@ -33,7 +33,7 @@ from migrate_tui.engine import (
     exit_code,
     save_report,
 )
-from migrate_tui.engine.model import Event
+from migrate_tui.engine.model import CancelFlag, Event, EventSink
 from migrate_tui.engine.report import EXIT_LOCKED, EXIT_USAGE
 from migrate_tui.tui.formatting import plural
 from migrate_tui.tui.messages import ApplyOutcome, Way
@@ -50,7 +50,7 @@ LOG_COLOURS = {"warning": "text-warning", "error": "text-error"}  # theme variab
 COSTS = {"backup": 1.0, "transcripts": 1.5, "index": 1.0, "verify": 0.05}
 
 
-def run_apply(plan: Plan, on_event, cancel, lock_timeout: float,  # noqa: ANN001
+def run_apply(plan: Plan, on_event: EventSink, cancel: CancelFlag, lock_timeout: float,
               clock: Callable[[], float] = time.monotonic) -> ApplyOutcome:
     """Apply, then build and save the report; every way it can end becomes an outcome."""
     started = clock()

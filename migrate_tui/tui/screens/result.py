@@ -8,6 +8,7 @@ Which of those is offered, and why not otherwise, is decided in one place
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import work
@@ -72,12 +73,13 @@ def offered_actions(outcome: ApplyOutcome, rolled_back: bool) -> dict[str, str |
     if not finished(outcome):
         out["cleanup"] = ("the run did not finish: clean-up waits for a migration that wrote "
                           "sessions.json and checked it")
-    if outcome.result is None or not outcome.result.written:
+    if outcome.result is not None and not outcome.result.written:
         out["rollback"] = "nothing was written, so there is nothing to roll back"
     return out
 
 
-def outcome_text(outcome: ApplyOutcome, show_path, rolled_back: str | None = None) -> Parts:  # noqa: ANN001, C901
+def outcome_text(outcome: ApplyOutcome, show_path: Callable[[str], str],  # noqa: C901
+                 rolled_back: str | None = None) -> Parts:
     text = Parts()
     if rolled_back:
         text.append("↺ Rolled back: " + rolled_back + "\n\n", "$text-warning bold")

@@ -123,9 +123,9 @@ class ScanScreen(RelayedScreen[Scanned | None]):
         worker = event.worker
         if worker.error is not None:
             if isinstance(worker.error, WorkspaceError):
-                event.stop()  # a refusal, said here; not a failure of the wizard
+                event.prevent_default()  # a refusal, said here; not a failure of the wizard
                 self._fail(str(worker.error))
-            return  # the app's failure dialog says what went wrong
+            return  # the app's failure dialog says what went wrong (base class)
         result = worker.result
         if result is None:
             return  # stopped: action_back has gone back already

@@ -55,7 +55,7 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
     STEP = 1
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "scan", "Scan"),
-        Binding("escape", "stop", "Stop looking", show=False),
+        Binding("escape", "stop", "Stop looking, or back to the plan", show=False),
     ]
 
     def __init__(self, workspace: str, agent_id: str, known: Inventory | None = None,
@@ -70,6 +70,7 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
         self.loading_since: float | None = None
         self._typing: Later | None = None
         self._ticker: Poller | None = None
+        self._looking_at: str | None = None
 
     def compose(self) -> ComposeResult:
         yield StepHeader(1, "Workspace")
@@ -115,7 +116,8 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
 
     @on(Input.Changed, "#path")
     def _path_changed(self) -> None:
-        if self.inventory_path == self.path:
+        if self.inventory_path == self.path or (self.loading_since is not None
+                                                 and self._looking_at == self.path):
             return
         self.query_one("#scan", Button).disabled = True
         self.inventory = None
@@ -132,6 +134,7 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
     def _look(self, path: str) -> None:
         if not path:
             return
+        self._looking_at = path
         self.loading_since = time.monotonic()
         if self._ticker is not None:
             self._ticker.start()
@@ -179,6 +182,8 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
 
     def action_stop(self) -> None:
         if self.loading_since is None:
+            if self.plan_kept:  # back to the plan kept, whatever was typed meanwhile
+                self.finish(WorkspaceChoice(self.initial, self.initial_agent))
             return
         self.workers.cancel_group(self, "inventory")
         self.enter_pending = False

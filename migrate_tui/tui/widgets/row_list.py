@@ -9,7 +9,7 @@ it stays visible without colour (``NO_COLOR``, a monochrome terminal); rows may 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -69,14 +69,14 @@ class RowList(ScrollView, Generic[T], can_focus=True):
     class Highlighted(Message):
         """The cursor moved to another row (or the rows changed under it)."""
 
-        def __init__(self, row_list: RowList, index: int, item: object | None) -> None:
+        def __init__(self, row_list: RowList[Any], index: int, item: object | None) -> None:
             super().__init__()
             self.row_list = row_list
             self.index = index
             self.item = item
 
         @property
-        def control(self) -> RowList:
+        def control(self) -> RowList[Any]:
             return self.row_list
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
