@@ -168,6 +168,42 @@ async def to_help(app: MigrateApp, pilot: Pilot) -> None:
     await settle(app, pilot)
 
 
+async def to_bulk(app: MigrateApp, pilot: Pilot) -> None:
+    """The problems filter, every row marked: one key decides for all of them."""
+    await to_plan(app, pilot)
+    await pilot.press("2", "home", "a")
+    await settle(app, pilot)
+
+
+async def to_bulk_fix(app: MigrateApp, pilot: Pilot) -> None:
+    await to_bulk(app, pilot)
+    await pilot.press("f")
+    await settle(app, pilot)
+
+
+async def to_failure(app: MigrateApp, pilot: Pilot) -> None:
+    """A worker that failed: what failed and the ways forward (the free space unreadable)."""
+
+    def no_disk(path: str) -> int:
+        raise OSError(5, "Input/output error")
+
+    app.settings.disk_free = no_disk
+    await to_fix(app, pilot)
+    await pilot.press("enter")  # salvage
+    await settle(app, pilot)
+    await pilot.press("enter")  # on to the backup step, whose estimate fails
+    await settle(app, pilot)
+
+
+async def to_continue(app: MigrateApp, pilot: Pilot) -> None:
+    """After a partial migration, back to the plan with what is left (scanned again)."""
+    await to_result(app, pilot)
+    await pilot.press("p")
+    await settle(app, pilot)
+    await pilot.pause(0.3)
+    await settle(app, pilot)
+
+
 STEPS: dict[str, Step] = {
     "1-workspace": to_workspace,
     "2-scan": to_scan,
@@ -178,6 +214,10 @@ STEPS: dict[str, Step] = {
     "7-progress": to_progress,
     "8-result": to_result,
     "9-help": to_help,
+    "10-bulk": to_bulk,
+    "11-bulk-fix": to_bulk_fix,
+    "12-failure": to_failure,
+    "13-continue": to_continue,
 }
 
 

@@ -57,7 +57,7 @@ class MigrateApp(App[int]):
     TITLE = "migrate-tui"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),  # in the help and the palette
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
     ]

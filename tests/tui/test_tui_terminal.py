@@ -13,6 +13,9 @@ import pexpect
 import pyte
 import pytest
 
+from migrate_tui.engine import build_plan, scan_workspace
+from migrate_tui.engine.selection import select
+
 COLUMNS, LINES = 80, 24
 DOWN = "\x1b[B"
 
@@ -97,3 +100,71 @@ def test_the_command_migrates_in_a_terminal(demo, tmp_path: Path) -> None:
     assert all(entry["session_id"] != skipped for entry in store.values())
     assert not (folder / f"{skipped}.jsonl").exists()
     assert (folder / "legacy-notes.jsonl").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_a_bulk_decision_then_continuing_after_a_partial_run(crowd, tmp_path: Path) -> None:
+    """In a real terminal: the old cron sessions skipped with a query and three keys; the
+    migration; back to the plan with what is left; every session cut short salvaged at once
+    from the fix dialog; migrated again; all without restarting."""
+    folder = Path(crowd.sessions_dir)
+    plan = build_plan(scan_workspace(str(crowd.root)))
+    old_cron = {ps.file_id for ps in select(plan, "key:*:cron:* older:30d")}
+    cut = {ps.file_id for ps in select(plan, "problem:invalid_json")}
+    assert len(old_cron) >= 8 and len(cut) == 7
+    term = Terminal([sys.executable, "-m", "migrate_tui", "demo"], tmp_path)
+    try:
+        term.wait_for("Legacy session files")
+        term.send("\r")
+        term.wait_for("step 3 of 8: Plan")
+        term.send("/")
+        term.send("key:*:cron:* older:30d\r")
+        term.wait_for(f"row 1 of {len(old_cron)}")
+        term.send("a")
+        term.wait_for(f"{len(old_cron)} marked")
+        term.send(" ")
+        term.wait_for(f"skipped {len(old_cron)}")
+        term.send("\r")  # → the errors review (problems are left)
+        term.wait_for("step 4 of 8: Errors review")
+        term.send("\r")
+        term.wait_for("step 6 of 8: Backup")
+        term.wait_for("enough")
+        term.send("\r")
+        term.wait_for("step 8 of 8: Result", timeout=60)
+        term.wait_for("back to the plan with what is left")
+        for fid in old_cron | cut:
+            assert not (folder / f"{fid}.jsonl").exists()
+        term.send("p")
+        term.wait_for("step 3 of 8: Plan", timeout=60)
+        term.wait_for("already done")
+        term.send("/")
+        term.send("\x15")  # ctrl+u: clear the query typed before
+        term.send("problem:invalid_json\r")
+        term.wait_for("row 1 of 7")
+        term.send("f")
+        term.wait_for("apply to every session with this problem")
+        term.send("a")
+        term.wait_for("[x] a:")
+        term.send("\r")  # salvage, for all seven
+        term.wait_for("fixed 7")
+        term.send("\r")
+        term.wait_for("step 4 of 8: Errors review")
+        term.send("\r")
+        term.wait_for("step 6 of 8: Backup")
+        term.wait_for("enough")
+        term.send("\r")
+        screen = term.wait_for("step 8 of 8: Result", timeout=60)
+        screen = term.wait_for("Verification:")
+        assert "7 sessions migrated" in screen
+        term.send("q")
+        code = term.wait_exit()
+    finally:
+        if term.child.isalive():
+            term.child.terminate(force=True)
+    assert code == 1  # problems are still left (the four other damaged files)
+    for fid in cut:
+        assert (folder / f"{fid}.jsonl").exists()
+    for fid in old_cron:
+        assert not (folder / f"{fid}.jsonl").exists()
+    store = json.loads((folder / "sessions.json").read_text())
+    assert {e["session_id"] for e in store.values()} >= cut

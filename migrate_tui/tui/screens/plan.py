@@ -83,7 +83,7 @@ class PlanScreen(WizardScreen[PlanView]):
         Binding("4", "filter('skipped')", "Skipped sessions", show=False),
         Binding("s", "sort", "Sort by the next column", show=False),
         Binding("S", "reverse_sort", "Reverse the sort", show=False),
-        Binding("e", "errors", "Errors"),
+        Binding("e", "errors", "Review the errors", show=False),
         Binding("enter", "continue", "Next"),
         Binding("escape", "back", "Back"),
     ]
