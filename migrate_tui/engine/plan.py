@@ -78,7 +78,9 @@ def with_decisions(plan: Plan, changes: Mapping[str, Decision]) -> Plan:
     session (its old and new ids are its own, counting the changes made before it, and its
     keys do not depend on what others claimed); if any cannot, the whole plan is rebuilt.
     Both give the plan ``build_plan`` gives.  Unchanged sessions are shared with ``plan``,
-    so 10,000 changes cost 10,000 sessions planned, whatever the size of the plan."""
+    so 10,000 changes cost 10,000 sessions planned, whatever the size of the plan (their keys
+    are settled together: settling each alone went over every key of session_map.json each
+    time, 12 s for 10,000 changes at 50,000 sessions)."""
     decisions = dict(plan.decisions)
     for file_id, decision in changes.items():
         plan.index[file_id]  # an unknown id is a KeyError, as with one decision
@@ -88,7 +90,7 @@ def with_decisions(plan: Plan, changes: Mapping[str, Decision]) -> Plan:
             decisions[file_id] = decision
     counts = plan.id_counts.copy()
     sessions = list(plan.sessions) if changes else plan.sessions
-    totals = replace(plan.totals)
+    replaced: list[tuple[int, PlannedSession, PlannedSession]] = []  # (position, old, new)
     for file_id in changes:
         at = plan.index[file_id]
         old = sessions[at]
@@ -106,7 +108,11 @@ def with_decisions(plan: Plan, changes: Mapping[str, Decision]) -> Plan:
                 del counts[old.final_id]
         if new.final_id is not None:
             counts[new.final_id] += 1
-        _settle_keys([new], plan.scan, plan.agent_id)
+        replaced.append((at, old, new))
+    replaced.sort(key=lambda item: item[0])  # keys are settled in the plan's order, as build_plan does
+    _settle_keys([new for _at, _old, new in replaced], plan.scan, plan.agent_id)
+    totals = replace(plan.totals)
+    for at, old, new in replaced:
         _finish(new)
         sessions[at] = new
         _count(totals, old, -1)
@@ -133,7 +139,32 @@ def _decision_for(s: SessionScan, decisions: Mapping[str, Decision], scan: ScanR
 # ---------------------------------------------------------------- one session
 
 
+def _plan_plain(s: SessionScan, decision: Decision) -> PlannedSession | None:
+    """The common case (no fix chosen, nothing wrong with the file, its id its file name,
+    no transcript there yet) planned directly; None for anything else.  It gives what the
+    general way below gives, in about half the time (200,000 sessions are planned after the
+    scan before the plan can be shown)."""
+    summary = s.content
+    fid = s.file_id
+    cid = summary.content_id
+    if (decision.fixes or s.file_problems or not summary.readable or summary.updated_at_ms is None
+            or summary.transcripts or (cid != fid and isinstance(cid, str)) or not ids.is_safe_id(fid)):
+        return None
+    for p in summary.problems:
+        if p.severity is Severity.PROBLEM:
+            return None
+    entry: dict[str, Any] = {"session_id": fid, "updated_at": summary.updated_at_ms,
+                             "session_file": f"{fid}.jsonl"}
+    entry.update(summary.entry_fields)
+    return PlannedSession(scan=s, decision=decision, action="skip" if decision.skip else "migrate",
+                          final_id=fid, entry=entry, not_carried=list(summary.not_carried),
+                          message_count=summary.message_count)
+
+
 def _plan_one(s: SessionScan, decision: Decision, scan: ScanResult, agent_id: str) -> PlannedSession:
+    plain = _plan_plain(s, decision)
+    if plain is not None:
+        return plain
     ps = PlannedSession(scan=s, decision=decision, action="migrate")
     if s.file_problems:
         ps.open_problems = list(s.file_problems)
@@ -394,5 +425,6 @@ def _count(t: Totals, ps: PlannedSession, sign: int) -> None:
         t.blocked += sign
     elif ps.action == "done":
         t.done += sign
-    if any(p.severity is Severity.WARNING for p in ps.scan.summary_for(ps.decision.fixes).problems):
+    problems = ps.scan.summary_for(ps.decision.fixes).problems
+    if problems and any(p.severity is Severity.WARNING for p in problems):
         t.warnings += sign

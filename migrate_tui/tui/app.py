@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any, ClassVar
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -32,6 +31,7 @@ from migrate_tui.tui.navigation import Navigator, actions_of
 from migrate_tui.tui.screens.progress import APPLY_GROUP, ProgressScreen
 from migrate_tui.tui.settings import WizardSettings
 from migrate_tui.tui.state import WizardState
+from migrate_tui.tui.workers import background
 
 REPLAN_GROUP = "replan"
 
@@ -126,8 +126,7 @@ class MigrateApp(App[int]):
             assert self.state.plan is not None
             self._replan_worker(self.state.plan, dict(self.state.decisions.current))
 
-    @work(thread=True, exclusive=True, group=REPLAN_GROUP, exit_on_error=False,
-          name="planning your decisions")  # a name, not the repr of a 200,000-session plan
+    @background("planning your decisions", group=REPLAN_GROUP, exclusive=True)
     def _replan_worker(self, base: Plan, decisions: dict[str, Decision]) -> None:
         plan = replanned(base, decisions)
         if not get_current_worker().is_cancelled:

@@ -123,7 +123,8 @@ class Navigator:
         if not kept:
             state.forget_plan()
         state.keep_plan(result.scan, result.plan, workspace, agent_id)
-        state.decisions.keep_only({s.file_id for s in result.scan.sessions})
+        if state.decisions.current:
+            state.decisions.keep_only({s.file_id for s in result.scan.sessions})
         state.outcome = None
         self.plan()
 

@@ -67,6 +67,13 @@ def filter_counts(plan: Plan) -> dict[str, int]:
     return counts
 
 
+def counts_of(plan: Plan) -> dict[str, int]:
+    """``filter_counts(plan)``, read from the plan's totals (which count the same things:
+    blocked, skipped, with a warning), without going over the sessions."""
+    t = plan.totals
+    return {"all": len(plan.sessions), "problems": t.blocked, "warnings": t.warnings, "skipped": t.skipped}
+
+
 def changed_sessions(old: Plan, new: Plan) -> list[tuple[PlannedSession, PlannedSession]] | None:
     """The sessions that differ between two plans of the same scan, as (old, new) pairs; None
     when the plans do not list the same files in the same order.
@@ -78,6 +85,12 @@ def changed_sessions(old: Plan, new: Plan) -> list[tuple[PlannedSession, Planned
         return []
     if len(old.sessions) != len(new.sessions):
         return None
+    index = old.__dict__.get("index")
+    if index is not None and new.__dict__.get("index") is index:
+        # made by with_decisions from ``old``: only the sessions whose decision changed differ
+        before, after = old.decisions, new.decisions
+        changed = sorted(index[fid] for fid in before.keys() | after.keys() if before.get(fid) != after.get(fid))
+        return [(old.sessions[n], new.sessions[n]) for n in changed if old.sessions[n] is not new.sessions[n]]
     pairs = [(a, b) for a, b in zip(old.sessions, new.sessions) if a is not b and a != b]
     if any(a.file_id != b.file_id for a, b in pairs):
         return None

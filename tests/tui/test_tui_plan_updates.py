@@ -15,7 +15,14 @@ from screen_text import screen_text
 
 from migrate_tui.engine import SKIP, Decision, build_plan, scan_workspace
 from migrate_tui.tui.app import replanned
-from migrate_tui.tui.plan_filter import FILTERS, changed_sessions, filter_counts, filter_sessions, recount
+from migrate_tui.tui.plan_filter import (
+    FILTERS,
+    changed_sessions,
+    counts_of,
+    filter_counts,
+    filter_sessions,
+    recount,
+)
 from migrate_tui.tui.screens.fix import FixDialog
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.widgets.session_table import SessionTable
@@ -190,7 +197,7 @@ def test_replanned_is_build_plan(demo) -> None:
         assert pairs is not None
         assert changed_sessions(plan, fresh) == pairs  # by equality when nothing is shared
         counts = recount(counts, pairs)
-        assert counts == filter_counts(fresh)
+        assert counts == filter_counts(fresh) == counts_of(new)  # the totals count the same
         plan = new
 
 

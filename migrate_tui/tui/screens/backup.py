@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -23,6 +22,7 @@ from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screens.base import WizardScreen
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.widgets.totals_bar import TotalsBar
+from migrate_tui.tui.workers import background
 
 
 def backup_text(plan: Plan, estimate: BackupEstimate | None, show_path: Callable[[str], str]) -> Parts:
@@ -99,8 +99,7 @@ class BackupScreen(WizardScreen[bool | None]):
         self._draw()
         self._measure(self.backup)
 
-    @work(thread=True, exclusive=True, group="backup-estimate", exit_on_error=False,
-          name="measuring the backup and the free space")
+    @background("measuring the backup and the free space", group="backup-estimate", exclusive=True)
     def _measure(self, backup: bool) -> None:
         estimate = backup_estimate(replace(self.plan, backup=backup), self.wizard.settings.disk_free)
         self.app.call_from_thread(self._measured, estimate)

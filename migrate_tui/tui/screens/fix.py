@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -27,6 +27,7 @@ from migrate_tui.tui.formatting import plural
 from migrate_tui.tui.messages import FixChoice, FixPreviews, Way
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screens.base import WizardDialog
+from migrate_tui.tui.workers import background
 
 UNDO = "undo"
 SKIP = "skip"
@@ -174,8 +175,7 @@ class FixDialog(WizardDialog[FixChoice | None]):
 
     # ------------------------------------------------------------ previews
 
-    @work(thread=True, exclusive=True, group="fix-preview", exit_on_error=False,
-          name="working out what each fix would do")
+    @background("working out what each fix would do", group="fix-preview", exclusive=True)
     def _preview(self, plan: Plan, file_id: str, fixes: list[str]) -> None:
         ps = plan.session(file_id)
         alike: dict[str, list[str]] = {}

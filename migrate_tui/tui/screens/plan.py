@@ -19,12 +19,12 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from migrate_tui.core.ids import display
 from migrate_tui.engine import Decision, Plan, PlannedSession, session_preview
@@ -37,10 +37,9 @@ from migrate_tui.tui.plan_filter import (
     FILTERS,
     NO_QUERY,
     changed_sessions,
-    filter_counts,
+    counts_of,
     filter_sessions,
     listed,
-    recount,
 )
 from migrate_tui.tui.relay import Later
 from migrate_tui.tui.screens.base import WizardScreen
@@ -58,6 +57,7 @@ from migrate_tui.tui.widgets.session_table import (
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.widgets.totals_bar import TotalsBar
 from migrate_tui.tui.widgets.wizard_input import WizardInput
+from migrate_tui.tui.workers import background
 
 PREVIEW_DELAY = 0.12  # seconds the cursor rests on a row before its file is read
 SEARCH_DELAY = 0.3  # seconds after the last key typed in the query before it is applied
@@ -92,6 +92,7 @@ class PlanScreen(WizardScreen[PlanView]):
         super().__init__()
         self.view = view or PlanView()
         self.query_error: str | None = None
+        self.listing = False  # a filter, query or sort is being applied (in a worker)
         self._query: Query = NO_QUERY
         self._shown: Plan | None = None  # the plan the table and the filter tabs show
         self._counts: dict[str, int] = {}  # filter_counts(self._shown)
@@ -156,22 +157,48 @@ class PlanScreen(WizardScreen[PlanView]):
 
     def _refill(self, keep: str | None) -> None:
         """Fill the table from the plan (the filter, query and sort applied), keeping the
-        cursor on session ``keep`` when it is still listed."""
+        cursor on session ``keep`` when it is still listed.  Every session in the plan's
+        order is at hand at once; a filter, a query or a sort goes over every session (a
+        second or more at 200,000): that runs in a worker, and the line under the table says
+        so meanwhile."""
+        plan = self.plan
+        if self.filter == "all" and self._query.is_empty and self.view.sort == "plan" \
+                and not self.view.descending:
+            self._listed(plan, list(plan.sessions), counts_of(plan), keep)
+            return
+        self.listing = True
+        self._draw_status()
+        self._list(plan, self.filter, self._query, self.view.sort, self.view.descending, keep)
+
+    @background("listing the sessions", group="refill", exclusive=True)
+    def _list(self, plan: Plan, which: str, query: Query, sort: str, descending: bool,
+              keep: str | None) -> None:
+        rows = sorted_rows(filter_sessions(plan, which, query), sort, descending)
+        counts = counts_of(plan)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._listed, plan, rows, counts, keep)
+
+    def _listed(self, plan: Plan, rows: list[PlannedSession], counts: dict[str, int],
+                keep: str | None) -> None:
+        if plan is not self.plan:  # decided meanwhile: list the new plan
+            self._refill(keep)
+            return
+        self.listing = False
         table = self.table
         table.pending = self.state.pending_ids
-        rows = filter_sessions(self.plan, self.filter, self._query)
-        rows = sorted_rows(rows, self.view.sort, self.view.descending)
-        table.set_items(rows, cursor=0 if keep is None else None)
+        in_plan_order = len(rows) == len(plan.sessions) and self.view.sort == "plan" \
+            and not self.view.descending
+        table.set_items(rows, cursor=0 if keep is None else None,
+                        rows=plan.index if in_plan_order else None)
         if keep is not None:
             index = table.index_of(keep)
             table.move_cursor(index if index is not None else 0, announce=True)
-        if self._shown is not self.plan:  # a filter, a query or a sort alone leaves the counts
-            self._counts = filter_counts(self.plan)
-            self._shown = self.plan
+        self._counts = counts
+        self._shown = plan
         self._draw_filters()
         self._draw_header()
         self._draw_status()
-        self.query_one(TotalsBar).show(self.plan.totals, bool(table.pending))
+        self.query_one(TotalsBar).show(plan.totals, bool(table.pending))
 
     def _draw_filters(self) -> None:
         text = Parts()
@@ -187,6 +214,10 @@ class PlanScreen(WizardScreen[PlanView]):
         text = Parts()
         if self.query_error:
             text.append("✗ " + self.query_error, "$text-error bold")
+            self.query_one("#plan-status", Static).update(text.content())
+            return
+        if self.listing:
+            text.append(f"listing the sessions that match (of {len(self.plan.sessions):,})…", "italic")
             self.query_one("#plan-status", Static).update(text.content())
             return
         count = len(table.items)
@@ -218,7 +249,7 @@ class PlanScreen(WizardScreen[PlanView]):
             current = table.current
             self._refill(keep=current.file_id if current else None)
             return
-        self._counts = recount(self._counts, pairs)
+        self._counts = counts_of(plan)
         self._shown = plan
         table.pending = self.state.pending_ids
         self._update_rows(table, [new for _, new in pairs])
@@ -274,8 +305,7 @@ class PlanScreen(WizardScreen[PlanView]):
             self._preview_for = current.file_id
             self._load_preview(self.plan, current.file_id)
 
-    @work(thread=True, exclusive=True, group="preview", exit_on_error=False,
-          name="reading the session's file for the preview")
+    @background("reading the session's file for the preview", group="preview", exclusive=True)
     def _load_preview(self, plan: Plan, file_id: str) -> None:
         self.post_message(PreviewReady(session_preview(plan, file_id)))
 

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -42,6 +41,7 @@ from migrate_tui.tui.screens.base import RelayedScreen
 from migrate_tui.tui.throughput import Meter, Phase
 from migrate_tui.tui.widgets.progress_panel import ProgressPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
+from migrate_tui.tui.workers import background
 
 APPLY_GROUP = "apply"
 LOG_COLOURS = {"warning": "text-warning", "error": "text-error"}  # theme variables
@@ -116,7 +116,7 @@ class ProgressScreen(RelayedScreen[ApplyOutcome]):
         if self.autostart:
             self._apply(self.start_drawing())
 
-    @work(thread=True, exit_on_error=False, group=APPLY_GROUP, name="migrating")
+    @background("migrating", group=APPLY_GROUP)
     def _apply(self, relay: Any) -> ApplyOutcome:
         clock = self.wizard.settings.clock
         return run_apply(self.plan, relay, self.cancel, self.wizard.settings.lock_timeout,

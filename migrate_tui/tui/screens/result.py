@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -28,6 +27,7 @@ from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screens.base import WizardScreen
 from migrate_tui.tui.throughput import duration
 from migrate_tui.tui.widgets.step_header import StepHeader
+from migrate_tui.tui.workers import background
 
 MAX_LISTED = 300  # sessions listed as not migrated; the rest are counted
 
@@ -225,7 +225,7 @@ class ResultScreen(WizardScreen[str]):
         self.say("Looking at what a rollback would do…", "italic")
         self._plan_rollback()
 
-    @work(thread=True, exclusive=True, group="after", exit_on_error=False, name="rollback planning")
+    @background("rollback planning", group="after", exclusive=True)
     def _plan_rollback(self) -> None:
         try:
             plan = plan_rollback(self.workspace)
@@ -256,7 +256,7 @@ class ResultScreen(WizardScreen[str]):
         self.post_message(Ask("Roll back the migration?", body.content(), "Roll back", answered,
                               danger=True))
 
-    @work(thread=True, exclusive=True, group="after", exit_on_error=False, name="rollback")
+    @background("rollback", group="after", exclusive=True)
     def _rollback(self, force: bool) -> None:
         try:
             result = rollback_workspace(self.workspace, force=force,
@@ -285,7 +285,7 @@ class ResultScreen(WizardScreen[str]):
         self.say("Checking the backup copies of the originals…", "italic")
         self._plan_cleanup()
 
-    @work(thread=True, exclusive=True, group="after", exit_on_error=False, name="clean-up planning")
+    @background("clean-up planning", group="after", exclusive=True)
     def _plan_cleanup(self) -> None:
         try:
             plan = plan_cleanup(self.workspace)
@@ -320,7 +320,7 @@ class ResultScreen(WizardScreen[str]):
         self.post_message(Ask("Remove the migrated originals?", body.content(), "Remove them",
                               answered, danger=True))
 
-    @work(thread=True, exclusive=True, group="after", exit_on_error=False, name="clean-up")
+    @background("clean-up", group="after", exclusive=True)
     def _cleanup(self) -> None:
         try:
             result = cleanup_workspace(self.workspace)

@@ -8,11 +8,11 @@ cannot be migrated (after saying why)."""
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -35,7 +35,9 @@ from migrate_tui.tui.screens.base import RelayedScreen
 from migrate_tui.tui.throughput import Meter, Phase
 from migrate_tui.tui.widgets.progress_panel import ProgressPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
+from migrate_tui.tui.workers import background
 
+PLAN_SWITCH_INTERVAL = 0.05  # seconds the planning thread keeps the interpreter at a time
 PLAN_COST = 0.05  # planning a session, against reading and parsing its file (measured: ~1/20)
 
 
@@ -85,7 +87,7 @@ class ScanScreen(RelayedScreen[Scanned | None]):
     def on_unmount(self) -> None:
         self.stop.set()
 
-    @work(thread=True, exit_on_error=False, group="scan", name="scanning the workspace")
+    @background("scanning the workspace", group="scan")
     def _scan(self, relay: Any) -> Scanned | None:
         def on_event(event: Event) -> None:
             if self.stop.is_set():
@@ -101,12 +103,17 @@ class ScanScreen(RelayedScreen[Scanned | None]):
         # Planning makes about a million objects at 200,000 sessions: the cyclic GC would walk
         # them again and again while they are made (a third of the time), and afterwards on
         # every key.  They live until the next scan, which thaws them (navigation.py).
+        # And the UI thread asks for the interpreter every 5 ms to draw the progress: give
+        # the planning longer turns meanwhile (the bar moves a little less smoothly).
+        switch = sys.getswitchinterval()
         gc.disable()
+        sys.setswitchinterval(PLAN_SWITCH_INTERVAL)
         try:
             plan = build_plan(scan, self.agent_id, known, backup=True, on_event=on_event)
         except Stopped:
             return None
         finally:
+            sys.setswitchinterval(switch)
             gc.freeze()
             gc.enable()
         return Scanned(scan, plan)

@@ -11,7 +11,7 @@ import asyncio
 import time
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -29,6 +29,7 @@ from migrate_tui.tui.screens.base import WizardScreen
 from migrate_tui.tui.widgets.inventory_panel import InventoryPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.widgets.wizard_input import WizardInput
+from migrate_tui.tui.workers import background
 
 TYPING_DELAY = 0.25  # seconds after the last key in the path before the folder is looked at
 
@@ -141,8 +142,7 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
         self._draw_looking()
         self._load_inventory(path)
 
-    @work(thread=True, exclusive=True, group="inventory", exit_on_error=False,
-          name="looking at the workspace")
+    @background("looking at the workspace", group="inventory", exclusive=True)
     def _load_inventory(self, path: str) -> None:
         self.post_message(InventoryReady(path, inventory(path)))
 
