@@ -85,9 +85,10 @@ def changed_sessions(old: Plan, new: Plan) -> list[tuple[PlannedSession, Planned
         return []
     if len(old.sessions) != len(new.sessions):
         return None
-    index = old.__dict__.get("index")
-    if index is not None and new.__dict__.get("index") is index:
+    shared = old.__dict__.get("index")
+    if shared is not None and new.__dict__.get("index") is shared:
         # made by with_decisions from ``old``: only the sessions whose decision changed differ
+        index: dict[str, int] = old.index  # the same dict, now typed
         before, after = old.decisions, new.decisions
         changed = sorted(index[fid] for fid in before.keys() | after.keys() if before.get(fid) != after.get(fid))
         return [(old.sessions[n], new.sessions[n]) for n in changed if old.sessions[n] is not new.sessions[n]]
