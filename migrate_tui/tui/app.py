@@ -11,6 +11,8 @@ user makes is an engine ``Decision``, exactly what ``migrate --skip/--fix`` give
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any, ClassVar
@@ -31,7 +33,7 @@ from migrate_tui.tui.navigation import Navigator, actions_of
 from migrate_tui.tui.screens.progress import APPLY_GROUP, ProgressScreen
 from migrate_tui.tui.settings import WizardSettings
 from migrate_tui.tui.state import WizardState
-from migrate_tui.tui.workers import background
+from migrate_tui.tui.workers import background, still_running
 
 REPLAN_GROUP = "replan"
 
@@ -213,6 +215,10 @@ class MigrateApp(App[int]):
     async def action_quit(self) -> None:
         """Quit; during apply, stop it at a safe point first and wait for it, saying so."""
         if self.apply_worker() is None:
+            for screen in self.screen_stack:
+                stop = getattr(screen, "stop", None)
+                if isinstance(stop, threading.Event):
+                    stop.set()  # the scan (or its planning) stops at its next file
             self.exit(return_code=self.exit_code_now())
             return
         progress = next((s for s in self.screen_stack if isinstance(s, ProgressScreen)), None)
@@ -227,7 +233,11 @@ class MigrateApp(App[int]):
 
 
 def run_wizard(workspace: str | None = None, agent_id: str = "main") -> int:
-    """Run the wizard in the terminal; return the process exit code."""
+    """Run the wizard in the terminal; return the process exit code.  Once the terminal is
+    given back, the process still waits for its workers' threads: it says for what."""
     app = MigrateApp(workspace, agent_id)
     app.run()
+    waiting = still_running()
+    if waiting:
+        print(f"migrate-tui: finishing {', '.join(waiting)} before exiting…", file=sys.stderr, flush=True)
     return app.return_code or 0

@@ -15,6 +15,7 @@ from migrate_tui.tui.screens import scan as scan_module
 from migrate_tui.tui.screens import workspace as workspace_module
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.workspace import WorkspaceScreen, agent_id_error
+from migrate_tui.tui.workers import still_running
 
 
 async def test_inventory_at_a_glance(demo) -> None:
@@ -163,3 +164,21 @@ async def test_planning_after_the_scan_shows_progress_and_stops_on_escape(demo, 
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, WorkspaceScreen) and app.state.plan is None
+
+
+async def test_quitting_says_which_work_the_process_still_waits_for(demo, monkeypatch) -> None:
+    """A thread cannot be stopped from outside: once the terminal is given back, the process
+    waits for it, and run_wizard says for what (it left a blank terminal for seconds)."""
+    gate = Gate(workspace_module.inventory)
+    monkeypatch.setattr(workspace_module, "inventory", gate)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert gate.entered.wait(10)
+        await pilot.press("ctrl+q")
+    assert still_running() == ["looking at the workspace"]
+    gate.open.set()
+    for _ in range(100):
+        if not still_running():
+            break
+        time.sleep(0.05)
+    assert still_running() == []
