@@ -25,8 +25,8 @@ from textual.worker import Worker
 from migrate_tui.core.errors import MigrateError
 from migrate_tui.tui.formatting import plural
 from migrate_tui.tui.messages import ApplyOutcome, Ask, FixChoice, Scanned, Way, WorkspaceChoice
+from migrate_tui.tui.screen_base import WizardDialog, WizardScreen
 from migrate_tui.tui.screens.backup import BackupScreen
-from migrate_tui.tui.screens.base import WizardDialog, WizardScreen
 from migrate_tui.tui.screens.confirm import ConfirmDialog
 from migrate_tui.tui.screens.errors import ErrorsScreen
 from migrate_tui.tui.screens.failure import FailureDialog

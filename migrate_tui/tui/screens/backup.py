@@ -19,7 +19,7 @@ from migrate_tui.engine.wizard_support import BackupEstimate, backup_estimate
 from migrate_tui.tui.formatting import human_bytes, plural
 from migrate_tui.tui.messages import Ask, Way
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.base import WizardScreen
+from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.widgets.totals_bar import TotalsBar
 from migrate_tui.tui.workers import background

@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.widgets import Button, Static
 
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.base import WizardDialog
+from migrate_tui.tui.screen_base import WizardDialog
 
 
 class ConfirmDialog(WizardDialog[bool]):

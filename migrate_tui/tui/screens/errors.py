@@ -20,7 +20,7 @@ from migrate_tui.tui.decisions import toggled_skip
 from migrate_tui.tui.formatting import column, plural
 from migrate_tui.tui.messages import OpenFix
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.base import WizardScreen
+from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.widgets.problem_list import (
     FILE_WIDTH,
     SIGN_WIDTH,

@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from migrate_tui.tui.messages import Way
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.base import WizardDialog
+from migrate_tui.tui.screen_base import WizardDialog
 
 
 class FailureDialog(WizardDialog[Way | None]):

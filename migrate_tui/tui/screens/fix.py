@@ -26,7 +26,7 @@ from migrate_tui.tui.effects import SKIP_EFFECT, fix_effect
 from migrate_tui.tui.formatting import plural
 from migrate_tui.tui.messages import FixChoice, FixPreviews, Way
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.base import WizardDialog
+from migrate_tui.tui.screen_base import WizardDialog
 from migrate_tui.tui.workers import background
 
 UNDO = "undo"

@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.base import WizardDialog
+from migrate_tui.tui.screen_base import WizardDialog
 
 STEPS = (
     ("Workspace", "the folder and the agent id; what is there, the lock, recent changes"),

@@ -42,7 +42,7 @@ from migrate_tui.tui.plan_filter import (
     listed,
 )
 from migrate_tui.tui.relay import Later
-from migrate_tui.tui.screens.base import WizardScreen
+from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.state import PlanView
 from migrate_tui.tui.widgets.row_list import RowList
 from migrate_tui.tui.widgets.session_detail import SessionDetail

@@ -37,7 +37,7 @@ from migrate_tui.engine.report import EXIT_LOCKED, EXIT_USAGE
 from migrate_tui.tui.formatting import plural
 from migrate_tui.tui.messages import ApplyOutcome, Way
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.base import RelayedScreen
+from migrate_tui.tui.screen_base import RelayedScreen
 from migrate_tui.tui.throughput import Meter, Phase
 from migrate_tui.tui.widgets.progress_panel import ProgressPanel
 from migrate_tui.tui.widgets.step_header import StepHeader

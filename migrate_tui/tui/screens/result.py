@@ -24,7 +24,7 @@ from migrate_tui.engine.rollback import RollbackPlan, describe, plan_rollback, r
 from migrate_tui.tui.formatting import human_bytes, plural
 from migrate_tui.tui.messages import ApplyOutcome, Ask, Way
 from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screens.base import WizardScreen
+from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.throughput import duration
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.workers import background

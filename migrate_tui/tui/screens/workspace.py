@@ -25,7 +25,7 @@ from migrate_tui.engine.wizard_support import complete_folder
 from migrate_tui.tui.messages import InventoryReady, Way, WorkspaceChoice
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.relay import Later, Poller
-from migrate_tui.tui.screens.base import WizardScreen
+from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.widgets.inventory_panel import InventoryPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.widgets.wizard_input import WizardInput
