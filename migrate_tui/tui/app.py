@@ -23,19 +23,21 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from migrate_tui.engine import MIGRATE, Decision, Plan
+from migrate_tui.engine import MIGRATE, Decision, Plan, ScanResult
 from migrate_tui.engine.plan import with_decisions
 from migrate_tui.engine.report import EXIT_OK, EXIT_USAGE
 from migrate_tui.engine.wizard_support import default_workspace
 from migrate_tui.tui.formatting import shown_path
 from migrate_tui.tui.messages import Ask, InventoryReady, OpenFix, ShowErrors, ToBackup, Way
 from migrate_tui.tui.navigation import Navigator, actions_of
+from migrate_tui.tui.planning import Planning, plan_all
 from migrate_tui.tui.screens.progress import APPLY_GROUP, ProgressScreen
 from migrate_tui.tui.settings import WizardSettings
 from migrate_tui.tui.state import WizardState
 from migrate_tui.tui.workers import background, still_running
 
 REPLAN_GROUP = "replan"
+PLAN_ALL_GROUP = "plan-all"
 
 
 def changes_between(plan: Plan, decisions: Mapping[str, Decision]) -> dict[str, Decision]:
@@ -143,9 +145,38 @@ class MigrateApp(App[int]):
             return
         self.plan_changed.publish(plan)
 
+    # ------------------------------------------------------------ the whole plan, after the scan
+
+    def plan_all(self, scan: ScanResult, agent_id: str, decisions: dict[str, Decision]) -> None:
+        """Plan every session in a worker (the plan screen shows the first rows meanwhile);
+        ``plan_changed`` is published when the whole plan is in."""
+        planning = Planning(len(scan.sessions))
+        self.state.planning = planning
+        self._plan_all_worker(scan, agent_id, decisions, planning)
+
+    @background("planning the sessions", group=PLAN_ALL_GROUP, exclusive=True)
+    def _plan_all_worker(self, scan: ScanResult, agent_id: str, decisions: dict[str, Decision],
+                         planning: Planning) -> None:
+        plan = plan_all(scan, agent_id, decisions, planning)
+        if plan is not None:
+            self.call_from_thread(self._planned_all, plan, planning)
+
+    def _planned_all(self, plan: Plan, planning: Planning) -> None:
+        if self.state.planning is not planning:
+            return  # set aside meanwhile (another workspace)
+        self.state.planning = None
+        self.state.plan = plan
+        self.plan_changed.publish(plan)
+
     def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
-        """The app's own workers: planning the decisions."""
+        """The app's own workers: planning the sessions, planning the decisions."""
         self._replanning = False
+        if worker.group == PLAN_ALL_GROUP:
+            scan, agent_id = self.state.scan, self.state.agent_id
+            if scan is None:
+                return []
+            return [Way("r", "Plan the sessions again",
+                        lambda: self.plan_all(scan, agent_id, dict(self.state.decisions.current)))]
         if worker.group == REPLAN_GROUP:
             ways = [Way("r", "Plan the decisions again", lambda: self._replan(set()))]
             label = self.state.decisions.undo_label
@@ -218,7 +249,9 @@ class MigrateApp(App[int]):
             for screen in self.screen_stack:
                 stop = getattr(screen, "stop", None)
                 if isinstance(stop, threading.Event):
-                    stop.set()  # the scan (or its planning) stops at its next file
+                    stop.set()  # the scan stops at its next file
+            if self.state.planning is not None:
+                self.state.planning.stop.set()  # and planning at its next 2,000 sessions
             self.exit(return_code=self.exit_code_now())
             return
         progress = next((s for s in self.screen_stack if isinstance(s, ProgressScreen)), None)

@@ -61,10 +61,13 @@ class WorkspaceChoice:
 
 @dataclass(frozen=True)
 class Scanned:
-    """Step 2's result (no plan: the workspace cannot be migrated, ``scan.fatal`` says why)."""
+    """Step 2's result: the scan and its plan, or the plan's first rows only (not
+    ``complete``: the rest is planned after); no plan: the workspace cannot be migrated,
+    ``scan.fatal`` says why."""
 
     scan: ScanResult
     plan: Plan | None
+    complete: bool = True
 
 
 @dataclass

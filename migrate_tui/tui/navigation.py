@@ -122,10 +122,15 @@ class Navigator:
             return
         if not kept:
             state.forget_plan()
+        elif state.planning is not None:
+            state.planning.stop.set()
+            state.planning = None
         state.keep_plan(result.scan, result.plan, workspace, agent_id)
         if state.decisions.current:
             state.decisions.keep_only({s.file_id for s in result.scan.sessions})
         state.outcome = None
+        if not result.complete:  # the first rows are shown while the rest is planned
+            self.app.plan_all(result.scan, agent_id, dict(state.decisions.current))
         self.plan()
 
     # ------------------------------------------------------------ 3-6 plan, errors, fix, backup

@@ -14,6 +14,7 @@ from migrate_tui.engine import Inventory, Plan, ScanResult
 from migrate_tui.engine.report import EXIT_OK
 from migrate_tui.tui.decisions import DecisionBook
 from migrate_tui.tui.messages import ApplyOutcome
+from migrate_tui.tui.planning import Planning
 
 
 @dataclass
@@ -44,6 +45,7 @@ class WizardState:
     quit_code: int = EXIT_OK  # the exit code if the user quits now
     cancel: threading.Event = field(default_factory=threading.Event)  # apply stops at a safe point
     view: PlanView = field(default_factory=PlanView)
+    planning: Planning | None = None  # the whole plan is being made (``plan`` holds its first rows)
 
     @property
     def workspace_abs(self) -> str:
@@ -74,6 +76,9 @@ class WizardState:
         self.agent_id = agent_id
 
     def forget_plan(self) -> None:
+        if self.planning is not None:
+            self.planning.stop.set()
+            self.planning = None
         self.scan = None
         self.plan = None
         self.planned_for = None

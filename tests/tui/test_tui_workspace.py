@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
 
+import pytest
 from conftest import SIZE, make_app, settle
 from screen_text import screen_text
 from textual.widgets import Button
 
-from migrate_tui.engine import PhaseStarted, Progress
-from migrate_tui.tui.screens import scan as scan_module
+from migrate_tui.engine import SKIP, Decision, PhaseStarted, Progress, build_plan, scan_workspace
+from migrate_tui.tui import planning as planning_module
 from migrate_tui.tui.screens import workspace as workspace_module
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.workspace import WorkspaceScreen, agent_id_error
+from migrate_tui.tui.widgets.session_table import SessionTable
 from migrate_tui.tui.workers import still_running
 
 
@@ -139,31 +142,61 @@ async def test_escape_stops_looking_and_enter_looks_again(demo, monkeypatch) -> 
         assert isinstance(app.screen, PlanScreen)
 
 
-async def test_planning_after_the_scan_shows_progress_and_stops_on_escape(demo, monkeypatch) -> None:
-    reached = threading.Event()
-    real = scan_module.build_plan
+async def test_the_plan_screen_shows_the_first_rows_while_the_rest_is_planned(demo, monkeypatch) -> None:
+    monkeypatch.setattr(planning_module, "FIRST_ROWS", 5)
+    reached, release = threading.Event(), threading.Event()
+    real = planning_module.build_plan
 
-    def slow_plan(scan, agent_id, decisions, *, backup, on_event):  # noqa: ANN001, ANN202
+    def slow_plan(scan, agent_id, decisions, *, backup, on_event=None):  # noqa: ANN001, ANN202
+        if on_event is None:  # the first rows
+            return real(scan, agent_id, decisions, backup=backup)
         on_event(PhaseStarted("plan", 18))
-        on_event(Progress("plan", 6, 18, "legacy-notes.json"))
+        on_event(Progress("plan", 9, 18, "legacy-notes.json"))
         reached.set()
-        for _ in range(400):  # until the escape: the next event raises
-            time.sleep(0.05)
-            on_event(Progress("plan", 6, 18, "legacy-notes.json"))
-        return real(scan, agent_id, decisions, backup=backup)
+        assert release.wait(20)
+        return real(scan, agent_id, decisions, backup=backup, on_event=on_event)
 
-    monkeypatch.setattr(scan_module, "build_plan", slow_plan)
+    monkeypatch.setattr(planning_module, "build_plan", slow_plan)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("enter")
         assert reached.wait(20)
-        await pilot.pause(0.3)
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, PlanScreen)
+        table = app.screen.query_one(SessionTable)
+        whole = build_plan(app.state.scan, "main")
+        assert list(table.items) == whole.sessions[:5]  # the first rows of the whole plan, exactly
         text = screen_text(app)
-        assert "✓ scan  ▶ plan" in text and "plan: 6 of 18" in text and "legacy-notes.json" in text
-        await pilot.press("escape")
+        assert "planning 18 sessions: 50%" in text and "the first 5 are listed" in text
+        assert "1:all …" in text and "Planning 18 sessions: the totals come when it is done" in text
+        await pilot.press("space")  # deciding waits for the whole plan
+        await pilot.pause()
+        assert app.state.decisions.current == {}
+        release.set()
         await settle(app, pilot)
-        assert isinstance(app.screen, WorkspaceScreen) and app.state.plan is None
+        assert len(table.items) == 18 and app.state.planning is None
+        assert "To migrate 13" in screen_text(app) and "1:all 18" in screen_text(app)
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert len(app.state.decisions.current) == 1
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 7, 11, 20, 31])
+def test_the_first_rows_are_the_first_rows_of_the_whole_plan(crowd, monkeypatch, rows: int) -> None:
+    """Ids and keys are settled in the plan's order, first come first served: the plan of the
+    first sessions is the start of the whole plan, whatever the duplicates, the keys taken
+    from metadata or the conflicts with sessions.json."""
+    folder = Path(crowd.sessions_dir)
+    (folder / "copy-of-main.json").write_bytes((folder / f"{crowd.session_ids[0]}.json").read_bytes())
+    (folder / "sessions.json").write_text(json.dumps(
+        {next(iter(crowd.session_map)): {"session_id": "someone-else", "updated_at": 1}}))
+    monkeypatch.setattr(planning_module, "FIRST_ROWS", rows)
+    scan = scan_workspace(str(crowd.root))
+    decisions = {"cut-1": Decision(fixes=frozenset({"salvage"})), "cron-03": SKIP}
+    head, complete = planning_module.first_rows(scan, "main", decisions)
+    whole = build_plan(scan, "main", decisions)
+    assert not complete and head.sessions == whole.sessions[:rows]
 
 
 async def test_quitting_says_which_work_the_process_still_waits_for(demo, monkeypatch) -> None:

@@ -41,7 +41,7 @@ from migrate_tui.tui.plan_filter import (
     filter_sessions,
     listed,
 )
-from migrate_tui.tui.relay import Later
+from migrate_tui.tui.relay import Later, Poller
 from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.state import PlanView
 from migrate_tui.tui.widgets.row_list import RowList
@@ -99,6 +99,7 @@ class PlanScreen(WizardScreen[PlanView]):
         self._preview_later: Later | None = None
         self._search_later: Later | None = None
         self._preview_for: str | None = None
+        self._planning_ticker: Poller | None = None
 
     @property
     def plan(self) -> Plan:
@@ -139,6 +140,25 @@ class PlanScreen(WizardScreen[PlanView]):
         self._compile_query(self.view.query)
         self._refill(keep=self.view.cursor)
         table.focus()
+        if self.state.planning is not None:  # the first rows only: say how far the rest is
+            self._planning_ticker = Poller(self, self._draw_planning, 4)
+            self._planning_ticker.start()
+
+    def _draw_planning(self) -> None:
+        if self.state.planning is None and self._planning_ticker is not None:
+            self._planning_ticker.stop()
+        self._draw_status()
+        self._draw_filters()
+
+    def _still_planning(self) -> bool:
+        """While the whole plan is being made, only moving around is possible: say so."""
+        planning = self.state.planning
+        if planning is None:
+            return False
+        self.notify(f"Still planning the sessions ({planning.fraction:.0%}): the first "
+                    f"{len(self.plan.sessions):,} are listed meanwhile; deciding, filtering and "
+                    "sorting wait for the rest.", timeout=3)
+        return True
 
     def on_resize(self) -> None:
         self._draw_header()
@@ -198,13 +218,18 @@ class PlanScreen(WizardScreen[PlanView]):
         self._draw_filters()
         self._draw_header()
         self._draw_status()
-        self.query_one(TotalsBar).show(plan.totals, bool(table.pending))
+        totals = self.query_one(TotalsBar)
+        if self.state.planning is not None:
+            totals.show_planning(self.state.planning.total)
+        else:
+            totals.show(plan.totals, bool(table.pending))
 
     def _draw_filters(self) -> None:
         text = Parts()
+        planning = self.state.planning is not None
         for n, name in enumerate(FILTERS, 1):
-            text.append(f"{n}:{name} {self._counts[name]:,}",
-                        "reverse bold" if name == self.filter else "")
+            count = "…" if planning else f"{self._counts[name]:,}"
+            text.append(f"{n}:{name} {count}", "reverse bold" if name == self.filter else "")
             text.append("  ")
         self.query_one("#filter-tabs", Static).update(text.content())
 
@@ -218,6 +243,13 @@ class PlanScreen(WizardScreen[PlanView]):
             return
         if self.listing:
             text.append(f"listing the sessions that match (of {len(self.plan.sessions):,})…", "italic")
+            self.query_one("#plan-status", Static).update(text.content())
+            return
+        planning = self.state.planning
+        if planning is not None:
+            text.append(f"planning {planning.total:,} sessions: {planning.fraction:.0%}", "bold")
+            text.append(f" · the first {len(self.plan.sessions):,} are listed; deciding waits for "
+                        "the rest", "italic")
             self.query_one("#plan-status", Static).update(text.content())
             return
         count = len(table.items)
@@ -331,6 +363,8 @@ class PlanScreen(WizardScreen[PlanView]):
         return [table.current] if table.current is not None else []
 
     def action_skip(self) -> None:
+        if self._still_planning():
+            return
         targets = self._targets()
         if not targets:
             return
@@ -347,6 +381,8 @@ class PlanScreen(WizardScreen[PlanView]):
         self._clear_marks()
 
     def action_fix(self) -> None:
+        if self._still_planning():
+            return
         targets = self._targets()
         if not targets:
             return
@@ -360,12 +396,16 @@ class PlanScreen(WizardScreen[PlanView]):
             self._clear_marks()
 
     def action_undo(self) -> None:
+        if self._still_planning():
+            return
         if not self.state.decisions.can_undo:
             self.notify("Nothing to undo.", timeout=2)
             return
         self.wizard.undo()
 
     def action_redo(self) -> None:
+        if self._still_planning():
+            return
         if not self.state.decisions.can_redo:
             self.notify("Nothing to redo.", timeout=2)
             return
@@ -374,12 +414,16 @@ class PlanScreen(WizardScreen[PlanView]):
     # ------------------------------------------------------------ marks
 
     def action_mark(self) -> None:
+        if self._still_planning():
+            return
         table = self.table
         table.toggle_mark()
         table.move_cursor(table.cursor + 1)
         self._marks_changed()
 
     def action_mark_move(self, step: int) -> None:
+        if self._still_planning():
+            return
         table = self.table
         table.mark(table.cursor)
         table.move_cursor(table.cursor + step)
@@ -388,6 +432,8 @@ class PlanScreen(WizardScreen[PlanView]):
 
     def action_mark_all(self) -> None:
         """Mark every listed row (all rows of the filter and query); again: unmark them."""
+        if self._still_planning():
+            return
         table = self.table
         if table.items and table.listed_marked == len(table.items):
             table.marked.difference_update(table.key_of(ps) for ps in table.items)
@@ -407,14 +453,20 @@ class PlanScreen(WizardScreen[PlanView]):
     # ------------------------------------------------------------ filter, query, sort
 
     def action_next_filter(self) -> None:
+        if self._still_planning():
+            return
         self.action_filter(FILTERS[(FILTERS.index(self.filter) + 1) % len(FILTERS)])
 
     def action_filter(self, name: str) -> None:
+        if self._still_planning():
+            return
         self.view.filter = name
         current = self.table.current
         self._refill(keep=current.file_id if current else None)
 
     def action_search(self) -> None:
+        if self._still_planning():
+            return
         self.query_one("#search", Input).focus()
 
     @on(Input.Changed, "#search")
@@ -453,11 +505,15 @@ class PlanScreen(WizardScreen[PlanView]):
             self.table.focus()
 
     def action_sort(self) -> None:
+        if self._still_planning():
+            return
         self.view.sort = SORT_ORDER[(SORT_ORDER.index(self.view.sort) + 1) % len(SORT_ORDER)]
         self.view.descending = False
         self._resort()
 
     def action_reverse_sort(self) -> None:
+        if self._still_planning():
+            return
         self.view.descending = not self.view.descending
         self._resort()
 
@@ -467,6 +523,8 @@ class PlanScreen(WizardScreen[PlanView]):
 
     @on(events.Click, "#table-header")
     def _header_clicked(self, event: events.Click) -> None:
+        if self._still_planning():
+            return
         width = self.table.scrollable_content_region.width or self.size.width
         name = header_column_at(event.x, width)
         if name is None:
@@ -480,9 +538,13 @@ class PlanScreen(WizardScreen[PlanView]):
     # ------------------------------------------------------------ moving on
 
     def action_errors(self) -> None:
+        if self._still_planning():
+            return
         self.post_message(ShowErrors())
 
     def action_continue(self) -> None:
+        if self._still_planning():
+            return
         if self.state.pending_ids:
             self.notify("Still planning the last decision; try again in a moment.", timeout=2)
             return

@@ -1,6 +1,7 @@
-"""Step 2: scan the workspace (a big one takes a while), then plan it with the decisions
-kept (none on a first scan; those of the sessions still there after a migration).  Both
-phases show progress, speed and the time left; escape stops either and goes back.
+"""Step 2: scan the workspace (a big one takes a while), with progress, speed and the time
+left; escape stops it and goes back.  Then the plan's first rows, with the decisions kept
+(none on a first scan; those of the sessions still there after a migration): the rest is
+planned while the plan screen shows them (planning.py).
 
 Dismisses with ``Scanned`` (scan and plan), or None when stopped or when the workspace
 cannot be migrated (after saying why)."""
@@ -8,7 +9,6 @@ cannot be migrated (after saying why)."""
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -24,25 +24,18 @@ from migrate_tui.engine import (
     PhaseStarted,
     Progress,
     WorkspaceError,
-    build_plan,
     scan_workspace,
 )
 from migrate_tui.engine.model import Event
 from migrate_tui.engine.report import EXIT_USAGE
 from migrate_tui.tui.messages import Scanned, Way
 from migrate_tui.tui.parts import Parts
+from migrate_tui.tui.planning import first_rows
 from migrate_tui.tui.screen_base import RelayedScreen
 from migrate_tui.tui.throughput import Meter, Phase
 from migrate_tui.tui.widgets.progress_panel import ProgressPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.workers import background
-
-PLAN_SWITCH_INTERVAL = 0.05  # seconds the planning thread keeps the interpreter at a time
-PLAN_COST = 0.05  # planning a session, against reading and parsing its file (measured: ~1/20)
-
-
-class Stopped(Exception):
-    """Raised from the engine's ``on_event`` to stop the plan phase (escape)."""
 
 
 class ScanScreen(RelayedScreen[Scanned | None]):
@@ -78,8 +71,7 @@ class ScanScreen(RelayedScreen[Scanned | None]):
 
     def on_mount(self) -> None:
         clock = self.wizard.settings.clock
-        self.meter = Meter([Phase("scan", self.expected_files, self.expected_bytes),
-                            Phase("plan", self.expected_files, 0, PLAN_COST)], lambda: clock.time)
+        self.meter = Meter([Phase("scan", self.expected_files, self.expected_bytes)], lambda: clock.time)
         self.query_one(ProgressPanel).follow(self.meter)
         if self.autostart:
             self._scan(self.start_drawing())
@@ -89,34 +81,15 @@ class ScanScreen(RelayedScreen[Scanned | None]):
 
     @background("scanning the workspace", group="scan")
     def _scan(self, relay: Any) -> Scanned | None:
-        def on_event(event: Event) -> None:
-            if self.stop.is_set():
-                raise Stopped
-            relay(event)
-
         scan = scan_workspace(self.workspace, on_event=relay, cancel=self.stop, workers=True)
         if self.stop.is_set() or get_current_worker().is_cancelled:
             return None
         if scan.fatal is not None:
             return Scanned(scan, None)  # said on the screen
-        known = self._known(scan)
-        # Planning makes about a million objects at 200,000 sessions: the cyclic GC would walk
-        # them again and again while they are made (a third of the time), and afterwards on
-        # every key.  They live until the next scan, which thaws them (navigation.py).
-        # And the UI thread asks for the interpreter every 5 ms to draw the progress: give
-        # the planning longer turns meanwhile (the bar moves a little less smoothly).
-        switch = sys.getswitchinterval()
-        gc.disable()
-        sys.setswitchinterval(PLAN_SWITCH_INTERVAL)
-        try:
-            plan = build_plan(scan, self.agent_id, known, backup=True, on_event=on_event)
-        except Stopped:
-            return None
-        finally:
-            sys.setswitchinterval(switch)
-            gc.freeze()
-            gc.enable()
-        return Scanned(scan, plan)
+        plan, complete = first_rows(scan, self.agent_id, self._known(scan))
+        if complete:
+            gc.freeze()  # out of the cyclic GC's reach until the next scan (navigation.py)
+        return Scanned(scan, plan, complete)
 
     def _known(self, scan: Any) -> dict[str, Decision]:
         """The decisions kept that are about sessions this scan found."""

@@ -41,3 +41,7 @@ class TotalsBar(Static):
 
     def show(self, totals: Totals, pending: bool = False) -> None:
         self.update(totals_text(totals, pending))
+
+    def show_planning(self, sessions: int) -> None:
+        self.update(Parts(f"Planning {sessions:,} sessions: the totals come when it is done…",
+                          "italic $text-muted").content())
