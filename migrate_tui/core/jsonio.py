@@ -6,7 +6,11 @@ of the standard library are closed here:
 
 * a float literal whose Python ``repr`` is not the literal itself (``1E5``, ``0.10``,
   ``1e400``) is kept as a ``RawNumber`` and written back as the very same text;
-* an integer of more than 4,300 digits (Python's conversion limit) is kept the same way.
+* an integer of more than 4,300 digits (Python's conversion limit) is kept the same way, and
+  so is the integer ``-0`` (Python's ``int`` has no negative zero).
+
+Parsing is done by orjson where that is proven to give the very same value
+(``exact_loads``, ``exact_chunks``), by the standard library otherwise.
 
 ``NaN``/``Infinity`` are read and written as Python's ``json`` does.  Strings are written
 as UTF-8; a string holding a lone surrogate (legal as a JSON escape, not encodable in
@@ -17,10 +21,12 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import json
 import math
 import re
 import secrets
+from collections.abc import Iterator
 from json import encoder as _enc
 from typing import Any
 
@@ -71,8 +77,10 @@ _CONSTANTS = {"NaN": JsonFloat("nan"), "Infinity": JsonFloat("inf"), "-Infinity"
 _INT_DIGITS_SAFE = 4000
 
 
-def _parse_big_int(text: str) -> int | RawNumber:
-    if len(text) <= _INT_DIGITS_SAFE:
+def _parse_int(text: str) -> int | RawNumber:
+    """An integer literal: a Python int, except ``-0`` (which ``int`` would make ``0``) and
+    one too long for Python's conversion limit, kept as written."""
+    if len(text) <= _INT_DIGITS_SAFE and text != "-0":
         return int(text)
     return RawNumber(text)
 
@@ -94,10 +102,10 @@ class DuplicateKeys:
         return result
 
 
-def make_decoder(dups: DuplicateKeys | None = None, big_ints: bool = False) -> json.JSONDecoder:
+def make_decoder(dups: DuplicateKeys | None = None) -> json.JSONDecoder:
     return json.JSONDecoder(
         parse_float=_parse_float,
-        parse_int=_parse_big_int if big_ints else None,
+        parse_int=_parse_int,
         parse_constant=_CONSTANTS.__getitem__,
         object_pairs_hook=dups.hook if dups is not None else None,
     )
@@ -105,16 +113,7 @@ def make_decoder(dups: DuplicateKeys | None = None, big_ints: bool = False) -> j
 
 def loads(text: str, dups: DuplicateKeys | None = None) -> Any:
     """Parse losslessly.  Raises JSONDecodeError, RecursionError (too deep)."""
-    try:
-        return make_decoder(dups).decode(text)
-    except JSONDecodeError:
-        raise
-    except ValueError as exc:  # an integer over Python's digit limit
-        if "integer string conversion" not in str(exc):
-            raise
-        if dups is not None:
-            dups.keys.clear()
-        return make_decoder(dups, big_ints=True).decode(text)
+    return make_decoder(dups).decode(text)
 
 
 _BOM_CODECS = (
@@ -132,13 +131,160 @@ def loads_document(data: bytes) -> Any:
     return loads(data.decode("utf-8"))
 
 
+# ---------------------------------------------------------------- the fast exact parse
+#
+# orjson parses several times faster than the standard library, but not losslessly: an
+# integer past 64 bits becomes a float, a float becomes a Python float however it was
+# written, the integer -0 becomes 0, and a repeated key silently keeps its last value.  It
+# refuses what else differs (NaN/Infinity, lone surrogates, 1e400, nesting over 1,024
+# levels, bad UTF-8, a byte-order mark: checked in tests/engine/test_exact_parse.py).
+# So its value is used only when it is proven to be what ``loads`` would give (``_proof``):
+#
+# * no float anywhere in the value (an integer past 64 bits is one): the value's types are
+#   listed a level at a time, iterating in C (``_number_types``);
+# * no repeated key: every string of the source is a string of the value, so the source
+#   has as many '"' as orjson's compact writing of the value: a string holds a '"' as
+#   ``\"`` in both, and a key or value lost to a repetition takes its quotes with it.  Only
+#   a '"' written as ``\u0022`` would upset the count: such a file (or one that merely
+#   holds that text) goes the standard library's way;
+# * no ``-0`` (when there are integers): no "-0" in the source that a digit, ".", "e" or
+#   "E" does not follow (which is all a ``-0`` token can be; "-0" in a string only sends the
+#   file the standard library's way);
+# * nesting within what the standard library parses: orjson writes no more than 254 levels.
+#
+# Each check is a count or a search over bytes or a pass over the value in C.
+
+_NUMBERS = frozenset({int, float})
+_PROOF_OPTIONS = 0 if _orjson is None else (
+    _orjson.OPT_PASSTHROUGH_DATACLASS | _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_SUBCLASS)
+
+
+def _number_types(value: Any) -> set[type]:
+    """Which of int and float occur in a value parsed by orjson (bool is not int here)."""
+    found: set[type] = set()
+    dicts = [value] if type(value) is dict else []
+    lists = [value] if type(value) is list else []
+    if not dicts and not lists:
+        return {type(value)} & _NUMBERS
+    while dicts or lists:
+        values = list(itertools.chain(itertools.chain.from_iterable(map(dict.values, dicts)),
+                                      itertools.chain.from_iterable(lists)))
+        types = set(map(type, values))
+        found |= types & _NUMBERS
+        dicts = list(filter(dict.__instancecheck__, values)) if dict in types else []
+        lists = list(filter(list.__instancecheck__, values)) if list in types else []
+    return found
+
+
+_QUOTE_ESCAPE = re.compile(rb"\\u0022")
+_MINUS_ZERO = re.compile(rb"-0(?![0-9.eE])")
+
+
+def _proof(source: bytes, values: list[Any], texts: list[bytes]) -> bool:
+    """Whether ``values`` (orjson's reading of ``source``, in parts) and ``texts`` (its
+    compact writing of them) prove that the value is the lossless one (see above)."""
+    if source.count(b'"') != sum(t.count(b'"') for t in texts) or _QUOTE_ESCAPE.search(source):
+        return False
+    numbers: set[type] = set()
+    for value in values:
+        numbers |= _number_types(value)
+    if float in numbers:
+        return False
+    return int not in numbers or _MINUS_ZERO.search(source) is None
+
+
+def _dump(value: Any) -> bytes:
+    return _orjson.dumps(value, option=_PROOF_OPTIONS)
+
+
+def exact_loads(data: bytes | bytearray | memoryview) -> tuple[Any] | None:
+    """orjson's value of the JSON text ``data`` (as a 1-tuple), when it is provably the one
+    ``loads`` gives (same keys in the same order, same strings, integers and structure; no
+    floats), else None: then only the standard library reads it right.  Raises nothing:
+    orjson's refusals are the standard library's business."""
+    if _orjson is None:  # pragma: no cover - a declared dependency
+        return None
+    source = bytes(data) if not isinstance(data, bytes) else data
+    try:
+        value = _orjson.loads(source)
+        text = _dump(value)
+    except (_orjson.JSONDecodeError, TypeError):  # refused; or nested over 254 levels
+        return None
+    if not _proof(source, [value], [text]):
+        return None
+    return (value,)
+
+
 def fast_loads(data: bytes) -> Any:
-    """Parse with orjson: fast, and NOT lossless (an integer past 64 bits becomes a float,
-    a float literal is not kept as written).  Only for a result that is then proven equal
-    to the lossless one (see ``transcript_encoding``).  Raises ValueError."""
+    """orjson's value of ``data``, unchecked: NOT lossless in general, so only for bytes
+    whose value ``exact_loads`` or ``exact_chunks`` already proved (the same SHA-256).
+    Raises ValueError."""
     if _orjson is None:  # pragma: no cover - a declared dependency
         raise ValueError("orjson is not installed")
     return _orjson.loads(data)
+
+
+class NotExact(Exception):
+    """``exact_chunks`` found that orjson would not read the document as ``loads`` does."""
+
+
+def exact_chunks(data: bytes, member: str, chunk_bytes: int = 1 << 20) -> Iterator[tuple[Any, bytes]]:
+    """A big document read by orjson a piece at a time: yields first the top-level object
+    with ``member`` (a list) left empty, then the list's items, a list of them at a time
+    (about ``chunk_bytes`` of source each), each with its compact text (what
+    ``compact_digest`` hashes, "[" and "]" included), so the whole value is never held.
+
+    For text laid out as the legacy writer did (``json.dump(..., indent=2)``: the list at
+    ``\n  "member": [``, its items at an indent of 4).  Raises ``NotExact`` before the first
+    yield when the layout is not that or orjson's value is not provably the lossless one,
+    and at any later point when a piece is not: the caller then reads the document with
+    ``loads``.  The proof is ``exact_loads``'s, piece by piece: each piece is parsed as the
+    list ``[piece]``, the pieces are cut between two items (``},\n    {``) and together are the
+    member's list, and the document with that list replaced by ``[]`` (and ``[0]``) is an
+    object whose member is exactly that replacement (so the list is the top-level one)."""
+    if _orjson is None:  # pragma: no cover
+        raise NotExact
+    key = _dump(member)
+    start = data.find(b"\n  " + key + b": [")
+    if start < 0:
+        raise NotExact
+    open_at = start + len(key) + 5  # the "["
+    if data.startswith(b"]", open_at + 1):
+        close_at = open_at + 1
+    else:
+        close_at = data.find(b"\n  ]", open_at) + 3
+        if close_at < 3:
+            raise NotExact
+    head, tail = data[:open_at], data[close_at + 1:]
+    try:
+        empty = _orjson.loads(head + b"[]" + tail)
+        one = _orjson.loads(head + b"[0]" + tail)
+    except _orjson.JSONDecodeError:
+        raise NotExact from None
+    if type(empty) is not dict or empty.get(member) != [] or type(one) is not dict or one.get(member) != [0]:
+        raise NotExact
+    rest = {k: v for k, v in empty.items() if k != member}
+    try:
+        texts = [_dump(rest), key]
+    except TypeError:
+        raise NotExact from None
+    if not _proof(head + tail, [rest, member], texts):
+        raise NotExact
+    yield empty, b""
+    pos, end = open_at + 1, close_at
+    while pos < end:
+        cut = data.find(b"},\n    {", min(pos + chunk_bytes, end))
+        stop = cut + 1 if 0 <= cut < end else end
+        piece = data[pos:stop]
+        try:
+            items = _orjson.loads(b"[" + piece + b"]")
+            text = _dump(items)
+        except (_orjson.JSONDecodeError, TypeError):
+            raise NotExact from None
+        if not _proof(piece, [items], [text]):
+            raise NotExact
+        yield items, text
+        pos = stop + 1  # past the "," between two items
 
 
 def kind_of(value: Any) -> str:

@@ -40,6 +40,9 @@ class LegacyContent:
     salvage_missing: list[str] = field(default_factory=list)
     replaced_bytes: int = 0
     readable: bool = False  # the content could be read (maybe only thanks to a fix)
+    message_count: int = 0
+    messages_kept: bool = True  # False: a big file read piece by piece, ``messages`` left empty
+    exact: bool = False  # read by orjson, proven to be the standard library's value
 
 
 def problem(code: str, message: str, file: str, *, severity: Severity = Severity.PROBLEM,
@@ -135,9 +138,7 @@ def _salvage(text: str, dups: jsonio.DuplicateKeys) -> tuple[dict[str, Any], int
 
     Returns the complete top-level fields found before the damage, with "messages" holding
     the complete messages before it, and whether "messages" itself was complete."""
-    # integers of any length, as ``jsonio.loads`` reads them on its second try: a complete
-    # message holding one over Python's digit limit is still a complete message
-    decoder = jsonio.make_decoder(dups, big_ints=True)
+    decoder = jsonio.make_decoder(dups)
     found: dict[str, Any] = {}
     pos = _WS.match(text, 0).end()
     messages_complete = False
@@ -235,16 +236,33 @@ def to_ms(value: Any) -> int | None:
 # ---------------------------------------------------------------- the reader
 
 
+# A file at least this big is read a piece of its messages at a time when the caller does
+# not keep them (the scan): its parsed messages would take several times its size.
+STREAM_BYTES = 8 << 20
+
+
 def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset(), *,
-                check_duplicates: bool = True) -> LegacyContent:
+                check_duplicates: bool = True, keep_messages: bool = True) -> LegacyContent:
     """Check a legacy file's bytes and return its content and every problem found.
 
     ``fixes`` may hold the content fixes: ``replace-bytes``, ``salvage``,
     ``drop-bad-messages``.  Other fixes (ids, dates, keys) are the plan's business.
-    Apply reads bytes the scan already checked (same SHA-256), so it can skip the search
-    for repeated keys, the one check that costs a call per JSON object.
+
+    A file with no content fix is parsed by orjson where that provably gives the standard
+    library's value (``jsonio.exact_loads``); then ``exact`` is set.  With
+    ``keep_messages=False`` a big file's messages are counted, checked and hashed a piece
+    at a time and not kept (``messages_kept`` is False).  Everything else goes the standard
+    library's way, which finds and words every problem; ``check_duplicates=False`` (apply,
+    on bytes the scan already checked) skips its search for repeated keys.
     """
     out = LegacyContent()
+    if not fixes:
+        if not keep_messages and len(data) >= STREAM_BYTES and _read_streamed(data, file, out):
+            return out
+        exact = jsonio.exact_loads(data)
+        if exact is not None:
+            out.exact = True
+            return _read_document(exact[0], file, fixes, out)
     text = decode(data, file, "replace-bytes" in fixes, out)
     if text is None:
         return out
@@ -295,6 +313,43 @@ def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset(), *,
             "duplicate_keys",
             f"an object repeats the key(s) {names}: the last value is kept, as Python's json "
             "reads it; the file as it is stays in the backup", file))
+    return _read_document(doc, file, fixes, out)
+
+
+def _read_streamed(data: bytes, file: str, out: LegacyContent) -> bool:
+    """A big file through ``jsonio.exact_chunks``: the top level as it is, the messages
+    counted and checked piece by piece, none kept.  False (and ``out`` untouched) when
+    orjson cannot be proven to read it as the standard library does."""
+    bad: list[int] = []
+    count = 0
+    try:
+        pieces = jsonio.exact_chunks(data, "messages")
+        doc, _ = next(pieces)
+        for items, _ in pieces:
+            bad.extend(count + i for i, m in enumerate(items) if type(m) is not dict or "role" not in m)
+            count += len(items)
+    except jsonio.NotExact:
+        return False
+    out.exact = True
+    _read_document(doc, file, frozenset(), out, streamed=(count, bad))
+    return True
+
+
+def _has_role(message: Any) -> bool:
+    return type(message) is dict and "role" in message
+
+
+def exact_token(source_sha256: str) -> str:
+    """What the scan leaves as a session's ``messages_digest`` when orjson provably reads
+    the file with this SHA-256 exactly as the standard library does (``LegacyContent.exact``):
+    apply, having checked the file's SHA-256, can then parse it with orjson unchecked."""
+    return "exact:" + source_sha256
+
+
+def _read_document(doc: Any, file: str, fixes: frozenset[str], out: LegacyContent,
+                   streamed: tuple[int, list[int]] | None = None) -> LegacyContent:
+    """The checks on a parsed document (``streamed``: its messages were not kept, only their
+    number and the positions of the bad ones)."""
     if not isinstance(doc, dict):
         out.problems.append(problem(
             "wrong_shape", f"the top level is {jsonio.kind_of(doc)}, not an object", file))
@@ -318,22 +373,30 @@ def read_legacy(data: bytes, file: str, fixes: frozenset[str] = frozenset(), *,
         out.problems.append(warning(
             "bad_metadata", f'"metadata" is {jsonio.kind_of(metadata)}, not an object: it is not carried', file))
 
-    bad = [i for i, m in enumerate(messages) if not isinstance(m, dict) or "role" not in m]
+    if streamed is not None:
+        count, bad = streamed
+        out.messages_kept = False
+    else:
+        count = len(messages)
+        bad = [] if all(map(_has_role, messages)) else [
+            i for i, m in enumerate(messages) if not isinstance(m, dict) or "role" not in m]
     out.bad_messages = bad
     if bad:
         shown = ", ".join(str(i + 1) for i in bad[:10]) + (" …" if len(bad) > 10 else "")
         if "drop-bad-messages" in fixes:
             keep = set(range(len(messages))) - set(bad)
             messages = [m for i, m in enumerate(messages) if i in keep]
+            count = len(messages)
             out.problems.append(warning(
                 "dropped_messages", f"{len(bad)} message(s) dropped (number {shown}); "
                 f"{len(messages)} kept", file))
         else:
             out.problems.append(problem(
                 "bad_messages",
-                f"{len(bad)} of {len(messages)} message(s) are not objects with a \"role\" "
+                f"{len(bad)} of {count} message(s) are not objects with a \"role\" "
                 f"(message number {shown})", file))
     out.messages = messages
+    out.message_count = count
     out.readable = True
     return out
 

@@ -24,7 +24,7 @@ def _reference(text: str, **layout: Any) -> bytes:
         return value if repr(value) == literal else keep(literal)
 
     def integer(literal: str) -> Any:
-        return int(literal) if len(literal) <= 4000 else keep(literal)
+        return int(literal) if len(literal) <= 4000 and literal != "-0" else keep(literal)
 
     value = json.loads(text, parse_float=number, parse_int=integer)
     try:

@@ -149,12 +149,12 @@ def exact_loads(data: bytes | str) -> Any:
     """Parse JSON keeping what the guarantees are about: every object as its (key, value)
     pairs in order, every float as its literal text, NaN/Infinity as text, integers as
     digits (no conversion, so no size limit).  Two values are equal exactly when they are
-    the same JSON value written the same way (integer ``-0`` is ``0``)."""
+    the same JSON value written the same way (the integer ``-0`` too: it is kept as written)."""
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     return json.JSONDecoder(
         object_pairs_hook=lambda pairs: ("obj", tuple(pairs)),
         parse_float=lambda s: ("float", s),
-        parse_int=lambda s: ("int", "0" if s == "-0" else s),
+        parse_int=lambda s: ("int", s),
         parse_constant=lambda s: ("const", s),
     ).decode(text)
 
