@@ -98,8 +98,8 @@ class ContentSummary:
     replaced_bytes: int = 0
     problems: list[Problem] = field(default_factory=list)  # content problems and warnings
     transcripts: dict[str, TranscriptCheck] = field(default_factory=dict)  # candidate id → check
-    # with no content fix: the messages as read by the lossless parser, written by orjson
-    # and hashed (jsonio.compact_digest); apply's fast way must read the same
+    # with no content fix: legacy.exact_token(sha256) when orjson provably reads the file
+    # exactly as the lossless parser does (apply may then parse it with orjson), else None
     messages_digest: str | None = None
 
 

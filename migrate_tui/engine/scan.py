@@ -22,6 +22,7 @@ from migrate_tui.engine import journal, processes
 from migrate_tui.engine.legacy import (
     carried_fields,
     decode,
+    exact_token,
     line_col,
     problem,
     read_legacy,
@@ -71,8 +72,9 @@ def scan_workspace(
     result = ScanResult(layout.workspace, layout.sessions_dir, fsio.is_real_dir(layout.sessions_dir))
     if not result.sessions_dir_exists:
         return result
-    names = sorted(fsio.listdir(layout.sessions_dir))
-    legacy = [n for n in names if is_legacy_name(n)]
+    listing = sorted(fsio.list_regular(layout.sessions_dir))
+    names = [name for name, _ in listing]
+    legacy = [(name, regular) for name, regular in listing if is_legacy_name(name)]
     sizes = _inventory(layout, names, result, now if now is not None else time.time())
     _read_session_map(layout, result, max_file_bytes)
     _read_store(layout, result, max_file_bytes)
@@ -80,13 +82,13 @@ def scan_workspace(
     total_bytes = 0
     on_event(PhaseStarted("scan", len(legacy)))
     # the files are parsed in worker processes when there are many (processes.py)
-    legacy_sizes = [min(sizes.get(n, 0), max_file_bytes) for n in legacy]
+    legacy_sizes = [min(sizes.get(name, 0), max_file_bytes) for name, _ in legacy]
     scans = processes.InOrder(
         _scan_named, legacy, legacy_sizes, jobs=processes.jobs_for(legacy_sizes) if workers else 0,
         initializer=_scan_setup, initargs=(layout, result.transcripts, max_file_bytes),
-        local_task=lambda name: scan_file(layout, name, result.transcripts, max_file_bytes))
+        local_task=lambda item: scan_file(layout, item[0], result.transcripts, max_file_bytes, item[1]))
     try:
-        for done, name in enumerate(legacy, 1):
+        for done, (name, _) in enumerate(legacy, 1):
             if cancel.is_set():
                 break
             session = next(scans)
@@ -224,21 +226,30 @@ def _scan_setup(layout: Layout | None, transcripts: dict[str, int], limit: int) 
     _setup = (layout, transcripts, limit)
 
 
-def _scan_named(name: str) -> SessionScan:
+def _scan_named(item: tuple[str, bool]) -> SessionScan:
     layout, transcripts, limit = _setup
     assert layout is not None
-    return scan_file(layout, name, transcripts, limit)
+    return scan_file(layout, item[0], transcripts, limit, item[1])
 
 
-def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int) -> SessionScan:
+def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int,
+              regular: bool = False) -> SessionScan:
+    """One legacy file.  ``regular``: the folder's listing said it is a regular file, so it
+    is opened straight away (never through a symlink, and checked again once open: open,
+    fstat, read, close); if that fails for any reason it is looked at the careful way, as
+    anything else is: lstat first, and never opened unless it is a regular file."""
     path = layout.in_sessions(name)
     label = path
     session = SessionScan(file_name=name, file_id=name[:-5], path=ids.display(path))
+    if regular:
+        try:
+            data, st = fsio.read_regular(path, limit)
+        except OSError:
+            return scan_file(layout, name, transcripts, limit)
+        return _scan_content(session, data, st, label, transcripts)
     st = fsio.lstat_or_none(path)
     if st is None:
-        session.kind = "missing"
-        session.file_problems.append(problem("unreadable", "disappeared during the scan", label))
-        return session
+        return _disappeared(session, label)
     session.size, session.mtime_ns, session.mode = st.st_size, st.st_mtime_ns, stat.S_IMODE(st.st_mode)
     if stat.S_ISLNK(st.st_mode):
         session.kind = "symlink"
@@ -252,7 +263,9 @@ def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int
             "not_regular", f"is a {session.kind}, not a regular file; it is not opened", label))
         return session
     try:
-        data = fsio.read_bytes(path, limit)
+        data, st = fsio.read_regular(path, limit)
+    except FileNotFoundError:
+        return _disappeared(session, label)
     except fsio.FileTooLarge as exc:
         session.file_problems.append(problem(
             "too_large", f"is {exc.size:,} bytes, over the {exc.limit:,}-byte limit for one "
@@ -267,12 +280,23 @@ def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int
         session.file_problems.append(problem(
             "unreadable", f"cannot be read: {exc.strerror or exc}", label))
         return session
+    return _scan_content(session, data, st, label, transcripts)
+
+
+def _scan_content(session: SessionScan, data: bytes, st: os.stat_result, label: str,
+                  transcripts: dict[str, int]) -> SessionScan:
+    session.size, session.mtime_ns, session.mode = len(data), st.st_mtime_ns, stat.S_IMODE(st.st_mode)
     session.sha256 = fsio.sha256_bytes(data)
-    session.size = len(data)
     session.content = summarize(data, label, frozenset(), session, transcripts)
     offered = _offered_content_fixes(session.content)
     if offered:
         _scan_variants(data, label, session, transcripts, offered)
+    return session
+
+
+def _disappeared(session: SessionScan, label: str) -> SessionScan:
+    session.kind = "missing"
+    session.file_problems.append(problem("unreadable", "disappeared during the scan", label))
     return session
 
 
@@ -316,11 +340,11 @@ def _scan_variants(data: bytes, label: str, session: SessionScan, transcripts: d
 
 def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionScan,
               transcripts: dict[str, int]) -> ContentSummary:
-    content = read_legacy(data, label, fixes)
+    content = read_legacy(data, label, fixes, keep_messages=False)
     out = ContentSummary(
         readable=content.readable,
         content_id=content.content_id,
-        message_count=len(content.messages),
+        message_count=content.message_count,
         bad_messages=content.bad_messages,
         salvage_count=content.salvage_count,
         salvage_missing=content.salvage_missing,
@@ -363,9 +387,12 @@ def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionSc
             "bad_content_id", f"its session_id is {content.content_id!r}, not a string; the file "
             "name is used", label))
         out.content_id = None
-    out.transcripts = _check_transcripts(session, content, transcripts, os.path.dirname(label))
-    if not fixes:
-        out.messages_digest = jsonio.compact_digest(content.messages)
+    if transcripts:
+        if not content.messages_kept and any(sid in transcripts for sid in _candidate_ids(session, content.content_id)):
+            content = read_legacy(data, label, fixes)  # a big file whose transcript is compared
+        out.transcripts = _check_transcripts(session, content, transcripts, os.path.dirname(label))
+    if not fixes and content.exact and session.sha256 is not None:
+        out.messages_digest = exact_token(session.sha256)  # apply may parse it with orjson
     return out
 
 

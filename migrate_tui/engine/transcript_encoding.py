@@ -4,21 +4,24 @@ The CPU-heavy part of the transcripts phase.  A function of the file alone, so i
 in a worker process (``processes.InOrder``); writing stays with the caller.  The file read
 must be the one the scan saw (same SHA-256).  Then, one of two ways:
 
-* fast: orjson parses it.  orjson is not lossless (an integer past 64 bits becomes a
-  float, a float literal is not kept as written), so its messages are used only when they
-  have the digest the scan computed from the lossless parser's (``jsonio.compact_digest``:
-  same digest, same transcript lines).  Used when no content fix is chosen.
+* fast: orjson parses it, where its value is provably the lossless parser's.  The scan
+  proved it for these very bytes when it left the token ``exact_token(sha256)`` as the
+  messages digest; otherwise ``jsonio.exact_loads`` proves it here.  With no content fix.
 * checked: the lossless parser reads it (with the content fixes), the lines are encoded,
   and parsed once more to check they hold the messages.  With a content fix, and whenever
-  orjson does not read the messages the scan read.
+  orjson cannot be proven to read the file exactly.
+
+``transcript_pieces`` gives the same bytes a piece at a time, for ``verify`` on a huge
+session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from migrate_tui.core import fsio, jsonio
-from migrate_tui.engine.legacy import read_legacy, transcript_lines
+from migrate_tui.engine.legacy import exact_token, read_legacy, transcript_lines
 
 CHANGED = "changed since the scan (is the agent running?); scan again"
 
@@ -30,7 +33,7 @@ class Encoded:
     out: bytes = b""
     sha256: str = ""
     failure: tuple[str, str] | None = None
-    fast: bool = False  # made the fast way (read as the scan's lossless parser read it)
+    fast: bool = False  # made the fast way (orjson's value, proven exact)
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Job:
     source: str
     source_sha256: str
     fixes: frozenset[str]
-    messages_digest: str | None = None  # the scan's, for the file with no content fix
+    messages_digest: str | None = None  # the scan's (``exact_token``), for the file with no content fix
 
 
 _encoder = jsonio.LineEncoder()
@@ -51,12 +54,17 @@ def encode_transcript(job: Job) -> Encoded:
         return Encoded(failure=("unreadable", f"cannot be read: {exc.strerror or exc}"))
     if fsio.sha256_bytes(data) != job.source_sha256:
         return Encoded(failure=("changed_during_migration", CHANGED))
-    if job.messages_digest is not None and not job.fixes:
-        out = _fast(data, job.messages_digest)
+    if not job.fixes:
+        out = _fast(data, job.messages_digest == exact_token(job.source_sha256))
         if out is not None:
             return Encoded(out=out, sha256=fsio.sha256_bytes(out), fast=True)
+    return checked_transcript(data, job.source, job.fixes)
+
+
+def checked_transcript(data: bytes, source: str, fixes: frozenset[str]) -> Encoded:
+    """The checked way: the lossless parser, the lines encoded and parsed back."""
     # apply reads bytes the scan already checked, so the duplicate-key search is skipped
-    content = read_legacy(data, job.source, job.fixes, check_duplicates=False)
+    content = read_legacy(data, source, fixes, check_duplicates=False)
     lines = transcript_lines(content.messages)
     del content, data  # one copy of the messages at a time
     out = _encoder.lines(lines)
@@ -66,16 +74,42 @@ def encode_transcript(job: Job) -> Encoded:
     return Encoded(out=out, sha256=fsio.sha256_bytes(out))
 
 
-def _fast(data: bytes, digest: str) -> bytes | None:
-    """The transcript of an intact file through orjson's parser, or None unless orjson
-    reads the messages as the lossless parser did (the same digest)."""
-    try:
-        doc = jsonio.fast_loads(data)
-    except ValueError:
-        return None
-    messages = doc.get("messages") if isinstance(doc, dict) else None
-    if not isinstance(messages, list) or jsonio.compact_digest(messages) != digest:
+def _fast(data: bytes, proven: bool) -> bytes | None:
+    """The transcript of an intact file through orjson's parser, or None unless its value is
+    the lossless one (``proven``: the scan showed it for these bytes)."""
+    if proven:
+        try:
+            doc = jsonio.fast_loads(data)
+        except ValueError:
+            return None
+    else:
+        exact = jsonio.exact_loads(data)
+        if exact is None:
+            return None
+        doc = exact[0]
+    messages = doc.get("messages") if type(doc) is dict else None
+    if type(messages) is not list:
         return None
     lines = transcript_lines(messages)
     del doc, messages
     return _encoder.lines(lines)
+
+
+def transcript_pieces(data: bytes, source: str, fixes: frozenset[str]) -> Iterator[bytes]:
+    """The transcript of a legacy file's bytes (those ``encode_transcript`` makes), a piece at
+    a time: a file laid out as the legacy writer did, with no content fix, is read by
+    ``jsonio.exact_chunks`` so only a piece of its messages is held at once; anything else
+    whole, the checked way.  Raises ``jsonio.NotExact`` when a piece after the first turns
+    out not to be provably read exactly: the caller starts again with ``whole=True``."""
+    if not fixes:
+        pieces = jsonio.exact_chunks(data, "messages")
+        try:
+            next(pieces)
+        except jsonio.NotExact:
+            pass
+        else:
+            for items, _ in pieces:
+                yield _encoder.lines(transcript_lines(items))
+            return
+    content = read_legacy(data, source, fixes)
+    yield _encoder.lines(transcript_lines(content.messages))
