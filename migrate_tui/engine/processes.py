@@ -1,34 +1,40 @@
 """Parsing and encoding spread over the machine's cores, results in order.
 
-The scan and the transcripts phase spend most of their time in Python's JSON parser, one
-file at a time.  ``InOrder`` runs such a per-file function in worker processes, as many as
-there are cores (at most ``MAX_JOBS``), and hands back the results in the order of the
-items, so the caller's loop (events, the cancel flag, the journal, writing) stays exactly
-as it is, in this process.  The workers only compute: they read the source file and return
-values; nothing is written outside this process.
+The scan and the transcripts phase spend most of their time parsing, one file at a time.
+``InOrder`` runs such a per-file function in worker processes, as many as there are cores
+(at most ``MAX_JOBS``), and hands back the results in the order of the items, so the
+caller's loop (events, the cancel flag, the journal, writing) stays exactly as it is, in
+this process.  The workers only compute: they read the source file and return values;
+nothing is written outside this process.  Small files go to a worker in batches (up to
+``BATCH_BYTES``), so handing one over costs less than parsing it.
 
-Processes are started by a fork server (a fresh interpreter), never forked from this
-process, which may run threads (the wizard, the fsync writers).  The work stays here, one
-item at a time, when:
+Workers are forked from this process when it runs no other thread (the command line), which
+costs nothing at start; otherwise (the wizard, the fsync writers) they are started by a fork
+server, a fresh interpreter, since forking a process that runs threads is unsafe.  The work
+stays here, one item at a time, when:
 
-* there are few items (``MIN_ITEMS``) or small ones (``MIN_AVERAGE_BYTES``), or one core,
-  or ``MIGRATE_TUI_JOBS=1``;
+* there is little of it (``MIN_ITEMS``, ``MIN_TOTAL_BYTES``), or one core, or
+  ``MIGRATE_TUI_JOBS=1``;
 * a fault hook is installed (``fsio.fault_hook``): the hook must see every operation;
 * the workers cannot be started or die (the remaining items are done here).
 
-At most ``WINDOW_BYTES`` of source files are in flight beyond the one being waited for, so
+A worker never outlives this process: on Linux it asks the kernel to kill it when its parent
+ends, whatever ends it (a signal, SIGKILL, the OOM killer), and a fork server ends when this
+process does.  ``close()`` waits for the workers, and at exit this process waits for the fork
+server, so nothing is left holding the caller's pipes or running unaccounted.
+
+At most ``WINDOW_BYTES`` of source files are in flight beyond the batch being waited for, so
 memory stays bounded by a few files, as in one process.
 """
 
 from __future__ import annotations
 
 import collections
-import concurrent.futures
-import multiprocessing
 import os
 import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from migrate_tui.core import fsio
@@ -37,19 +43,20 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_ITEMS = 32
-# Handing a file to a worker and its result back costs about as much as parsing 50 KB here:
-# 20,000 files of 5 KB took 12-14 s with two workers against 10 s without (make bench, B).
-MIN_AVERAGE_BYTES = 64 * 1024
+MIN_TOTAL_BYTES = 8 << 20
 MAX_JOBS = 4
+BATCH_BYTES = 256 * 1024
+BATCH_ITEMS = 256
 WINDOW_BYTES = 32 * 1024 * 1024
 MAX_PENDING = 64
 JOBS_VARIABLE = "MIGRATE_TUI_JOBS"
 PRELOAD = ["migrate_tui.engine.scan", "migrate_tui.engine.transcript_encoding"]
+PR_SET_PDEATHSIG = 1
 
 
 def jobs_for(sizes: list[int]) -> int:
     """How many worker processes to use for items of these sizes (0: none, work here)."""
-    if fsio.hooked() or len(sizes) < MIN_ITEMS or sum(sizes) < MIN_AVERAGE_BYTES * len(sizes):
+    if fsio.hooked() or len(sizes) < MIN_ITEMS or sum(sizes) < MIN_TOTAL_BYTES:
         return 0
     wanted = os.environ.get(JOBS_VARIABLE, "").strip()
     if wanted:
@@ -63,12 +70,72 @@ def jobs_for(sizes: list[int]) -> int:
     return jobs if jobs > 1 else 0
 
 
-def _worker_start(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    """In each worker: Ctrl-C is for this process, which stops at a safe point (the whole
-    process group gets the signal; a worker must not die of it mid-file)."""
+def die_with_parent(parent: int | None = None) -> bool:
+    """Ask Linux to SIGKILL this process when its parent ends (``PR_SET_PDEATHSIG``), then
+    make sure the parent (``parent``, when known) had not already ended.  False where the
+    kernel has no such call."""
+    if not sys.platform.startswith("linux"):
+        return False
+    parent = parent or os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent:  # the parent ended before the request was made
+        os._exit(1)
+    return True
+
+
+def _worker_start(parent: int | None, initializer: Callable[..., None] | None,
+                  initargs: tuple[Any, ...]) -> None:
+    """In each worker: die with the parent (``parent``: its pid when forked from it); Ctrl-C
+    is for this process, which stops at a safe point (the whole process group gets the
+    signal; a worker must not die of it mid-file)."""
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if initializer is not None:
         initializer(*initargs)
+
+
+def _run_batch(task: Callable[[T], R], items: list[T]) -> list[R]:
+    return [task(item) for item in items]
+
+
+_server_lock = threading.Lock()
+_server_used = False
+
+
+def _context() -> Any:
+    """Fork when this process runs no other thread; else a fork server (see the module's
+    docstring), stopped and waited for when this process exits."""
+    global _server_used
+    import multiprocessing
+
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    with _server_lock:
+        if not _server_used:
+            import atexit
+
+            atexit.register(_stop_fork_server)
+            _server_used = True
+    return context
+
+
+def _stop_fork_server() -> None:
+    """Close the fork server's "alive" pipe and wait for it to end."""
+    try:
+        from multiprocessing import forkserver
+
+        forkserver._forkserver._stop()  # what the standard library's own tests use
+    except (AttributeError, OSError, ChildProcessError):
+        pass
 
 
 class InOrder(Iterator[R]):
@@ -77,11 +144,11 @@ class InOrder(Iterator[R]):
 
     With workers, the first items are handed out as soon as this is made, so they can be
     worked on while the caller still does something else (apply: the backup).  ``sizes``
-    (bytes per item) bounds what is in flight.  ``task`` and ``initializer`` must be
-    module-level functions; ``initializer(*initargs)`` runs once in each worker.  Here,
-    ``local_task`` (default ``task``) does the work, with no initializer and no global
-    state.  ``close()`` (also on a cancel) cancels what has not started and waits for what
-    has."""
+    (bytes per item) bounds what is in flight and makes the batches.  ``task`` and
+    ``initializer`` must be module-level functions; ``initializer(*initargs)`` runs once in
+    each worker.  Here, ``local_task`` (default ``task``) does the work, with no initializer
+    and no global state.  ``close()`` (also on a cancel) cancels what has not started and
+    waits for what has, and for the workers to end."""
 
     def __init__(self, task: Callable[[T], R], items: Iterable[T], sizes: Iterable[int], *,
                  jobs: int, initializer: Callable[..., None] | None = None,
@@ -93,64 +160,83 @@ class InOrder(Iterator[R]):
         self._done = 0  # results handed out
         self._next = 0  # items handed to the workers
         self._in_flight = 0
-        self._pending: collections.deque[tuple[concurrent.futures.Future[R], int]] = collections.deque()
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._pending: collections.deque[tuple[Any, int, int]] = collections.deque()  # future, items, bytes
+        self._ready: collections.deque[R] = collections.deque()  # results of the batch at hand
+        self._pool: Any = None
         if jobs > 0:
+            from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+
+            self._broken = BrokenProcessPool
             try:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(PRELOAD)
-                self._pool = concurrent.futures.ProcessPoolExecutor(
-                    jobs, mp_context=context, initializer=_worker_start,
-                    initargs=(initializer, initargs))
+                context = _context()
+                parent = os.getpid() if context.get_start_method() == "fork" else None
+                self._pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start,
+                                                 initargs=(parent, initializer, initargs))
                 self._fill()
             except (OSError, ValueError, ImportError, NotImplementedError, BrokenProcessPool):
                 self._stop_workers()
 
     def _fill(self) -> None:
-        """Keep the workers fed, within the byte window (one item always, however big)."""
+        """Keep the workers fed, within the byte window (one batch always, however big)."""
         assert self._pool is not None
         pairs = self._pairs
         while self._next < len(pairs) and len(self._pending) < MAX_PENDING and (
                 not self._pending or self._in_flight + pairs[self._next][1] <= WINDOW_BYTES):
-            item, size = pairs[self._next]
-            self._pending.append((self._pool.submit(self._task, item), size))
+            first, size = self._next, 0
+            while self._next < len(pairs) and self._next - first < BATCH_ITEMS and (
+                    self._next == first or size + pairs[self._next][1] <= BATCH_BYTES):
+                size += pairs[self._next][1]
+                self._next += 1
+            batch = [item for item, _ in pairs[first:self._next]]
+            self._pending.append((self._pool.submit(_run_batch, self._task, batch), len(batch), size))
             self._in_flight += size
-            self._next += 1
 
-    def _take(self) -> concurrent.futures.Future[R]:
-        """The oldest item in flight (the next result in order)."""
-        future, size = self._pending.popleft()
+    def _take(self) -> tuple[Any, int]:
+        """The oldest batch in flight (the next results in order), and its length."""
+        future, count, size = self._pending.popleft()
         self._in_flight -= size
-        return future
+        return future, count
 
     def _stop_workers(self) -> None:
         """From here on the items left are worked on in this process."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._pending.clear()
 
     def __next__(self) -> R:
         if self._done >= len(self._pairs):
             raise StopIteration
-        if self._pool is not None:
+        if not self._ready and self._pool is not None:
             try:
-                result = self._take().result()
+                future, _ = self._take()
+                self._ready.extend(future.result())
                 self._fill()
-                self._done += 1
-                return result
-            except BrokenProcessPool:
-                self._stop_workers()  # a worker died: this item and the rest are done here
+            except self._broken:
+                self._stop_workers()  # a worker died: this batch and the rest are done here
+        if self._ready:
+            self._done += 1
+            return self._ready.popleft()
         result = self._local_task(self._pairs[self._done][0])
         self._done += 1
         return result
 
     def skip(self) -> None:
-        """Pass the next item by: its result is not wanted (not computed, if not started)."""
+        """Pass the next item by: its result is not wanted (not computed, if its batch has
+        not started and holds nothing else)."""
         if self._done >= len(self._pairs):
             return
-        if self._pool is not None and self._pending:
-            self._take().cancel()
+        if self._ready:
+            self._ready.popleft()
+        elif self._pool is not None and self._pending:
+            future, count = self._take()
+            if count == 1:
+                future.cancel()
+            else:
+                try:
+                    self._ready.extend(future.result()[1:])
+                except self._broken:
+                    self._stop_workers()
             self._fill()
         self._done += 1
 
@@ -159,3 +245,4 @@ class InOrder(Iterator[R]):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._pending.clear()
+        self._ready.clear()

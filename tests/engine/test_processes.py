@@ -9,9 +9,13 @@ process, Ctrl-C (SIGINT, sent to the whole process group) not killing a worker.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -33,7 +37,7 @@ from migrate_tui.engine.report import build_report
 def force_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two workers for any number of files of any size."""
     monkeypatch.setattr(processes, "MIN_ITEMS", 1)
-    monkeypatch.setattr(processes, "MIN_AVERAGE_BYTES", 0)
+    monkeypatch.setattr(processes, "MIN_TOTAL_BYTES", 0)
     monkeypatch.setenv(processes.JOBS_VARIABLE, "2")
 
 
@@ -113,11 +117,11 @@ def test_a_fault_hook_keeps_the_work_here(force_workers) -> None:
         assert processes.jobs_for([10 ** 6] * 100) == 0
 
 
-def test_small_or_few_files_stay_here(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_little_work_stays_here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(processes.JOBS_VARIABLE, "2")
-    assert processes.jobs_for([200_000] * processes.MIN_ITEMS) == 2
-    assert processes.jobs_for([200_000] * (processes.MIN_ITEMS - 1)) == 0
-    assert processes.jobs_for([5_000] * 20_000) == 0  # 20,000 small files: IPC would cost more
+    assert processes.jobs_for([1_000_000] * processes.MIN_ITEMS) == 2
+    assert processes.jobs_for([1_000_000] * (processes.MIN_ITEMS - 1)) == 0  # few files
+    assert processes.jobs_for([1_000] * 1_000) == 0  # 1 MB in all: starting workers would cost more
 
 
 # ---------------------------------------------------------------- the iterator itself
@@ -189,3 +193,94 @@ def test_closing_early_stops_the_workers() -> None:
     assert next(work) == 0
     work.close()
     assert work._pool is None
+
+
+# ---------------------------------------------------------------- workers never outlive the command
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(name))
+    return out
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for its parent."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def big_workspace(root: Path, files: int = 160, messages: int = 400) -> None:
+    sessions = root / ".sessions"
+    sessions.mkdir(parents=True)
+    text = "word " * 200
+    for n in range(files):
+        doc = {"session_id": f"s{n:04d}", "messages": [{"role": "user", "content": f"{n} {i} {text}"}
+                                                        for i in range(messages)],
+               "metadata": {}, "updated_at": "2026-01-01T00:00:00"}
+        (sessions / f"s{n:04d}.json").write_text(json.dumps(doc, indent=2))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG are Linux's")
+def test_workers_die_with_a_killed_command_and_free_its_pipe(tmp_path: Path) -> None:
+    """``migrate … | cat`` must return when the command is killed, whatever kills it.  The
+    workers are stopped (SIGSTOP) before the command is killed with SIGKILL: a stopped
+    worker would hold the pipe for ever unless the kernel kills it with its parent."""
+    big_workspace(tmp_path)
+    env = {**os.environ, processes.JOBS_VARIABLE: "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "migrate_tui", "migrate", str(tmp_path), "--dry-run", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline and (
+                not workers or cpu_ticks(workers) < 10):  # at work: past their start
+            workers = children(proc.pid)
+            time.sleep(0.002)
+        assert workers and proc.poll() is None, "the command ended before its workers were seen at work"
+        for pid in workers:
+            os.kill(pid, signal.SIGSTOP)
+        proc.kill()
+        proc.wait()
+        os.set_blocking(proc.stdout.fileno(), False)
+        deadline = time.monotonic() + 30  # generous: the kernel does it at once
+        eof = False
+        while time.monotonic() < deadline and not eof:
+            try:
+                eof = os.read(proc.stdout.fileno(), 65536) == b""
+            except BlockingIOError:
+                time.sleep(0.01)
+        assert eof, "a worker still holds the command's stdout"
+        while time.monotonic() < deadline and any(map(alive, workers)):
+            time.sleep(0.01)
+        assert not any(map(alive, workers))
+    finally:
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.stdout.close()
+
