@@ -8,9 +8,11 @@ optional message field present as ``null``; ``session_map.json``) and ``corpus.j
 (what was generated, by which generator version).  A corpus is regenerated only when it is
 missing or its ``corpus.json`` does not match the current spec and ``GENERATOR_VERSION``.
 
-    A   2,000 sessions x 200 messages   (~180 MB)   the main target
-    B  20,000 sessions x  10 messages               many small sessions (memory vs count)
-    C       1 session  x 200,000 messages           one huge session
+    A      2,000 sessions x 200 messages   (~180 MB)   the main target
+    B     20,000 sessions x  10 messages               many small sessions
+    C          1 session  x 200,000 messages           one huge session
+    D    100,000 sessions x   1 message                memory per session (with E)
+    E     10,000 sessions x   1 message
 
 ``--quick`` uses small variants (A-quick, B-quick, C-quick) for a smoke test.
 
@@ -57,11 +59,15 @@ FULL = {
     "A": CorpusSpec("A", 2_000, 200),
     "B": CorpusSpec("B", 20_000, 10),
     "C": CorpusSpec("C", 1, 200_000),
+    "D": CorpusSpec("D", 100_000, 1),
+    "E": CorpusSpec("E", 10_000, 1),
 }
 QUICK = {
     "A": CorpusSpec("A-quick", 100, 200),
     "B": CorpusSpec("B-quick", 1_000, 10),
     "C": CorpusSpec("C-quick", 1, 20_000),
+    "D": CorpusSpec("D-quick", 5_000, 1),
+    "E": CorpusSpec("E-quick", 500, 1),
 }
 
 

@@ -2,6 +2,8 @@
 done as fast as this machine allows, with every safety check left out.
 
     python -m benchmarks.lower_bound WORKSPACE
+    python -m benchmarks.lower_bound WORKSPACE --dry-run    the first pass alone: read and
+                                                            parse every file, write nothing
 
 Measured by ``make bench`` beside the naive script, to show how far below it a migration
 can get here at all.  It is not a migration anyone should run:
@@ -80,12 +82,15 @@ def _second_pass(job: tuple[str, list[str]]) -> int:
     return len(names)
 
 
-def lower_bound(workspace: str, agent_id: str = "main") -> int:
+def lower_bound(workspace: str, agent_id: str = "main", dry_run: bool = False) -> int:
     folder = os.path.join(workspace, ".sessions")
     names = sorted(n for n in os.listdir(folder)
                    if n.endswith(".json") and n not in ("session_map.json", "sessions.json"))
-    os.mkdir(os.path.join(folder, "backup_old_format"))
     jobs = [(folder, names[i::WORKERS]) for i in range(WORKERS)]
+    if dry_run:  # what any dry run must do: read and parse every file
+        with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
+            return len([item for part in pool.map(_first_pass, jobs) for item in part])
+    os.mkdir(os.path.join(folder, "backup_old_format"))
     with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
         found = [item for part in pool.map(_first_pass, jobs) for item in part]
         migrated = sum(pool.map(_second_pass, jobs))
@@ -102,10 +107,12 @@ def lower_bound(workspace: str, agent_id: str = "main") -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    dry_run = "--dry-run" in args
+    args = [a for a in args if a != "--dry-run"]
     if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    print(json.dumps({"migrated": lower_bound(args[0])}))
+    print(json.dumps({"migrated": lower_bound(args[0], dry_run=dry_run)}))
     return 0
 
 

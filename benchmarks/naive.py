@@ -1,6 +1,7 @@
 """The naive baseline: the migration as a quick script would do it, and the ``cp -r`` floor.
 
     python -m benchmarks.naive WORKSPACE            the naive migration
+    python -m benchmarks.naive WORKSPACE --dry-run  the same reading and parsing, nothing written
     python -m benchmarks.naive WORKSPACE --cp       cp -r .sessions .sessions_cp (the floor)
 
 Standalone on purpose (standard library only, no engine import): per legacy file
@@ -27,17 +28,21 @@ def _ms(value: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def naive_migrate(workspace: str, agent_id: str = "main") -> int:
+def naive_migrate(workspace: str, agent_id: str = "main", dry_run: bool = False) -> int:
+    """The migration; with ``dry_run`` every file is read and parsed and every entry built
+    as in the migration, and nothing is copied or written."""
     sessions_dir = os.path.join(workspace, ".sessions")
     backup_dir = os.path.join(sessions_dir, "backup_old_format")
-    os.makedirs(backup_dir, exist_ok=True)
+    if not dry_run:
+        os.makedirs(backup_dir, exist_ok=True)
     map_path = os.path.join(sessions_dir, "session_map.json")
     store_path = os.path.join(sessions_dir, "sessions.json")
     session_map: dict[str, str] = {}
     if os.path.exists(map_path):
         with open(map_path, encoding="utf-8") as f:
             session_map = json.load(f)
-        shutil.copy2(map_path, os.path.join(backup_dir, "session_map.json"))
+        if not dry_run:
+            shutil.copy2(map_path, os.path.join(backup_dir, "session_map.json"))
     keys_by_id: dict[str, list[str]] = {}
     for key, sid in session_map.items():
         keys_by_id.setdefault(sid, []).append(key)
@@ -50,21 +55,24 @@ def naive_migrate(workspace: str, agent_id: str = "main") -> int:
         if not name.endswith(".json") or name in ("session_map.json", "sessions.json"):
             continue
         path = os.path.join(sessions_dir, name)
-        shutil.copy2(path, os.path.join(backup_dir, name))
+        if not dry_run:
+            shutil.copy2(path, os.path.join(backup_dir, name))
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
         sid = doc["session_id"]
-        with open(os.path.join(sessions_dir, f"{sid}.jsonl"), "w", encoding="utf-8") as out:
-            for message in doc["messages"]:
-                json.dump({k: v for k, v in message.items() if v is not None}, out, ensure_ascii=False)
-                out.write("\n")
+        if not dry_run:
+            with open(os.path.join(sessions_dir, f"{sid}.jsonl"), "w", encoding="utf-8") as out:
+                for message in doc["messages"]:
+                    json.dump({k: v for k, v in message.items() if v is not None}, out, ensure_ascii=False)
+                    out.write("\n")
         entry = {"session_id": sid, "updated_at": _ms(doc["updated_at"]), "session_file": f"{sid}.jsonl"}
         entry.update(doc.get("metadata") or {})
         for key in keys_by_id.get(sid) or [f"agent:{agent_id}:{sid}"]:
             index[key] = entry
         migrated += 1
-    with open(store_path, "w", encoding="utf-8") as f:
-        json.dump(index, f, indent=2)
+    if not dry_run:
+        with open(store_path, "w", encoding="utf-8") as f:
+            json.dump(index, f, indent=2)
     return migrated
 
 
@@ -80,7 +88,7 @@ def main(argv: list[str]) -> int:
         return 2
     if "--cp" in argv[1:]:
         return cp_floor(argv[0])
-    count = naive_migrate(argv[0])
+    count = naive_migrate(argv[0], dry_run="--dry-run" in argv[1:])
     print(json.dumps({"migrated": count}))
     return 0
 
