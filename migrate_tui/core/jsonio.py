@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import itertools
 import json
 import math
 import re
@@ -140,8 +139,8 @@ def loads_document(data: bytes) -> Any:
 # levels, bad UTF-8, a byte-order mark: checked in tests/engine/test_exact_parse.py).
 # So its value is used only when it is proven to be what ``loads`` would give (``_proof``):
 #
-# * no float anywhere in the value (an integer past 64 bits is one): the value's types are
-#   listed a level at a time, iterating in C (``_number_types``);
+# * no float anywhere in the value (an integer past 64 bits is one): one pass over the
+#   value (``_number_types``);
 # * no repeated key: every string of the source is a string of the value, so the source
 #   has as many '"' as orjson's compact writing of the value: a string holds a '"' as
 #   ``\"`` in both, and a key or value lost to a repetition takes its quotes with it.  Only
@@ -152,27 +151,31 @@ def loads_document(data: bytes) -> Any:
 #   file the standard library's way);
 # * nesting within what the standard library parses: orjson writes no more than 254 levels.
 #
-# Each check is a count or a search over bytes or a pass over the value in C.
+# Each check is a count or a search over bytes, or a pass over the value.
 
-_NUMBERS = frozenset({int, float})
 _PROOF_OPTIONS = 0 if _orjson is None else (
     _orjson.OPT_PASSTHROUGH_DATACLASS | _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_SUBCLASS)
 
 
 def _number_types(value: Any) -> set[type]:
-    """Which of int and float occur in a value parsed by orjson (bool is not int here)."""
+    """Which of int and float occur in a value parsed by orjson (bool is not int here); stops
+    at the first float.  A plain loop: on the values of a legacy file (mostly strings) it
+    was as fast as passes in C (map, filter, compress) on corpus A and twice as fast on B."""
     found: set[type] = set()
-    dicts = [value] if type(value) is dict else []
-    lists = [value] if type(value) is list else []
-    if not dicts and not lists:
-        return {type(value)} & _NUMBERS
-    while dicts or lists:
-        values = list(itertools.chain(itertools.chain.from_iterable(map(dict.values, dicts)),
-                                      itertools.chain.from_iterable(lists)))
-        types = set(map(type, values))
-        found |= types & _NUMBERS
-        dicts = list(filter(dict.__instancecheck__, values)) if dict in types else []
-        lists = list(filter(list.__instancecheck__, values)) if list in types else []
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+        elif kind is float:
+            found.add(float)
+            return found
+        elif kind is int:
+            found.add(int)
     return found
 
 

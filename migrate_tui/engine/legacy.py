@@ -22,7 +22,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _WS = re.compile(r"[ \t\n\r]*")
 
 
-@dataclass
+@dataclass(slots=True)
 class LegacyContent:
     """A legacy file as read, after the requested content fixes."""
 
