@@ -5,16 +5,17 @@ The scan and the transcripts phase spend most of their time parsing, one file at
 (at most ``MAX_JOBS``), and hands back the results in the order of the items, so the
 caller's loop (events, the cancel flag, the journal, writing) stays exactly as it is, in
 this process.  The workers only compute: they read the source file and return values;
-nothing is written outside this process.  Small files go to a worker in batches (up to
-``BATCH_BYTES``), so handing one over costs less than parsing it.
+nothing is written outside this process.  Files go to a worker in batches (up to
+``BATCH_BYTES``), so that handing them over costs little.
 
 Workers are forked from this process when it runs no other thread (the command line), which
 costs nothing at start; otherwise (the wizard, the fsync writers) they are started by a fork
 server, a fresh interpreter, since forking a process that runs threads is unsafe.  The work
 stays here, one item at a time, when:
 
-* there is little of it (``MIN_ITEMS``, ``MIN_TOTAL_BYTES``), or one core, or
-  ``MIGRATE_TUI_JOBS=1``;
+* there is little of it (``MIN_ITEMS``, ``MIN_TOTAL_BYTES``), or the files are small
+  (``MIN_AVERAGE_BYTES``: sending a result back costs as much as computing it), or one
+  core, or ``MIGRATE_TUI_JOBS=1``;
 * a fault hook is installed (``fsio.fault_hook``): the hook must see every operation;
 * the workers cannot be started or die (the remaining items are done here).
 
@@ -44,6 +45,10 @@ R = TypeVar("R")
 
 MIN_ITEMS = 32
 MIN_TOTAL_BYTES = 8 << 20
+# A small file's result costs about as much to send back (pickled, about 14 us a session)
+# as to compute: corpora B (20,000 files of 5 KB) and D (100,000 of 0.7 KB) took more CPU
+# and more time with two workers than in one process (make bench, 2 cores).
+MIN_AVERAGE_BYTES = 32 * 1024
 MAX_JOBS = 4
 BATCH_BYTES = 4 << 20
 BATCH_ITEMS = 1024
@@ -56,7 +61,8 @@ PR_SET_PDEATHSIG = 1
 
 def jobs_for(sizes: list[int]) -> int:
     """How many worker processes to use for items of these sizes (0: none, work here)."""
-    if fsio.hooked() or len(sizes) < MIN_ITEMS or sum(sizes) < MIN_TOTAL_BYTES:
+    total = sum(sizes)
+    if fsio.hooked() or len(sizes) < MIN_ITEMS or total < MIN_TOTAL_BYTES or total < MIN_AVERAGE_BYTES * len(sizes):
         return 0
     wanted = os.environ.get(JOBS_VARIABLE, "").strip()
     if wanted:

@@ -38,6 +38,7 @@ def force_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two workers for any number of files of any size."""
     monkeypatch.setattr(processes, "MIN_ITEMS", 1)
     monkeypatch.setattr(processes, "MIN_TOTAL_BYTES", 0)
+    monkeypatch.setattr(processes, "MIN_AVERAGE_BYTES", 0)
     monkeypatch.setenv(processes.JOBS_VARIABLE, "2")
 
 
@@ -122,6 +123,7 @@ def test_little_work_stays_here(monkeypatch: pytest.MonkeyPatch) -> None:
     assert processes.jobs_for([1_000_000] * processes.MIN_ITEMS) == 2
     assert processes.jobs_for([1_000_000] * (processes.MIN_ITEMS - 1)) == 0  # few files
     assert processes.jobs_for([1_000] * 1_000) == 0  # 1 MB in all: starting workers would cost more
+    assert processes.jobs_for([5_000] * 20_000) == 0  # small files: sending results back costs as much
 
 
 # ---------------------------------------------------------------- the iterator itself
