@@ -326,7 +326,8 @@ def _read_streamed(data: bytes, file: str, out: LegacyContent) -> bool:
         pieces = jsonio.exact_chunks(data, "messages")
         doc, _ = next(pieces)
         for items, _ in pieces:
-            bad.extend(count + i for i, m in enumerate(items) if type(m) is not dict or "role" not in m)
+            if not all(map(_has_role, items)):
+                bad.extend(count + i for i, m in enumerate(items) if not _has_role(m))
             count += len(items)
     except jsonio.NotExact:
         return False

@@ -69,19 +69,17 @@ def scan_workspace(
     The calling program's top-level code must then be guarded by ``if __name__ ==
     "__main__"``, as multiprocessing requires; the command line and the wizard are.
 
-    The cyclic garbage collector is paused while the files are read (every collection
-    would go through all the sessions read so far: at 100,000 sessions a third of the
-    scan's time), and what the scan made is then moved out of its way (``gc.freeze``):
-    none of it is in a cycle, so reference counting still frees it when it is dropped."""
+    The cyclic garbage collector is paused while the files are read: every collection
+    would go through all the sessions read so far (at 100,000 sessions, a third of the
+    scan's time), and the scan makes no cycle.  A program that keeps the result for long
+    may move it out of the collector's way with ``gc.freeze()`` (the wizard does)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        result = _scan(workspace, on_event, cancel, max_file_bytes, now, workers)
+        return _scan(workspace, on_event, cancel, max_file_bytes, now, workers)
     finally:
         if collecting:
             gc.enable()
-    gc.freeze()
-    return result
 
 
 def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_file_bytes: int,
