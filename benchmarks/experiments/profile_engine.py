@@ -110,7 +110,9 @@ def instrument(c: Counters) -> None:
     from migrate_tui.engine import apply, backup, legacy, scan, verify
 
     def timed(owner: Any, name: str, label: str, measure: Any = None) -> None:
-        original = getattr(owner, name)
+        original = getattr(owner, name, None)
+        if original is None:  # not (or no longer) there: nothing to count
+            return
 
         @functools.wraps(original)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
