@@ -20,6 +20,20 @@ class LockBusy(MigrateError):
     """``sessions.json.lock`` is held by another process past the timeout (exit code 3)."""
 
 
+class OperationBusy(LockBusy):
+    """Another migrate-tui command (migrate, rollback, clean-up) is running on this
+    workspace: refused at once, nothing written (exit code 3).  ``holder`` describes it."""
+
+    def __init__(self, message: str, holder: object = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class DamagedRecord(WorkspaceError):
+    """The journal or the manifest in the backup folder is damaged where safety depends on
+    it: the command refuses (exit code 2), naming the file and the line."""
+
+
 class LockTimeout(MigrateError):
     """A presence lock could not be taken in time (``fsio.presence_lock``)."""
 

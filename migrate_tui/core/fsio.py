@@ -6,17 +6,25 @@ of them (``fault_hook``) without patching the standard library.  The rules of SP
 here too: regular files only, opened without following symlinks, read with a size limit;
 new files written atomically (a temporary file in the same folder, write, fsync, rename,
 fsync of the folder).
+
+Paths resolved once: ``anchored(folder)`` opens a folder once, without following symlinks,
+and for as long as it is held every call here on a path directly inside that folder (or
+inside one of its sub-folders) is made relative to that descriptor (``dir_fd``).  A folder
+swapped for a symlink mid-run then cannot redirect a single read or write; the fault hook
+still sees the same paths.  The store library keeps the plain path API (it anchors nothing).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import secrets
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +33,7 @@ from migrate_tui.core.errors import LockTimeout
 
 TEMP_SUFFIX = ".migrate_tui.tmp"
 CHUNK = 1 << 20
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, tmpfs)
 
 # A fault hook is called as hook(op, path) before each operation.  It may raise an OSError
 # to make the operation fail; for "write" it may return an int n to make the write short
@@ -90,12 +99,164 @@ def describe_mode(mode: int) -> str:
     return "special file"
 
 
+# ---------------------------------------------------------------- folders resolved once
+
+
+class _Anchor:
+    """An open descriptor of a folder, and of the sub-folders reached through it."""
+
+    def __init__(self, path: str, fd: int, st: os.stat_result) -> None:
+        self.path = path
+        self.fd = fd
+        self.owner = (st.st_uid, st.st_gid)
+        self.count = 1
+        self.children: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def child(self, name: str) -> int:
+        """The descriptor of the sub-folder ``name`` (opened once, never through a symlink)."""
+        fd = self.children.get(name)
+        if fd is not None:
+            return fd
+        with self.lock:
+            fd = self.children.get(name)
+            if fd is None:
+                fd = _open_dir(name, self.fd, os.path.join(self.path, name))
+                self.children[name] = fd
+            return fd
+
+    def close(self) -> None:
+        for fd in [*self.children.values(), self.fd]:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.children.clear()
+
+
+_anchors: dict[str, _Anchor] = {}
+_anchors_lock = threading.Lock()
+
+
+def _open_dir(name: str, dir_fd: int | None, label: str) -> int:
+    try:
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                       dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFile(label, "symlink where a folder was expected") from None
+        if exc.errno == errno.ENOTDIR:
+            kind = "file"
+            with contextlib.suppress(OSError):
+                kind = describe_mode(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+            raise NotRegularFile(label, f"{kind} where a folder was expected") from None
+        raise
+
+
+@contextlib.contextmanager
+def anchored(path: str) -> Iterator[bool]:
+    """Resolve the folder ``path`` once, for the duration of the block (see the module's
+    docstring).  Yields False, anchoring nothing, when the folder does not exist; raises
+    ``NotRegularFile`` when a symlink or another kind of file is there.  Nested anchors of
+    the same folder share the first one's descriptor."""
+    path = os.path.abspath(path)
+    with _anchors_lock:
+        anchor = _anchors.get(path)
+        if anchor is not None:
+            anchor.count += 1
+    if anchor is None:
+        _at("open", path)
+        try:
+            fd = _open_dir(path, None, path)
+        except FileNotFoundError:
+            yield False
+            return
+        new = _Anchor(path, fd, os.fstat(fd))
+        with _anchors_lock:
+            anchor = _anchors.get(path)
+            if anchor is None:
+                anchor = _anchors[path] = new
+            else:  # another thread anchored it meanwhile: share that one
+                anchor.count += 1
+                new.close()
+    try:
+        yield True
+    finally:
+        with _anchors_lock:
+            anchor.count -= 1
+            if anchor.count == 0:
+                del _anchors[path]
+                anchor.close()
+
+
+def anchor_owner(path: str) -> tuple[int, int] | None:
+    """(uid, gid) of the anchored folder that holds ``path`` (or is ``path``), if any."""
+    found = _anchor_of(path)
+    return found.owner if found is not None else None
+
+
+def _anchor_of(path: str) -> _Anchor | None:
+    if not _anchors:
+        return None
+    folder = path
+    for _ in range(3):
+        anchor = _anchors.get(folder)
+        if anchor is not None:
+            return anchor
+        folder = os.path.dirname(folder)
+    return None
+
+
+def _where(path: str) -> tuple[int | None, str]:
+    """(descriptor of the folder, name) for a path inside an anchored folder or one of its
+    sub-folders; (None, path) otherwise."""
+    if not _anchors:
+        return None, path
+    parent, name = os.path.split(path)
+    anchor = _anchors.get(parent)
+    if anchor is not None:
+        return anchor.fd, name
+    grand, sub = os.path.split(parent)
+    anchor = _anchors.get(grand)
+    if anchor is not None:
+        return anchor.child(sub), name
+    return None, path
+
+
+def _folder_fd(path: str) -> int | None:
+    """A descriptor of the folder ``path`` when it is anchored or a sub-folder of an anchor
+    (only for calls on folders: listing one, syncing one)."""
+    if not _anchors:
+        return None
+    anchor = _anchors.get(path)
+    if anchor is not None:
+        return anchor.fd
+    parent, name = os.path.split(path)
+    anchor = _anchors.get(parent)
+    if anchor is not None:
+        return anchor.child(name)
+    return None
+
+
+def _chown_new(fd: int, path: str, owner: tuple[int, int] | None = None) -> None:
+    """Run as root, a new file gets the owner of the anchored folder it is written in (or
+    the ``owner`` given), so the agent that owns the workspace can still read it."""
+    if os.geteuid() != 0:
+        return
+    owner = owner or anchor_owner(path)
+    if owner is not None:
+        os.fchown(fd, *owner)
+
+
+
 # ---------------------------------------------------------------- looking
 
 
 def lstat(path: str) -> os.stat_result:
     _at("stat", path)
-    return os.lstat(path)
+    anchor = _anchors.get(path) if _anchors else None
+    if anchor is not None:  # the anchored folder itself: what was opened
+        return os.fstat(anchor.fd)
+    dir_fd, name = _where(path)
+    return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
 
 
 def lstat_or_none(path: str) -> os.stat_result | None:
@@ -107,7 +268,8 @@ def lstat_or_none(path: str) -> os.stat_result | None:
 
 def listdir(path: str) -> list[str]:
     _at("listdir", path)
-    return os.listdir(path)
+    folder = _folder_fd(path)
+    return os.listdir(folder if folder is not None else path)
 
 
 def list_regular(path: str) -> list[tuple[str, bool]]:
@@ -130,11 +292,13 @@ def is_real_dir(path: str) -> bool:
 
 
 def _open_read(path: str) -> tuple[int, os.stat_result]:
-    """An fd for reading a regular file (never through a symlink), and its fstat."""
+    """An fd for reading a regular file (never through a symlink, never waiting on a FIFO),
+    and its fstat."""
     _at("open", path)
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    dir_fd, name = _where(path)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(name, flags, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise NotRegularFile(path, "symlink") from None
@@ -261,6 +425,10 @@ def fsync_fd(fd: int, path: str) -> None:
 
 def fsync_dir(path: str) -> None:
     _at("fsync_dir", path)
+    folder = _folder_fd(path)
+    if folder is not None:
+        os.fsync(folder)
+        return
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         os.fsync(fd)
@@ -269,18 +437,35 @@ def fsync_dir(path: str) -> None:
 
 
 def temp_name(path: str) -> str:
+    """``.<name>.<8 hex>.migrate_tui.tmp`` beside ``path``; a name too long for that is cut
+    short (at a byte boundary), so a temporary name never exceeds ``NAME_MAX`` bytes."""
     folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    token = secrets.token_hex(4)
+    room = NAME_MAX - len(f"..{token}{TEMP_SUFFIX}")
+    raw = os.fsencode(name)
+    if len(raw) > room:
+        name = os.fsdecode(raw[:room])
+    return os.path.join(folder, f".{name}.{token}{TEMP_SUFFIX}")
+
+
+def short_name(name: str, suffix: str) -> str:
+    """``name + suffix``, with ``name`` cut short (at a byte boundary) when the whole would
+    exceed ``NAME_MAX`` bytes."""
+    raw = os.fsencode(name)
+    room = NAME_MAX - len(os.fsencode(suffix))
+    return (os.fsdecode(raw[:room]) if len(raw) > room else name) + suffix
 
 
 @dataclass(frozen=True)
 class PendingWrite:
-    """One file to replace atomically: its path, content, permission bits and mtime."""
+    """One file to replace atomically: its path, content, permission bits, mtime and (run as
+    root) owner; without an owner, a root process gives it the anchored folder's."""
 
     path: str
     data: bytes | list[bytes]
     mode: int = 0o600
     mtime_ns: int | None = None
+    owner: tuple[int, int] | None = None
 
 
 def _write_temp(item: PendingWrite) -> str:
@@ -288,9 +473,12 @@ def _write_temp(item: PendingWrite) -> str:
     it, fsync it; return its path.  On failure nothing is left behind."""
     tmp = temp_name(item.path)
     _at("open", tmp)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    dir_fd, name = _where(tmp)
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                 dir_fd=dir_fd)
     try:
         try:
+            _chown_new(fd, tmp, item.owner)
             os.fchmod(fd, item.mode & 0o7777)
             for piece in item.data if isinstance(item.data, list) else (item.data,):
                 _write_all(fd, piece, tmp)
@@ -301,7 +489,7 @@ def _write_temp(item: PendingWrite) -> str:
             _close(fd, tmp)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(name, dir_fd=dir_fd)
         raise
     return tmp
 
@@ -313,6 +501,7 @@ def write_atomic(
     *,
     sync_dir: bool = True,
     mtime_ns: int | None = None,
+    owner: tuple[int, int] | None = None,
 ) -> None:
     """Replace ``path`` with ``data``: temporary file, write, fsync, rename, fsync folder.
 
@@ -320,7 +509,7 @@ def write_atomic(
     at ``path`` itself is replaced by the rename, never written through.  On any failure
     the temporary file is removed and ``path`` is left as it was.
     """
-    WriteBatch([PendingWrite(path, data, mode, mtime_ns)]).finish()
+    WriteBatch([PendingWrite(path, data, mode, mtime_ns, owner)]).finish()
     if sync_dir:
         fsync_dir(os.path.dirname(path) or ".")
 
@@ -405,8 +594,9 @@ class WriteBatch:
     def _remove(temps: list[str | None]) -> None:
         for tmp in temps:
             if tmp is not None:
+                dir_fd, name = _where(tmp)
                 with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+                    os.unlink(name, dir_fd=dir_fd)
 
 
 def start_writes(items: list[PendingWrite]) -> WriteBatch:
@@ -424,12 +614,15 @@ def write_atomic_many(items: list[PendingWrite]) -> None:
 
 def rename(src: str, dst: str) -> None:
     _at("rename", dst)
-    os.rename(src, dst)
+    src_fd, src_name = _where(src)
+    dst_fd, dst_name = _where(dst)
+    os.rename(src_name, dst_name, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
 
 
 def unlink(path: str) -> None:
     _at("unlink", path)
-    os.unlink(path)
+    dir_fd, name = _where(path)
+    os.unlink(name, dir_fd=dir_fd)
 
 
 def unlink_if_exists(path: str) -> bool:
@@ -448,7 +641,12 @@ def mkdir(path: str, mode: int = 0o700) -> bool:
             return False
         raise NotRegularFile(path, describe_mode(st.st_mode) + " where a folder was expected")
     _at("mkdir", path)
-    os.mkdir(path, mode)
+    dir_fd, name = _where(path)
+    os.mkdir(name, mode, dir_fd=dir_fd)
+    if os.geteuid() == 0:
+        owner = anchor_owner(os.path.dirname(path))
+        if owner is not None:
+            os.chown(name, *owner, dir_fd=dir_fd, follow_symlinks=False)
     fsync_dir(os.path.dirname(path) or ".")
     return True
 
@@ -458,9 +656,12 @@ def create_exclusive(path: str, data: bytes, mode: int = 0o600) -> os.stat_resul
     write ``data`` and fsync it; return its stat.  Raises FileExistsError when anything,
     a symlink included, is already at ``path``.  On any other failure nothing is left."""
     _at("open", path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    dir_fd, name = _where(path)
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                 dir_fd=dir_fd)
     try:
         try:
+            _chown_new(fd, path)
             os.fchmod(fd, mode & 0o7777)
             _write_all(fd, data, path)
             fsync_fd(fd, path)
@@ -469,17 +670,38 @@ def create_exclusive(path: str, data: bytes, mode: int = 0o600) -> os.stat_resul
             _close(fd, path)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(path)
+            os.unlink(name, dir_fd=dir_fd)
         raise
     return st
 
 
+def _open_write(path: str, flags: int, mode: int) -> int:
+    """Open a file for writing without following a symlink or waiting on a FIFO; anything
+    but a regular file is refused (``NotRegularFile``)."""
+    dir_fd, name = _where(path)
+    try:
+        fd = os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+    except OSError as exc:
+        kinds = {errno.ELOOP: "symlink", errno.ENXIO: "FIFO", errno.EISDIR: "directory"}
+        if exc.errno in kinds:
+            raise NotRegularFile(path, kinds[exc.errno]) from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise NotRegularFile(path, describe_mode(st.st_mode))
+    return fd
+
+
 def append_durable(path: str, data: bytes, mode: int = 0o600) -> None:
-    """Append to a log file and fsync it (the journal).  Never through a symlink."""
+    """Append to a log file and fsync it (the journal).  Never through a symlink, never
+    into a FIFO or anything else that is not a regular file."""
     existed = lstat_or_none(path) is not None
     _at("open", path)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    fd = _open_write(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
     try:
+        if not existed:
+            _chown_new(fd, path)
         _write_all(fd, data, path)
         fsync_fd(fd, path)
     finally:
@@ -504,7 +726,18 @@ def remove_temp_files(folder: str) -> list[str]:
     return removed
 
 
-# ---------------------------------------------------------------- the lock
+# ---------------------------------------------------------------- the locks
+
+
+def _through_anchor(path: str) -> str:
+    """The path a library that works with paths (filelock) should use for ``path``: inside
+    an anchored folder, one that reaches it through the open descriptor
+    (``/proc/self/fd/N/name``), so a folder swapped since it was anchored is not followed."""
+    dir_fd, name = _where(path)
+    if dir_fd is None:
+        return path
+    via = f"/proc/self/fd/{dir_fd}"
+    return os.path.join(via, name) if os.path.isdir(via) else path
 
 
 @contextlib.contextmanager
@@ -518,7 +751,8 @@ def presence_lock(lock_path: str, timeout: float) -> Iterator[None]:
     from filelock import SoftFileLock, Timeout
 
     _at("lock", lock_path)
-    lock = SoftFileLock(lock_path, timeout=timeout, thread_local=False, poll_interval=0.05)
+    lock = SoftFileLock(_through_anchor(lock_path), timeout=timeout, thread_local=False,
+                        poll_interval=0.05)
     try:
         lock.acquire()
     except Timeout:
@@ -535,7 +769,7 @@ def lock_holder(lock_path: str) -> int | None:
 
     if lstat_or_none(lock_path) is None:
         return None
-    return SoftFileLock(lock_path).pid or -1
+    return SoftFileLock(_through_anchor(lock_path)).pid or -1
 
 
 def lock_left_behind(lock_path: str) -> bool:
@@ -550,3 +784,162 @@ def lock_left_behind(lock_path: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def wait_lock_free(lock_path: str, timeout: float) -> int | None:
+    """Wait up to ``timeout`` seconds for a presence lock held by a live process to go,
+    without taking it (a dry run must not keep the agent waiting); the holder's pid (-1 when
+    unknown) if it is still held then, else None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        holder = lock_holder(lock_path)
+        if holder is None or lock_left_behind(lock_path):
+            return None
+        if time.monotonic() >= deadline:
+            return holder
+        time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), None if unknown.
+    With the pid it tells a process from a later one that was given the same pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return int(data[data.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def process_alive(pid: int, start: int | None = None) -> bool | None:
+    """Whether process ``pid`` (started at ``start``, when known) runs on this machine:
+    True, False (provably gone), or None (cannot tell)."""
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    except OSError:
+        return None
+    if start is not None:
+        now = process_start(pid)
+        if now is not None and now != start:
+            return False  # the pid was given to another process since
+    return True
+
+
+class HeldLock(Exception):
+    """``hold_lock_file``: another live process holds the lock; ``record`` is what it wrote."""
+
+    def __init__(self, path: str, record: bytes) -> None:
+        super().__init__(path)
+        self.path = path
+        self.record = record
+
+
+LOCK_RECORD_MAX = 4096
+_YOUNG_EMPTY_LOCK = 2.0  # seconds: an empty lock file this young may still be being written
+
+
+def hold_lock_file(path: str, record: bytes, attempts: int = 5) -> int:
+    """Take a lock file of our own (the operation lock), holding it for as long as the
+    returned descriptor is open (``release_lock_file``).
+
+    The file is written whole under a temporary name, locked with flock(2), then hard-linked
+    into place, so it never exists without its record.  The kernel drops a flock when its
+    holder dies, however it dies (SIGKILL, the OOM killer): a lock file whose flock can be
+    taken is provably left behind, and is reclaimed.  Raises ``HeldLock`` when a live process
+    holds it, ``NotRegularFile`` when something else (a symlink, a folder...) is there."""
+    _at("oplock", path)
+    for _ in range(attempts):
+        fd = _publish_lock(path, record)
+        if fd is not None:
+            return fd
+        held = _reclaim_if_left(path)
+        if held is not None:
+            raise HeldLock(path, held)
+    raise HeldLock(path, b"")
+
+
+def _publish_lock(path: str, record: bytes) -> int | None:
+    dir_fd, name = _where(path)
+    tmp = temp_name(path)
+    tmp_fd, tmp_name = _where(tmp)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp_name, flags, 0o600, dir_fd=tmp_fd)
+    linked = False
+    try:
+        _chown_new(fd, tmp)
+        _write_all(fd, record, tmp)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            os.link(tmp_name, name, src_dir_fd=tmp_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+            linked = True
+        except FileExistsError:
+            pass
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name, dir_fd=tmp_fd)
+        if not linked:
+            os.close(fd)
+    return fd if linked else None
+
+
+def _reclaim_if_left(path: str) -> bytes | None:
+    """The record of a live holder of the lock file at ``path``; None once a lock file left
+    behind was removed (or it went meanwhile): try again."""
+    dir_fd, name = _where(path)
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFile(path, "symlink") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(path, describe_mode(st.st_mode))
+        content = os.read(fd, LOCK_RECORD_MAX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return content
+        if not content and time.time() - st.st_mtime < _YOUNG_EMPTY_LOCK:
+            return content  # not one of ours, or a writer without hard links still writing it
+        try:
+            now = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+            _at("oplock", path)
+            os.unlink(name, dir_fd=dir_fd)
+        return None
+    finally:
+        os.close(fd)
+
+
+def release_lock_file(path: str, fd: int) -> None:
+    """Remove a lock file taken by ``hold_lock_file`` (if it is still ours), then let go."""
+    try:
+        _at("oplock", path)
+        dir_fd, name = _where(path)
+        st = os.fstat(fd)
+        now = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+            os.unlink(name, dir_fd=dir_fd)
+    finally:
+        os.close(fd)
+
+
+def read_lock_record(path: str) -> bytes | None:
+    """What a lock file of ours records (None when there is none); never waits, never
+    follows a symlink (``NotRegularFile`` for anything but a regular file)."""
+    try:
+        return read_bytes(path, LOCK_RECORD_MAX)
+    except FileNotFoundError:
+        return None

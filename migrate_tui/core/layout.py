@@ -13,6 +13,7 @@ SESSIONS = ".sessions"
 STORE = "sessions.json"
 SESSION_MAP = "session_map.json"
 LOCK = "sessions.json.lock"
+OPLOCK = "migrate-tui.lock"  # held by our own writing commands (engine/oplock.py)
 BACKUP = "backup_old_format"
 MANIFEST = "manifest.json"
 JOURNAL = "journal.jsonl"
@@ -45,6 +46,10 @@ class Layout:
     @property
     def lock(self) -> str:
         return self.in_sessions(LOCK)
+
+    @property
+    def oplock(self) -> str:
+        return self.in_sessions(OPLOCK)
 
     @property
     def backup_dir(self) -> str:
