@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate_tui.core import fsio
-from migrate_tui.core.errors import BackupError
+from migrate_tui.core.errors import BackupError, DamagedRecord
 from migrate_tui.core.layout import JOURNAL, MANIFEST, REPORT, Layout, check_backup_dir
+from migrate_tui.engine.journal import Damage
+
+MAX_MANIFEST_BYTES = 1 << 30
 
 
 @dataclass
@@ -44,13 +47,63 @@ class Manifest:
 
 
 def load_manifest(layout: Layout) -> Manifest:
-    if fsio.lstat_or_none(layout.manifest) is None:
-        return Manifest()
+    """The manifest; ``DamagedRecord`` (naming the file and the line) when it is damaged."""
+    manifest, damage = read_manifest(layout)
+    if damage is not None:
+        raise DamagedRecord(f"{damage}; the backup cannot be trusted, so nothing was changed")
+    return manifest
+
+
+def read_manifest(layout: Layout) -> tuple[Manifest, Damage | None]:
+    """The manifest, read defensively: (what could be read, the damage found or None).  An
+    I/O error (EIO...) is no damage: it is raised."""
+    path = layout.manifest
     try:
-        data = json.loads(fsio.read_bytes(layout.manifest))
-        return Manifest(dict(data["files"]))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BackupError(f"{layout.manifest} is damaged ({exc}); the backup cannot be trusted") from None
+        if fsio.lstat_or_none(path) is None:
+            return Manifest(), None
+        data = fsio.read_bytes(path, MAX_MANIFEST_BYTES)
+    except fsio.NotRegularFile as exc:
+        return Manifest(), Damage(path, f"is a {exc.kind}, not a manifest; it is not followed or read")
+    except fsio.FileTooLarge as exc:
+        return Manifest(), Damage(path, f"is {exc.size:,} bytes, too large to be a manifest")
+    try:
+        doc = json.loads(data)
+    except json.JSONDecodeError as exc:
+        return Manifest(), Damage(path, f"is not valid JSON ({exc.msg}, column {exc.colno})", exc.lineno)
+    except (ValueError, RecursionError):
+        return Manifest(), Damage(path, "is not valid JSON")
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if not isinstance(files, dict):
+        return Manifest(), Damage(path, "is not a manifest (no object of files)", 1)
+    good: dict[str, dict[str, Any]] = {}
+    for name, info in files.items():
+        wrong = _wrong_entry(name, info)
+        if wrong is not None:
+            return Manifest(good), Damage(path, f"the entry {name!r} {wrong}"[:300], _line_of(data, name))
+        good[name] = info
+    return Manifest(good), None
+
+
+def _wrong_entry(name: str, info: Any) -> str | None:
+    if not name or "/" in name or name in (".", "..", MANIFEST, JOURNAL, REPORT):
+        return "is not a plain file name of a copy"
+    if not isinstance(info, dict):
+        return "is not an object"
+    original = info.get("original")
+    if not isinstance(original, str) or not original or "/" in original:
+        return "names no original"
+    if not isinstance(info.get("size"), int) or not isinstance(info.get("sha256"), str) \
+            or len(info["sha256"]) != 64:
+        return "has no size or SHA-256"
+    for key in ("mode", "mtime_ns", "uid", "gid"):
+        if key in info and not isinstance(info[key], int):
+            return f"has a {key} that is not a number"
+    return None
+
+
+def _line_of(data: bytes, name: str) -> int | None:
+    at = data.find(json.dumps(name).encode("ascii") + b":")
+    return data.count(b"\n", 0, at) + 1 if at >= 0 else None
 
 
 def save_manifest(layout: Layout, manifest: Manifest) -> None:
@@ -66,7 +119,8 @@ def _free_name(manifest: Manifest, layout: Layout, original: str, size: int, sha
                taken: set[str]) -> str:
     """The first name not used by another copy.  A copy an interrupted run wrote before it
     could record it in the manifest is taken over when it holds the same bytes."""
-    candidates = itertools.chain([original], (f"{original}.{n}" for n in itertools.count(2)))
+    # a name at the file system's limit is cut short before its number
+    candidates = itertools.chain([original], (fsio.short_name(original, f".{n}") for n in itertools.count(2)))
     for name in itertools.islice(candidates, 10_000):
         if name in manifest.files or name in taken or name in (MANIFEST, JOURNAL, REPORT):
             continue
@@ -84,6 +138,7 @@ class Copy:
     sha256: str
     mode: int
     mtime_ns: int
+    owner: tuple[int, int] | None = None  # (uid, gid) of the original, restored with it
 
 
 @dataclass
@@ -123,8 +178,11 @@ def land(layout: Layout, manifest: Manifest, started: Started, run: str, taken: 
             if not _copy_holds(layout, name, copy.data):
                 raise BackupError(f"the backup copy {layout.in_backup(name)} does not match "
                                   f"{copy.original} after writing it")
-            manifest.add(name, {"original": copy.original, "size": len(copy.data), "sha256": copy.sha256,
-                                "mode": copy.mode, "mtime_ns": copy.mtime_ns, "run": run})
+            info = {"original": copy.original, "size": len(copy.data), "sha256": copy.sha256,
+                    "mode": copy.mode, "mtime_ns": copy.mtime_ns, "run": run}
+            if copy.owner is not None:
+                info["uid"], info["gid"] = copy.owner
+            manifest.add(name, info)
     finally:
         taken.difference_update(name for _copy, name in started.pending)
     return started.names
@@ -139,9 +197,9 @@ def back_up_many(layout: Layout, manifest: Manifest, copies: list[Copy], run: st
 
 
 def back_up(layout: Layout, manifest: Manifest, original: str, data: bytes, mode: int,
-            mtime_ns: int, run: str) -> str:
+            mtime_ns: int, run: str, owner: tuple[int, int] | None = None) -> str:
     """One file: see ``back_up_many``."""
-    copy = Copy(original, data, fsio.sha256_bytes(data), mode, mtime_ns)
+    copy = Copy(original, data, fsio.sha256_bytes(data), mode, mtime_ns, owner)
     return back_up_many(layout, manifest, [copy], run)[0]
 
 

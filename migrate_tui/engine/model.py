@@ -160,6 +160,11 @@ class ScanResult:
     # fixes an earlier run migrated a file with (file name → fixes), from the journal, for
     # files unchanged since: a rerun repeats those decisions unless told otherwise
     earlier_fixes: dict[str, frozenset[str]] = field(default_factory=dict)
+    # the journal as the scan saw it ((size, mtime_ns, inode), None: none): apply refuses a
+    # plan made before another command of ours changed the workspace
+    journal_stamp: tuple[int, int, int] | None = None
+    # sessions.json's keys by the session their entry points at (plan.py fills it once)
+    store_keys_by_id: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -320,3 +325,6 @@ class ApplyResult:
     written: list[str] = field(default_factory=list)  # paths created or replaced
     error: str | None = None  # a failure that stopped the run (disk full, I/O error, ...)
     report_path: str | None = None
+    report_error: str | None = None  # the report could not be saved (a warning, not a failure)
+    committed: bool = False  # the commit record was written: the run is complete
+    run_id: str | None = None

@@ -1,0 +1,65 @@
+"""What makes a migration refuse before it writes anything, checked in one place: the real
+run checks it under the operation lock, and a dry run asks the same questions (without
+taking anything), so it predicts each refusal with the same exit code.
+
+* the backup folder, sessions.json.lock or the operation lock is something else than it
+  should be (a symlink, a file, a FIFO...): ``WorkspaceError`` (exit 2);
+* the journal or the manifest is damaged: ``DamagedRecord`` (exit 2);
+* another command holds the operation lock, or ran since the scan: ``OperationBusy`` (exit 3);
+* ``sessions.json.lock`` stays held past the timeout: ``LockBusy`` (exit 3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from migrate_tui.core import fsio
+from migrate_tui.core.errors import LockBusy, LockTimeout, OperationBusy
+from migrate_tui.core.layout import Layout, check_backup_dir, check_lock_path
+from migrate_tui.engine import journal
+from migrate_tui.engine.model import Plan
+from migrate_tui.engine.state import WorkspaceState, require
+
+
+def check_workspace(layout: Layout, state: WorkspaceState) -> None:
+    """The checks that need no plan: the paths we write through, and the records."""
+    check_backup_dir(layout)
+    check_lock_path(layout)
+    require(state, state.migrate_blocked)
+
+
+def check_scan_current(layout: Layout, plan: Plan) -> None:
+    """A plan made from a scan taken before another of our commands ran is out of date."""
+    if plan.scan.journal_stamp != journal.stamp(layout):
+        raise OperationBusy(f"another migrate-tui command changed {layout.workspace} since it was "
+                            "scanned (the journal in its backup folder changed); nothing was "
+                            "written. Scan again.")
+
+
+def check_store_lock(layout: Layout, lock_timeout: float, *, take: bool) -> None:
+    """``sessions.json.lock`` can be had within ``lock_timeout``: taken and let go at once
+    (``take``, the real run, before its backup), or only watched (a dry run must not keep
+    the agent waiting).  ``LockBusy`` otherwise."""
+    if take:
+        try:
+            with fsio.presence_lock(layout.lock, lock_timeout):
+                pass
+        except LockTimeout as exc:
+            raise LockBusy(f"{exc}; nothing was written") from None
+        return
+    with contextlib.suppress(OSError):
+        holder = fsio.wait_lock_free(layout.lock, lock_timeout)
+        if holder is not None:
+            who = f" by process {holder}" if holder > 0 else ""
+            raise LockBusy(f"{layout.lock} is held{who}; the migration would give up after "
+                           f"{lock_timeout:g} s")
+
+
+def check_dry_run(layout: Layout, state: WorkspaceState, plan: Plan, lock_timeout: float) -> None:
+    """Everything the real run would refuse for, asked without taking or writing anything."""
+    if state.holder is not None:
+        raise OperationBusy(state.holder.busy_message(layout, "a migration now would be refused"),
+                            state.holder)
+    check_workspace(layout, state)
+    if plan.totals.to_migrate:
+        check_store_lock(layout, lock_timeout, take=False)
