@@ -1,10 +1,14 @@
-"""Apply: carry out a plan.  Backup (checked) → transcripts → index (under the lock) → verify.
+"""Apply: carry out a plan.  Backup (checked) → transcripts → index (under the lock) →
+verify → commit.
 
-Emits events as it goes and stops at a safe point when the cancel flag is set.  Killed at
-any instant it leaves a workspace that a rerun completes and a rollback restores: every
-change is announced in the journal (fsynced) before it is made, every new file is written
-atomically, and ``sessions.json`` is written last, so no entry ever points at a transcript
-that is not on disk.
+The whole run holds the workspace's operation lock (oplock.py), and first asks what would
+make it refuse (preflight.py), ``sessions.json.lock`` included, so it never fails for those
+after writing.  Emits events as it goes and stops at a safe point when the cancel flag is
+set.  Killed at any instant it leaves a workspace that a rerun completes and a rollback
+restores: every change is announced in the journal (fsynced) before it is made, every new
+file is written atomically, and ``sessions.json`` is written last, so no entry ever points
+at a transcript that is not on disk.  The run's commit record is written only once
+sessions.json is merged and verified: until then the run is *interrupted* (state.py).
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from typing import Any
 
 from migrate_tui.core import fsio, jsonio
 from migrate_tui.core.errors import ApplyError, BackupError, LockTimeout
-from migrate_tui.core.layout import SESSION_MAP, STORE, Layout, check_lock_path, open_layout
-from migrate_tui.engine import backup, journal, processes
+from migrate_tui.core.layout import SESSION_MAP, STORE, Layout, open_layout
+from migrate_tui.engine import backup, journal, preflight, processes
 from migrate_tui.engine.model import (
     CONTENT_FIXES,
     ApplyResult,
@@ -38,6 +42,8 @@ from migrate_tui.engine.model import (
     WorkspaceError,
     no_events,
 )
+from migrate_tui.engine.oplock import operation_lock
+from migrate_tui.engine.state import WorkspaceState, workspace_state
 from migrate_tui.engine.transcript_encoding import Encoded, Job, encode_transcript
 
 BATCH_BYTES = 16 * 1024 * 1024
@@ -46,7 +52,10 @@ _NOT_WRITTEN = ("same", "extended", "keep-existing")  # transcripts already righ
 
 
 def new_file_mode(source_modes: list[int]) -> int:
-    """Owner read/write, and no group/other access that a source did not have."""
+    """Owner read/write, and no group/other access that a source did not have (with no
+    source at all: none)."""
+    if not source_modes:
+        return 0o600
     others = 0o066
     for mode in source_modes:
         others &= mode
@@ -119,7 +128,8 @@ class _Run:
                 sha = fsio.sha256_bytes(data)
                 if seen_sha is not None and sha != seen_sha:
                     failed_ids.add(name)
-                batch.append(backup.Copy(name, data, sha, st.st_mode & 0o777, st.st_mtime_ns))
+                batch.append(backup.Copy(name, data, sha, st.st_mode & 0o777, st.st_mtime_ns,
+                                         (st.st_uid, st.st_gid)))
                 batch_bytes += len(data)
                 if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
                     flights.append(backup.start_copies(self.layout, self.manifest, batch, taken))
@@ -245,7 +255,8 @@ class _Run:
                           "with other content; it is left as it is")
                 return None
             name = backup.back_up(self.layout, self.manifest, record["file"], existing,
-                                  st.st_mode & 0o777, st.st_mtime_ns, self.run_id)
+                                  st.st_mode & 0o777, st.st_mtime_ns, self.run_id,
+                                  (st.st_uid, st.st_gid))
             backup.save_manifest(self.layout, self.manifest)
             record.update(op="replace", old_sha256=fsio.sha256_bytes(existing), backup=name)
         return ps, target, out, record
@@ -316,9 +327,11 @@ class _Run:
             if new_bytes != current_bytes:
                 record: dict[str, Any] = {"op": "create", "run": self.run_id, "file": STORE,
                                           "sha256": fsio.sha256_bytes(new_bytes), "size": len(new_bytes)}
+                owner = None  # a new one: the owner of .sessions/ (when run as root)
                 if current_bytes is not None and st is not None:
+                    owner = (st.st_uid, st.st_gid)
                     name = backup.back_up(self.layout, self.manifest, STORE, current_bytes,
-                                          st.st_mode & 0o777, st.st_mtime_ns, self.run_id)
+                                          st.st_mode & 0o777, st.st_mtime_ns, self.run_id, owner)
                     backup.save_manifest(self.layout, self.manifest)
                     record.update(op="replace", old_sha256=fsio.sha256_bytes(current_bytes), backup=name)
                     mode = st.st_mode & 0o777
@@ -326,7 +339,7 @@ class _Run:
                     mode = new_file_mode([w.ps.scan.mode for w in written])
                 journal.append(self.layout, record,
                                {"op": "keys", "run": self.run_id, "keys": keys_written})
-                fsio.write_atomic(path, new_bytes, mode)
+                fsio.write_atomic(path, new_bytes, mode, owner=owner)
                 self.result.written.append(path)
         self.on_event(Progress("index", 1, 1, STORE))
         return intended
@@ -368,39 +381,96 @@ def apply_plan(
     lock_timeout: float = 10.0,
     workers: bool = False,
 ) -> ApplyResult:
-    """Carry out ``plan``.  Raises WorkspaceError (unusable) and LockBusy (lock held);
-    any other failure stops the run at a safe point and is returned in ``result.error``.
-    ``workers``: as for ``scan_workspace``, encode the transcripts in worker processes when
-    there are many big files."""
+    """Carry out ``plan``, holding the workspace's operation lock, and save the report
+    beside the backup.  Raises WorkspaceError (unusable, or damaged records: nothing
+    written), OperationBusy (another command of ours runs, or ran since the scan) and
+    LockBusy (sessions.json.lock held past ``lock_timeout``, found before anything is
+    written); any other failure stops the run at a safe point and is returned in
+    ``result.error``.  ``workers``: as for ``scan_workspace``, encode the transcripts in
+    worker processes when there are many big files."""
     if plan.scan.fatal is not None:
         raise WorkspaceError(str(plan.scan.fatal))
     try:
-        run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout, workers)
+        layout = open_layout(plan.scan.workspace)
     except OSError as exc:  # the workspace folder could not even be looked at
-        failed = ApplyResult(error=_describe(exc))
-        on_event(LogLine("error", failed.error + " — nothing was written"))
-        return failed
+        return _stopped(ApplyResult(error=_describe(exc)), on_event)
+    if _nothing_to_write(layout, plan):
+        return ApplyResult(backup_dir=layout.backup_dir)
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(operation_lock(layout, "migrate"))
+        except OSError as exc:
+            return _stopped(ApplyResult(backup_dir=layout.backup_dir, error=_describe(exc)), on_event)
+        try:
+            run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout, workers)
+        except OSError as exc:
+            return _stopped(ApplyResult(error=_describe(exc)), on_event)
+        _apply(run)
+        _save_report(run)
+        return run.result
+    raise AssertionError("unreachable")  # pragma: no cover - the ExitStack returns above
+
+
+def _nothing_to_write(layout: Layout, plan: Plan) -> bool:
+    """A rerun on a migrated workspace changes nothing, not even by taking the operation
+    lock: true when no session is to be written, the journal needs no record (state.py), no
+    other command runs, and nothing is left to tidy.  Anything else takes the lock (and the
+    real run asks again under it)."""
+    if any(ps.action == "migrate" for ps in plan.sessions):
+        return False
+    try:
+        with fsio.anchored(layout.sessions_dir) as present:
+            if not present:
+                return True
+            state = workspace_state(layout)
+            if state.holder is not None or state.damage or _needs_record(plan, state):
+                return False
+            if fsio.lstat_or_none(layout.oplock) is not None or fsio.lock_left_behind(layout.lock):
+                return False
+            for folder in (layout.sessions_dir, layout.backup_dir):
+                if fsio.is_real_dir(folder) and any(
+                        n.startswith(".") and n.endswith(fsio.TEMP_SUFFIX) for n in fsio.listdir(folder)):
+                    return False
+            return plan.scan.journal_stamp == journal.stamp(layout)
+    except (OSError, WorkspaceError):
+        return False  # the real run says what is wrong
+
+
+def _stopped(result: ApplyResult, on_event: EventSink) -> ApplyResult:
+    on_event(LogLine("error", (result.error or "") + " — nothing was written"))
+    return result
+
+
+def _apply(run: _Run) -> None:
     result = run.result
+    result.run_id = run.run_id
     started = time.monotonic()
     try:
-        # an I/O error while tidying or checking the lock path stops the run like any other
+        # an I/O error while tidying or checking the paths stops the run like any other
         _tidy(run.layout)
+        state = workspace_state(run.layout)
+        preflight.check_workspace(run.layout, state)
+        preflight.check_scan_current(run.layout, run.plan)
         if not run.todo:
-            return result
-        check_lock_path(run.layout)
+            _record_outcomes(run, state)
+            return
+        preflight.check_store_lock(run.layout, run.lock_timeout, take=True)
         run.start_encoding()  # workers (if any) encode while the backup is written
         run.backup_phase()
-        journal.append(run.layout, {"op": "begin", "run": run.run_id, "pid": os.getpid(),
-                                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        journal.append(run.layout, journal.begin_record(run.run_id, "migrate"))
         written = run.transcripts_phase()
         if result.cancelled:
             run.log("warning", "cancelled: sessions.json was not changed; run migrate again to "
                     "finish, or rollback to undo")
-            return result
+            return
         intended = run.index_phase(written)
         run.verify_phase(written, intended)
-        journal.append(run.layout, {"op": "commit", "run": run.run_id, "migrated": len(result.migrated)})
-    except LockBusy:
+        if result.verified:
+            _commit(run)
+        else:
+            run.log("error", "verification found a difference: the run is not committed, so "
+                    "no original can be cleaned up; run migrate again or rollback")
+    except (LockBusy, WorkspaceError):
         raise
     except (OSError, BackupError, ApplyError) as exc:
         result.error = _describe(exc)
@@ -409,7 +479,80 @@ def apply_plan(
     finally:
         run.stop_encoding()
     run.log("info", f"done in {time.monotonic() - started:.1f} s")
-    return result
+
+
+def _outcomes(run: _Run) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """Every session's outcome, for the commit record: (migrated, not migrated)."""
+    return _outcomes_of(run.plan, run.result.failed, set(run.result.migrated))
+
+
+def _outcomes_of(plan: Plan, failures: list[SessionFailure], migrated: set[str]
+                 ) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    failed = {f.file_id: f.problem.code for f in failures}
+    sessions: dict[str, list[Any]] = {}
+    not_migrated: dict[str, list[Any]] = {}
+    for ps in plan.sessions:
+        name = ps.scan.file_name
+        if ps.action == "done" or (ps.action == "migrate" and ps.file_id in migrated):
+            sessions[name] = [ps.scan.sha256, ps.final_id]
+        elif ps.action == "migrate":
+            not_migrated[name] = [ps.scan.sha256, failed.get(ps.file_id, "not_migrated")]
+        elif ps.action == "skip":
+            not_migrated[name] = [ps.scan.sha256, "skip"]
+        else:
+            code = ps.open_problems[0].code if ps.open_problems else "blocked"
+            not_migrated[name] = [ps.scan.sha256, code]
+    return sessions, not_migrated
+
+
+def _commit(run: _Run) -> None:
+    sessions, not_migrated = _outcomes(run)
+    journal.append(run.layout, {"op": "commit", "run": run.run_id, "migrated": len(run.result.migrated),
+                                "sessions": sessions, "not_migrated": not_migrated})
+    run.result.committed = True
+
+
+def _record_outcomes(run: _Run, state: WorkspaceState) -> None:
+    """A run with nothing to write still commits when that changes what the journal says:
+    it completes an interrupted run (what that run began is now in place, as the scan found
+    it), or it records a decision (a session now skipped).  Otherwise nothing is written."""
+    if not _needs_record(run.plan, state):
+        return
+    journal.append(run.layout, journal.begin_record(run.run_id, "migrate"))
+    run.result.verified = True
+    _commit(run)
+
+
+def _needs_record(plan: Plan, state: WorkspaceState) -> bool:
+    """Whether a run with nothing to write must still commit (``_record_outcomes``)."""
+    if not state.backup_present or not plan.sessions:
+        return False
+    if any(r.command != "cleanup" for r in state.interrupted):
+        return True
+    sessions, not_migrated = _outcomes_of(plan, [], set())
+    known = state.outcomes()
+    news = any(known.get(name) is None or known[name].sha256 != sha or known[name].session_id != sid
+               for name, (sha, sid) in sessions.items())
+    return news or any(known.get(name) is None or known[name].sha256 != sha or known[name].why != why
+                       for name, (sha, why) in not_migrated.items())
+
+
+def _save_report(run: _Run) -> None:
+    """Keep the report beside the backup, still under the operation lock.  A report that
+    cannot be saved is a warning: the run keeps its outcome."""
+    from migrate_tui.engine.report import build_report, save_report
+
+    result = run.result
+    if not (result.written or result.error or result.committed):
+        return
+    try:
+        report = build_report(run.plan, result, dry_run=False)
+        report["report_path"] = run.layout.report
+        result.report_path = save_report(run.layout, report)
+    except (OSError, ValueError) as exc:
+        result.report_path = None
+        result.report_error = f"the report could not be saved: {_describe(exc)}"
+        run.log("warning", result.report_error)
 
 
 def _tidy(layout: Layout) -> None:

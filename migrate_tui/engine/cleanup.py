@@ -1,24 +1,55 @@
-"""Clean-up: remove the migrated originals, and only those whose backup copy checks out
-byte for byte (size and SHA-256 against the manifest).  Each removal is journaled, so a
-rollback puts the originals back."""
+"""Clean-up: remove the migrated originals, and only those whose conversation the agent can
+reach without them.  Each removal is journaled, so a rollback puts the originals back.
+
+An original ``<id>.json`` is removed only when all of this holds, checked under the
+operation lock just before:
+
+* no run is interrupted, and the records in the backup folder are whole (else it refuses);
+* the latest committed migration that saw the file migrated it, with these very bytes;
+* its transcript is there and still holds exactly its messages (a scan compares them);
+* every key ``session_map.json`` gives the session is in ``sessions.json`` pointing at that
+  session and its transcript (a session no key points to: at least one entry does);
+* its backup copy's size and SHA-256 match the manifest.
+
+``session_map.json`` goes only when every key in it points where it says, and its own
+backup copy checks.  Cancelled, it stops between two files.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from migrate_tui.core import fsio, jsonio
+from migrate_tui.core import fsio
+from migrate_tui.core.errors import WorkspaceError
 from migrate_tui.core.layout import SESSION_MAP, Layout, open_layout
 from migrate_tui.engine import backup, journal
-from migrate_tui.engine.model import EventSink, LogLine, PhaseStarted, Progress, no_events
+from migrate_tui.engine.model import (
+    CancelFlag,
+    EventSink,
+    LogLine,
+    NeverCancel,
+    PhaseStarted,
+    Plan,
+    Progress,
+    no_events,
+)
+from migrate_tui.engine.oplock import operation_lock, refuse_if_busy
+from migrate_tui.engine.state import WorkspaceState, require, workspace_state
+
+PLAN_PHASE = "plan-cleanup"
 
 
 @dataclass
 class CleanupPlan:
     workspace: str
-    remove: list[str] = field(default_factory=list)  # originals whose backup checks out
+    remove: list[str] = field(default_factory=list)  # originals that may go
     backups: dict[str, str] = field(default_factory=dict)  # original → backup name
     keep: list[tuple[str, str]] = field(default_factory=list)  # (file, why it stays)
     bytes: int = 0
+    shas: dict[str, str] = field(default_factory=dict)  # original → the SHA-256 checked
+    refused: str | None = None  # why nothing at all may be removed now
+    cancelled: bool = False
 
 
 @dataclass
@@ -27,92 +58,196 @@ class CleanupResult:
     removed: list[str] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)
     message: str = ""
+    cancelled: bool = False
+    refused: str | None = None
 
 
-def plan_cleanup(workspace: str) -> CleanupPlan:
+def plan_cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: CancelFlag | None = None,
+                 workers: bool = False) -> CleanupPlan:
+    """What a clean-up would remove and what stays (and why); writes nothing.  Raises
+    WorkspaceError (unusable, or damaged records) and OperationBusy (another command of ours
+    is running).  ``workers``: as for ``scan_workspace``."""
+    from migrate_tui.engine.plan import build_plan
+    from migrate_tui.engine.scan import scan_workspace
+
     layout = open_layout(workspace)
+    cancel = cancel or NeverCancel()
     plan = CleanupPlan(layout.workspace)
-    if not fsio.is_real_dir(layout.backup_dir):
+    if not fsio.is_real_dir(layout.sessions_dir):
         return plan
-    state = journal.read(layout)
-    manifest = backup.load_manifest(layout)
-    sources = []
-    for record in state.changes:
-        source = record.get("source")
-        if source and source not in sources:
-            sources.append(source)
-    for name in sources:
-        _consider(layout, manifest, name, plan)
-    if fsio.lstat_or_none(layout.session_map) is not None:
-        missing = _keys_not_migrated(layout)
-        if missing is None:
-            plan.keep.append((SESSION_MAP, "sessions.json cannot be read"))
-        elif missing:
-            plan.keep.append((SESSION_MAP, f"{len(missing)} of its keys are not in sessions.json"))
-        else:
-            _consider(layout, manifest, SESSION_MAP, plan)
+    refuse_if_busy(layout)
+    state = workspace_state(layout)
+    if state.damage:
+        require(state, state.cleanup_blocked)
+    plan.refused = state.cleanup_blocked
+    if plan.refused or not state.backup_present:
+        return plan
+    scan = scan_workspace(workspace, on_event=on_event, cancel=cancel, workers=workers)
+    if cancel.is_set():
+        plan.cancelled = True
+        return plan
+    if scan.fatal is not None:
+        plan.refused = f"{scan.fatal}; nothing is cleaned up"
+        return plan
+    migration = build_plan(scan)
+    store = scan.store_entries
+    outcomes = state.outcomes()
+    on_event(PhaseStarted(PLAN_PHASE, len(migration.sessions) + 1))
+    for n, ps in enumerate(migration.sessions, 1):
+        if cancel.is_set():
+            plan.cancelled = True
+            return plan
+        name = ps.scan.file_name
+        outcome = outcomes.get(name)
+        if outcome is not None and outcome.session_id is not None:  # else never migrated: it stays
+            if state.manifest.find(name, ps.scan.sha256 or "") is None:
+                plan.keep.append((name, "no backup copy with the same content (changed since the "
+                                  "migration, or migrated with --no-backup)"))
+            else:
+                why = _why_it_stays(ps, outcomes, store)
+                if why is not None:
+                    plan.keep.append((name, why))
+                else:
+                    _check_copy(layout, state, name, ps.scan.sha256 or "", ps.scan.size, plan)
+        on_event(Progress(PLAN_PHASE, n, len(migration.sessions) + 1, ps.scan.file_name))
+    if scan.session_map_present:
+        _consider_session_map(layout, state, scan, migration, outcomes, plan)
+    on_event(Progress(PLAN_PHASE, len(migration.sessions) + 1, len(migration.sessions) + 1, SESSION_MAP))
     return plan
 
 
-def _consider(layout: Layout, manifest: backup.Manifest, name: str, plan: CleanupPlan) -> None:
-    path = layout.in_sessions(name)
-    if fsio.lstat_or_none(path) is None:
-        return
-    try:
-        size, sha = fsio.sha256_file(path)
-    except OSError as exc:
-        plan.keep.append((name, f"cannot be read: {exc.strerror or exc}"))
-        return
-    copy = manifest.find(name, sha)
+def _pointing(entry: Any, sid: str) -> bool:
+    return isinstance(entry, dict) and entry.get("session_id") == sid \
+        and entry.get("session_file") == f"{sid}.jsonl"
+
+
+def _why_it_stays(ps: Any, outcomes: dict[str, Any], store: dict[str, Any]) -> str | None:
+    name = ps.scan.file_name
+    if ps.scan.sha256 is None:
+        return "it was never migrated (it cannot be read as a session)"
+    outcome = outcomes.get(name)
+    if outcome is None:
+        return "no finished migration migrated it"
+    if outcome.session_id is None:
+        return f"it was not migrated ({outcome.why})"
+    if outcome.sha256 != ps.scan.sha256:
+        return "it changed since its migration (run migrate again first)"
+    sid = outcome.session_id
+    if ps.final_id != sid or ps.transcript not in ("same", "extended"):
+        return f"its transcript {sid}.jsonl is missing or no longer holds its messages"
+    keys = ps.scan.keys
+    wrong = [k for k in keys if not _pointing(store.get(k), sid)]
+    if wrong:
+        return (f"sessions.json does not have {wrong[0]!r} (a key session_map.json gives it) "
+                f"pointing at {sid}")
+    if not keys and not any(_pointing(e, sid) for e in store.values()):
+        return f"no entry of sessions.json points at {sid}"
+    return None
+
+
+def _check_copy(layout: Layout, state: WorkspaceState, name: str, sha: str, size: int,
+                plan: CleanupPlan) -> None:
+    copy = state.manifest.find(name, sha)
     if copy is None:
         plan.keep.append((name, "no backup copy with the same content (changed since the "
                           "migration, or migrated with --no-backup)"))
         return
-    wrong = backup.check_copy(layout, manifest, copy)
+    wrong = backup.check_copy(layout, state.manifest, copy)
     if wrong:
         plan.keep.append((name, wrong))
         return
     plan.remove.append(name)
     plan.backups[name] = copy
+    plan.shas[name] = sha
     plan.bytes += size
 
 
-def _keys_not_migrated(layout: Layout) -> list[str] | None:
+def _consider_session_map(layout: Layout, state: WorkspaceState, scan: Any, migration: Plan,
+                          outcomes: dict[str, Any], plan: CleanupPlan) -> None:
+    store = scan.store_entries
+    by_file_id = {name[:-5]: o.session_id for name, o in outcomes.items() if name.endswith(".json")}
+    owners = {key: ps for ps in migration.sessions for key in ps.scan.keys}
+    for key, sid in scan.session_map.items():
+        ps = owners.get(key)
+        if ps is not None:  # the session it points at, as migrated, with its transcript in place
+            target = ps.final_id if ps.transcript in ("same", "extended") else None
+        else:  # its original is gone (an earlier clean-up): what it was migrated as
+            target = by_file_id.get(sid) or (sid if any(o.session_id == sid for o in outcomes.values())
+                                              else None)
+        if target is None or not _pointing(store.get(key), target):
+            plan.keep.append((SESSION_MAP, f"its key {key!r} does not point where it says in "
+                              "sessions.json (not migrated, or changed since)"))
+            return
+    if scan.warnings and any(w.code in ("bad_key", "duplicate_key") for w in scan.warnings):
+        plan.keep.append((SESSION_MAP, "some of its keys could not be read as they are"))
+        return
     try:
-        mapping = jsonio.loads_document(fsio.read_bytes(layout.session_map))
-        store = (jsonio.loads_document(fsio.read_bytes(layout.store))
-                 if fsio.lstat_or_none(layout.store) is not None else {})
-    except (OSError, ValueError, RecursionError):
-        return None
-    if not isinstance(mapping, dict) or not isinstance(store, dict):
-        return None
-    return [k for k in mapping if k not in store]
+        size, sha = fsio.sha256_file(layout.session_map)
+    except OSError as exc:
+        plan.keep.append((SESSION_MAP, f"cannot be read: {exc.strerror or exc}"))
+        return
+    _check_copy(layout, state, SESSION_MAP, sha, size, plan)
 
 
-def cleanup_workspace(workspace: str, *, on_event: EventSink = no_events) -> CleanupResult:
-    plan = plan_cleanup(workspace)
-    layout = Layout(plan.workspace)
-    result = CleanupResult(True, kept=list(plan.keep))
-    if not plan.remove:
-        result.message = "nothing to clean up" + (
-            f": {len(plan.keep)} file(s) stay" if plan.keep else "")
-        return result
+def cleanup_workspace(workspace: str, *, on_event: EventSink = no_events,
+                      cancel: CancelFlag | None = None, workers: bool = False) -> CleanupResult:
+    """Remove the originals ``plan_cleanup`` allows, holding the operation lock (the plan
+    is made again under it).  Raises WorkspaceError and OperationBusy as ``plan_cleanup``
+    does; an I/O error stops it between two files (``OSError``)."""
+    layout = open_layout(workspace)
+    cancel = cancel or NeverCancel()
+    with operation_lock(layout, "cleanup"):
+        plan = plan_cleanup(workspace, on_event=on_event, cancel=cancel, workers=workers)
+        result = CleanupResult(True, kept=list(plan.keep), refused=plan.refused)
+        if plan.refused:
+            result.ok = False
+            result.message = f"clean-up refused: {plan.refused}"
+            on_event(LogLine("error", result.message))
+            return result
+        if plan.cancelled:
+            result.ok, result.cancelled = False, True
+            result.message = "clean-up cancelled before anything was removed"
+            return result
+        if not plan.remove:
+            result.message = "nothing to clean up" + (
+                f": {len(plan.keep)} file(s) stay" if plan.keep else "")
+            return result
+        _remove(layout, plan, result, on_event, cancel)
+    return result
+
+
+def _remove(layout: Layout, plan: CleanupPlan, result: CleanupResult, on_event: EventSink,
+            cancel: CancelFlag) -> None:
     manifest = backup.load_manifest(layout)
+    run = journal.new_run_id()
+    journal.append(layout, journal.begin_record(run, "cleanup"))
     on_event(PhaseStarted("cleanup", len(plan.remove)))
     for n, name in enumerate(plan.remove, 1):
+        if cancel.is_set():
+            result.cancelled = True
+            break
         path = layout.in_sessions(name)
         copy = plan.backups[name]
         size, sha = fsio.sha256_file(path)
-        if manifest.files[copy]["sha256"] != sha or backup.check_copy(layout, manifest, copy):
+        if sha != plan.shas[name] or backup.check_copy(layout, manifest, copy):
             result.kept.append((name, "changed while cleaning up"))
             continue
-        journal.append(layout, {"op": "delete", "file": name, "sha256": sha, "size": size,
-                                "backup": copy})
+        journal.append(layout, {"op": "delete", "run": run, "file": name, "sha256": sha,
+                                "size": size, "backup": copy})
         fsio.unlink(path)
         result.removed.append(name)
         on_event(Progress("cleanup", n, len(plan.remove), name))
     fsio.fsync_dir(layout.sessions_dir)
+    if result.cancelled:
+        result.ok = False
+        result.message = (f"clean-up stopped at a safe point after removing {len(result.removed)} "
+                          f"original(s); run cleanup again to go on, rollback to put them back")
+        on_event(LogLine("warning", result.message))
+        return
+    journal.append(layout, {"op": "commit", "run": run, "removed": len(result.removed)})
     result.message = (f"removed {len(result.removed)} original(s) after checking their backup "
                       f"copies; {len(result.kept)} stay")
     on_event(LogLine("info", result.message))
-    return result
+
+
+__all__ = ["CleanupPlan", "CleanupResult", "cleanup_workspace", "plan_cleanup", "WorkspaceError"]

@@ -9,10 +9,10 @@ import time
 from dataclasses import dataclass, field
 
 from migrate_tui.core import fsio
-from migrate_tui.core.layout import BACKUP, open_layout
-from migrate_tui.engine import journal
+from migrate_tui.core.layout import BACKUP, OPLOCK, open_layout
 from migrate_tui.engine.model import WorkspaceError
 from migrate_tui.engine.scan import RECENT_SECONDS, is_legacy_name
+from migrate_tui.engine.state import workspace_state
 
 
 @dataclass
@@ -29,7 +29,11 @@ class Inventory:
     backup_files: int = 0
     migrated_before: bool = False  # a journal with changes in effect (rollback possible)
     interrupted_runs: int = 0
+    interrupted: list[str] = field(default_factory=list)  # each interrupted run, described
     lock_holder: int | None = None
+    operation: str | None = None  # another migrate-tui command running here, described
+    damage: list[str] = field(default_factory=list)  # damaged records in the backup folder
+    cleanup_blocked: str | None = None  # why a clean-up would refuse now
     recently_changed: list[str] = field(default_factory=list)
     error: str | None = None  # the workspace cannot be used, and why
 
@@ -63,19 +67,28 @@ def inventory(workspace: str, now: float | None = None) -> Inventory:
             inv.legacy_bytes += st.st_size if stat.S_ISREG(st.st_mode) else 0
         elif name.endswith(".jsonl"):
             inv.transcripts += 1
-        if name != BACKUP and now - st.st_mtime < RECENT_SECONDS:
+        if name not in (BACKUP, OPLOCK) and now - st.st_mtime < RECENT_SECONDS:
             inv.recently_changed.append(name)
     inv.session_map_keys = _count_keys(layout.session_map)
     inv.store_entries = _count_keys(layout.store)
-    if fsio.is_real_dir(layout.backup_dir):
+    try:
+        state = workspace_state(layout)
+    except WorkspaceError as exc:  # something else than a lock file at the operation lock's path
+        inv.error = str(exc)
+        return inv
+    except OSError as exc:
+        inv.damage = [f"the backup folder cannot be read: {exc.strerror or exc}"]
+        return inv
+    if state.holder is not None:
+        inv.operation = state.holder.describe()
+    inv.damage = [str(d) for d in state.damage]
+    if state.backup_present:
         inv.backup_present = True
         inv.backup_files = len(fsio.listdir(layout.backup_dir))
-        try:
-            state = journal.read(layout)
-            inv.migrated_before = bool(state.changes)
-            inv.interrupted_runs = len(state.interrupted)
-        except OSError:
-            pass
+        inv.migrated_before = state.migrated_before
+        inv.interrupted = [r.describe() for r in state.interrupted]
+        inv.interrupted_runs = len(inv.interrupted)
+        inv.cleanup_blocked = state.cleanup_blocked
     if fsio.lstat_or_none(layout.lock) is not None:
         inv.lock_holder = fsio.lock_holder(layout.lock)
     inv.recently_changed.sort()

@@ -340,6 +340,16 @@ def _settle_keys(planned: list[PlannedSession], scan: ScanResult, agent_id: str)
             continue
         keys = list(ps.scan.keys)
         summary = ps.scan.summary_for(ps.decision.fixes)
+        if not keys and ps.transcript in ("same", "extended"):
+            # migrated already (by an earlier run, perhaps with another --agent-id): the
+            # entries that reach it are kept, and no second key is made for it
+            reaching = _keys_reaching(scan, ps.final_id or "")
+            if reaching:
+                claimed.update(reaching)
+                ps.kept_keys += reaching
+                ps.notes.append(f"already migrated: reachable as {reaching[0]!r}; no other key is "
+                                "made for it")
+                continue
         if not keys:
             meta = summary.meta_key
             if meta and meta not in claimed and _free_for(existing, meta, ps.final_id):
@@ -386,6 +396,20 @@ def _settle_keys(planned: list[PlannedSession], scan: ScanResult, agent_id: str)
                     and fallback not in claimed:
                 ps.keys.append(fallback)
                 ps.notes.append(f"all its keys keep their existing entries: it is reachable as {fallback!r}")
+
+
+def _keys_reaching(scan: ScanResult, session_id: str) -> list[str]:
+    """The keys of the existing sessions.json whose entry points at ``session_id`` and its
+    transcript (indexed once per scan)."""
+    index = scan.store_keys_by_id
+    if index is None:
+        index = {}
+        for key, entry in scan.store_entries.items():
+            sid = entry.get("session_id")
+            if isinstance(sid, str) and entry.get("session_file") == f"{sid}.jsonl":
+                index.setdefault(sid, []).append(key)
+        scan.store_keys_by_id = index
+    return list(index.get(session_id, ()))
 
 
 def _free_for(existing: Mapping[str, Any], key: str, session_id: str | None) -> bool:

@@ -8,7 +8,13 @@ from migrate_tui.core import fsio, ids, jsonio
 from migrate_tui.core.layout import Layout
 from migrate_tui.engine.model import ApplyResult, Plan, Problem, Severity
 
+# 0 done, nothing failed; 1 done, some sessions not migrated (problems); 2 bad usage or an
+# unusable workspace (damaged records included); 3 a lock is held (sessions.json.lock past the
+# timeout, or another migrate-tui command); 4 verification found a difference; 5 stopped by
+# the user at a safe point (interrupted: migrate again, or roll back); 6 the wizard's session
+# ended with the migration rolled back.
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_VERIFY = 0, 1, 2, 3, 4
+EXIT_CANCELLED, EXIT_ROLLED_BACK = 5, 6
 
 
 def _detail(problem: Problem, session_id: str) -> dict[str, Any]:
@@ -79,8 +85,17 @@ def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool) -> di
         report["verified"] = result.verified
         report["verify_problems"] = result.verify_problems
         report["cancelled"] = result.cancelled
+        report["committed"] = result.committed
         if result.error:
             report["error"] = result.error
+        if result.report_path:
+            report["report_path"] = result.report_path
+        if result.report_error:
+            report["report_error"] = result.report_error
+            report["warning_details"].append(
+                {"file": layout.report, "session_id": "", "problem": "report_not_saved",
+                 "error": result.report_error, "line": None, "column": None, "fixes": []})
+            report["warnings"] = len(report["warning_details"])
     return report
 
 
@@ -89,14 +104,18 @@ def exit_code(report: dict[str, Any]) -> int:
         return EXIT_VERIFY
     if report["status"] == "failed":
         return EXIT_USAGE
-    if report["errors"] or report.get("cancelled"):
+    if report.get("cancelled"):
+        return EXIT_CANCELLED
+    if report["errors"]:
         return EXIT_PROBLEMS
     return EXIT_OK
 
 
 def save_report(layout: Layout, report: dict[str, Any]) -> str | None:
-    """Keep the report beside the backup (only where a backup folder exists)."""
+    """Keep the report beside the backup (only where a backup folder exists).  Raises
+    OSError when it cannot be written (``apply_plan`` turns that into a warning)."""
     if not fsio.is_real_dir(layout.backup_dir):
+        report.pop("report_path", None)
         return None
     data = jsonio.dumps_report(report)
     fsio.write_atomic(layout.report, data, 0o600)
@@ -127,6 +146,8 @@ def results_block(report: dict[str, Any], *, verbose: bool = False) -> str:
     if report.get("cancelled"):
         lines += ["", "Cancelled at a safe point: sessions.json was not changed. Run migrate "
                   "again to finish, or rollback to undo."]
+    if report.get("report_error"):
+        lines += ["", f"Warning: {report['report_error']}; the results above stand."]
     if report.get("verified") is False:
         lines += ["", "Verification found differences:"] + [f"  - {p}" for p in report["verify_problems"]]
     if report["error_details"]:

@@ -1,5 +1,10 @@
 """Rollback: put back exactly what the migrations (and clean-ups) changed, from the journal
-and the backup.  Refuses, naming the files, when one changed after the migration."""
+and the backup.  Refuses, naming the files, when one changed after the migration.
+
+It holds the workspace's operation lock for its whole run, and undoes interrupted runs as
+well as committed ones.  Damaged records in the backup folder make it refuse (it could not
+know what to undo).  Cancelled, it stops between two files: a second rollback finishes the
+job, a migration redoes it."""
 
 from __future__ import annotations
 
@@ -11,7 +16,18 @@ from migrate_tui.core import fsio
 from migrate_tui.core.errors import BackupError, LockTimeout
 from migrate_tui.core.layout import BACKUP, STORE, Layout, check_lock_path, open_layout
 from migrate_tui.engine import backup, journal
-from migrate_tui.engine.model import EventSink, LockBusy, LogLine, PhaseStarted, Progress, no_events
+from migrate_tui.engine.model import (
+    CancelFlag,
+    EventSink,
+    LockBusy,
+    LogLine,
+    NeverCancel,
+    PhaseStarted,
+    Progress,
+    no_events,
+)
+from migrate_tui.engine.oplock import holding, operation_lock, refuse_if_busy
+from migrate_tui.engine.state import require, workspace_state
 
 ABSENT = None
 
@@ -32,6 +48,9 @@ class RollbackPlan:
     temp_files: list[str] = field(default_factory=list)
     missing_backup: list[str] = field(default_factory=list)
     stale_lock: bool = False  # sessions.json.lock left by a process that is gone (a crash)
+    stale_oplock: bool = False  # the operation lock left by a command that is gone
+    interrupted: list[str] = field(default_factory=list)  # runs that did not finish (undone too)
+    cancelled: bool = False  # planning stopped before it looked at every file
 
     @property
     def remove(self) -> list[str]:
@@ -47,7 +66,8 @@ class RollbackPlan:
 
     @property
     def nothing_to_do(self) -> bool:
-        return not self.remove and not self.restore and not self.temp_files and not self.stale_lock
+        return not self.remove and not self.restore and not self.temp_files and not self.stale_lock \
+            and not self.stale_oplock and not self.interrupted
 
 
 @dataclass
@@ -57,6 +77,7 @@ class RollbackResult:
     restored: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # changed since the migration (no --force)
     message: str = ""
+    cancelled: bool = False  # stopped at a safe point: rollback again to finish
 
 
 def _current_sha(layout: Layout, name: str) -> str | None:
@@ -69,18 +90,32 @@ def _current_sha(layout: Layout, name: str) -> str | None:
         return f"<{exc.kind}>"
 
 
-def plan_rollback(workspace: str) -> RollbackPlan:
+PLAN_PHASE = "plan-rollback"
+
+
+def plan_rollback(workspace: str, *, on_event: EventSink = no_events,
+                  cancel: CancelFlag | None = None) -> RollbackPlan:
+    """What a rollback would do; writes nothing.  Raises WorkspaceError (unusable, or
+    damaged records) and OperationBusy (another command of ours is running)."""
     layout = open_layout(workspace)
+    cancel = cancel or NeverCancel()
     plan = RollbackPlan(layout.workspace)
-    if not fsio.is_real_dir(layout.backup_dir):
+    if not fsio.is_real_dir(layout.sessions_dir):
         return plan
-    state = journal.read(layout)
-    manifest = backup.load_manifest(layout)
+    refuse_if_busy(layout)
+    state = workspace_state(layout)
+    require(state, state.rollback_blocked)
+    plan.interrupted = [r.describe() for r in state.interrupted]
     chains: dict[str, list[dict[str, Any]]] = {}
-    for record in state.changes:
+    for record in state.journal.changes if state.backup_present else []:
         chains.setdefault(record["file"], []).append(record)
-    for name, records in chains.items():
-        plan.actions.append(_action_for(layout, manifest, name, records, plan))
+    on_event(PhaseStarted(PLAN_PHASE, len(chains)))
+    for n, (name, records) in enumerate(chains.items(), 1):
+        if cancel.is_set():
+            plan.cancelled = True
+            return plan
+        plan.actions.append(_action_for(layout, state.manifest, name, records, plan))
+        on_event(Progress(PLAN_PHASE, n, len(chains), name))
     # sessions.json first: no entry may outlive the transcript it points at
     plan.actions.sort(key=lambda a: (a.file != STORE, a.file))
     # an interrupted write leaves its temporary file in .sessions/ or in the backup folder
@@ -89,8 +124,11 @@ def plan_rollback(workspace: str) -> RollbackPlan:
         if fsio.is_real_dir(folder):
             plan.temp_files += [prefix + n for n in fsio.listdir(folder)
                                 if n.startswith(".") and n.endswith(fsio.TEMP_SUFFIX)]
-    # a run killed while holding the lock leaves it behind: rollback reclaims it too
+    # a run killed while holding a lock leaves it behind: rollback reclaims it too (taking
+    # the operation lock reclaims and removes its own)
     plan.stale_lock = fsio.lock_left_behind(layout.lock)
+    plan.stale_oplock = fsio.lstat_or_none(layout.oplock) is not None and state.holder is None \
+        and not holding(layout)
     return plan
 
 
@@ -127,12 +165,17 @@ def _action_for(layout: Layout, manifest: backup.Manifest, name: str,
 
 
 def rollback_workspace(workspace: str, *, force: bool = False, on_event: EventSink = no_events,
-                       lock_timeout: float = 10.0) -> RollbackResult:
-    """Undo the migrations.  Raises WorkspaceError (unusable) and LockBusy (lock held); an
-    I/O error stops it where it is (every step is one a second rollback redoes or skips) and
-    is reported in a result that is not ok."""
+                       cancel: CancelFlag | None = None, lock_timeout: float = 10.0) -> RollbackResult:
+    """Undo the migrations, holding the operation lock.  Raises WorkspaceError (unusable,
+    or damaged records), OperationBusy (another command of ours runs) and LockBusy
+    (sessions.json.lock held); an I/O error stops it where it is (every step is one a second
+    rollback redoes or skips) and is reported in a result that is not ok."""
+    cancel = cancel or NeverCancel()
     try:
-        return _rollback(workspace, force=force, on_event=on_event, lock_timeout=lock_timeout)
+        layout = open_layout(workspace)
+        with operation_lock(layout, "rollback"):
+            return _rollback(workspace, force=force, on_event=on_event, cancel=cancel,
+                             lock_timeout=lock_timeout)
     except (OSError, BackupError) as exc:
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
         what = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
@@ -142,10 +185,13 @@ def rollback_workspace(workspace: str, *, force: bool = False, on_event: EventSi
         return RollbackResult(False, message=message)
 
 
-def _rollback(workspace: str, *, force: bool, on_event: EventSink,
+def _rollback(workspace: str, *, force: bool, on_event: EventSink, cancel: CancelFlag,
               lock_timeout: float) -> RollbackResult:
-    plan = plan_rollback(workspace)
+    plan = plan_rollback(workspace, on_event=on_event, cancel=cancel)
     layout = Layout(plan.workspace)
+    if plan.cancelled:
+        return RollbackResult(False, cancelled=True, message="rollback cancelled before anything "
+                              "was undone: the workspace is as it was")
     if plan.missing_backup:
         return RollbackResult(False, message="cannot roll back: the backup copy of "
                               + ", ".join(plan.missing_backup) + " is missing or damaged")
@@ -160,6 +206,7 @@ def _rollback(workspace: str, *, force: bool, on_event: EventSink,
     result = RollbackResult(True)
     manifest = backup.load_manifest(layout) if fsio.is_real_dir(layout.backup_dir) else backup.Manifest()
     todo = [a for a in plan.actions if a.op != "none"]
+    run_id = journal.new_run_id()
     on_event(PhaseStarted("rollback", len(todo)))
     with contextlib.ExitStack() as held:
         if any(a.file == STORE for a in todo) or fsio.lstat_or_none(layout.lock) is not None:
@@ -167,35 +214,53 @@ def _rollback(workspace: str, *, force: bool, on_event: EventSink,
                 held.enter_context(fsio.presence_lock(layout.lock, lock_timeout))
             except LockTimeout as exc:
                 raise LockBusy(str(exc)) from None
+        recorded = fsio.is_real_dir(layout.backup_dir) and bool(plan.actions or plan.interrupted)
+        if recorded:
+            journal.append(layout, journal.begin_record(run_id, "rollback"))
         for n, action in enumerate(todo, 1):
-            _undo(layout, manifest, action, force)
+            if cancel.is_set():
+                result.cancelled = True
+                break
+            _undo(layout, manifest, action, force, run_id)
             (result.removed if action.op == "remove" else result.restored).append(action.file)
             on_event(Progress("rollback", n, len(todo), action.file))
-        for name in plan.temp_files:
-            in_backup = name.startswith(BACKUP + "/")
-            fsio.unlink_if_exists(layout.in_backup(name[len(BACKUP) + 1:]) if in_backup
-                                  else layout.in_sessions(name))
+        if not result.cancelled:
+            for name in plan.temp_files:
+                in_backup = name.startswith(BACKUP + "/")
+                fsio.unlink_if_exists(layout.in_backup(name[len(BACKUP) + 1:]) if in_backup
+                                      else layout.in_sessions(name))
         fsio.fsync_dir(layout.sessions_dir)
-        if fsio.is_real_dir(layout.backup_dir):
+        if recorded:
             backup.save_manifest(layout, manifest)
-            journal.append(layout, {"op": "rollback", "removed": result.removed,
-                                    "restored": result.restored})
+            if not result.cancelled:
+                journal.append(layout, {"op": "rollback", "run": run_id, "removed": result.removed,
+                                        "restored": result.restored})
+    if result.cancelled:
+        result.ok = False
+        result.message = (f"rollback stopped at a safe point after {len(result.removed)} file(s) "
+                          f"removed and {len(result.restored)} restored, of {len(todo)}: run "
+                          "rollback again to finish it, or migrate to redo the migration")
+        on_event(LogLine("warning", result.message))
+        return result
     result.message = (f"rolled back: {len(result.removed)} file(s) removed, "
                       f"{len(result.restored)} restored")
     if not todo:
         result.message = "nothing to roll back: the workspace is as it was before the migration"
+        if plan.interrupted:
+            result.message += " (the run that did not finish had changed nothing)"
     on_event(LogLine("info", result.message))
     return result
 
 
-def _undo(layout: Layout, manifest: backup.Manifest, action: FileAction, force: bool) -> None:
+def _undo(layout: Layout, manifest: backup.Manifest, action: FileAction, force: bool,
+          run_id: str) -> None:
     path = layout.in_sessions(action.file)
     if action.changed and force and action.current_sha and not action.current_sha.startswith("<"):
         # keep what someone wrote after the migration: it goes to the backup first
         data = fsio.read_bytes(path)
         st = fsio.lstat(path)
         backup.back_up(layout, manifest, action.file, data, st.st_mode & 0o777, st.st_mtime_ns,
-                       "before-rollback")
+                       run_id, (st.st_uid, st.st_gid))
         backup.save_manifest(layout, manifest)
     if action.op == "remove":
         if fsio.unlink_if_exists(path) and action.file == STORE:
@@ -206,8 +271,9 @@ def _undo(layout: Layout, manifest: backup.Manifest, action: FileAction, force: 
     data = backup.read_copy(layout, manifest, action.backup_name)
     # sessions.json is restored first, and made durable before any transcript it pointed at
     # is removed: no entry may outlive its transcript, even across a power cut
+    owner = (info["uid"], info["gid"]) if "uid" in info and "gid" in info else None
     fsio.write_atomic(path, data, info.get("mode", 0o600), sync_dir=action.file == STORE,
-                      mtime_ns=info.get("mtime_ns"))
+                      mtime_ns=info.get("mtime_ns"), owner=owner)
 
 
 def describe(plan: RollbackPlan) -> str:
@@ -222,8 +288,12 @@ def describe(plan: RollbackPlan) -> str:
         lines.append(f"remove {len(plan.temp_files)} temporary file(s) left by an interrupted run")
     if plan.stale_lock:
         lines.append("remove the sessions.json.lock an interrupted run left (its process is gone)")
+    if plan.stale_oplock:
+        lines.append("remove the migrate-tui.lock an interrupted command left (its process is gone)")
     if plan.changed:
         lines.append("changed since the migration: " + ", ".join(plan.changed))
+    if plan.interrupted:
+        lines.append("undo what did not finish too: " + "; ".join(plan.interrupted))
     return "\n".join(lines) or "nothing to roll back"
 
 

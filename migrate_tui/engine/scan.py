@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import json
 import os
 import stat
 import time
@@ -14,6 +15,7 @@ from migrate_tui.core.layout import (
     BACKUP,
     DEFAULT_MAX_FILE_BYTES,
     LOCK,
+    OPLOCK,
     SESSION_MAP,
     STORE,
     Layout,
@@ -121,12 +123,12 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
 
 
 def _earlier_fixes(layout: Layout, result: ScanResult) -> dict[str, frozenset[str]]:
+    """The fixes each unchanged file was migrated with (from the journal, read defensively:
+    its damage is for apply and the other commands to refuse on, not for the scan)."""
     if not result.backup_present:
         return {}
-    try:
-        state = journal.read(layout)
-    except OSError:
-        return {}
+    state = journal.read(layout)
+    result.journal_stamp = state.stamp
     shas = {s.file_name: s.sha256 for s in result.sessions}
     out = {}
     for record in state.records:
@@ -148,7 +150,7 @@ def _inventory(layout: Layout, names: list[str], result: ScanResult, now: float)
         if st is None:
             continue
         sizes[name] = st.st_size
-        if now - st.st_mtime < RECENT_SECONDS and name != BACKUP:
+        if now - st.st_mtime < RECENT_SECONDS and name not in (BACKUP, OPLOCK):
             result.recently_changed.append(name)
         if name.endswith(".jsonl"):
             result.transcripts[name[:-6]] = st.st_size if stat.S_ISREG(st.st_mode) else -1
@@ -161,8 +163,10 @@ def _inventory(layout: Layout, names: list[str], result: ScanResult, now: float)
     return sizes
 
 
-def _read_json_file(path: str, label: str, limit: int) -> tuple[Any, Problem | None]:
-    """A small JSON file the migration depends on (session_map.json, sessions.json)."""
+def _read_json_file(path: str, label: str, limit: int,
+                    dups: jsonio.DuplicateKeys | None = None) -> tuple[Any, Problem | None]:
+    """A small JSON file the migration depends on (session_map.json, sessions.json); the
+    keys repeated in one of its objects go to ``dups``."""
     try:
         data = fsio.read_bytes(path, limit)
     except fsio.NotRegularFile as exc:
@@ -174,13 +178,31 @@ def _read_json_file(path: str, label: str, limit: int) -> tuple[Any, Problem | N
     if text is None:
         return None, holder.problems[-1]
     try:
-        return jsonio.loads(text), None
+        return jsonio.loads(text, dups), None
     except RecursionError:
         return None, problem("too_deep", "is nested too deeply to read safely", label)
     except jsonio.JSONDecodeError as exc:
         return None, problem(
             "invalid_json", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
             label, line=exc.lineno, column=exc.colno)
+
+
+def _lines_of_key(path: str, key: str, limit: int) -> list[int]:
+    """The lines where ``"key":`` appears in a JSON file (to say where a key repeats)."""
+    try:
+        data = fsio.read_bytes(path, limit)
+    except OSError:
+        return []
+    out = []
+    for variant in {json.dumps(key).encode("ascii"),
+                    json.dumps(key, ensure_ascii=False).encode("utf-8", "surrogatepass")}:
+        start = 0
+        while (at := data.find(variant, start)) >= 0:
+            rest = data[at + len(variant):at + len(variant) + 64].lstrip()
+            if rest.startswith(b":"):
+                out.append(data.count(b"\n", 0, at) + 1)
+            start = at + 1
+    return sorted(set(out))
 
 
 class _Holder:
@@ -194,7 +216,8 @@ def _read_session_map(layout: Layout, result: ScanResult, limit: int) -> None:
     if fsio.lstat_or_none(path) is None:
         return
     result.session_map_present = True
-    value, err = _read_json_file(path, path, limit)
+    dups = jsonio.DuplicateKeys()
+    value, err = _read_json_file(path, path, limit, dups)
     if err is not None:
         result.fatal = Problem(err.code, err.message + "; the session keys in it cannot be read, "
                                "so nothing is migrated (fix or restore it and run again)", path,
@@ -204,13 +227,24 @@ def _read_session_map(layout: Layout, result: ScanResult, limit: int) -> None:
         result.fatal = problem("wrong_shape", "is not a JSON object of key → session id; "
                                "nothing is migrated", path)
         return
+    for key in dict.fromkeys(dups.keys):
+        if key in value:
+            lines = _lines_of_key(path, key, limit)
+            where = f" (lines {', '.join(map(str, lines))})" if len(lines) > 1 else ""
+            result.warnings.append(warning(
+                "duplicate_key", f"the key {key!r} appears more than once{where}; the last one, "
+                f"pointing at {value[key]!r}, is used", path, line=lines[-1] if lines else None))
     for key, sid in value.items():
-        if isinstance(sid, str):
-            result.session_map[key] = sid
-        else:
+        if not isinstance(sid, str):
             result.warnings.append(warning(
                 "bad_key", f"the key {key!r} maps to {sid!r}, which is not a session id; it is ignored",
                 path))
+            continue
+        result.session_map[key] = sid
+        if not ids.is_valid_key(key):
+            result.warnings.append(warning(
+                "bad_key", f"the key {ids.display(key)!r} is not a well-formed session key "
+                "(agent:<agent-id>:<name>, no white space); it is carried as it is", path))
 
 
 def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
@@ -218,7 +252,17 @@ def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
     if fsio.lstat_or_none(path) is None:
         return
     result.store_present = True
-    value, err = _read_json_file(path, path, limit)
+    dups = jsonio.DuplicateKeys()
+    value, err = _read_json_file(path, path, limit, dups)
+    if err is None and dups.keys:
+        key = dups.keys[0]
+        lines = _lines_of_key(path, key, limit)
+        where = f" (lines {', '.join(map(str, lines))})" if len(lines) > 1 else ""
+        result.fatal = problem(
+            "duplicate_key", f"repeats the key {key!r}{where}: the agent reads only the last one, "
+            "and rewriting it would drop the others, so nothing is migrated until you remove the "
+            "one you do not want", path, line=lines[0] if lines else None)
+        return
     if err is not None:
         result.fatal = Problem(err.code, err.message + "; it is never overwritten blind, so nothing "
                                "is migrated until it is repaired", path, err.severity, err.line,

@@ -1,9 +1,21 @@
-"""Verify: compare what the migrations wrote with their sources, long after the fact.
+"""Verify: does the migration's promise hold, long after the fact?  Writes nothing.
 
-Driven by the journal: each transcript is rebuilt from its source (the original, or its
-backup copy once the original is cleaned up) and compared with the file on disk; each key
-written must still point at its session.  A transcript the agent has continued since (the
-migrated lines, then more) is fine.
+It holds when:
+
+* every legacy session is migrated and matching — its transcript holds exactly its
+  messages (or those, continued by the agent), and every key ``session_map.json`` gives it
+  is in ``sessions.json`` pointing at it (a session no key points to: some entry does) — or
+  the latest finished migration reported it as skipped or as a problem, with these bytes;
+* no source changed since its migration;
+* an original cleaned up since is still matched by its transcript (rebuilt from the
+  backup copy);
+* no entry of ``sessions.json`` points at a missing transcript (entries that were there,
+  as they are, before the first migration are only noted);
+* no run is interrupted, and the records in the backup folder are whole.
+
+The legacy files are read by a scan, and compared by the plan of a migration run now: a
+session the plan would find nothing to do for is migrated.  Another migrate-tui command
+changing the workspace meanwhile is not read through: ``OperationBusy`` (exit code 3).
 """
 
 from __future__ import annotations
@@ -13,11 +25,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate_tui.core import fsio, jsonio
+from migrate_tui.core.errors import OperationBusy
 from migrate_tui.core.layout import STORE, Layout, open_layout
 from migrate_tui.engine import backup, journal
 from migrate_tui.engine.legacy import read_legacy, transcript_lines
+from migrate_tui.engine.model import (
+    CONTENT_FIXES,
+    CancelFlag,
+    EventSink,
+    PhaseStarted,
+    PlannedSession,
+    Progress,
+    no_events,
+)
+from migrate_tui.engine.oplock import operation_holder, refuse_if_busy
+from migrate_tui.engine.state import Outcome, WorkspaceState, workspace_state
 from migrate_tui.engine.transcript_encoding import transcript_pieces
-from migrate_tui.engine.model import CONTENT_FIXES, EventSink, PhaseStarted, Progress, no_events
+
+PHASE = "verify"
 
 
 @dataclass
@@ -27,10 +52,162 @@ class VerifyResult:
     checked: int = 0
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+    cancelled: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"status": "ok" if self.ok else "different", "workspace": self.workspace,
-                "checked": self.checked, "problems": self.problems, "notes": self.notes}
+                "checked": self.checked, "problems": self.problems, "notes": self.notes,
+                "interrupted": self.interrupted}
+
+
+def verify_workspace(workspace: str, *, on_event: EventSink = no_events,
+                     cancel: CancelFlag | None = None, workers: bool = False) -> VerifyResult:
+    """Check the whole promise (see the module's docstring).  Raises WorkspaceError
+    (unusable) and OperationBusy (another command of ours is changing the workspace)."""
+    layout = open_layout(workspace)
+    result = VerifyResult(layout.workspace)
+    with fsio.anchored(layout.sessions_dir) as present:
+        if not present:
+            result.notes.append("there is no .sessions folder: nothing to verify")
+            return result
+        refuse_if_busy(layout)
+        before = journal.stamp(layout)
+        _verify(layout, result, on_event, cancel, workers)
+        if operation_holder(layout) is not None or journal.stamp(layout) != before:
+            raise OperationBusy(f"another migrate-tui command changed {layout.workspace} while it "
+                                "was verified; verify again when it has finished")
+    result.ok = not result.problems and not result.cancelled
+    return result
+
+
+def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: CancelFlag | None,
+            workers: bool) -> None:
+    from migrate_tui.engine.plan import build_plan
+    from migrate_tui.engine.scan import scan_workspace
+
+    state = workspace_state(layout)
+    result.problems += [str(d) for d in state.damage]
+    if state.backup_unusable:
+        result.problems.append(state.backup_unusable)
+    for run in state.interrupted:
+        result.interrupted.append(run.run)
+        what = "clean-up again to finish it" if run.command == "cleanup" else "migrate to finish it"
+        result.problems.append(f"the {run.describe()} did not finish (interrupted): run {what}, "
+                               "or rollback to undo it")
+    scan = scan_workspace(layout.workspace, on_event=on_event, cancel=cancel, workers=workers)
+    if cancel is not None and cancel.is_set():
+        result.cancelled = True
+        return
+    outcomes = state.outcomes()
+    if scan.fatal is not None:
+        result.problems.append(str(scan.fatal))
+        store: dict[str, Any] = {}
+        plan_sessions: list[PlannedSession] = []
+    else:
+        store = scan.store_entries
+        plan_sessions = build_plan(scan).sessions
+    if not state.journal.history and not plan_sessions:
+        result.notes.append("no migration is recorded here, and there is no legacy session")
+    on_event(PhaseStarted(PHASE, len(plan_sessions)))
+    present = set()
+    fixes = _fixes_by_source(state)
+    encoder = jsonio.LineEncoder()
+    for n, ps in enumerate(plan_sessions, 1):
+        present.add(ps.scan.file_name)
+        if _check_session(ps, outcomes.get(ps.scan.file_name), result):
+            # migrated, yet not in place: say where the transcript differs, if it does
+            outcome = outcomes[ps.scan.file_name]
+            assert outcome.session_id is not None and outcome.sha256 is not None
+            _check_transcript(layout, state.manifest, f"{outcome.session_id}.jsonl", ps.scan.file_name,
+                              outcome.sha256, fixes.get(ps.scan.file_name, ps.decision.fixes),
+                              encoder, result)
+        on_event(Progress(PHASE, n, len(plan_sessions), ps.scan.file_id))
+    _check_cleaned_up(layout, state, outcomes, present, store, result)
+    if scan.fatal is None:  # else what sessions.json says cannot be known
+        _check_keys(state, store, scan, plan_sessions, outcomes, result)
+        _check_entries(layout, state, store, result)
+
+
+# ---------------------------------------------------------------- the legacy sessions
+
+
+def _fixes_by_source(state: WorkspaceState) -> dict[str, frozenset[str]]:
+    fixes: dict[str, frozenset[str]] = {}
+    for record in state.journal.records:
+        if record.get("source") and record.get("op") in ("create", "replace"):
+            fixes[record["source"]] = frozenset(record.get("fixes", []))
+    return fixes
+
+
+def _check_session(ps: PlannedSession, outcome: Outcome | None, result: VerifyResult) -> bool:
+    """Check one legacy session as the plan sees it; True when it was migrated but is not
+    in place any more (the caller then compares its transcript line by line)."""
+    name = ps.scan.file_name
+    if outcome is not None and outcome.sha256 != ps.scan.sha256:
+        result.problems.append(f"{name} changed since the migration saw it: run migrate again")
+        return False
+    if ps.action == "done":
+        result.checked += 1
+        if ps.transcript == "keep-existing":
+            result.notes.append(f"{name}: the existing {ps.final_id}.jsonl was kept, as decided; "
+                                "this file's messages are in the backup only")
+        elif ps.transcript == "extended":
+            result.notes.append(f"{ps.final_id}.jsonl: continued by the agent since the migration")
+        return False
+    if ps.action in ("skip", "blocked") and outcome is not None and outcome.session_id is None:
+        why = "skipped" if outcome.why == "skip" else f"a problem: {outcome.why}"
+        result.notes.append(f"{name} was not migrated ({why}), as the migration reported")
+        return False
+    if outcome is None or outcome.session_id is None:
+        what = "is not migrated"
+        if ps.action == "blocked" and ps.open_problems:
+            what += f" ({ps.open_problems[0].code}: {ps.open_problems[0].message})"
+        elif ps.action == "skip":
+            what += " (and no migration reported it as skipped)"
+        result.problems.append(f"{name} {what}")
+        return False
+    sid = outcome.session_id
+    result.checked += 1
+    reported = len(result.problems)
+    missing_keys = [k for k in ps.keys if k in ps.scan.keys] or ps.keys
+    if missing_keys:
+        result.problems.append(f"{name} (migrated as {sid}): sessions.json has no entry "
+                               f"{missing_keys[0]!r} pointing at it")
+    others = [p for p in ps.open_problems if p.code != "transcript_conflict"]
+    for problem in others:
+        result.problems.append(f"{name} (migrated as {sid}): {problem.message}")
+    if ps.final_id == sid and ps.transcript not in ("same", "extended", "keep-existing"):
+        return True  # the transcript is missing or differs: the caller says where
+    if len(result.problems) == reported:
+        result.problems.append(f"{name} (migrated as {sid}) is not in place")
+    return False
+
+
+# ---------------------------------------------------------------- cleaned up
+
+
+def _check_cleaned_up(layout: Layout, state: WorkspaceState, outcomes: dict[str, Outcome],
+                      present: set[str], store: dict[str, Any], result: VerifyResult) -> None:
+    """A migrated original that is gone: its transcript is checked against its backup copy."""
+    fixes = _fixes_by_source(state)
+    deleted = {r["file"] for r in state.journal.records if r.get("op") == "delete"}
+    encoder = jsonio.LineEncoder()
+    for name, outcome in outcomes.items():
+        if name in present or outcome.session_id is None or outcome.sha256 is None:
+            continue
+        if fsio.lstat_or_none(layout.in_sessions(name)) is not None:
+            continue  # there, but not a session the scan could read: reported by the plan
+        result.checked += 1
+        sid = outcome.session_id
+        if name not in deleted:
+            result.notes.append(f"{name} is gone, but no clean-up removed it; its backup copy "
+                                "is checked instead")
+        _check_transcript(layout, state.manifest, f"{sid}.jsonl", name, outcome.sha256,
+                          fixes.get(name, frozenset()), encoder, result)
+        if not any(_pointing(e, sid) for e in store.values()):
+            result.problems.append(f"no entry of sessions.json points at {sid} (migrated from {name}, "
+                                   "cleaned up since)")
 
 
 def _source_bytes(layout: Layout, manifest: backup.Manifest, name: str, sha: str) -> bytes | None:
@@ -45,62 +222,10 @@ def _source_bytes(layout: Layout, manifest: backup.Manifest, name: str, sha: str
     copy = manifest.find(name, sha)
     if copy is None or backup.check_copy(layout, manifest, copy):
         return None
-    return fsio.read_bytes(layout.in_backup(copy))
-
-
-def verify_workspace(workspace: str, *, on_event: EventSink = no_events) -> VerifyResult:
-    layout = open_layout(workspace)
-    result = VerifyResult(layout.workspace)
-    if not fsio.is_real_dir(layout.sessions_dir):
-        result.notes.append("there is no .sessions folder: nothing to verify")
-        return result
-    store = _load_store(layout, result)
-    state = journal.read(layout) if fsio.is_real_dir(layout.backup_dir) else journal.JournalState()
-    if not state.changes:
-        result.notes.append("no migration is recorded here; only sessions.json was checked")
-    manifest = backup.load_manifest(layout) if fsio.is_real_dir(layout.backup_dir) else backup.Manifest()
-    transcripts = {f: r for f, r in journal.latest(state.records).items() if r.get("source")}
-    on_event(PhaseStarted("verify", len(transcripts)))
-    encoder = jsonio.LineEncoder()
-    for n, (name, record) in enumerate(transcripts.items(), 1):
-        _check_transcript(layout, manifest, name, record, encoder, result)
-        on_event(Progress("verify", n, len(transcripts), name))
-    for record in state.records:
-        if record.get("op") != "keys":
-            continue
-        for key, sid in record["keys"].items():
-            entry = store.get(key) if store is not None else None
-            if not isinstance(entry, dict):
-                result.problems.append(f"sessions.json has no entry for the migrated key {key!r}")
-            elif entry.get("session_id") != sid:
-                result.problems.append(f"sessions.json: {key!r} now points at "
-                                       f"{entry.get('session_id')!r}, not the migrated {sid!r}")
-    written_keys = {k for r in state.records if r.get("op") == "keys" for k in r["keys"]}
-    for key, entry in (store or {}).items():
-        name = entry.get("session_file") if isinstance(entry, dict) else None
-        if isinstance(name, str) and "/" not in name and name not in (".", "..") and name:
-            if fsio.lstat_or_none(layout.in_sessions(name)) is None:
-                said = f"sessions.json: {key!r} points at {name}, which is missing"
-                if key in written_keys:
-                    result.problems.append(said)
-                else:
-                    result.notes.append(said + " (an entry the migration did not write)")
-    result.ok = not result.problems
-    return result
-
-
-def _load_store(layout: Layout, result: VerifyResult) -> dict[str, Any] | None:
-    if fsio.lstat_or_none(layout.store) is None:
-        return {}
     try:
-        store = jsonio.loads_document(fsio.read_bytes(layout.store))
-    except (OSError, ValueError, RecursionError) as exc:
-        result.problems.append(f"{STORE} cannot be read: {exc}")
+        return fsio.read_bytes(layout.in_backup(copy))
+    except OSError:
         return None
-    if not isinstance(store, dict):
-        result.problems.append(f"{STORE} is not a JSON object")
-        return None
-    return store
 
 
 def _same_start(actual: bytes, pieces: Iterator[bytes]) -> int | None:
@@ -119,40 +244,122 @@ def _same_start(actual: bytes, pieces: Iterator[bytes]) -> int | None:
     return at if at == len(actual) or not last or last.endswith(b"\n") else None
 
 
-def _check_transcript(layout: Layout, manifest: backup.Manifest, name: str, record: dict[str, Any],
-                      encoder: jsonio.LineEncoder, result: VerifyResult) -> None:
-    result.checked += 1
+def _check_transcript(layout: Layout, manifest: backup.Manifest, name: str, source_name: str,
+                      source_sha: str, fixes: frozenset[str], encoder: jsonio.LineEncoder,
+                      result: VerifyResult) -> None:
     path = layout.in_sessions(name)
     if fsio.lstat_or_none(path) is None:
-        result.problems.append(f"{name} is missing (it was written from {record['source']})")
+        result.problems.append(f"{name} is missing (it was written from {source_name})")
         return
-    source = _source_bytes(layout, manifest, record["source"], record["source_sha256"])
+    source = _source_bytes(layout, manifest, source_name, source_sha)
     if source is None:
-        result.problems.append(f"{name}: its source {record['source']} (as migrated) is neither in "
+        result.problems.append(f"{name}: its source {source_name} (as migrated) is neither in "
                                "place nor in the backup")
         return
-    fixes = frozenset(record.get("fixes", [])) & CONTENT_FIXES
-    actual = fsio.read_bytes(path)
-    expected_size = _same_start(actual, transcript_pieces(source, record["source"], fixes))
+    fixes = fixes & CONTENT_FIXES
+    try:
+        actual = fsio.read_bytes(path)
+    except OSError as exc:
+        result.problems.append(f"{name} cannot be read: {exc.strerror or exc}")
+        return
+    expected_size = _same_start(actual, transcript_pieces(source, source_name, fixes))
     if expected_size == len(actual):
         return
     if expected_size is not None:
         result.notes.append(f"{name}: continued by the agent since the migration "
                             f"({len(actual) - expected_size:,} bytes more)")
         return
-    content = read_legacy(source, record["source"], fixes)
+    content = read_legacy(source, source_name, fixes)
     lines = transcript_lines(content.messages)
     got = actual.split(b"\n")
     for n, want in enumerate(lines, 1):
         if n > len(got) or not got[n - 1]:
             result.problems.append(f"{name}: line {n} is missing ({len(lines)} messages in "
-                                   f"{record['source']})")
+                                   f"{source_name})")
             return
         try:
             value = jsonio.loads(got[n - 1].decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             result.problems.append(f"{name}: line {n} is not valid JSON")
             return
         if not jsonio.same_value(value, want, encoder):
-            result.problems.append(f"{name}: line {n} differs from message {n} of {record['source']}")
+            result.problems.append(f"{name}: line {n} differs from message {n} of {source_name}")
             return
+    result.problems.append(f"{name} holds more than the messages of {source_name}, and not "
+                           "as whole lines after them")
+
+
+# ---------------------------------------------------------------- keys and entries
+
+
+def _pointing(entry: Any, sid: str) -> bool:
+    return isinstance(entry, dict) and entry.get("session_id") == sid \
+        and entry.get("session_file") == f"{sid}.jsonl"
+
+
+def _check_keys(state: WorkspaceState, store: dict[str, Any], scan: Any,
+                plan_sessions: list[PlannedSession], outcomes: dict[str, Outcome],
+                result: VerifyResult) -> None:
+    # keys the migrations wrote (the latest word on each), still pointing at what they wrote
+    written: dict[str, str] = {}
+    for record in state.journal.records:
+        if record.get("op") == "keys":
+            written.update(record["keys"])
+    for key, sid in written.items():
+        entry = store.get(key)
+        if not isinstance(entry, dict):
+            result.problems.append(f"sessions.json has no entry for the migrated key {key!r}")
+        elif entry.get("session_id") != sid:
+            result.problems.append(f"sessions.json: {key!r} now points at "
+                                   f"{entry.get('session_id')!r}, not the migrated {sid!r}")
+    # session_map keys of sessions cleaned up since (those of present files: _check_session)
+    owned = {key for ps in plan_sessions for key in ps.scan.keys}
+    by_file_id = {name[:-5]: o.session_id for name, o in outcomes.items()
+                  if name.endswith(".json") and o.session_id is not None}
+    for key, sid in getattr(scan, "session_map", {}).items():
+        if key in owned:
+            continue
+        target = by_file_id.get(sid)
+        if target is None:
+            continue  # a key pointing at no session file: reported when scanned (dangling key)
+        if not _pointing(store.get(key), target):
+            result.problems.append(f"session_map.json's key {key!r} does not point at {target} in "
+                                   "sessions.json")
+
+
+def _entries_before(layout: Layout, manifest: backup.Manifest) -> dict[str, Any] | None:
+    """The entries of sessions.json before the first migration (its first backup copy);
+    None when no migration is recorded (every entry is then the user's own)."""
+    for name, info in manifest.files.items():
+        if info.get("original") == STORE:
+            if backup.check_copy(layout, manifest, name):
+                return {}
+            try:
+                value = jsonio.loads_document(fsio.read_bytes(layout.in_backup(name)))
+            except (OSError, ValueError, RecursionError):
+                return {}
+            return value if isinstance(value, dict) else {}
+    return {}
+
+
+def _check_entries(layout: Layout, state: WorkspaceState, store: dict[str, Any],
+                   result: VerifyResult) -> None:
+    if not store:
+        return
+    recorded = bool(state.journal.history)
+    before = _entries_before(layout, state.manifest) if recorded else None
+    for key, entry in store.items():
+        name = entry.get("session_file") if isinstance(entry, dict) else None
+        if not (isinstance(name, str) and name and "/" not in name and name not in (".", "..")):
+            continue
+        try:
+            missing = fsio.lstat_or_none(layout.in_sessions(name)) is None
+        except (OSError, ValueError):
+            missing = True
+        if not missing:
+            continue
+        said = f"sessions.json: {key!r} points at {name}, which is missing"
+        if before is None or (key in before and jsonio.same_value(before[key], entry)):
+            result.notes.append(said + " (as it did before the migration)")
+        else:
+            result.problems.append(said)
