@@ -1,6 +1,7 @@
-"""The command line (SPEC §4): the wizard, and migrate / verify / rollback / cleanup headless.
+"""The command line: the wizard, and migrate / verify / rollback / cleanup headless.
 
 A thin layer over the engine: every decision the wizard can make is ``--skip`` or ``--fix``.
+With ``--json`` every outcome, a usage error included, is one JSON object on stdout.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any, NoReturn
 
 import click
 
-from migrate_tui.core.errors import BackupError
+from migrate_tui.core.errors import BackupError, OperationBusy
 from migrate_tui.core.ids import is_valid_key
-from migrate_tui.core.layout import Layout
+from migrate_tui.core.layout import Layout, open_layout
 from migrate_tui.engine import (
     ALL_FIXES,
     MIGRATE,
@@ -33,17 +34,26 @@ from migrate_tui.engine import (
     build_report,
     exit_code,
     results_block,
-    save_report,
     scan_workspace,
 )
 from migrate_tui.engine.cleanup import cleanup_workspace, plan_cleanup
 from migrate_tui.engine.plan import with_decisions
-from migrate_tui.engine.report import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_VERIFY
+from migrate_tui.engine.preflight import check_dry_run
+from migrate_tui.engine.report import (
+    EXIT_CANCELLED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    EXIT_VERIFY,
+)
 from migrate_tui.engine.rollback import describe, plan_rollback, rollback_workspace
 from migrate_tui.engine.selection import QueryError, fixes_where, parse_query, skips_where
+from migrate_tui.engine.state import workspace_state
 from migrate_tui.engine.verify import verify_workspace
 
 DEFAULT_WORKSPACE = "~/.openclaw"
+SHOWN_PROBLEMS = 50  # lines of problems printed as text (--json has them all)
 
 
 def _die(message: str, code: int, as_json: bool, **extra: Any) -> NoReturn:
@@ -152,37 +162,46 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
             click.echo(f"  {event.phase}: {event.total} done", err=True)
 
     try:
-        scan = scan_workspace(workspace_dir, on_event=on_event, max_file_bytes=max_file_size << 20,
-                              workers=True)
+        layout = open_layout(workspace_dir)
     except WorkspaceError as exc:
         _die(str(exc), EXIT_USAGE, as_json)
-    if scan.fatal is not None:
-        _die(str(scan.fatal), EXIT_USAGE, as_json, workspace=scan.workspace)
-    try:
-        decisions = _resolve_ids(decisions, _id_index(scan))
-    except click.BadParameter as exc:
-        _die(exc.format_message(), EXIT_USAGE, as_json)
-    plan = build_plan(scan, agent_id, decisions, backup=not no_backup)
-    if skip_queries or fix_queries:
+    with _interrupt_stops_safely(as_json) as cancel:
         try:
-            plan = _decide_where(plan, decisions, skip_queries, fix_queries, as_json or not verbose)
-        except (click.BadParameter, QueryError) as exc:
-            message = exc.format_message() if isinstance(exc, click.BadParameter) else str(exc)
-            _die(message, EXIT_USAGE, as_json)
-    result = None
-    if not dry_run:
+            scan = scan_workspace(workspace_dir, on_event=on_event, cancel=cancel,
+                                  max_file_bytes=max_file_size << 20, workers=True)
+        except WorkspaceError as exc:
+            _die(str(exc), EXIT_USAGE, as_json)
+        if cancel.is_set():
+            _die("cancelled while scanning; nothing was written", EXIT_CANCELLED, as_json,
+                 workspace=scan.workspace, cancelled=True)
+        if scan.fatal is not None:
+            _die(str(scan.fatal), EXIT_USAGE, as_json, workspace=scan.workspace)
         try:
-            with _interrupt_stops_safely(as_json) as cancel:
-                result = apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
-                                    workers=True)
+            decisions = _resolve_ids(decisions, _id_index(scan))
+        except click.BadParameter as exc:
+            _die(exc.format_message(), EXIT_USAGE, as_json)
+        plan = build_plan(scan, agent_id, decisions, backup=not no_backup)
+        if skip_queries or fix_queries:
+            try:
+                plan = _decide_where(plan, decisions, skip_queries, fix_queries, as_json or not verbose)
+            except (click.BadParameter, QueryError) as exc:
+                message = exc.format_message() if isinstance(exc, click.BadParameter) else str(exc)
+                _die(message, EXIT_USAGE, as_json)
+        result = None
+        try:
+            if dry_run:  # what would make the real run refuse, with the same exit code
+                check_dry_run(layout, workspace_state(layout), plan, lock_timeout)
+            else:
+                result = apply_plan(plan, on_event=on_event, cancel=cancel,
+                                    lock_timeout=lock_timeout, workers=True)
+        except OperationBusy as exc:
+            _die(str(exc), EXIT_LOCKED, as_json)
         except LockBusy as exc:
             _die(f"{exc}. Another process (the agent?) is writing sessions.json; nothing was "
                  "added to it. Run again when it is done.", EXIT_LOCKED, as_json)
         except WorkspaceError as exc:
             _die(str(exc), EXIT_USAGE, as_json)
     report = build_report(plan, result, dry_run=dry_run)
-    if result is not None and (result.written or result.error):
-        report["report_path"] = save_report(Layout(scan.workspace), report)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=True))
     else:
@@ -265,20 +284,33 @@ def _id_index(scan: Any) -> dict[str, str]:
 @click.argument("workspace_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def verify(workspace_dir: str, as_json: bool) -> None:
-    """Compare what the migration wrote with its sources (exit 4 on a difference)."""
-    try:
-        result = verify_workspace(workspace_dir)
-    except WorkspaceError as exc:
-        _die(str(exc), EXIT_USAGE, as_json)
+    """Check that the migration is complete and right: every legacy session migrated and
+    matching (or reported as skipped), no interrupted run (exit 4 otherwise)."""
+    with _interrupt_stops_safely(as_json) as cancel:
+        try:
+            result = verify_workspace(workspace_dir, cancel=cancel, workers=True)
+        except OperationBusy as exc:
+            _die(str(exc), EXIT_LOCKED, as_json, status="busy")
+        except WorkspaceError as exc:
+            _die(str(exc), EXIT_USAGE, as_json)
+        except OSError as exc:
+            _die(f"cannot verify: {_oserror(exc)}", EXIT_USAGE, as_json)
+    if result.cancelled:
+        _die("verify cancelled", EXIT_CANCELLED, as_json, cancelled=True)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
-        click.echo(f"Verified {result.checked} transcript(s): "
-                   + ("everything matches its source." if result.ok else "DIFFERENCES FOUND"))
-        for p in result.problems:
+        click.echo(f"Verified {result.checked} session(s): "
+                   + ("the migration is complete and matches its sources." if result.ok
+                      else "DIFFERENCES FOUND"))
+        for p in result.problems[:SHOWN_PROBLEMS]:
             click.echo(f"  ✗ {p}")
-        for n in result.notes:
+        if len(result.problems) > SHOWN_PROBLEMS:
+            click.echo(f"  … and {len(result.problems) - SHOWN_PROBLEMS} more (--json lists them all)")
+        for n in result.notes[:SHOWN_PROBLEMS]:
             click.echo(f"  · {n}")
+        if len(result.notes) > SHOWN_PROBLEMS:
+            click.echo(f"  · … and {len(result.notes) - SHOWN_PROBLEMS} more notes")
     sys.exit(EXIT_OK if result.ok else EXIT_VERIFY)
 
 
@@ -289,9 +321,12 @@ def verify(workspace_dir: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--lock-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS")
 def rollback(workspace_dir: str, yes: bool, force: bool, as_json: bool, lock_timeout: float) -> None:
-    """Undo the migration: remove what it created, restore what it replaced."""
+    """Undo the migration: remove what it created, restore what it replaced (an interrupted
+    run too)."""
     try:
         plan = plan_rollback(workspace_dir)
+    except OperationBusy as exc:
+        _die(str(exc), EXIT_LOCKED, as_json, status="busy")
     except WorkspaceError as exc:
         _die(str(exc), EXIT_USAGE, as_json)
     except (OSError, ValueError, BackupError) as exc:
@@ -305,53 +340,111 @@ def rollback(workspace_dir: str, yes: bool, force: bool, as_json: bool, lock_tim
         sys.exit(EXIT_OK)
     if not yes and not as_json and not click.confirm("Roll back?", default=False):
         sys.exit(EXIT_OK)
-    try:
-        result = rollback_workspace(workspace_dir, force=force, lock_timeout=lock_timeout)
-    except LockBusy as exc:
-        _die(str(exc), EXIT_LOCKED, as_json)
-    except WorkspaceError as exc:
-        _die(str(exc), EXIT_USAGE, as_json)
+    with _interrupt_stops_safely(as_json) as cancel:
+        try:
+            result = rollback_workspace(workspace_dir, force=force, cancel=cancel,
+                                        lock_timeout=lock_timeout)
+        except LockBusy as exc:
+            _die(str(exc), EXIT_LOCKED, as_json)
+        except WorkspaceError as exc:
+            _die(str(exc), EXIT_USAGE, as_json)
+    status = "success" if result.ok else "cancelled" if result.cancelled else "refused"
     if as_json:
-        click.echo(json.dumps({"status": "success" if result.ok else "refused", "removed": result.removed,
+        click.echo(json.dumps({"status": status, "removed": result.removed,
                                "restored": result.restored, "refused": result.refused,
                                "message": result.message}))
     else:
         click.echo(result.message)
-    sys.exit(EXIT_OK if result.ok else EXIT_PROBLEMS)
+    sys.exit(EXIT_OK if result.ok else EXIT_CANCELLED if result.cancelled else EXIT_PROBLEMS)
 
 
 @cli.command()
 @click.argument("workspace_dir", type=click.Path(file_okay=False))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def cleanup(workspace_dir: str, yes: bool) -> None:
-    """Remove the migrated originals, after checking each backup copy byte for byte."""
-    try:
-        plan = plan_cleanup(workspace_dir)
-    except WorkspaceError as exc:
-        _die(str(exc), EXIT_USAGE, False)
-    except (OSError, ValueError, BackupError) as exc:
-        _die(f"cannot read what the migration did: {_oserror(exc)}; nothing was changed",
-             EXIT_USAGE, False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout (implies --yes).")
+def cleanup(workspace_dir: str, yes: bool, as_json: bool) -> None:
+    """Remove the migrated originals whose conversation the agent reaches without them,
+    after checking each backup copy byte for byte.  Refuses while a run is interrupted."""
+    def say(text: str) -> None:
+        if not as_json:
+            click.echo(text)
+
+    def done(result_or_plan: Any, status: str, code: int, message: str) -> NoReturn:
+        if as_json:
+            removed = getattr(result_or_plan, "removed", [])
+            kept = getattr(result_or_plan, "kept", None) or getattr(result_or_plan, "keep", [])
+            click.echo(json.dumps({"status": status, "message": message,
+                                   "removed": removed if isinstance(removed, list) else [],
+                                   "kept": [{"file": f, "why": w} for f, w in kept]}))
+        else:
+            click.echo(message)
+        sys.exit(code)
+
+    with _interrupt_stops_safely(as_json) as cancel:
+        try:
+            plan = plan_cleanup(workspace_dir, cancel=cancel, workers=True)
+        except OperationBusy as exc:
+            _die(str(exc), EXIT_LOCKED, as_json, status="busy")
+        except WorkspaceError as exc:
+            _die(str(exc), EXIT_USAGE, as_json)
+        except (OSError, ValueError, BackupError) as exc:
+            _die(f"cannot read what the migration did: {_oserror(exc)}; nothing was changed",
+                 EXIT_USAGE, as_json)
+    if plan.cancelled:
+        done(plan, "cancelled", EXIT_CANCELLED, "Clean-up cancelled; nothing was removed.")
+    if plan.refused:
+        done(plan, "refused", EXIT_PROBLEMS, f"Clean-up refused: {plan.refused}.")
     for name, why in plan.keep:
-        click.echo(f"  keep {name}: {why}")
+        say(f"  keep {name}: {why}")
     if not plan.remove:
-        click.echo("Nothing to clean up.")
+        done(plan, "nothing_to_do", EXIT_OK, "Nothing to clean up.")
+    say(f"{len(plan.remove)} original(s), {plan.bytes:,} bytes, have a verified backup copy "
+        f"in {Layout(plan.workspace).backup_dir}.")
+    if not yes and not as_json and not click.confirm("Remove them?", default=False):
         sys.exit(EXIT_OK)
-    click.echo(f"{len(plan.remove)} original(s), {plan.bytes:,} bytes, have a verified backup copy "
-               f"in {Layout(plan.workspace).backup_dir}.")
-    if not yes and not click.confirm("Remove them?", default=False):
-        sys.exit(EXIT_OK)
-    try:
-        result = cleanup_workspace(workspace_dir)
-    except (OSError, ValueError, BackupError) as exc:
-        _die(f"clean-up stopped: {_oserror(exc)}. Every original removed so far has a checked "
-             "copy in the backup, and rollback restores it.", EXIT_USAGE, False)
-    click.echo(result.message)
-    sys.exit(EXIT_OK if result.ok else EXIT_PROBLEMS)
+    with _interrupt_stops_safely(as_json) as cancel:
+        try:
+            result = cleanup_workspace(workspace_dir, cancel=cancel, workers=True)
+        except OperationBusy as exc:
+            _die(str(exc), EXIT_LOCKED, as_json, status="busy")
+        except WorkspaceError as exc:
+            _die(str(exc), EXIT_USAGE, as_json)
+        except (OSError, ValueError, BackupError) as exc:
+            _die(f"clean-up stopped: {_oserror(exc)}. Every original removed so far has a "
+                 "checked copy in the backup, and rollback restores it.", EXIT_USAGE, as_json)
+    if result.refused:
+        done(result, "refused", EXIT_PROBLEMS, result.message)
+    if result.cancelled:
+        done(result, "cancelled", EXIT_CANCELLED, result.message)
+    done(result, "success" if result.ok else "failed", EXIT_OK if result.ok else EXIT_PROBLEMS,
+         result.message)
+
+
+def _json_wanted(args: list[str]) -> bool:
+    return "--json" in args
 
 
 def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="migrate-tui")
+    """Run the command line.  Click's own usage errors are one JSON object under --json
+    (exit 2), and a second Ctrl-C (which stops at once, at a safe point too) exits 5."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = _json_wanted(args)
+    try:
+        code = cli.main(args=args, prog_name="migrate-tui", standalone_mode=False)
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt) or isinstance(exc.__context__, KeyboardInterrupt):
+            _die("stopped at once (a second Ctrl-C). The workspace is at a safe point: run the "
+                 "same command again to finish, or rollback to undo", EXIT_CANCELLED, as_json,
+                 cancelled=True)
+        _die("aborted", EXIT_PROBLEMS, as_json)
+    except click.ClickException as exc:
+        if as_json:
+            click.echo(json.dumps({"status": "failed", "error": exc.format_message(),
+                                   "usage_error": True}))
+            sys.exit(exc.exit_code)
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["cli", "main", "EXIT_PROBLEMS"]

@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, RichLog, Static
 from textual.worker import Worker
 
-from migrate_tui.core.layout import Layout
+from migrate_tui.core.errors import OperationBusy
 from migrate_tui.engine import (
     LockBusy,
     LogLine,
@@ -30,7 +30,6 @@ from migrate_tui.engine import (
     apply_plan,
     build_report,
     exit_code,
-    save_report,
 )
 from migrate_tui.engine.model import CancelFlag, Event, EventSink
 from migrate_tui.engine.report import EXIT_LOCKED, EXIT_USAGE
@@ -52,20 +51,22 @@ COSTS = {"backup": 1.0, "transcripts": 1.5, "index": 1.0, "verify": 0.05}
 
 def run_apply(plan: Plan, on_event: EventSink, cancel: CancelFlag, lock_timeout: float,
               clock: Callable[[], float] = time.monotonic) -> ApplyOutcome:
-    """Apply, then build and save the report; every way it can end becomes an outcome."""
+    """Apply (which saves the report beside the backup), then build the report; every way
+    it can end becomes an outcome."""
     started = clock()
     try:
         result = apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
                             workers=True)
+    except OperationBusy as exc:
+        return ApplyOutcome(EXIT_LOCKED, error=str(exc), elapsed=clock() - started)
     except LockBusy as exc:
         return ApplyOutcome(EXIT_LOCKED, error=f"sessions.json.lock is held by another process: {exc}",
                             elapsed=clock() - started)
     except WorkspaceError as exc:
         return ApplyOutcome(EXIT_USAGE, error=str(exc), elapsed=clock() - started)
     report = build_report(plan, result, dry_run=False)
-    path = save_report(Layout(plan.scan.workspace), report)
-    result.report_path = path
-    return ApplyOutcome(exit_code(report), result, report, path, elapsed=clock() - started)
+    return ApplyOutcome(exit_code(report), result, report, result.report_path,
+                        elapsed=clock() - started)
 
 
 def phases_of(plan: Plan) -> list[Phase]:
