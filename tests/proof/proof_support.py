@@ -51,8 +51,10 @@ SESSIONS = ".sessions"
 BACKUP = "backup_old_format"
 STORE = "sessions.json"
 LOCK = "sessions.json.lock"
+OPLOCK = "migrate-tui.lock"  # our own commands' operation lock (what a kill may leave)
 JOURNAL = "journal.jsonl"
 MANIFEST = "manifest.json"
+REPORT = "last_report.json"
 
 # ---------------------------------------------------------------- the scenario
 
@@ -551,7 +553,8 @@ class Protocol:
 
     def _rename(self, dst: str, failed: bool) -> None:
         name = os.path.relpath(dst, self.sessions)
-        if self.fsync_failed_at is not None:
+        # the report of a failed run is still saved: it holds no data, only what happened
+        if self.fsync_failed_at is not None and dst != os.path.join(self.backup, REPORT):
             self._bad(f"rename onto {name} after the fsync of {self.fsync_failed_at} failed")
         src = self.latest_tmp.get(dst)
         tmp = self.tmps.get(src) if src else None
@@ -663,7 +666,7 @@ def check_consistent(root: Path, ref: Reference, *, debris_ok: bool = True) -> l
         if rel in ref.pristine or rel in ref.migrated:
             if value not in (ref.pristine.get(rel), ref.migrated.get(rel)):
                 problems.append(f"{rel} is neither as it was nor as the migration leaves it")
-        elif debris_ok and (base.endswith(TEMP_SUFFIX) or base == LOCK):
+        elif debris_ok and (base.endswith(TEMP_SUFFIX) or base in (LOCK, OPLOCK)):
             pass
         else:
             problems.append(f"unexpected {rel}")

@@ -33,6 +33,7 @@ from proof_support import (
     LOCK,
     LONG,
     NOTES,
+    REPORT,
     SESSIONS,
     STORE,
     A,
@@ -275,9 +276,16 @@ def apply_case(case: ApplyCase, ref: Reference) -> list[str]:
     problems += [f"protocol: {v}" for v in protocol.violations]
     if run is not None:
         done = run.code == 0 and run.result.error is None and not run.result.failed
-        if done and (case.op, case.kind) in MUST_SURFACE:
+        # the report is saved last: a fault from then on is a warning (the report could not
+        # be saved), and the run keeps its outcome
+        report_at = next((n for n, (_op, path) in enumerate(fault.trace) if REPORT in path), None)
+        on_report = report_at is not None and case.k >= report_at
+        if on_report:
+            if run.result.report_error is None and (case.op, case.kind) in MUST_SURFACE:
+                problems.append(f"the report's fault was not reported as a warning ({run})")
+        elif done and (case.op, case.kind) in MUST_SURFACE:
             problems.append(f"the fault was swallowed: the run says it finished ({run})")
-        if run.result.error is None:
+        if run.result.error is None and not on_report:
             protocol.finish()
             problems += [f"protocol: {v}" for v in protocol.violations if "never fsynced" in v]
     problems += [f"after the fault: {p}" for p in check_consistent(work, ref)]

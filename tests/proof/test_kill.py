@@ -172,7 +172,9 @@ def test_a_lock_left_by_a_killed_migration_is_reclaimed(recovery: str, ref: Refe
                                                         kill_trace: list[tuple[str, str]], tmp_path: Path) -> None:
     """Killed while holding sessions.json.lock: the lock file stays, naming a dead process;
     the rerun (or the rollback) reclaims it, finishes, and leaves no lock file."""
-    lock_at = _first(kill_trace, lambda op, path: op == "lock")
+    # the merge's lock op (the last one: the first checks, before the backup, that the lock
+    # can be had, and lets go at once)
+    lock_at = max(k for k, (op, _path) in enumerate(kill_trace) if op == "lock")
     ws = copy_workspace(ref.template, tmp_path / "ws")
     run = run_killed(*migrate_args(ws), kill_at=lock_at + 2)  # inside the lock: reading sessions.json
     assert run.rc == KILLED, str(run)

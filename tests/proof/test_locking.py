@@ -177,7 +177,9 @@ def test_a_lock_left_by_a_killed_migration_is_reclaimed_by_softfilelock(ref: Ref
     counted = copy_workspace(ref.template, tmp_path / "counted")
     assert run_killed("migrate", counted, "--json", *CLI_FIX_ARGS, trace=trace).rc == 0
     ops = json.loads(trace.read_text())
-    inside = next(k for k, (op, _) in enumerate(ops) if op == "lock") + 1
+    # the last lock op is the merge's (the first only checks, before the backup, that the
+    # lock can be had): killed just after it, the migration holds the lock
+    inside = max(k for k, (op, _) in enumerate(ops) if op == "lock") + 1
     run = run_killed("migrate", ws, "--json", *CLI_FIX_ARGS, kill_at=inside)
     assert run.rc == KILLED, str(run)
     lock = ws / SESSIONS / LOCK
@@ -218,9 +220,11 @@ def test_an_agent_writing_before_and_during_the_merge_loses_nothing(ref: Referen
     store = ws / SESSIONS / STORE
     protocol = Protocol(ws, "apply")
     waiting: list[subprocess.Popen[str]] = []
+    started: list[int] = []
 
     def on_call(i: int, op: str, path: str) -> None:
-        if op == "lock":
+        if op == "lock" and not started:  # the first lock op: the check before the backup
+            started.append(i)
             before = _agent(store, "agent:main:before")
             out, _ = before.communicate(timeout=TIMEOUT)
             assert before.returncode == 0 and out.split() == ["trying", "done"]
@@ -329,8 +333,11 @@ def test_the_migration_never_removes_a_live_writers_temporary_file(ref: Referenc
         in_flight = [p.name for p in (ws / SESSIONS).iterdir() if p.name.startswith(".sessions.json.")]
         assert len(in_flight) == 1
 
+        told: list[int] = []
+
         def on_call(i: int, op: str, path: str) -> None:
-            if op == "lock":  # about to wait for the agent's lock: let the agent finish
+            if op == "lock" and not told:  # about to wait for the agent's lock: let the
+                told.append(i)  # agent finish (once: the merge's lock op comes later)
                 agent.stdin.write("go\n")
                 agent.stdin.flush()
 
