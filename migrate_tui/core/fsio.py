@@ -811,26 +811,6 @@ def process_start(pid: int) -> int | None:
         return None
 
 
-def process_alive(pid: int, start: int | None = None) -> bool | None:
-    """Whether process ``pid`` (started at ``start``, when known) runs on this machine:
-    True, False (provably gone), or None (cannot tell)."""
-    if pid <= 0:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    except OSError:
-        return None
-    if start is not None:
-        now = process_start(pid)
-        if now is not None and now != start:
-            return False  # the pid was given to another process since
-    return True
-
-
 class HeldLock(Exception):
     """``hold_lock_file``: another live process holds the lock; ``record`` is what it wrote."""
 
@@ -844,7 +824,7 @@ LOCK_RECORD_MAX = 4096
 _YOUNG_EMPTY_LOCK = 2.0  # seconds: an empty lock file this young may still be being written
 
 
-def hold_lock_file(path: str, record: bytes, attempts: int = 5) -> int:
+def hold_lock_file(path: str, record: bytes, attempts: int = 6) -> int:
     """Take a lock file of our own (the operation lock), holding it for as long as the
     returned descriptor is open (``release_lock_file``).
 
@@ -854,14 +834,19 @@ def hold_lock_file(path: str, record: bytes, attempts: int = 5) -> int:
     taken is provably left behind, and is reclaimed.  Raises ``HeldLock`` when a live process
     holds it, ``NotRegularFile`` when something else (a symlink, a folder...) is there."""
     _at("oplock", path)
-    for _ in range(attempts):
+    held = b""
+    for attempt in range(attempts):
+        # first look (read only): a refusal leaves no trace, not even a temporary file
+        found = _reclaim_if_left(path)
+        if found is not None:
+            held = found
+            # a reader (lock_file_held) may hold a shared flock for an instant: look again
+            time.sleep(0.01 * (attempt + 1))
+            continue
         fd = _publish_lock(path, record)
         if fd is not None:
             return fd
-        held = _reclaim_if_left(path)
-        if held is not None:
-            raise HeldLock(path, held)
-    raise HeldLock(path, b"")
+    raise HeldLock(path, held)
 
 
 def _publish_lock(path: str, record: bytes) -> int | None:
@@ -936,10 +921,21 @@ def release_lock_file(path: str, fd: int) -> None:
         os.close(fd)
 
 
-def read_lock_record(path: str) -> bytes | None:
-    """What a lock file of ours records (None when there is none); never waits, never
-    follows a symlink (``NotRegularFile`` for anything but a regular file)."""
-    try:
-        return read_bytes(path, LOCK_RECORD_MAX)
-    except FileNotFoundError:
+def lock_file_held(path: str) -> tuple[bool, bytes] | None:
+    """Whether a live process holds the lock file at ``path`` (taken by ``hold_lock_file``),
+    and what it records; None when there is no lock file.  Read only: a shared flock is
+    tried for an instant (it fails while the holder has it), never waited for.  Raises
+    ``NotRegularFile`` for anything but a regular file, never follows a symlink."""
+    fd, _st = _open_read(path) if lstat_or_none(path) is not None else (None, None)
+    if fd is None:
         return None
+    try:
+        _at("read", path)
+        record = os.read(fd, LOCK_RECORD_MAX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True, record
+        return False, record
+    finally:
+        _close(fd, path)

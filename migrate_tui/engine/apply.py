@@ -396,6 +396,7 @@ def apply_plan(
         return _stopped(ApplyResult(error=_describe(exc)), on_event)
     if _nothing_to_write(layout, plan):
         return ApplyResult(backup_dir=layout.backup_dir)
+    _refuse_early(layout)
     with contextlib.ExitStack() as held:
         try:
             held.enter_context(operation_lock(layout, "migrate"))
@@ -434,6 +435,16 @@ def _nothing_to_write(layout: Layout, plan: Plan) -> bool:
             return plan.scan.journal_stamp == journal.stamp(layout)
     except (OSError, WorkspaceError):
         return False  # the real run says what is wrong
+
+
+def _refuse_early(layout: Layout) -> None:
+    """A refusal for damaged records or an unusable path leaves no trace, not even the
+    operation lock's file: asked once before taking it (and again under it)."""
+    try:
+        with fsio.anchored(layout.sessions_dir):
+            preflight.check_workspace(layout, workspace_state(layout))
+    except OSError:
+        pass  # an I/O error: the run under the lock meets it, and stops at a safe point
 
 
 def _stopped(result: ApplyResult, on_event: EventSink) -> ApplyResult:

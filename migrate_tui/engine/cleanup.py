@@ -196,6 +196,13 @@ def cleanup_workspace(workspace: str, *, on_event: EventSink = no_events,
     does; an I/O error stops it between two files (``OSError``)."""
     layout = open_layout(workspace)
     cancel = cancel or NeverCancel()
+    if fsio.is_real_dir(layout.sessions_dir):  # a refusal takes no lock and leaves no trace
+        refuse_if_busy(layout)
+        state = workspace_state(layout)
+        if state.damage:
+            require(state, state.cleanup_blocked)
+        if state.cleanup_blocked:
+            return _refused(state.cleanup_blocked, on_event)
     with operation_lock(layout, "cleanup"):
         plan = plan_cleanup(workspace, on_event=on_event, cancel=cancel, workers=workers)
         result = CleanupResult(True, kept=list(plan.keep), refused=plan.refused)
@@ -213,6 +220,12 @@ def cleanup_workspace(workspace: str, *, on_event: EventSink = no_events,
                 f": {len(plan.keep)} file(s) stay" if plan.keep else "")
             return result
         _remove(layout, plan, result, on_event, cancel)
+    return result
+
+
+def _refused(why: str, on_event: EventSink) -> CleanupResult:
+    result = CleanupResult(False, refused=why, message=f"clean-up refused: {why}")
+    on_event(LogLine("error", result.message))
     return result
 
 

@@ -130,29 +130,26 @@ def holding(layout: Layout) -> bool:
 
 def operation_holder(layout: Layout) -> OperationHolder | None:
     """The command holding the operation lock, or None (no lock, or one left by a process
-    that is provably gone).  Never takes or changes anything.  ``WorkspaceError`` when
-    something else than a lock file is at its path; an I/O error is raised as it is."""
+    that is provably gone: its flock went with it).  Never waits and changes nothing.
+    ``WorkspaceError`` when something else than a lock file is at its path; an I/O error is
+    raised as it is."""
     try:
-        record = fsio.read_lock_record(layout.oplock)
+        found = fsio.lock_file_held(layout.oplock)
     except fsio.NotRegularFile as exc:
         raise _not_a_lock(layout, exc) from None
     except FileNotFoundError:
         return None
-    parsed = _parse(record)
-    if parsed is None:
-        return None  # not a record of ours: the next command takes the file over
-    holder, start = parsed
-    if holder.pid == os.getpid() and holding(layout):
+    if found is None or not found[0]:
+        return None  # no lock, or one whose holder is gone (its flock went with it)
+    if holding(layout):
         return None  # this very thread holds it
-    if holder.host in (None, socket.gethostname()) and holder.pid is not None \
-            and fsio.process_alive(holder.pid, start) is False:
-        return None
-    return holder
+    parsed = _parse(found[1])
+    return parsed[0] if parsed else OperationHolder("another command")
 
 
-def refuse_if_busy(layout: Layout) -> None:
-    """For read-only commands that must not read a workspace another command is changing."""
+def refuse_if_busy(layout: Layout, what: str = "nothing was changed") -> None:
+    """``OperationBusy`` when another command holds the operation lock: for what must not
+    read a workspace another command is changing (a plan, verify)."""
     holder = operation_holder(layout)
     if holder is not None:
-        raise OperationBusy(holder.busy_message(layout, "what it is changing cannot be read "
-                                                "consistently now"), holder)
+        raise OperationBusy(holder.busy_message(layout, what), holder)

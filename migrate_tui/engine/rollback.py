@@ -173,6 +173,10 @@ def rollback_workspace(workspace: str, *, force: bool = False, on_event: EventSi
     cancel = cancel or NeverCancel()
     try:
         layout = open_layout(workspace)
+        if fsio.is_real_dir(layout.sessions_dir):  # refused for damage: not even the lock is taken
+            refuse_if_busy(layout)
+            state = workspace_state(layout)
+            require(state, state.rollback_blocked)
         with operation_lock(layout, "rollback"):
             return _rollback(workspace, force=force, on_event=on_event, cancel=cancel,
                              lock_timeout=lock_timeout)

@@ -71,7 +71,7 @@ def verify_workspace(workspace: str, *, on_event: EventSink = no_events,
         if not present:
             result.notes.append("there is no .sessions folder: nothing to verify")
             return result
-        refuse_if_busy(layout)
+        refuse_if_busy(layout, "what it is changing cannot be read consistently now")
         before = journal.stamp(layout)
         _verify(layout, result, on_event, cancel, workers)
         if operation_holder(layout) is not None or journal.stamp(layout) != before:
@@ -155,7 +155,7 @@ def _check_session(ps: PlannedSession, outcome: Outcome | None, result: VerifyRe
         elif ps.transcript == "extended":
             result.notes.append(f"{ps.final_id}.jsonl: continued by the agent since the migration")
         return False
-    if ps.action in ("skip", "blocked") and outcome is not None and outcome.session_id is None:
+    if outcome is not None and outcome.session_id is None:  # decided then, with these bytes
         why = "skipped" if outcome.why == "skip" else f"a problem: {outcome.why}"
         result.notes.append(f"{name} was not migrated ({why}), as the migration reported")
         return False

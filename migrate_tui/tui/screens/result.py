@@ -229,7 +229,7 @@ class ResultScreen(WizardScreen[str]):
     def _plan_rollback(self) -> None:
         try:
             plan = plan_rollback(self.workspace)
-        except (WorkspaceError, BackupError, OSError, ValueError) as exc:
+        except (LockBusy, WorkspaceError, BackupError, OSError, ValueError) as exc:
             self.app.call_from_thread(self.say, f"Cannot roll back: {exc}", "$text-error")
             return
         self.app.call_from_thread(self._confirm_rollback, plan)
@@ -289,12 +289,15 @@ class ResultScreen(WizardScreen[str]):
     def _plan_cleanup(self) -> None:
         try:
             plan = plan_cleanup(self.workspace)
-        except (WorkspaceError, BackupError, OSError, ValueError) as exc:
+        except (LockBusy, WorkspaceError, BackupError, OSError, ValueError) as exc:
             self.app.call_from_thread(self.say, f"Cannot clean up: {exc}", "$text-error")
             return
         self.app.call_from_thread(self._confirm_cleanup, plan)
 
     def _confirm_cleanup(self, plan: CleanupPlan) -> None:
+        if plan.refused:
+            self.say(f"Clean-up refused: {plan.refused}.", "$text-error")
+            return
         if not plan.remove:
             kept = "; ".join(f"{name}: {why}" for name, why in plan.keep[:5])
             self.say("Nothing to clean up" + (f" ({kept})" if kept else "") + ".")
@@ -324,7 +327,7 @@ class ResultScreen(WizardScreen[str]):
     def _cleanup(self) -> None:
         try:
             result = cleanup_workspace(self.workspace)
-        except (WorkspaceError, BackupError, OSError, ValueError) as exc:
+        except (LockBusy, WorkspaceError, BackupError, OSError, ValueError) as exc:
             self.app.call_from_thread(self.say, f"Clean-up stopped: {exc}", "$text-error bold")
             return
         self.app.call_from_thread(self.say, result.message,
