@@ -141,15 +141,26 @@ def stamp(layout: Layout) -> tuple[int, int, int] | None:
     return None if st is None else (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
+# The last journal parsed, by its identity (inode, size, mtime and ctime): a command that
+# reads it twice (the state, then the scan's earlier fixes) parses it once.  Callers treat
+# a JournalState as read-only.
+_last: tuple[tuple[Any, ...], JournalState] | None = None
+
+
 def read(layout: Layout) -> JournalState:
     """The journal, read defensively: damage is collected in ``damage``.  An I/O error
     (EIO...) is no damage: it is raised, and the command stops at a safe point."""
+    global _last
     state = JournalState()
     path = layout.journal
     try:
         st = fsio.lstat_or_none(path)
         if st is None:
             return state
+        identity = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+        last = _last
+        if last is not None and last[0] == identity:
+            return last[1]
         state.stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
         data = fsio.read_bytes(path, MAX_JOURNAL_BYTES)
     except fsio.NotRegularFile as exc:
@@ -199,6 +210,8 @@ def read(layout: Layout) -> JournalState:
     state.records = in_effect
     state.runs = [r["run"] for r in in_effect if r["op"] == "begin"]
     state.committed = {r["run"] for r in in_effect if r["op"] == "commit"}
+    if len(data) == st.st_size:  # read whole, as the identity says
+        _last = (identity, state)
     return state
 
 
