@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
+from migrate_tui.core import fsio
 from migrate_tui.core.errors import BackupError, OperationBusy
 from migrate_tui.core.ids import is_valid_key
 from migrate_tui.core.layout import Layout, open_layout
@@ -165,7 +166,8 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
         layout = open_layout(workspace_dir)
     except WorkspaceError as exc:
         _die(str(exc), EXIT_USAGE, as_json)
-    with _interrupt_stops_safely(as_json) as cancel:
+    # .sessions/ is resolved once, for the scan as for apply and the report
+    with _interrupt_stops_safely(as_json) as cancel, _anchored(layout, as_json):
         try:
             scan = scan_workspace(workspace_dir, on_event=on_event, cancel=cancel,
                                   max_file_bytes=max_file_size << 20, workers=True)
@@ -240,6 +242,19 @@ def _decide_where(plan: Plan, named: dict[str, Decision], skip_queries: tuple[st
         if not quiet:
             click.echo(f"--skip-where {text}: {len(chosen):,} session(s)", err=True)
     return with_decisions(plan, changes)
+
+
+@contextlib.contextmanager
+def _anchored(layout: Layout, as_json: bool) -> Iterator[None]:
+    try:
+        anchor = fsio.anchored(layout.sessions_dir)
+        anchor.__enter__()
+    except OSError as exc:
+        _die(f"{layout.sessions_dir} cannot be opened: {_oserror(exc)}", EXIT_USAGE, as_json)
+    try:
+        yield
+    finally:
+        anchor.__exit__(None, None, None)
 
 
 @contextlib.contextmanager
