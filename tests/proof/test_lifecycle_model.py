@@ -131,8 +131,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         except Interrupt:
             result = None
             self._debris_of_a_kill()
-        if result is not None and result.committed:
-            self.interrupted = False
+        if (result is not None and result.committed) or (result is None and self._last_record() == "commit"):
+            self.interrupted = False  # finished (killed while saving its report, or letting go)
         elif seen["stopped"] and seen["began"]:
             self.interrupted = True
 
@@ -168,6 +168,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         began = journal.exists() and journal.stat().st_size > before
         if result.cancelled and began:
             self.interrupted = True
+        elif result.ok:  # it had no file to undo, and finished (undoing an interrupted run)
+            self.interrupted = False
 
     @rule()
     def migrate_while_the_agent_holds_the_lock(self) -> None:
@@ -181,6 +183,8 @@ class LifecycleMachine(RuleBasedStateMachine):
                 result = None
             if result is not None:  # nothing to write: it did not need the lock
                 assert not result.written
+                if result.committed:  # it completed an interrupted run
+                    self.interrupted = False
             else:
                 assert self._snapshot() == before  # refused before writing anything
         finally:
@@ -199,6 +203,18 @@ class LifecycleMachine(RuleBasedStateMachine):
         finally:
             fsio.release_lock_file(str(self.sessions / OPLOCK), fd)
         assert self._snapshot() == before
+
+    def _last_record(self) -> str | None:
+        """The operation of the journal's last record (the run a kill stopped may have
+        written its end just before)."""
+        path = self.sessions / "backup_old_format" / "journal.jsonl"
+        if not path.is_file():
+            return None
+        lines = [line for line in path.read_bytes().split(b"\n") if line.strip()]
+        try:
+            return json.loads(lines[-1]).get("op") if lines else None
+        except ValueError:
+            return None
 
     def _debris_of_a_kill(self) -> None:
         """What a SIGKILL leaves that an exception does not: our operation lock, naming a
@@ -227,7 +243,9 @@ class LifecycleMachine(RuleBasedStateMachine):
                     result = rollback_workspace(str(self.ws), force=True, lock_timeout=5)
         except Interrupt:
             self._debris_of_a_kill()
-            if seen["began"]:
+            if self._last_record() == "rollback":
+                self.interrupted = False  # it finished, and was killed letting go of its lock
+            elif seen["began"]:
                 self.interrupted = True
             return
         assert result.ok, result.message
