@@ -277,7 +277,8 @@ def list_regular(path: str) -> list[tuple[str, bool]]:
     symlink); False also where it cannot tell without a stat.  One pass (``scandir``): the
     file type comes with the name, so a regular file can be opened without an ``lstat``."""
     _at("listdir", path)
-    with os.scandir(path) as entries:
+    folder = _folder_fd(path)
+    with os.scandir(folder if folder is not None else path) as entries:
         return [(entry.name, entry.is_file(follow_symlinks=False) and not entry.is_symlink())
                 for entry in entries]
 
