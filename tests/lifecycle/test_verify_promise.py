@@ -133,3 +133,22 @@ def test_verify_during_an_operation_says_so(ws: Workspace, json_flag: bool) -> N
     assert run.rc == 3, str(run)
     text = json.loads(run.stdout)["error"] if json_flag else run.stderr
     assert "cleanup (process" in text and "cannot be read consistently now" in text
+
+
+def test_a_cleaned_up_session_with_numbers_read_the_careful_way_verifies(ws: Workspace) -> None:
+    """Found by the model test: a transcript checked against its backup copy, whose numbers
+    the piece-by-piece reading gives up on halfway, still verifies (and a change in it is
+    still found)."""
+    from lifecycle_support import message
+
+    msgs = [message("user", "big", n=10**20), message("assistant", "float", f=0.30000000000000004)]
+    ws.add(A, msgs, keys=("agent:main:main",))
+    assert ws.migrate().rc == 0
+    assert ws.cli("cleanup", "--yes").rc == 0
+    assert not (ws.sessions / f"{A}.json").exists()
+    rc, out = _verify(ws)
+    assert rc == 0, out
+    path = ws.sessions / f"{A}.jsonl"
+    path.write_bytes(path.read_bytes().replace(b"float", b"FLOAT"))
+    rc, out = _verify(ws)
+    assert rc == 4 and f"{A}.jsonl: line 2 differs from message 2 of {A}.json" in out["problems"], out
