@@ -397,19 +397,14 @@ def apply_plan(
     if _nothing_to_write(layout, plan):
         return ApplyResult(backup_dir=layout.backup_dir)
     _refuse_early(layout)
-    with contextlib.ExitStack() as held:
-        try:
-            held.enter_context(operation_lock(layout, "migrate"))
-        except OSError as exc:
-            return _stopped(ApplyResult(backup_dir=layout.backup_dir, error=_describe(exc)), on_event)
-        try:
+    try:
+        with operation_lock(layout, "migrate"):
             run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout, workers)
-        except OSError as exc:
-            return _stopped(ApplyResult(error=_describe(exc)), on_event)
-        _apply(run)
-        _save_report(run)
-        return run.result
-    raise AssertionError("unreachable")  # pragma: no cover - the ExitStack returns above
+            _apply(run)  # stops at a safe point on any failure, said in run.result.error
+            _save_report(run)
+            return run.result
+    except OSError as exc:  # taking the lock, or opening the workspace: nothing was written
+        return _stopped(ApplyResult(backup_dir=layout.backup_dir, error=_describe(exc)), on_event)
 
 
 def _nothing_to_write(layout: Layout, plan: Plan) -> bool:

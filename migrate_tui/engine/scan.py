@@ -188,7 +188,9 @@ def _read_json_file(path: str, label: str, limit: int,
 
 
 def _lines_of_key(path: str, key: str, limit: int) -> list[int]:
-    """The lines where ``"key":`` appears in a JSON file (to say where a key repeats)."""
+    """The lines where ``"key":`` appears in a JSON file, to say where a key repeats; none
+    when it appears in many places (a key repeated inside one entry, say ``label``: its
+    lines would mislead)."""
     try:
         data = fsio.read_bytes(path, limit)
     except OSError:
@@ -202,7 +204,8 @@ def _lines_of_key(path: str, key: str, limit: int) -> list[int]:
             if rest.startswith(b":"):
                 out.append(data.count(b"\n", 0, at) + 1)
             start = at + 1
-    return sorted(set(out))
+    lines = sorted(set(out))
+    return lines if len(lines) <= 4 else []
 
 
 class _Holder:
@@ -259,9 +262,9 @@ def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
         lines = _lines_of_key(path, key, limit)
         where = f" (lines {', '.join(map(str, lines))})" if len(lines) > 1 else ""
         result.fatal = problem(
-            "duplicate_key", f"repeats the key {key!r}{where}: the agent reads only the last one, "
-            "and rewriting it would drop the others, so nothing is migrated until you remove the "
-            "one you do not want", path, line=lines[0] if lines else None)
+            "duplicate_key", f"repeats the key {key!r} in one object{where}: the agent reads only "
+            "the last one, and rewriting it would drop the others, so nothing is migrated until "
+            "you remove the one you do not want", path, line=lines[0] if lines else None)
         return
     if err is not None:
         result.fatal = Problem(err.code, err.message + "; it is never overwritten blind, so nothing "

@@ -39,7 +39,7 @@ def test_a_repeated_key_in_sessions_json_is_refused_not_dropped(ws: Workspace) -
         run = ws.migrate(*args)
         assert run.rc == 2, str(run)
         error = run.report["error"]
-        assert "repeats the key 'agent:main:x' (lines 2, 4)" in error and "sessions.json" in error
+        assert "repeats the key 'agent:main:x' in one object (lines 2, 4)" in error and "sessions.json" in error
     assert diff(before, tree(ws.root)) == []
 
 
