@@ -11,47 +11,18 @@ import json
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import click
 
 from migrate_tui.core import fsio
-from migrate_tui.core.errors import BackupError, OperationBusy
 from migrate_tui.core.ids import is_valid_key
 from migrate_tui.core.layout import Layout, open_layout
-from migrate_tui.engine import (
-    ALL_FIXES,
-    MIGRATE,
-    Decision,
-    LockBusy,
-    LogLine,
-    Plan,
-    Progress,
-    WorkspaceError,
-    apply_plan,
-    build_plan,
-    build_report,
-    exit_code,
-    results_block,
-    scan_workspace,
-)
-from migrate_tui.engine.cleanup import cleanup_workspace, plan_cleanup
-from migrate_tui.engine.plan import with_decisions
-from migrate_tui.engine.preflight import check_dry_run
-from migrate_tui.engine.report import (
-    EXIT_CANCELLED,
-    EXIT_LOCKED,
-    EXIT_OK,
-    EXIT_PROBLEMS,
-    EXIT_USAGE,
-    EXIT_VERIFY,
-)
-from migrate_tui.engine.rollback import describe, plan_rollback, rollback_workspace
-from migrate_tui.engine.selection import QueryError, fixes_where, parse_query, skips_where
-from migrate_tui.engine.state import workspace_state
-from migrate_tui.engine.verify import verify_workspace
+from migrate_tui.engine import commands
+from migrate_tui.engine.model import ALL_FIXES, MIGRATE, Decision, LogLine, Progress, WorkspaceError
+from migrate_tui.engine.report import EXIT_CANCELLED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, results_block
+from migrate_tui.engine.rollback import describe
 
 DEFAULT_WORKSPACE = "~/.openclaw"
 SHOWN_PROBLEMS = 50  # lines of problems printed as text (--json has them all)
@@ -80,18 +51,6 @@ def _parse_decisions(skips: tuple[str, ...], fixes: tuple[str, ...]) -> dict[str
             raise click.BadParameter(f"{sid} is both skipped and fixed", param_hint="--fix")
         decisions[sid] = decisions.get(sid, MIGRATE).with_fix(fix)
     return decisions
-
-
-def _resolve_ids(decisions: dict[str, Decision], file_ids: dict[str, str]) -> dict[str, Decision]:
-    """Decisions name a session by its file name without .json, or by its id inside."""
-    out = {}
-    for sid, decision in decisions.items():
-        key = sid[:-5] if sid.endswith(".json") and sid[:-5] in file_ids else sid
-        if key not in file_ids:
-            raise click.BadParameter(f"there is no session {sid!r} in this workspace",
-                                     param_hint="--skip/--fix")
-        out[file_ids[key]] = decision
-    return out
 
 
 class _Group(click.Group):
@@ -151,6 +110,7 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
             raise click.BadParameter(f"{agent_id!r} cannot be part of a session key "
                                      "(no colon, no white space, not empty)", param_hint="--agent-id")
         decisions = _parse_decisions(skips, fixes)
+        fix_where = tuple(_query_and_fix(text) for text in fix_queries)
     except click.BadParameter as exc:
         _die(exc.format_message(), EXIT_USAGE, as_json)
 
@@ -168,80 +128,44 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
         _die(str(exc), EXIT_USAGE, as_json)
     # .sessions/ is resolved once, for the scan as for apply and the report
     with _interrupt_stops_safely(as_json) as cancel, _anchored(layout, as_json):
-        try:
-            scan = scan_workspace(workspace_dir, on_event=on_event, cancel=cancel,
-                                  max_file_bytes=max_file_size << 20, workers=True)
-        except WorkspaceError as exc:
-            _die(str(exc), EXIT_USAGE, as_json)
-        if cancel.is_set():
-            _die("cancelled while scanning; nothing was written", EXIT_CANCELLED, as_json,
-                 workspace=scan.workspace, cancelled=True)
-        if scan.fatal is not None:
-            _die(str(scan.fatal), EXIT_USAGE, as_json, workspace=scan.workspace)
-        try:
-            decisions = _resolve_ids(decisions, _id_index(scan))
-        except click.BadParameter as exc:
-            _die(exc.format_message(), EXIT_USAGE, as_json)
-        plan = build_plan(scan, agent_id, decisions, backup=not no_backup)
-        if skip_queries or fix_queries:
-            try:
-                plan = _decide_where(plan, decisions, skip_queries, fix_queries, as_json or not verbose)
-            except (click.BadParameter, QueryError) as exc:
-                message = exc.format_message() if isinstance(exc, click.BadParameter) else str(exc)
-                _die(message, EXIT_USAGE, as_json)
-        result = None
-        try:
-            if dry_run:  # what would make the real run refuse, with the same exit code
-                check_dry_run(layout, workspace_state(layout), plan, lock_timeout)
-            else:
-                result = apply_plan(plan, on_event=on_event, cancel=cancel,
-                                    lock_timeout=lock_timeout, workers=True)
-        except OperationBusy as exc:
-            _die(str(exc), EXIT_LOCKED, as_json)
-        except LockBusy as exc:
-            _die(f"{exc}. Another process (the agent?) is writing sessions.json; nothing was "
-                 "added to it. Run again when it is done.", EXIT_LOCKED, as_json)
-        except WorkspaceError as exc:
-            _die(str(exc), EXIT_USAGE, as_json)
-    report = build_report(plan, result, dry_run=dry_run)
+        prepared = commands.prepare(
+            workspace_dir, agent_id=agent_id, decisions=decisions, skip_where=skip_queries,
+            fix_where=fix_where, backup=not no_backup, max_file_bytes=max_file_size << 20,
+            on_event=on_event, cancel=cancel, workers=True)
+        if prepared.refusal is not None:
+            _refused(prepared.refusal, as_json, workspace=layout.workspace)
+        assert prepared.plan is not None
+        if not as_json and verbose:
+            for option, text, count in prepared.chosen:
+                click.echo(f"{option} {text}: {count:,} session(s)", err=True)
+        outcome = commands.migrate(prepared.plan, dry_run=dry_run, on_event=on_event,
+                                   cancel=cancel, lock_timeout=lock_timeout, workers=True)
+    if outcome.refusal is not None:
+        _refused(outcome.refusal, as_json)
+    assert outcome.report is not None
     if as_json:
-        click.echo(json.dumps(report, ensure_ascii=True))
+        click.echo(json.dumps(outcome.to_json(), ensure_ascii=True))
     else:
-        click.echo(results_block(report, verbose=verbose))
-    sys.exit(exit_code(report))
+        click.echo(results_block(outcome.report, verbose=verbose))
+    sys.exit(outcome.exit_code)
 
 
-def _decide_where(plan: Plan, named: dict[str, Decision], skip_queries: tuple[str, ...],
-                  fix_queries: tuple[str, ...], quiet: bool) -> Plan:
-    """The bulk decisions of --skip-where / --fix-where, the wizard's filter and bulk keys
-    on the command line (a session named by --skip or --fix keeps that decision)."""
-    changes: dict[str, Decision] = {}
-    now = time.time()
+def _query_and_fix(text: str) -> tuple[str, str]:
+    query, sep, fix = text.rpartition("=")
+    if not sep or not query.strip():
+        raise click.BadParameter(f"{text!r} is not QUERY=FIX", param_hint="--fix-where")
+    if fix not in ALL_FIXES:
+        raise click.BadParameter(f"unknown fix {fix!r}; the fixes are: {', '.join(ALL_FIXES)}",
+                                 param_hint="--fix-where")
+    return query, fix
 
-    def current(fid: str) -> Decision:
-        return changes.get(fid, plan.session(fid).decision)
 
-    for text in fix_queries:
-        query, sep, fix = text.rpartition("=")
-        if not sep or not query.strip():
-            raise click.BadParameter(f"{text!r} is not QUERY=FIX", param_hint="--fix-where")
-        if fix not in ALL_FIXES:
-            raise click.BadParameter(f"unknown fix {fix!r}; the fixes are: {', '.join(ALL_FIXES)}",
-                                     param_hint="--fix-where")
-        chosen = [fid for fid in fixes_where(plan, parse_query(query, now), fix) if fid not in named]
-        for fid in chosen:
-            changes[fid] = current(fid).with_fix(fix)
-        if not quiet:
-            click.echo(f"--fix-where {text}: {len(chosen):,} session(s)", err=True)
-    for text in skip_queries:
-        if not text.strip():
-            raise click.BadParameter("an empty query would skip every session", param_hint="--skip-where")
-        chosen = [fid for fid in skips_where(plan, parse_query(text, now)) if fid not in named]
-        for fid in chosen:
-            changes[fid] = Decision(skip=True, fixes=current(fid).fixes)
-        if not quiet:
-            click.echo(f"--skip-where {text}: {len(chosen):,} session(s)", err=True)
-    return with_decisions(plan, changes)
+def _refused(refusal: commands.Refusal, as_json: bool, **extra: Any) -> NoReturn:
+    if as_json:
+        click.echo(json.dumps(refusal.to_json(**extra)))
+    else:
+        click.echo(f"migrate-tui: {refusal.message}", err=True)
+    sys.exit(refusal.exit_code)
 
 
 @contextlib.contextmanager
@@ -250,7 +174,8 @@ def _anchored(layout: Layout, as_json: bool) -> Iterator[None]:
         anchor = fsio.anchored(layout.sessions_dir)
         anchor.__enter__()
     except OSError as exc:
-        _die(f"{layout.sessions_dir} cannot be opened: {_oserror(exc)}", EXIT_USAGE, as_json)
+        _die(f"{layout.sessions_dir} cannot be opened: {commands.refusal_of(exc).message}",
+             EXIT_USAGE, as_json)
     try:
         yield
     finally:
@@ -259,7 +184,7 @@ def _anchored(layout: Layout, as_json: bool) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _interrupt_stops_safely(quiet: bool) -> Iterator[threading.Event]:
-    """The first Ctrl-C asks the migration to stop at its next safe point; a second one
+    """The first Ctrl-C asks the command to stop at its next safe point; a second one
     stops at once (which is safe too: a rerun finishes the job, a rollback undoes it)."""
     cancel = threading.Event()
 
@@ -277,24 +202,6 @@ def _interrupt_stops_safely(quiet: bool) -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _oserror(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        return f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
-    return str(exc)
-
-
-def _id_index(scan: Any) -> dict[str, str]:
-    """Every name a session may be given by on the command line → its file id."""
-    index: dict[str, str] = {}
-    for s in scan.sessions:
-        cid = s.content.content_id
-        if isinstance(cid, str):
-            index.setdefault(cid, s.file_id)
-    for s in scan.sessions:
-        index[s.file_id] = s.file_id
-    return index
-
-
 @cli.command()
 @click.argument("workspace_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
@@ -302,18 +209,15 @@ def verify(workspace_dir: str, as_json: bool) -> None:
     """Check that the migration is complete and right: every legacy session migrated and
     matching (or reported as skipped), no interrupted run (exit 4 otherwise)."""
     with _interrupt_stops_safely(as_json) as cancel:
-        try:
-            result = verify_workspace(workspace_dir, cancel=cancel, workers=True)
-        except OperationBusy as exc:
-            _die(str(exc), EXIT_LOCKED, as_json, status="busy")
-        except WorkspaceError as exc:
-            _die(str(exc), EXIT_USAGE, as_json)
-        except OSError as exc:
-            _die(f"cannot verify: {_oserror(exc)}", EXIT_USAGE, as_json)
-    if result.cancelled:
-        _die("verify cancelled", EXIT_CANCELLED, as_json, cancelled=True)
+        outcome = commands.verify(workspace_dir, cancel=cancel, workers=True)
+    if outcome.refusal is not None:
+        _refused(outcome.refusal, as_json)
+    result = outcome.result
+    assert result is not None
     if as_json:
-        click.echo(json.dumps(result.to_json()))
+        click.echo(json.dumps(outcome.to_json()))
+    elif outcome.status == "cancelled":
+        click.echo("migrate-tui: verify cancelled", err=True)
     else:
         click.echo(f"Verified {result.checked} session(s): "
                    + ("the migration is complete and matches its sources." if result.ok
@@ -326,7 +230,7 @@ def verify(workspace_dir: str, as_json: bool) -> None:
             click.echo(f"  · {n}")
         if len(result.notes) > SHOWN_PROBLEMS:
             click.echo(f"  · … and {len(result.notes) - SHOWN_PROBLEMS} more notes")
-    sys.exit(EXIT_OK if result.ok else EXIT_VERIFY)
+    sys.exit(outcome.exit_code)
 
 
 @cli.command()
@@ -338,39 +242,31 @@ def verify(workspace_dir: str, as_json: bool) -> None:
 def rollback(workspace_dir: str, yes: bool, force: bool, as_json: bool, lock_timeout: float) -> None:
     """Undo the migration: remove what it created, restore what it replaced (an interrupted
     run too)."""
-    try:
-        plan = plan_rollback(workspace_dir)
-    except OperationBusy as exc:
-        _die(str(exc), EXIT_LOCKED, as_json, status="busy")
-    except WorkspaceError as exc:
-        _die(str(exc), EXIT_USAGE, as_json)
-    except (OSError, ValueError, BackupError) as exc:
-        _die(f"cannot read what the migration did: {_oserror(exc)}; nothing was changed",
-             EXIT_USAGE, as_json)
+    planned = commands.plan_rollback(workspace_dir)
+    if planned.refusal is not None:
+        _refused(planned.refusal, as_json)
+    assert planned.plan is not None
     if not as_json:
-        click.echo(describe(plan))
-    if plan.nothing_to_do:
-        if as_json:
-            click.echo(json.dumps({"status": "nothing_to_do", "removed": [], "restored": []}))
-        sys.exit(EXIT_OK)
+        click.echo(describe(planned.plan))
+    if planned.plan.nothing_to_do:
+        _done(planned, as_json, message=False)
     if not yes and not as_json and not click.confirm("Roll back?", default=False):
         sys.exit(EXIT_OK)
     with _interrupt_stops_safely(as_json) as cancel:
-        try:
-            result = rollback_workspace(workspace_dir, force=force, cancel=cancel,
-                                        lock_timeout=lock_timeout)
-        except LockBusy as exc:
-            _die(str(exc), EXIT_LOCKED, as_json)
-        except WorkspaceError as exc:
-            _die(str(exc), EXIT_USAGE, as_json)
-    status = "success" if result.ok else "cancelled" if result.cancelled else "refused"
+        outcome = commands.rollback(workspace_dir, force=force, cancel=cancel,
+                                    lock_timeout=lock_timeout)
+    if outcome.refusal is not None:
+        _refused(outcome.refusal, as_json)
+    _done(outcome, as_json)
+
+
+def _done(outcome: commands.RollbackOutcome | commands.CleanupOutcome, as_json: bool,
+          message: bool = True) -> NoReturn:
     if as_json:
-        click.echo(json.dumps({"status": status, "removed": result.removed,
-                               "restored": result.restored, "refused": result.refused,
-                               "message": result.message}))
-    else:
-        click.echo(result.message)
-    sys.exit(EXIT_OK if result.ok else EXIT_CANCELLED if result.cancelled else EXIT_PROBLEMS)
+        click.echo(json.dumps(outcome.to_json()))
+    elif message:
+        click.echo(outcome.message)
+    sys.exit(outcome.exit_code)
 
 
 @cli.command()
@@ -380,59 +276,28 @@ def rollback(workspace_dir: str, yes: bool, force: bool, as_json: bool, lock_tim
 def cleanup(workspace_dir: str, yes: bool, as_json: bool) -> None:
     """Remove the migrated originals whose conversation the agent reaches without them,
     after checking each backup copy byte for byte.  Refuses while a run is interrupted."""
-    def say(text: str) -> None:
-        if not as_json:
-            click.echo(text)
-
-    def done(result_or_plan: Any, status: str, code: int, message: str) -> NoReturn:
-        if as_json:
-            removed = getattr(result_or_plan, "removed", [])
-            kept = getattr(result_or_plan, "kept", None) or getattr(result_or_plan, "keep", [])
-            click.echo(json.dumps({"status": status, "message": message,
-                                   "removed": removed if isinstance(removed, list) else [],
-                                   "kept": [{"file": f, "why": w} for f, w in kept]}))
-        else:
-            click.echo(message)
-        sys.exit(code)
-
     with _interrupt_stops_safely(as_json) as cancel:
-        try:
-            plan = plan_cleanup(workspace_dir, cancel=cancel, workers=True)
-        except OperationBusy as exc:
-            _die(str(exc), EXIT_LOCKED, as_json, status="busy")
-        except WorkspaceError as exc:
-            _die(str(exc), EXIT_USAGE, as_json)
-        except (OSError, ValueError, BackupError) as exc:
-            _die(f"cannot read what the migration did: {_oserror(exc)}; nothing was changed",
-                 EXIT_USAGE, as_json)
-    if plan.cancelled:
-        done(plan, "cancelled", EXIT_CANCELLED, "Clean-up cancelled; nothing was removed.")
-    if plan.refused:
-        done(plan, "refused", EXIT_PROBLEMS, f"Clean-up refused: {plan.refused}.")
-    for name, why in plan.keep:
-        say(f"  keep {name}: {why}")
+        planned = commands.plan_cleanup(workspace_dir, cancel=cancel, workers=True)
+    if planned.refusal is not None:
+        _refused(planned.refusal, as_json)
+    plan = planned.plan
+    assert plan is not None
+    if plan.cancelled or plan.refused:
+        _done(planned, as_json)
+    if not as_json:
+        for name, why in plan.keep:
+            click.echo(f"  keep {name}: {why}")
     if not plan.remove:
-        done(plan, "nothing_to_do", EXIT_OK, "Nothing to clean up.")
-    say(f"{len(plan.remove)} original(s), {plan.bytes:,} bytes, have a verified backup copy "
-        f"in {Layout(plan.workspace).backup_dir}.")
+        _done(planned, as_json)
+    if not as_json:
+        click.echo(planned.message)
     if not yes and not as_json and not click.confirm("Remove them?", default=False):
         sys.exit(EXIT_OK)
     with _interrupt_stops_safely(as_json) as cancel:
-        try:
-            result = cleanup_workspace(workspace_dir, cancel=cancel, workers=True)
-        except OperationBusy as exc:
-            _die(str(exc), EXIT_LOCKED, as_json, status="busy")
-        except WorkspaceError as exc:
-            _die(str(exc), EXIT_USAGE, as_json)
-        except (OSError, ValueError, BackupError) as exc:
-            _die(f"clean-up stopped: {_oserror(exc)}. Every original removed so far has a "
-                 "checked copy in the backup, and rollback restores it.", EXIT_USAGE, as_json)
-    if result.refused:
-        done(result, "refused", EXIT_PROBLEMS, result.message)
-    if result.cancelled:
-        done(result, "cancelled", EXIT_CANCELLED, result.message)
-    done(result, "success" if result.ok else "failed", EXIT_OK if result.ok else EXIT_PROBLEMS,
-         result.message)
+        outcome = commands.cleanup(workspace_dir, cancel=cancel, workers=True)
+    if outcome.refusal is not None:
+        _refused(outcome.refusal, as_json)
+    _done(outcome, as_json)
 
 
 def _json_wanted(args: list[str]) -> bool:

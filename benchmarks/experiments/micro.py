@@ -232,7 +232,7 @@ def exp_memory() -> None:
     after_scan = tracemalloc.get_traced_memory()[0]
     plan = build_plan(scan, "main")
     after_plan = tracemalloc.get_traced_memory()[0]
-    report = build_report(plan, None, dry_run=True)
+    report = build_report(plan, None, dry_run=True).to_json()
     after_report = tracemalloc.get_traced_memory()[0]
     text = json.dumps(report, ensure_ascii=True)
     after_text, peak = tracemalloc.get_traced_memory()

@@ -43,6 +43,7 @@ from migrate_tui.engine.model import (
     no_events,
 )
 from migrate_tui.engine.oplock import operation_lock
+from migrate_tui.engine.report import build_report, save_report
 from migrate_tui.engine.state import WorkspaceState, workspace_state
 from migrate_tui.engine.transcript_encoding import Encoded, Job, encode_transcript
 
@@ -546,15 +547,11 @@ def _needs_record(plan: Plan, state: WorkspaceState) -> bool:
 def _save_report(run: _Run) -> None:
     """Keep the report beside the backup, still under the operation lock.  A report that
     cannot be saved is a warning: the run keeps its outcome."""
-    from migrate_tui.engine.report import build_report, save_report
-
     result = run.result
     if not (result.written or result.error or result.committed):
         return
     try:
-        report = build_report(run.plan, result, dry_run=False)
-        report["report_path"] = run.layout.report
-        result.report_path = save_report(run.layout, report)
+        result.report_path = save_report(run.layout, build_report(run.plan, result, dry_run=False))
     except (OSError, ValueError) as exc:
         result.report_path = None
         result.report_error = f"the report could not be saved: {_describe(exc)}"

@@ -1,12 +1,20 @@
-"""The report of a migration (SPEC §4 "--json"), its exit code, and the results block."""
+"""The report of a migration: a typed object, its JSON form (``--json``, ``last_report.json``),
+its exit code, and the plain-text results block.
+
+A ``Report`` holds the totals and the problems; the per-session lines (``sessions``) are
+made from the plan when asked for, never held, so a report of 100,000 sessions costs no more
+than their plan.  Its JSON form is described in docs/report.md and docs/report.schema.json.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from migrate_tui.core import fsio, ids, jsonio
 from migrate_tui.core.layout import Layout
-from migrate_tui.engine.model import ApplyResult, Plan, Problem, Severity
+from migrate_tui.engine.model import ApplyResult, Plan, PlannedSession, Problem, Severity
 
 # 0 done, nothing failed; 1 done, some sessions not migrated (problems); 2 bad usage or an
 # unusable workspace (damaged records included); 3 a lock is held (sessions.json.lock past the
@@ -16,50 +24,196 @@ from migrate_tui.engine.model import ApplyResult, Plan, Problem, Severity
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_VERIFY = 0, 1, 2, 3, 4
 EXIT_CANCELLED, EXIT_ROLLED_BACK = 5, 6
 
-
-def _detail(problem: Problem, session_id: str) -> dict[str, Any]:
-    return {
-        "file": problem.file, "session_id": session_id, "problem": problem.code,
-        "error": problem.message, "line": problem.line, "column": problem.column,
-        "fixes": list(problem.fixes),
-    }
+Status = Literal["success", "partial", "not_found", "failed"]
+# What became of one session: the plan's action before a run ("migrate", "skip", "blocked",
+# "done"), and after it "migrated", "failed" or "pending" (the run stopped before it).
+SessionStatus = Literal["migrate", "skip", "blocked", "done", "migrated", "failed", "pending"]
+NOT_MIGRATED: frozenset[str] = frozenset({"skip", "blocked", "failed"})
 
 
-def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """One problem or warning, where it is and what it is (an item of ``error_details`` or
+    ``warning_details``)."""
+
+    file: str
+    session_id: str
+    problem: str  # the problem's code, e.g. "invalid_json"
+    error: str  # the sentence
+    line: int | None = None
+    column: int | None = None
+    fixes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, problem: Problem, session_id: str) -> Detail:
+        return cls(problem.file, session_id, problem.code, problem.message, problem.line,
+                   problem.column, tuple(problem.fixes))
+
+    @property
+    def where(self) -> str:
+        return self.file + (f":{self.line}" if self.line else "") + (f":{self.column}" if self.column else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "session_id": self.session_id, "problem": self.problem,
+                "error": self.error, "line": self.line, "column": self.column,
+                "fixes": list(self.fixes)}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLine:
+    """One session in the report."""
+
+    session_id: str
+    file: str
+    keys: tuple[str, ...]
+    action: str  # "migrate" | "skip" | "fix:NAME[,NAME]"
+    status: SessionStatus
+    messages: int
+    problems: tuple[str, ...]
+    not_carried: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def migrated(self) -> bool:
+        return self.status == "migrated"
+
+    @property
+    def left_out(self) -> bool:
+        """Not migrated by this run or plan: skipped, blocked by a problem, or failed."""
+        return self.status in NOT_MIGRATED
+
+    def to_json(self) -> dict[str, Any]:
+        return {"session_id": self.session_id, "file": self.file, "keys": list(self.keys),
+                "action": self.action, "status": self.status, "messages": self.messages,
+                "problems": list(self.problems), "not_carried": list(self.not_carried),
+                "notes": list(self.notes)}
+
+
+@dataclass
+class Report:
+    """What a migration (or its dry run) found and did."""
+
+    status: Status
+    dry_run: bool
+    workspace: str
+    agent_id: str
+    store_path: str
+    backup_dir: str
+    sessions_found: int
+    migrated: int  # migrated by the run; in a dry run, to be migrated
+    skipped: int  # skipped by a decision, blocked by a problem, or failed
+    errors: int  # sessions not migrated because of a problem
+    already_migrated: int
+    error_details: list[Detail] = field(default_factory=list)
+    warning_details: list[Detail] = field(default_factory=list)
+    error: str | None = None  # what stopped the run (or made the workspace unusable)
+    # after a run (None / empty in a dry run)
+    verified: bool | None = None
+    verify_problems: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    committed: bool | None = None
+    report_path: str | None = None
+    report_error: str | None = None
+    plan: Plan | None = field(default=None, repr=False, compare=False)
+    result: ApplyResult | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ran(self) -> bool:
+        """A real run (not a dry run) went as far as apply."""
+        return self.result is not None
+
+    @property
+    def warnings(self) -> int:
+        return len(self.warning_details)
+
+    @property
+    def finished(self) -> bool:
+        """The run merged sessions.json, checked it and committed (not cancelled or stopped)."""
+        return bool(self.ran and not self.cancelled and not self.error and self.verified is True)
+
+    @property
+    def exit_code(self) -> int:
+        if self.verified is False and not self.error:
+            return EXIT_VERIFY
+        if self.status == "failed":
+            return EXIT_USAGE
+        if self.cancelled:
+            return EXIT_CANCELLED
+        if self.errors:
+            return EXIT_PROBLEMS
+        return EXIT_OK
+
+    def sessions(self) -> Iterator[SessionLine]:
+        """Every session, in the plan's order (made from the plan as it is read)."""
+        if self.plan is None:
+            return
+        failed = {f.file_id for f in (self.result.failed if self.result else [])}
+        migrated = set(self.result.migrated) if self.result else set()
+        for ps in self.plan.sessions:
+            yield _session_line(ps, self.result is not None, failed, migrated)
+
+    def left_out(self) -> Iterator[SessionLine]:
+        return (s for s in self.sessions() if s.left_out)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object ``--json`` prints (key order as documented)."""
+        out: dict[str, Any] = {
+            "status": self.status, "dry_run": self.dry_run, "workspace": self.workspace,
+            "agent_id": self.agent_id, "store_path": self.store_path, "backup_dir": self.backup_dir,
+            "sessions_found": self.sessions_found, "migrated": self.migrated,
+            "skipped": self.skipped, "errors": self.errors, "warnings": self.warnings,
+            "already_migrated": self.already_migrated,
+            "error_details": [d.to_json() for d in self.error_details],
+            "warning_details": [d.to_json() for d in self.warning_details],
+            "sessions": [s.to_json() for s in self.sessions()],
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        if self.ran:
+            out["verified"] = self.verified
+            out["verify_problems"] = list(self.verify_problems)
+            out["cancelled"] = self.cancelled
+            out["committed"] = self.committed
+            if self.report_path:
+                out["report_path"] = self.report_path
+            if self.report_error:
+                out["report_error"] = self.report_error
+        return out
+
+
+def _session_line(ps: PlannedSession, ran: bool, failed: set[str], migrated: set[str]) -> SessionLine:
+    summary = ps.scan.summary_for(ps.decision.fixes)
+    status: SessionStatus = ps.action  # type: ignore[assignment]
+    if ran and ps.action == "migrate":
+        status = "migrated" if ps.file_id in migrated else ("failed" if ps.file_id in failed else "pending")
+    warnings = [p.code for p in summary.problems if p.severity is Severity.WARNING]
+    return SessionLine(
+        session_id=ids.display(ps.final_id or ps.file_id), file=ids.display(ps.scan.file_name),
+        keys=(*ps.keys, *ps.kept_keys), action="skip" if ps.file_id in failed else ps.label,
+        status=status, messages=ps.message_count,
+        problems=(*(p.code for p in ps.open_problems), *warnings),
+        not_carried=tuple(ps.not_carried), notes=tuple(ps.notes))
+
+
+def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool) -> Report:
     scan = plan.scan
     layout = Layout(scan.workspace)
     failed = {f.file_id: f for f in (result.failed if result else [])}
-    migrated = set(result.migrated) if result else set()
-    error_details: list[dict[str, Any]] = []
-    warning_details: list[dict[str, Any]] = [_detail(w, "") for w in plan.warnings]
-    sessions = []
+    error_details: list[Detail] = []
+    warning_details: list[Detail] = [Detail.of(w, "") for w in plan.warnings]
     for ps in plan.sessions:
-        sid = ps.final_id or ps.file_id
-        summary = ps.scan.summary_for(ps.decision.fixes)
-        for w in summary.problems:
+        sid = ids.display(ps.final_id or ps.file_id)
+        for w in ps.scan.summary_for(ps.decision.fixes).problems:
             if w.severity is Severity.WARNING:
-                warning_details.append(_detail(w, ids.display(sid)))
+                warning_details.append(Detail.of(w, sid))
         if ps.action == "blocked":
-            error_details += [_detail(p, ids.display(sid)) for p in ps.open_problems]
+            error_details += [Detail.of(p, sid) for p in ps.open_problems]
         if ps.file_id in failed:
-            error_details.append(_detail(failed[ps.file_id].problem, ids.display(sid)))
-        action = ps.label
-        if ps.file_id in failed:
-            action = "skip"
-        status = ps.action
-        if result is not None and ps.action == "migrate":
-            status = "migrated" if ps.file_id in migrated else ("failed" if ps.file_id in failed else "pending")
-        sessions.append({
-            "session_id": ids.display(sid), "file": ids.display(ps.scan.file_name),
-            "keys": ps.keys + ps.kept_keys, "action": action, "status": status,
-            "messages": ps.message_count,
-            "problems": [p.code for p in ps.open_problems] + [p.code for p in summary.problems
-                                                              if p.severity is Severity.WARNING],
-            "not_carried": ps.not_carried, "notes": ps.notes,
-        })
+            error_details.append(Detail.of(failed[ps.file_id].problem, sid))
     t = plan.totals
     errors = t.blocked + len(failed)
-    n_migrated = t.to_migrate - len(failed) if (dry_run or result is None) else len(migrated)
+    n_migrated = t.to_migrate - len(failed) if (dry_run or result is None) else len(result.migrated)
+    status: Status
     if scan.fatal is not None:
         status = "failed"
     elif not scan.sessions_dir_exists or t.found == 0:
@@ -70,111 +224,94 @@ def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool) -> di
         status = "partial"
     else:
         status = "success"
-    report: dict[str, Any] = {
-        "status": status, "dry_run": dry_run, "workspace": scan.workspace, "agent_id": plan.agent_id,
-        "store_path": layout.store, "backup_dir": layout.backup_dir,
-        "sessions_found": t.found, "migrated": n_migrated,
-        "skipped": t.skipped + t.blocked + len(failed), "errors": errors,
-        "warnings": len(warning_details), "already_migrated": t.done,
-        "error_details": error_details, "warning_details": warning_details,
-        "sessions": sessions,
-    }
-    if scan.fatal is not None:
-        report["error"] = str(scan.fatal)
+    report = Report(
+        status=status, dry_run=dry_run, workspace=scan.workspace, agent_id=plan.agent_id,
+        store_path=layout.store, backup_dir=layout.backup_dir, sessions_found=t.found,
+        migrated=n_migrated, skipped=t.skipped + t.blocked + len(failed), errors=errors,
+        already_migrated=t.done, error_details=error_details, warning_details=warning_details,
+        error=str(scan.fatal) if scan.fatal is not None else None, plan=plan, result=result)
     if result is not None:
-        report["verified"] = result.verified
-        report["verify_problems"] = result.verify_problems
-        report["cancelled"] = result.cancelled
-        report["committed"] = result.committed
+        report.verified = result.verified
+        report.verify_problems = list(result.verify_problems)
+        report.cancelled = result.cancelled
+        report.committed = result.committed
+        report.report_path = result.report_path
         if result.error:
-            report["error"] = result.error
-        if result.report_path:
-            report["report_path"] = result.report_path
+            report.error = result.error
         if result.report_error:
-            report["report_error"] = result.report_error
-            report["warning_details"].append(
-                {"file": layout.report, "session_id": "", "problem": "report_not_saved",
-                 "error": result.report_error, "line": None, "column": None, "fixes": []})
-            report["warnings"] = len(report["warning_details"])
+            report.report_error = result.report_error
+            report.warning_details.append(Detail(layout.report, "", "report_not_saved",
+                                                 result.report_error))
     return report
 
 
-def exit_code(report: dict[str, Any]) -> int:
-    if report.get("verified") is False and not report.get("error"):
-        return EXIT_VERIFY
-    if report["status"] == "failed":
-        return EXIT_USAGE
-    if report.get("cancelled"):
-        return EXIT_CANCELLED
-    if report["errors"]:
-        return EXIT_PROBLEMS
-    return EXIT_OK
+def exit_code(report: Report) -> int:
+    return report.exit_code
 
 
-def save_report(layout: Layout, report: dict[str, Any]) -> str | None:
+def save_report(layout: Layout, report: Report) -> str | None:
     """Keep the report beside the backup (only where a backup folder exists).  Raises
     OSError when it cannot be written (``apply_plan`` turns that into a warning)."""
     if not fsio.is_real_dir(layout.backup_dir):
-        report.pop("report_path", None)
+        report.report_path = None
         return None
-    data = jsonio.dumps_report(report)
+    report.report_path = layout.report
+    data = jsonio.dumps_report(report.to_json())
     fsio.write_atomic(layout.report, data, 0o600)
     return layout.report
 
 
-def results_block(report: dict[str, Any], *, verbose: bool = False) -> str:
+def results_block(report: Report, *, verbose: bool = False) -> str:
     """The plain-text results, as the original migration guide printed them."""
     lines = []
-    title = "Migration results (dry run: nothing was written)" if report["dry_run"] else "Migration results"
+    title = "Migration results (dry run: nothing was written)" if report.dry_run else "Migration results"
     lines.append(title)
     lines.append("=" * len(title))
-    label = "Sessions to migrate" if report["dry_run"] else "Sessions migrated"
-    rows = [
-        ("Status", report["status"]),
-        ("Sessions found", report["sessions_found"]),
-        (label, report["migrated"]),
-        ("Already migrated", report["already_migrated"]),
-        ("Skipped", report["skipped"]),
-        ("Errors", report["errors"]),
-        ("Warnings", report["warnings"]),
-        ("Backup location", report["backup_dir"]),
+    label = "Sessions to migrate" if report.dry_run else "Sessions migrated"
+    rows: list[tuple[str, object]] = [
+        ("Status", report.status),
+        ("Sessions found", report.sessions_found),
+        (label, report.migrated),
+        ("Already migrated", report.already_migrated),
+        ("Skipped", report.skipped),
+        ("Errors", report.errors),
+        ("Warnings", report.warnings),
+        ("Backup location", report.backup_dir),
     ]
     width = max(len(k) for k, _ in rows) + 1
     lines += [f"{k + ':':<{width}} {v}" for k, v in rows]
-    if report.get("error"):
-        lines += ["", f"Stopped: {report['error']}"]
-    if report.get("cancelled"):
+    if report.error:
+        lines += ["", f"Stopped: {report.error}"]
+    if report.cancelled:
         lines += ["", "Cancelled at a safe point: sessions.json was not changed. Run migrate "
                   "again to finish, or rollback to undo."]
-    if report.get("report_error"):
-        lines += ["", f"Warning: {report['report_error']}; the results above stand."]
-    if report.get("verified") is False:
-        lines += ["", "Verification found differences:"] + [f"  - {p}" for p in report["verify_problems"]]
-    if report["error_details"]:
+    if report.report_error:
+        lines += ["", f"Warning: {report.report_error}; the results above stand."]
+    if report.verified is False:
+        lines += ["", "Verification found differences:"] + [f"  - {p}" for p in report.verify_problems]
+    if report.error_details:
         lines += ["", "Not migrated (each needs a decision):"]
-        for d in report["error_details"]:
-            where = d["file"] + (f":{d['line']}" if d["line"] else "") + (f":{d['column']}" if d["column"] else "")
-            lines.append(f"  ✗ {where}: {d['error']}")
-            sid = d["session_id"]
-            if d["fixes"]:
-                options = " or ".join(f"--fix {sid}={f}" for f in d["fixes"])
-                lines.append(f"      to migrate it: {options}; to leave it: --skip {sid}")
+        for d in report.error_details:
+            lines.append(f"  ✗ {d.where}: {d.error}")
+            if d.fixes:
+                options = " or ".join(f"--fix {d.session_id}={f}" for f in d.fixes)
+                lines.append(f"      to migrate it: {options}; to leave it: --skip {d.session_id}")
             else:
-                lines.append(f"      it can only be skipped: --skip {sid}")
+                lines.append(f"      it can only be skipped: --skip {d.session_id}")
     if verbose:
-        if report["warning_details"]:
+        if report.warning_details:
             lines += ["", "Warnings:"]
-            lines += [f"  ! {d['file']}: {d['error']}" for d in report["warning_details"]]
+            lines += [f"  ! {d.file}: {d.error}" for d in report.warning_details]
         lines += ["", "Sessions:"]
-        for s in report["sessions"]:
-            keys = ", ".join(s["keys"]) or "-"
-            lines.append(f"  {s['status']:<9} {s['session_id']}  [{keys}]  {s['messages']} message(s)")
-            for note in s["notes"]:
+        for s in report.sessions():
+            keys = ", ".join(s.keys) or "-"
+            lines.append(f"  {s.status:<9} {s.session_id}  [{keys}]  {s.messages} message(s)")
+            for note in s.notes:
                 lines.append(f"            {note}")
-            if s["not_carried"]:
-                lines.append(f"            not carried (kept in the backup): {', '.join(s['not_carried'])}")
-    elif report["warnings"]:
-        lines += ["", f"{report['warnings']} warning(s): run with --verbose to see them."]
-    if report["status"] == "success" and not report["dry_run"] and report["migrated"] == 0:
+            if s.not_carried:
+                lines.append(f"            not carried (kept in the backup): {', '.join(s.not_carried)}")
+    elif report.warnings:
+        lines += ["", f"{report.warnings} warning(s): run with --verbose to see them."]
+    if report.status == "success" and not report.dry_run and report.migrated == 0:
         lines += ["", "Nothing to do: every session is already migrated; nothing was changed."]
     return "\n".join(lines)

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from textual.content import Content
 from textual.message import Message
 
 from migrate_tui.engine import (
-    ApplyResult,
     Decision,
     Inventory,
     Plan,
@@ -68,18 +66,6 @@ class Scanned:
     scan: ScanResult
     plan: Plan | None
     complete: bool = True
-
-
-@dataclass
-class ApplyOutcome:
-    """How apply ended: a result and its report, or an error that stopped it first."""
-
-    exit_code: int
-    result: ApplyResult | None = None
-    report: dict[str, Any] | None = None
-    report_path: str | None = None
-    error: str | None = None
-    elapsed: float | None = None  # seconds, from the start of apply to its end
 
 
 @dataclass(frozen=True)

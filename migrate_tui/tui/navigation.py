@@ -23,8 +23,9 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from migrate_tui.core.errors import MigrateError
+from migrate_tui.engine.commands import MigrateOutcome
 from migrate_tui.tui.formatting import plural
-from migrate_tui.tui.messages import ApplyOutcome, Ask, FixChoice, Scanned, Way, WorkspaceChoice
+from migrate_tui.tui.messages import Ask, FixChoice, Scanned, Way, WorkspaceChoice
 from migrate_tui.tui.screen_base import WizardDialog, WizardScreen
 from migrate_tui.tui.screens.backup import BackupScreen
 from migrate_tui.tui.screens.confirm import ConfirmDialog
@@ -176,7 +177,7 @@ class Navigator:
             self.app.pop_screen()
         self.app.push_screen(ProgressScreen(state.plan, state.cancel), self._applied)
 
-    def _applied(self, outcome: ApplyOutcome | None) -> None:
+    def _applied(self, outcome: MigrateOutcome | None) -> None:
         if outcome is None:
             return
         state = self.state

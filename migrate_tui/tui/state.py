@@ -11,9 +11,9 @@ import threading
 from dataclasses import dataclass, field
 
 from migrate_tui.engine import Inventory, Plan, ScanResult
+from migrate_tui.engine.commands import MigrateOutcome
 from migrate_tui.engine.report import EXIT_OK
 from migrate_tui.tui.decisions import DecisionBook
-from migrate_tui.tui.messages import ApplyOutcome
 from migrate_tui.tui.planning import Planning
 
 
@@ -40,7 +40,7 @@ class WizardState:
     planned_for: tuple[str, str] | None = None  # (workspace, agent id) of scan and plan
     decisions: DecisionBook = field(default_factory=DecisionBook)
     backup: bool = True
-    outcome: ApplyOutcome | None = None
+    outcome: MigrateOutcome | None = None
     runs: int = 0  # migrations run in this session of the wizard
     quit_code: int = EXIT_OK  # the exit code if the user quits now
     cancel: threading.Event = field(default_factory=threading.Event)  # apply stops at a safe point

@@ -79,7 +79,7 @@ def migrate(root: Path, workers: bool = True) -> tuple[object, dict]:
     assert decisions, "the demo workspace should have damaged files to fix"
     plan = build_plan(scan, "main", decisions, backup=True)
     result = apply_plan(plan, workers=workers)
-    report = build_report(plan, result, dry_run=False)
+    report = build_report(plan, result, dry_run=False).to_json()
     return scan, report
 
 

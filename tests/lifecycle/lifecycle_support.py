@@ -60,8 +60,9 @@ def migrate_inproc(root: Path, *, hook: Callable[[str, str], Any] | None = None,
     plan = build_plan(scan, agent_id, decisions or {})
     with fsio.fault_hook(hook) if hook is not None else contextlib.nullcontext():
         result = apply_plan(plan, cancel=cancel, lock_timeout=lock_timeout)
-    report = build_report(plan, result, dry_run=False)
-    return result, report, exit_code(report)
+    built = build_report(plan, result, dry_run=False)
+    report = built.to_json()
+    return result, report, built.exit_code
 
 
 class CancelAt:

@@ -339,8 +339,9 @@ def migrate_inproc(root: Path, hook: Callable[[str, str], Any] | None = None,
     else:
         with fsio.fault_hook(hook):
             result = apply_plan(plan, lock_timeout=lock_timeout)
-    report = build_report(plan, result, dry_run=False)
-    return MigrateRun(result, exit_code(report), report)
+    built = build_report(plan, result, dry_run=False)
+    report = built.to_json()
+    return MigrateRun(result, built.exit_code, report)
 
 
 def rollback_inproc(root: Path, hook: Callable[[str, str], Any] | None = None) -> Any:

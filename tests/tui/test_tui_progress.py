@@ -16,9 +16,8 @@ from textual import _time as textual_time
 from textual.app import App
 from textual.clock import Clock, MockClock
 
-from migrate_tui.engine import LogLine, PhaseStarted, Progress, apply_plan
+from migrate_tui.engine import LogLine, PhaseStarted, Progress, commands
 from migrate_tui.tui.relay import EventRelay
-from migrate_tui.tui.screens import progress as progress_module
 from migrate_tui.tui.screens.progress import ProgressScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.throughput import Meter, Phase, duration
@@ -160,16 +159,17 @@ async def test_quitting_during_apply_says_what_it_waits_for_and_stops_safely(dem
     started = threading.Event()
     release = threading.Event()
 
-    def waiting_apply(plan, *, on_event, cancel, lock_timeout, workers):  # noqa: ANN001
+    real_migrate = commands.migrate
+
+    def waiting_migrate(plan, *, on_event, cancel, **options):  # noqa: ANN001, ANN003
         on_event(PhaseStarted("backup", 19))
         on_event(Progress("backup", 4, 19, "session_map.json"))
         started.set()
         assert cancel.wait(20), "quitting must set the cancel flag"
         release.wait(20)
-        return apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
-                          workers=workers)
+        return real_migrate(plan, on_event=on_event, cancel=cancel, **options)
 
-    monkeypatch.setattr(progress_module, "apply_plan", waiting_apply)
+    monkeypatch.setattr(commands, "migrate", waiting_migrate)
     folder = Path(demo.sessions_dir)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -2,7 +2,7 @@
 measured speed and the time left, the session at hand, a log.  Cancel (escape or c) stops
 apply at its next safe point; quitting does the same and says what it waits for.
 
-Dismisses with the ``ApplyOutcome`` (also when apply failed: the outcome says how)."""
+Dismisses with the ``MigrateOutcome`` (also when apply failed: the outcome says how)."""
 
 from __future__ import annotations
 
@@ -19,22 +19,17 @@ from textual.containers import Vertical
 from textual.widgets import Footer, RichLog, Static
 from textual.worker import Worker
 
-from migrate_tui.core.errors import OperationBusy
 from migrate_tui.engine import (
-    LockBusy,
     LogLine,
     PhaseStarted,
     Plan,
     Progress,
-    WorkspaceError,
-    apply_plan,
-    build_report,
-    exit_code,
+    commands,
 )
+from migrate_tui.engine.commands import MigrateOutcome, Refusal
 from migrate_tui.engine.model import CancelFlag, Event, EventSink
-from migrate_tui.engine.report import EXIT_LOCKED, EXIT_USAGE
 from migrate_tui.tui.formatting import plural
-from migrate_tui.tui.messages import ApplyOutcome, Way
+from migrate_tui.tui.messages import Way
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screen_base import RelayedScreen
 from migrate_tui.tui.throughput import Meter, Phase
@@ -50,23 +45,11 @@ COSTS = {"backup": 1.0, "transcripts": 1.5, "index": 1.0, "verify": 0.05}
 
 
 def run_apply(plan: Plan, on_event: EventSink, cancel: CancelFlag, lock_timeout: float,
-              clock: Callable[[], float] = time.monotonic) -> ApplyOutcome:
-    """Apply (which saves the report beside the backup), then build the report; every way
-    it can end becomes an outcome."""
-    started = clock()
-    try:
-        result = apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
-                            workers=True)
-    except OperationBusy as exc:
-        return ApplyOutcome(EXIT_LOCKED, error=str(exc), elapsed=clock() - started)
-    except LockBusy as exc:
-        return ApplyOutcome(EXIT_LOCKED, error=f"sessions.json.lock is held by another process: {exc}",
-                            elapsed=clock() - started)
-    except WorkspaceError as exc:
-        return ApplyOutcome(EXIT_USAGE, error=str(exc), elapsed=clock() - started)
-    report = build_report(plan, result, dry_run=False)
-    return ApplyOutcome(exit_code(report), result, report, result.report_path,
-                        elapsed=clock() - started)
+              clock: Callable[[], float] = time.monotonic) -> MigrateOutcome:
+    """The engine's migrate command (apply, the report saved beside the backup, the exit
+    code); every way it can end is an outcome."""
+    return commands.migrate(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
+                            workers=True, clock=clock)
 
 
 def phases_of(plan: Plan) -> list[Phase]:
@@ -83,7 +66,7 @@ def phases_of(plan: Plan) -> list[Phase]:
     ]
 
 
-class ProgressScreen(RelayedScreen[ApplyOutcome]):
+class ProgressScreen(RelayedScreen[MigrateOutcome]):
     STEP = 7
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
@@ -118,7 +101,7 @@ class ProgressScreen(RelayedScreen[ApplyOutcome]):
             self._apply(self.start_drawing())
 
     @background("migrating", group=APPLY_GROUP)
-    def _apply(self, relay: Any) -> ApplyOutcome:
+    def _apply(self, relay: Any) -> MigrateOutcome:
         clock = self.wizard.settings.clock
         return run_apply(self.plan, relay, self.cancel, self.wizard.settings.lock_timeout,
                          lambda: clock.time)
@@ -164,7 +147,7 @@ class ProgressScreen(RelayedScreen[ApplyOutcome]):
             return
         self.stop_drawing()
         outcome = worker.result
-        if not isinstance(outcome, ApplyOutcome):
+        if not isinstance(outcome, MigrateOutcome):
             return  # failed: the app's failure dialog offers the way on (ways_forward)
         if self.meter is not None and outcome.result is not None and not outcome.result.cancelled \
                 and outcome.result.error is None:
@@ -175,8 +158,9 @@ class ProgressScreen(RelayedScreen[ApplyOutcome]):
     def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
         """Apply itself turns every failure into a result; what is left (the report could not
         be saved, an unexpected error) still ends on the result screen, which offers the rest."""
-        outcome = ApplyOutcome(EXIT_USAGE, error=f"the migration stopped: {error}. The workspace is "
-                               "at a safe point: run the migration again to finish, or roll back")
+        outcome = MigrateOutcome(refusal=Refusal(
+            "unusable", f"the migration stopped: {error}. The workspace is at a safe point: run "
+            "the migration again to finish, or roll back"))
         return [Way("enter", "See the result", lambda: self.finish(outcome))]
 
     def action_cancel(self) -> None:

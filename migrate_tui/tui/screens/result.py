@@ -20,9 +20,10 @@ from textual.worker import Worker
 from migrate_tui.core.errors import BackupError
 from migrate_tui.engine import LockBusy, WorkspaceError
 from migrate_tui.engine.cleanup import CleanupPlan, cleanup_workspace, plan_cleanup
+from migrate_tui.engine.commands import MigrateOutcome
 from migrate_tui.engine.rollback import RollbackPlan, describe, plan_rollback, rollback_workspace
 from migrate_tui.tui.formatting import human_bytes, plural
-from migrate_tui.tui.messages import ApplyOutcome, Ask, Way
+from migrate_tui.tui.messages import Ask, Way
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.throughput import duration
@@ -32,38 +33,35 @@ from migrate_tui.tui.workers import background
 MAX_LISTED = 300  # sessions listed as not migrated; the rest are counted
 
 
-def headline(outcome: ApplyOutcome) -> tuple[str, str]:
+def headline(outcome: MigrateOutcome) -> tuple[str, str]:
     report = outcome.report
     if report is None:
         return f"✗ The migration did not run to the end: {outcome.error}", "$text-error bold"
-    if report.get("cancelled"):
+    if report.cancelled:
         return "■ Cancelled at a safe point: sessions.json was not changed", "$text-warning bold"
-    if report.get("error"):
-        return f"✗ Stopped at a safe point: {report['error']}", "$text-error bold"
-    if report.get("verified") is False:
+    if report.error:
+        return f"✗ Stopped at a safe point: {report.error}", "$text-error bold"
+    if report.verified is False:
         return "✗ Verification found a difference", "$text-error bold"
-    if report["errors"]:
-        return (f"! Done: {plural(report['migrated'], 'session')} migrated, "
-                f"{plural(report['errors'], 'session')} not migrated"), "$text-warning bold"
-    return f"✓ Migration complete and verified: {plural(report['migrated'], 'session')}", "$text-success bold"
+    if report.errors:
+        return (f"! Done: {plural(report.migrated, 'session')} migrated, "
+                f"{plural(report.errors, 'session')} not migrated"), "$text-warning bold"
+    return f"✓ Migration complete and verified: {plural(report.migrated, 'session')}", "$text-success bold"
 
 
-def finished(outcome: ApplyOutcome) -> bool:
+def finished(outcome: MigrateOutcome) -> bool:
     """The run wrote sessions.json and checked it (it was not cancelled, refused or stopped)."""
-    report = outcome.report
-    return bool(report is not None and not report.get("cancelled") and not report.get("error")
-                and report.get("verified") is True)
+    return outcome.report is not None and outcome.report.finished
 
 
-def left_over(outcome: ApplyOutcome) -> int:
+def left_over(outcome: MigrateOutcome) -> int:
     """Sessions the run did not migrate (problems, skipped, failed), or all when it did not finish."""
-    report = outcome.report
-    if report is None or not finished(outcome):
+    if outcome.report is None or not finished(outcome):
         return -1
-    return sum(1 for s in report["sessions"] if s["status"] in ("skip", "blocked", "failed"))
+    return sum(1 for _ in outcome.report.left_out())
 
 
-def offered_actions(outcome: ApplyOutcome, rolled_back: bool) -> dict[str, str | None]:
+def offered_actions(outcome: MigrateOutcome, rolled_back: bool) -> dict[str, str | None]:
     """Each action of the result screen → None when offered, else the sentence saying why
     not.  (The one place that decides; it reads only the outcome of this run for now.)"""
     if rolled_back:
@@ -78,14 +76,14 @@ def offered_actions(outcome: ApplyOutcome, rolled_back: bool) -> dict[str, str |
     return out
 
 
-def outcome_text(outcome: ApplyOutcome, show_path: Callable[[str], str],  # noqa: C901
+def outcome_text(outcome: MigrateOutcome, show_path: Callable[[str], str],  # noqa: C901
                  rolled_back: str | None = None) -> Parts:
     text = Parts()
     if rolled_back:
         text.append("↺ Rolled back: " + rolled_back + "\n\n", "$text-warning bold")
     line, style = headline(outcome)
     text.append(line + "\n\n", style if not rolled_back else "$text-muted")
-    report: dict[str, Any] | None = outcome.report
+    report = outcome.report
     if outcome.elapsed is not None:
         text.append(f"{'Took:':<18}", "bold").append(duration(outcome.elapsed) + "\n")
     if report is None:
@@ -94,44 +92,43 @@ def outcome_text(outcome: ApplyOutcome, show_path: Callable[[str], str],  # noqa
                     "rollback` undoes what was written so far.\n")
         return text
     rows = [
-        ("Sessions found", report["sessions_found"]),
-        ("Migrated", report["migrated"]),
-        ("Already migrated", report["already_migrated"]),
-        ("Skipped", report["skipped"]),
-        ("Errors", report["errors"]),
-        ("Warnings", report["warnings"]),
+        ("Sessions found", report.sessions_found),
+        ("Migrated", report.migrated),
+        ("Already migrated", report.already_migrated),
+        ("Skipped", report.skipped),
+        ("Errors", report.errors),
+        ("Warnings", report.warnings),
     ]
     for label, value in rows:
         text.append(f"{label + ':':<18}", "bold").append(f"{value:,}\n")
-    verified = report.get("verified")
     text.append(f"{'Verification:':<18}", "bold")
-    if verified is True:
+    if report.verified is True:
         text.append("passed: every entry and transcript reads back as planned\n", "$text-success")
-    elif verified is False:
+    elif report.verified is False:
         text.append("FAILED\n", "$text-error bold")
-        for problem in report.get("verify_problems", []):
+        for problem in report.verify_problems:
             text.append(f"  - {problem}\n", "$text-error")
     else:
         text.append("not run\n", "$text-muted")
-    text.append(f"{'Backup:':<18}", "bold").append(show_path(report["backup_dir"]) + "\n")
+    text.append(f"{'Backup:':<18}", "bold").append(show_path(report.backup_dir) + "\n")
     text.append(f"{'Report (JSON):':<18}", "bold").append(
-        (show_path(outcome.report_path) if outcome.report_path else "not saved (no backup folder)") + "\n")
-    if report.get("cancelled") or report.get("error"):
+        (show_path(report.report_path) if report.report_path else "not saved (no backup folder)") + "\n")
+    if report.cancelled or report.error:
         text.append("\nTo finish, press p: back to the plan with what is left, then migrate again; "
                     "to undo, press r (roll back).\n", "italic")
-    not_migrated = [s for s in report["sessions"] if s["status"] in ("skip", "blocked", "failed")]
+    not_migrated = list(report.left_out())
     if not_migrated:
         text.append(f"\nNot migrated ({len(not_migrated):,}):\n", "bold")
-        details = {d["session_id"]: d for d in report["error_details"]}
+        details = {d.session_id: d for d in report.error_details}
         for s in not_migrated[:MAX_LISTED]:
-            detail = details.get(s["session_id"])
+            detail = details.get(s.session_id)
             if detail is not None:
-                why = f"{detail['problem']}: {detail['error']}"
-                if detail["fixes"]:
-                    why += f" (fixes: {', '.join(detail['fixes'])})"
+                why = f"{detail.problem}: {detail.error}"
+                if detail.fixes:
+                    why += f" (fixes: {', '.join(detail.fixes)})"
             else:
                 why = "skipped by you"
-            text.append(f"  {s['file']}: ", "bold").append(why + "\n")
+            text.append(f"  {s.file}: ", "bold").append(why + "\n")
         if len(not_migrated) > MAX_LISTED:
             text.append(f"  … and {len(not_migrated) - MAX_LISTED:,} more: p shows them all in the plan\n",
                         "italic")
@@ -147,7 +144,7 @@ class ResultScreen(WizardScreen[str]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, outcome: ApplyOutcome) -> None:
+    def __init__(self, outcome: MigrateOutcome) -> None:
         super().__init__()
         self.outcome = outcome
         self.rolled_back: str | None = None  # the rollback's message, once rolled back
