@@ -1,4 +1,4 @@
-"""The store library (SPEC §4): sessions.json read with a cache, changed under its lock,
+"""The store library (docs/cli.md): sessions.json read with a cache, changed under its lock,
 and transcript previews read from the tail.  Real folders, real processes, no mocks."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# The fields of the new format, snake_case, in the order SPEC §1 lists them.
+# The fields of the new format, snake_case, in the order docs/formats.md lists them.
 SESSION_ENTRY_FIELDS: tuple[str, ...] = (
     "session_id", "updated_at", "session_file", "spawned_by", "system_sent",
     "aborted_last_run", "chat_type", "channel", "group_id", "subject", "group_channel",

@@ -2,7 +2,7 @@
 
 Every open, read, write, fsync, close, rename, unlink, mkdir and lock goes through this
 module (a backup copy is a read and an atomic write), so a test can inject a fault at any
-of them (``fault_hook``) without patching the standard library.  The rules of SPEC §3 live
+of them (``fault_hook``) without patching the standard library.  The rules of docs/guarantees.md live
 here too: regular files only, opened without following symlinks, read with a size limit;
 new files written atomically (a temporary file in the same folder, write, fsync, rename,
 fsync of the folder).
@@ -743,7 +743,7 @@ def _through_anchor(path: str) -> str:
 
 @contextlib.contextmanager
 def presence_lock(lock_path: str, timeout: float) -> Iterator[None]:
-    """Hold ``sessions.json.lock`` the way the agent's own writers do (SPEC §3).
+    """Hold ``sessions.json.lock`` the way the agent's own writers do (docs/guarantees.md).
 
     The lock file is created with O_EXCL and records the owner's pid; it is removed on
     release and reclaimed only when its owner is provably gone.  ``filelock.SoftFileLock``

@@ -13,7 +13,7 @@ MAX_KEY = 1024
 
 
 def is_safe_id(value: object) -> bool:
-    """SPEC §1: an id may name a file only if it matches ``^[a-z0-9][a-z0-9._-]{0,127}$``
+    """docs/formats.md: an id may name a file only if it matches ``^[a-z0-9][a-z0-9._-]{0,127}$``
     (so no separators, no leading dot or dash, no spaces); ``.``/``..`` are excluded too."""
     return isinstance(value, str) and SAFE_ID.fullmatch(value) is not None and value not in (".", "..")
 

@@ -1,4 +1,4 @@
-"""Lossless JSON: parse and write so that every value survives exactly (SPEC §3).
+"""Lossless JSON: parse and write so that every value survives exactly (docs/guarantees.md).
 
 The standard library parses, and writes ``sessions.json``; transcript lines are written by
 orjson where its bytes are the standard library's (see ``LineEncoder``).  Two gaps

@@ -1,4 +1,4 @@
-"""Where things live in a workspace (SPEC §1), and the checks that make a path usable."""
+"""Where things live in a workspace (docs/formats.md), and the checks that make a path usable."""
 
 from __future__ import annotations
 

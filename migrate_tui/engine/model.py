@@ -20,7 +20,7 @@ class Severity(str, Enum):
     PROBLEM = "problem"  # needs a decision: a fix, or skip
 
 
-# Problem codes (SPEC §2) and the fixes each offers.  Skipping is always possible.
+# Problem codes (docs/problems.md) and the fixes each offers.  Skipping is always possible.
 FIXES_BY_CODE: dict[str, tuple[str, ...]] = {
     "invalid_json": ("salvage",),
     "not_utf8": ("replace-bytes",),

@@ -1,4 +1,4 @@
-"""The new system's Python side: ``sessions.json`` and the JSONL transcripts (SPEC §4).
+"""The new system's Python side: ``sessions.json`` and the JSONL transcripts (docs/cli.md).
 
     from migrate_tui.store import load_session_store, update_session_store, read_transcript_preview
 

@@ -1,4 +1,4 @@
-"""SessionEntry: one value of ``sessions.json``, as the Python agent reads it (SPEC §1)."""
+"""SessionEntry: one value of ``sessions.json``, as the Python agent reads it (docs/formats.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``sessions.json``: read it (cached), and change it under its lock (SPEC §3, §4).
+"""``sessions.json``: read it (cached), and change it under its lock (docs/guarantees.md, docs/store.md).
 
 Reading goes through ``fsio`` (regular files only, never through a symlink, with a size
 limit) and ``jsonio`` (lossless: unknown fields, key order and every number survive).

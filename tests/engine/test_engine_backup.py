@@ -1,4 +1,4 @@
-"""The backup (SPEC §3): byte-identical copies of every file the migration read, a manifest of
+"""The backup (docs/guarantees.md): byte-identical copies of every file the migration read, a manifest of
 sizes and SHA-256, written and checked before the first new file; journal and manifest inside
 the backup folder; a later run never overwrites an earlier, different copy."""
 

@@ -1,4 +1,4 @@
-"""The command (SPEC §4), run for real in a subprocess: --dry-run, --json, the results block,
+"""The command (docs/cli.md), run for real in a subprocess: --dry-run, --json, the results block,
 --skip/--fix, and the exit codes 0/1/2/3/4."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Keys (SPEC §1 "Keys"): every session_map key survives with its session id, key-less
+"""Keys (docs/formats.md, keys): every session_map key survives with its session id, key-less
 sessions get metadata.session_key or agent:<agent-id>:<full id>, dangling keys are reported,
 and what sessions.json already holds is never overwritten silently."""
 

@@ -1,4 +1,4 @@
-"""New files are no more readable than the files they come from (SPEC §3), and the engine,
+"""New files are no more readable than the files they come from (docs/guarantees.md), and the engine,
 the store and the command never import Textual."""
 
 from __future__ import annotations

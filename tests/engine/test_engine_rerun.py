@@ -1,4 +1,4 @@
-"""Running it again on a migrated workspace changes nothing and says so (SPEC §3)."""
+"""Running it again on a migrated workspace changes nothing and says so (docs/guarantees.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Transcripts and entries (SPEC §1 "Output"): each transcript line is its legacy message with
+"""Transcripts and entries (docs/formats.md): each transcript line is its legacy message with
 the null-valued fields left out and everything else exactly as it was; each entry carries
 updated_at in integer ms UTC and the metadata SessionEntry fields; what is not carried is named."""
 

@@ -1,6 +1,6 @@
 """The fast line encoder (orjson) writes exactly the bytes the standard library writes.
 
-SPEC §3: "A faster JSON library may parse and write only where the result is proven
+docs/guarantees.md: "A faster JSON library may parse and write only where the result is proven
 identical; otherwise the standard library does."  Transcript lines are written by
 ``LineEncoder``: orjson where it can, the standard library for the rest.  Here both paths
 encode the same parsed values, which must give the same bytes, for arbitrary JSON text:

@@ -1,4 +1,4 @@
-"""Builders for the hostile-workspace suite (SPEC §2 and §3).
+"""Builders for the hostile-workspace suite (docs/problems.md, docs/guarantees.md).
 
 Every test builds a real workspace in ``tmp_path``::
 
@@ -38,7 +38,7 @@ CLI_TIMEOUT = 60  # seconds; a hang (FIFO) fails the test instead of the suite
 GOOD_ID = "good-1"
 GOOD_KEY = "agent:main:main"
 
-# ---------------------------------------------------------------- legacy content (SPEC §1)
+# ---------------------------------------------------------------- legacy content (docs/formats.md)
 
 
 def message(role: str, content: Any, minute: int = 0) -> dict[str, Any]:

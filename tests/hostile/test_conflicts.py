@@ -1,4 +1,4 @@
-"""What is already there (SPEC §2, §1 "Keys" 3): a diverged transcript <id>.jsonl, and an
+"""What is already there (docs/problems.md, docs/formats.md): a diverged transcript <id>.jsonl, and an
 existing sessions.json with a conflicting key.  Never overwritten silently; replaced only
 on request, the old one saved in the backup first."""
 

@@ -1,4 +1,4 @@
-"""Damaged content (SPEC §2): invalid JSON and salvage, wrong shape, bad messages, and
+"""Damaged content (docs/problems.md): invalid JSON and salvage, wrong shape, bad messages, and
 duplicate keys (a warning: the last value is kept, as Python's json reads it)."""
 
 from __future__ import annotations

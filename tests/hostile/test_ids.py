@@ -1,4 +1,4 @@
-"""Session ids and dates (SPEC §2): file name vs content, unsafe ids (path separators, "..",
+"""Session ids and dates (docs/problems.md): file name vs content, unsafe ids (path separators, "..",
 leading dash, spaces, too long) renamed to a safe id, and an unparseable updated_at."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Symlinks in and out of .sessions/ (SPEC §2 "a symlink, or a path that resolves outside
+"""Symlinks in and out of .sessions/ (docs/problems.md "a symlink, or a path that resolves outside
 .sessions/": skip only, never read or write through it; §3 "symlinks are not followed")."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""New files are no more readable than the files they come from (SPEC §3), whatever the
+"""New files are no more readable than the files they come from (docs/guarantees.md), whatever the
 umask of the process that runs the migration."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""After all of that (SPEC §3): rollback returns every file outside backup_old_format/ to its
+"""After all of that (docs/guarantees.md): rollback returns every file outside backup_old_format/ to its
 exact prior bytes; it refuses, naming the file, when a migrated file changed after the
 migration (``--force`` rolls back, saving the changed content); clean-up removes only
 originals whose backup checks out, and a rollback after it puts them back."""

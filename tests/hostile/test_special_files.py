@@ -1,5 +1,5 @@
-"""Reading is careful (SPEC §3): regular files only (no FIFOs, devices or directories), a
-size limit, deep nesting caught; SPEC §2 "nesting too deep, or a file too large to parse
+"""Reading is careful (docs/guarantees.md): regular files only (no FIFOs, devices or directories), a
+size limit, deep nesting caught; docs/problems.md "nesting too deep, or a file too large to parse
 safely": skip only, no crash."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Helpers for the proof suite (tests/proof): a small workspace with every kind of write the
 migration makes, an independent model of what it must become, fault plans that go through
-``fsio.fault_hook`` only, a checker of the write protocol (SPEC §3), and invariant checks.
+``fsio.fault_hook`` only, a checker of the write protocol (docs/guarantees.md), and invariant checks.
 
 Imported as ``proof_support`` (tests/proof/conftest.py puts this folder on sys.path; the name
 is unique so it never clashes with another folder's helpers).
@@ -472,7 +472,7 @@ class _Tmp:
 
 
 class Protocol:
-    """Checks, operation by operation, the rules of SPEC §3 that a reader of the trace can
+    """Checks, operation by operation, the rules in docs/guarantees.md that a reader of the trace can
     see.  Violations are collected in ``violations`` (a hook must not raise anything but the
     faults it injects).
 
@@ -628,7 +628,7 @@ def _lock_pid(path: str) -> int | None:
 
 
 def check_consistent(root: Path, ref: Reference, *, debris_ok: bool = True) -> list[str]:
-    """The state any interruption may leave (SPEC §3): originals byte-identical;
+    """The state any interruption may leave (docs/guarantees.md): originals byte-identical;
     sessions.json absent, old or new, and whole JSON; every entry it has points at a complete
     transcript, and for a migrated session one equal to its source; every other file is as
     it was or as the migration leaves it; what was replaced is in the backup.  Temporary

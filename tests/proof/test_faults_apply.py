@@ -1,4 +1,4 @@
-"""A fault at every I/O operation of apply (SPEC §3 "Guarantees").
+"""A fault at every I/O operation of apply (docs/guarantees.md "Guarantees").
 
 The clean run is recorded once with a counting hook: operations #0..#N-1.  Then, for every
 operation k and every fault that operation can meet (ENOSPC, a short write, a torn write for
@@ -202,7 +202,7 @@ def second_points(k: int, span: int) -> list[int]:
 def _inproc_migrate(work: Path, hook: Any) -> tuple[Any, list[str]]:
     try:
         return migrate_inproc(work, hook), []
-    except Exception as exc:  # noqa: BLE001 - apply must report, not raise (SPEC: result.error)
+    except Exception as exc:  # noqa: BLE001 - apply must report, not raise (its result.error)
         return None, [f"migrate raised {type(exc).__name__}: {exc}"]
 
 

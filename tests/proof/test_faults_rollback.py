@@ -1,4 +1,4 @@
-"""A fault at every I/O operation of rollback (SPEC §3: "rollback restores the prior state").
+"""A fault at every I/O operation of rollback (docs/guarantees.md: "rollback restores the prior state").
 
 Starting from a finished migration, rollback is recorded once with a counting hook, then run
 again on fresh copies with a fault at each operation k (once, and for lasting kinds at k and

@@ -1,4 +1,4 @@
-"""Fuzzing the legacy reader and salvage (SPEC §2: damaged files are reported, never a crash;
+"""Fuzzing the legacy reader and salvage (docs/problems.md: damaged files are reported, never a crash;
 ``salvage`` keeps "the complete messages before the damage").
 
 Bytes in: arbitrary bytes, and valid legacy files (written as the old writer did) cut short,

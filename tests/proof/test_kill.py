@@ -1,4 +1,4 @@
-"""SIGKILL at any instant (SPEC §3: "Killed at any instant, a migration leaves a workspace
+"""SIGKILL at any instant (docs/guarantees.md: "Killed at any instant, a migration leaves a workspace
 from which running migrate again finishes the job, and rollback restores the prior state").
 
 The real command, ``python -c KILL_DRIVER migrate WS --json ...`` (the driver only installs

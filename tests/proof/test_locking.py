@@ -1,4 +1,4 @@
-"""sessions.json.lock (SPEC §3): a presence lock that interoperates with
+"""sessions.json.lock (docs/guarantees.md): a presence lock that interoperates with
 ``filelock.SoftFileLock``, is reclaimed only when its owner is provably gone, and makes
 concurrent writers lose no update.
 

@@ -1,4 +1,4 @@
-"""Property-based proof that the migration is lossless (SPEC §1 output, §3 "Lossless").
+"""Property-based proof that the migration is lossless (docs/formats.md, docs/guarantees.md).
 
 Random legacy workspaces, written the way the old writer wrote them: messages holding
 arbitrary JSON (nested objects and lists, integers far beyond 64 bits and beyond Python's

@@ -1,5 +1,5 @@
 """A stateful proof: any sequence of migrate, crash, rerun, rollback, new sessions and crash
-debris agrees with a simple model of the files (SPEC §3).
+debris agrees with a simple model of the files (docs/guarantees.md).
 
 The model is the pristine workspace as the user has it (a folder the machine adds new legacy
 sessions to) and what a clean migration makes of it (``reference_from``).  After every step
