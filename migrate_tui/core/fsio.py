@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import os
 import secrets
+import shutil
 import stat
 import threading
 import time
@@ -287,6 +288,30 @@ def is_real_dir(path: str) -> bool:
     """A directory that is not a symlink."""
     st = lstat_or_none(path)
     return st is not None and stat.S_ISDIR(st.st_mode)
+
+
+def is_dir(path: str) -> bool:
+    """A directory, or a symlink to one (a folder the user names, such as the workspace)."""
+    _at("stat", path)
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def list_folders(path: str, limit: int) -> list[str]:
+    """The names of the sub-folders of ``path`` (not symlinks), among its first ``limit``
+    entries, in no order."""
+    _at("listdir", path)
+    with os.scandir(path) as entries:
+        return [entry.name for _, entry in zip(range(limit), entries)
+                if entry.is_dir(follow_symlinks=False)]
+
+
+def disk_free(path: str) -> int:
+    """Free bytes on the file system that holds ``path``."""
+    _at("stat", path)
+    return shutil.disk_usage(path).free
 
 
 # ---------------------------------------------------------------- reading

@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from migrate_tui.engine import MIGRATE, Decision, Plan, ScanResult
 from migrate_tui.engine.plan import with_decisions
 from migrate_tui.engine.report import EXIT_OK, EXIT_USAGE
-from migrate_tui.engine.wizard_support import default_workspace
+from migrate_tui.engine.workspace_info import default_workspace
 from migrate_tui.tui.formatting import shown_path
 from migrate_tui.tui.messages import Ask, InventoryReady, OpenFix, ShowErrors, ToBackup, Way
 from migrate_tui.tui.navigation import Navigator, actions_of

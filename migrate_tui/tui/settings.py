@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from textual.clock import Clock
 
-from migrate_tui.engine.wizard_support import disk_free
+from migrate_tui.engine.workspace_info import disk_free
 
 
 @dataclass

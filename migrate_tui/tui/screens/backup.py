@@ -15,7 +15,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from migrate_tui.engine import Plan
-from migrate_tui.engine.wizard_support import BackupEstimate, backup_estimate
+from migrate_tui.engine.workspace_info import BackupEstimate, backup_estimate
 from migrate_tui.tui.formatting import human_bytes, plural
 from migrate_tui.tui.messages import Ask, Way
 from migrate_tui.tui.parts import Parts

@@ -21,7 +21,7 @@ from textual.worker import Worker
 
 from migrate_tui.core.ids import is_valid_key
 from migrate_tui.engine import Inventory, inventory
-from migrate_tui.engine.wizard_support import complete_folder
+from migrate_tui.engine.workspace_info import complete_folder
 from migrate_tui.tui.messages import InventoryReady, Way, WorkspaceChoice
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.relay import Later, Poller

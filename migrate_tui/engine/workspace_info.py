@@ -1,16 +1,17 @@
-"""Small read-only queries the wizard needs besides the migration itself: the default
-workspace, folder completion for the path field, and whether the backup fits on the disk.
+"""What the wizard asks about a workspace besides the migration itself: the default workspace,
+folder completion for the path field, the free space on a disk, and what the backup will hold.
 
-Plain functions; the wizard calls them from worker threads, never from a screen's compose.
+Read-only, every file-system call through ``core.fsio`` (so a fault hook sees it).  The wizard
+calls these from worker threads, never from a screen's compose.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from migrate_tui.core import fsio
 from migrate_tui.core.layout import SESSION_MAP, STORE, Layout
 from migrate_tui.engine.model import Plan
 
@@ -23,7 +24,7 @@ def default_workspace(given: str | None) -> str:
     else empty (the user types one)."""
     if given:
         return given
-    return DEFAULT_WORKSPACE if os.path.isdir(os.path.expanduser(DEFAULT_WORKSPACE)) else ""
+    return DEFAULT_WORKSPACE if fsio.is_dir(os.path.expanduser(DEFAULT_WORKSPACE)) else ""
 
 
 def complete_folder(typed: str) -> str | None:
@@ -35,14 +36,11 @@ def complete_folder(typed: str) -> str | None:
     expanded = os.path.expanduser(typed)
     parent, prefix = os.path.split(expanded)
     try:
-        with os.scandir(parent or ".") as entries:
-            names = sorted(
-                entry.name for _, entry in zip(range(MAX_COMPLETIONS * 10), entries)
-                if entry.name.startswith(prefix) and entry.is_dir(follow_symlinks=False)
-                and (prefix.startswith(".") or not entry.name.startswith("."))
-            )
+        folders = fsio.list_folders(parent or ".", MAX_COMPLETIONS * 10)
     except OSError:
         return None
+    names = sorted(name for name in folders if name.startswith(prefix)
+                   and (prefix.startswith(".") or not name.startswith(".")))
     for name in names:
         if name != prefix:
             return typed + name[len(prefix):] + os.sep
@@ -68,7 +66,7 @@ class BackupEstimate:
 def disk_free(path: str) -> int | None:
     """Free bytes on the disk that holds ``path`` (None when it cannot be asked)."""
     try:
-        return shutil.disk_usage(path).free
+        return fsio.disk_free(path)
     except OSError:
         return None
 
@@ -89,8 +87,11 @@ def backup_estimate(plan: Plan, free_space: Callable[[str], int | None] = disk_f
                           (STORE, scan.store_present)):
         if present:
             files += 1
+            st = None
             try:
-                size += os.lstat(layout.in_sessions(name)).st_size
+                st = fsio.lstat_or_none(layout.in_sessions(name))
             except OSError:
                 pass
+            if st is not None:
+                size += st.st_size
     return BackupEstimate(layout.backup_dir, files, size, free_space(layout.sessions_dir), plan.backup)
