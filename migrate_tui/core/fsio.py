@@ -304,7 +304,7 @@ def list_folders(path: str, limit: int) -> list[str]:
     entries, in no order."""
     _at("listdir", path)
     with os.scandir(path) as entries:
-        return [entry.name for _, entry in zip(range(limit), entries)
+        return [entry.name for _, entry in zip(range(limit), entries, strict=False)
                 if entry.is_dir(follow_symlinks=False)]
 
 
@@ -583,7 +583,7 @@ class WriteBatch:
         for item in items:  # one after another: a fault test's k-th operation is fixed
             try:
                 self._temps.append(_write_temp(item))
-            except BaseException as exc:  # noqa: BLE001 - raised by finish(), after cleaning up
+            except BaseException as exc:  # raised by finish(), after cleaning up
                 self._failure = exc
                 break
 
@@ -591,7 +591,7 @@ class WriteBatch:
         for future in self._futures:
             try:
                 self._temps.append(future.result())
-            except BaseException as exc:  # noqa: BLE001 - raised by finish(), after cleaning up
+            except BaseException as exc:  # raised by finish(), after cleaning up
                 self._temps.append(None)
                 self._failure = self._failure or exc
         self._futures = []
@@ -604,7 +604,7 @@ class WriteBatch:
         try:
             if self._failure is not None:
                 raise self._failure
-            for item, tmp in zip(self.items, self._temps):
+            for item, tmp in zip(self.items, self._temps, strict=True):
                 assert tmp is not None
                 rename(tmp, item.path)
                 done += 1

@@ -26,13 +26,16 @@ import math
 import re
 import secrets
 from collections.abc import Iterator
-from json import encoder as _enc
+from json import encoder as _json_encoder
 from typing import Any
 
 try:
     import orjson as _orjson
 except ImportError:  # pragma: no cover - a declared dependency; the standard library suffices
-    _orjson = None
+    _orjson = None  # type: ignore[assignment]
+
+# the C encoders (c_make_encoder, c_encode_basestring…) are not in the type stubs
+_enc: Any = _json_encoder
 
 JSONDecodeError = json.JSONDecodeError
 
@@ -458,7 +461,8 @@ def compact_digest(value: Any) -> str | None:
     if _orjson is None:  # pragma: no cover - a declared dependency
         return None
     try:
-        return hashlib.sha256(_orjson.dumps(value, default=_fast_default, option=_COMPACT_OPTIONS)).hexdigest()
+        data = _orjson.dumps(value, default=_fast_default, option=_COMPACT_OPTIONS)
+        return hashlib.sha256(data).hexdigest()
     except TypeError:
         return None
 
@@ -526,10 +530,10 @@ def first_difference(jsonl: bytes, values: list[Any], encoder: LineEncoder | Non
         except (ValueError, RecursionError):
             parsed = None
         if parsed is not None and parsed == wanted and all(
-                list(p) == list(v) for p, v in zip(parsed, wanted)
+                list(p) == list(v) for p, v in zip(parsed, wanted, strict=True)
                 if isinstance(p, dict) and isinstance(v, dict)):
             continue
-        for n, (line, want) in enumerate(zip(chunk, wanted), start + 1):
+        for n, (line, want) in enumerate(zip(chunk, wanted, strict=False), start + 1):
             # NaN, or a nested key order: compare line by line, as text
             try:
                 got = loads(line.decode("utf-8"))

@@ -7,6 +7,7 @@ calls these from worker threads, never from a screen's compose.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,10 +89,8 @@ def backup_estimate(plan: Plan, free_space: Callable[[str], int | None] = disk_f
         if present:
             files += 1
             st = None
-            try:
+            with contextlib.suppress(OSError):
                 st = fsio.lstat_or_none(layout.in_sessions(name))
-            except OSError:
-                pass
             if st is not None:
                 size += st.st_size
     return BackupEstimate(layout.backup_dir, files, size, free_space(layout.sessions_dir), plan.backup)
