@@ -1,6 +1,7 @@
 """docs/report.schema.json against real reports: the command run in a subprocess on generated
 workspaces, each outcome's ``--json`` object validated (migrate: success, partial, dry run,
-fixes, refusals, usage errors; verify; rollback; cleanup), and ``last_report.json`` too.
+fixes, refusals, usage errors; verify; rollback; cleanup), and ``last_report.json`` too;
+a cancelled run through the engine function the command line calls.
 
 The schema names every key and allows no other, so a key renamed in the code (or in the
 schema) fails here."""
@@ -11,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import pytest
 
 from migrate_tui.core.layout import open_layout
 from migrate_tui.demo import generate_workspace
+from migrate_tui.engine import commands
 from migrate_tui.engine.model import ALL_FIXES, FIXES_BY_CODE
 from migrate_tui.engine.oplock import operation_lock
 
@@ -146,3 +149,20 @@ def test_refusals_and_usage_errors(good: str, tmp_path: Path) -> None:
     lock.write_text(str(os.getpid()))  # the agent (this live process) holds it
     locked = run("migrate", good, "--lock-timeout", "0", expect=3)
     assert (kind(locked), locked["status"]) == ("refusal", "failed")
+
+
+def test_cancelled_runs(good: str) -> None:
+    """Cancelled at the first safe point, through the engine function the command line calls
+    (its to_json() is what --json prints; a timed Ctrl-C would make a flaky test)."""
+    cancel = threading.Event()
+    cancel.set()
+    prepared = commands.prepare(good)
+    assert prepared.plan is not None
+    stopped = commands.migrate(prepared.plan, cancel=cancel)
+    report = stopped.to_json()
+    valid(report)
+    assert (stopped.exit_code, kind(report), report["cancelled"]) == (5, "migrate", True)
+    assert run("verify", good, expect=4)["status"] == "different"  # not migrated
+    verify = commands.verify(good, cancel=cancel)
+    valid(verify.to_json())
+    assert (verify.exit_code, kind(verify.to_json()), verify.to_json()["cancelled"]) == (5, "refusal", True)
