@@ -132,3 +132,18 @@ def test_the_docs_index_lists_every_page() -> None:
     for page in DOCS.iterdir():
         if page.name != "README.md":
             assert f"]({page.name})" in index, page.name
+
+
+def test_what_the_code_quotes_from_a_page_is_on_that_page() -> None:
+    """A comment or docstring quoting a page (docs/guarantees.md: "…") quotes what it says."""
+
+    def norm(text: str) -> str:
+        return " ".join(text.replace("`", "").split())
+
+    quoted = 0
+    for path in [*(ROOT / "migrate_tui").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]:
+        for match in re.finditer(r'docs/([\w.-]+\.md):? "([^"]+)"', _text(path)):
+            page = DOCS / match.group(1)
+            assert norm(match.group(2)) in norm(_text(page)), (path.name, match.group(2))
+            quoted += 1
+    assert quoted
