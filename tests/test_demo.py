@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import json
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from migrate_tui.demo import (
     legacy_session_text,
     write_legacy_session,
 )
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO, run_command
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -205,8 +203,7 @@ def test_small_and_empty_workspaces(tmp_path):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "migrate_tui.demo", *args],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    return run_command(*args, module="migrate_tui.demo", cwd=REPO)
 
 
 def test_cli_writes_and_refuses_without_force(tmp_path):

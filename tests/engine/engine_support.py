@@ -1,62 +1,38 @@
 """Helpers for the engine suite (tests/engine): build real legacy workspaces, run the real
 command, and look at the files it left.
 
-Imported as ``engine_support`` (pytest puts tests/engine on sys.path; the name is unique so it
-never clashes with another folder's helpers).
+What every suite shares (legacy messages, JSONL reading, hashes, the subprocess) comes from
+``tests.support``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from migrate_tui.demo import write_legacy_session, write_session_map
-
-CLI_TIMEOUT = 60  # seconds: a hang fails the test instead of the suite
-CREATED_AT = "2026-02-11T10:00:00.708148+00:00"
-UPDATED_AT = "2026-02-11T12:00:00.708267+00:00"
-UPDATED_MS = 1770811200708  # UPDATED_AT in integer ms UTC
-OLD_MTIME = 1_767_225_600  # 2026-01-01T00:00:00Z: files look settled, not "recently changed"
-
-
-def message(role: str, content: Any, minute: int = 0, **extra: Any) -> dict[str, Any]:
-    """A message as the old writer produced it (pydantic model_dump: every field, nulls too)."""
-    out = {"role": role, "content": content, "timestamp": f"2026-02-11T10:{minute:02d}:00.708193",
-           "tool_calls": None, "tool_call_id": None, "name": None, "images": None}
-    out.update(extra)
-    return out
-
-
-def conversation(label: str, n: int) -> list[dict[str, Any]]:
-    return [message("user" if i % 2 == 0 else "assistant", f"{label} message {i}", i % 60)
-            for i in range(n)]
-
-
-def without_nulls(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What a transcript holds for these messages: top-level null-valued fields left out."""
-    return [{k: v for k, v in m.items() if v is not None} for m in msgs]
-
-
-def read_jsonl(path: Path) -> list[Any]:
-    data = path.read_bytes()
-    assert data == b"" or data.endswith(b"\n"), f"{path.name} does not end with a newline"
-    return [json.loads(line) for line in data.decode("utf-8").split("\n")[:-1]]
+from tests.support import (  # noqa: F401 - the engine suite's tests import them from here
+    CLI_TIMEOUT,
+    CREATED_AT,
+    OLD_MTIME,
+    UPDATED_AT,
+    UPDATED_MS,
+    conversation,
+    message,
+    read_jsonl,
+    run_command,
+    sha,
+    without_nulls,
+)
 
 
 def canonical(value: Any) -> str:
     """A text that is equal for equal JSON values *with equal key order* (NaN equals NaN)."""
     return json.dumps(value, ensure_ascii=True, allow_nan=True)
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def tree(root: Path) -> dict[str, tuple[Any, ...]]:
@@ -116,11 +92,7 @@ class Run:
 def run_cli(*args: str | os.PathLike[str], timeout: float = CLI_TIMEOUT) -> Run:
     """The real command, ``python -m migrate_tui ...``, in a subprocess."""
     argv = tuple(str(a) for a in args)
-    proc = subprocess.run(
-        [sys.executable, "-m", "migrate_tui", *argv], capture_output=True, text=True,
-        timeout=timeout, stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"},
-    )
+    proc = run_command(*argv, timeout=timeout)
     run = Run(argv, proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, str(run)
     return run

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_support import UPDATED_MS, Workspace, conversation, diff, run_cli, tree
+
+from tests.engine.engine_support import UPDATED_MS, Workspace, conversation, diff, run_cli, tree
 
 UUID_A = "c25b364a-8e88-468e-ba3c-526b48c4fcf0"
 UUID_B = "7d1f0a55-3b2c-4e8f-9a61-0c2d4e6f8a9b"

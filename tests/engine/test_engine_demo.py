@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_support import Run, diff, read_jsonl, run_cli, tree, without_nulls
 
 from migrate_tui.demo import BIG_INT, DemoInfo, generate_workspace
 from migrate_tui.store import load_session_store, read_transcript_preview
 from migrate_tui.store.session_store import clear_cache
+from tests.engine.engine_support import Run, diff, read_jsonl, run_cli, tree, without_nulls
 
 PROBLEM_KINDS = ("invalid_json", "not_utf8", "bad_messages", "id_mismatch", "bad_updated_at")
 

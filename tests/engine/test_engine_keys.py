@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine_support import UPDATED_MS, Workspace, canonical, diff, run_cli, sha, tree
-
 from migrate_tui.core import fsio
 from migrate_tui.engine import apply_plan, build_plan, build_report, exit_code, scan_workspace
+from tests.engine.engine_support import UPDATED_MS, Workspace, canonical, diff, run_cli, sha, tree
 
 UUID_A = "c25b364a-8e88-468e-ba3c-526b48c4fcf0"
 UUID_B = "7d1f0a55-3b2c-4e8f-9a61-0c2d4e6f8a9b"

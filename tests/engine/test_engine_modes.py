@@ -10,7 +10,8 @@ import sys
 import textwrap
 
 import pytest
-from engine_support import Workspace
+
+from tests.engine.engine_support import Workspace
 
 
 def _mode(path: os.PathLike[str] | str) -> int:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from engine_support import Workspace, conversation, diff, without_nulls
-
 from migrate_tui.engine import MIGRATE, build_plan, scan_workspace, session_preview
+from tests.engine.engine_support import Workspace, conversation, diff, without_nulls
 
 UUID_A = "c25b364a-8e88-468e-ba3c-526b48c4fcf0"
 UUID_B = "7d1f0a55-3b2c-4e8f-9a61-0c2d4e6f8a9b"

@@ -8,7 +8,8 @@ import json
 import math
 
 import pytest
-from engine_support import (
+
+from tests.engine.engine_support import (
     CREATED_AT,
     UPDATED_MS,
     Workspace,

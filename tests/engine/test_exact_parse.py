@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from json_cases import VALUE
 
 from migrate_tui.core import jsonio
 from migrate_tui.engine import legacy
 from migrate_tui.engine.legacy import read_legacy
+from tests.engine.json_cases import VALUE
 
 pytestmark = pytest.mark.skipif(jsonio._orjson is None, reason="orjson is not installed")
 

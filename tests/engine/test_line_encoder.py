@@ -11,13 +11,12 @@ Python's 4,300-digit limit, control characters, lone surrogates, deep nesting.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
-from json_cases import EDGE_LITERALS, VALUE, reference, reference_document
 
 from migrate_tui.core import jsonio
+from tests.engine.json_cases import EDGE_LITERALS, VALUE, reference, reference_document
 
 FAST = jsonio.LineEncoder()
 STDLIB = jsonio.LineEncoder(fast=False)

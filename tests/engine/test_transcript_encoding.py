@@ -12,19 +12,18 @@ plain files (else the speed-up is gone) and refused where orjson reads otherwise
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from json_cases import EDGE_LITERALS, VALUE, reference
 
 from migrate_tui.core import jsonio
 from migrate_tui.engine import scan_workspace
 from migrate_tui.engine.legacy import exact_token
 from migrate_tui.engine.transcript_encoding import Encoded, Job, checked_transcript, encode_transcript
+from tests.engine.json_cases import EDGE_LITERALS, VALUE, reference
 
 pytestmark = pytest.mark.skipif(jsonio._orjson is None, reason="orjson is not installed")
 

@@ -8,7 +8,17 @@ import json
 import os
 
 import pytest
-from conftest import GOOD_ID, GOOD_KEY, UPDATED_MS, Hostile, legacy, lines_of, read_jsonl, sha
+
+from tests.hostile.hostile_support import (
+    GOOD_ID,
+    GOOD_KEY,
+    UPDATED_MS,
+    Hostile,
+    legacy,
+    lines_of,
+    read_jsonl,
+    sha,
+)
 
 AGENT_LINES = (b'{"role":"user","content":"written by the agent","timestamp":"2026-03-01T09:00:00"}\n'
                b'{"role":"assistant","content":"not from the legacy file"}\n')

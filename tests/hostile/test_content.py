@@ -7,15 +7,16 @@ import json
 from typing import Any
 
 import pytest
-from conftest import (
+
+from tests.hostile.hostile_support import (
     CREATED_AT,
     CREATED_MS,
     FIXED_MTIME,
     Hostile,
+    conversation,
     dump,
     legacy,
     message,
-    messages,
     read_jsonl,
 )
 
@@ -141,7 +142,7 @@ def test_salvage_migrates_exactly_the_complete_messages_and_uses_the_file_mtime(
 
 
 def test_salvage_uses_created_at_when_it_came_before_the_damage(hw: Hostile) -> None:
-    msgs = messages("early", 4)
+    msgs = conversation("early", 4)
     doc = {"session_id": "early", "created_at": CREATED_AT, "metadata": {"label": "Early"},
            "messages": msgs, "updated_at": "2026-02-11T12:00:00+00:00"}
     text = dump(doc)

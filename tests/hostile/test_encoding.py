@@ -7,7 +7,8 @@ import codecs
 import json
 
 import pytest
-from conftest import Hostile, dump, legacy, message, read_jsonl
+
+from tests.hostile.hostile_support import Hostile, dump, legacy, message, read_jsonl
 
 UNICODE = "héllo — 日本語 😀 \u2028 \u0000 tab\t"
 

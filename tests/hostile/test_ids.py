@@ -7,7 +7,8 @@ import os
 import re
 
 import pytest
-from conftest import (
+
+from tests.hostile.hostile_support import (
     CREATED_MS,
     Hostile,
     legacy,

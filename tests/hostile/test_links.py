@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 
-from conftest import (
+from tests.hostile.hostile_support import (
     GOOD_ID,
     GOOD_KEY,
     OUTSIDE_MARKER,

@@ -8,7 +8,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import GOOD_ID, Hostile, dump, legacy
+
+from tests.hostile.hostile_support import GOOD_ID, Hostile, dump, legacy
 
 
 def mode(path: Path) -> str:

@@ -9,7 +9,8 @@ import json
 import os
 
 import pytest
-from conftest import (
+
+from tests.hostile.hostile_support import (
     FIXED_MTIME,
     GOOD_KEY,
     Hostile,

@@ -8,7 +8,8 @@ import json
 import os
 
 import pytest
-from conftest import Hostile, legacy, lines_of, snapshot, tree_diff
+
+from tests.hostile.hostile_support import Hostile, legacy, lines_of, snapshot, tree_diff
 
 
 def test_fifo_named_like_a_session_does_not_hang_the_scan(hw: Hostile) -> None:

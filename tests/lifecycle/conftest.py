@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
-
-from lifecycle_support import Workspace  # noqa: E402
+from tests.lifecycle.lifecycle_support import Workspace
 
 
 @pytest.fixture

@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from engine_support import (  # noqa: F401 - re-exported for the tests
+from migrate_tui.core import fsio
+from migrate_tui.engine import Decision, apply_plan, build_plan, build_report, scan_workspace
+from migrate_tui.engine.model import ApplyResult
+from tests.engine.engine_support import (  # noqa: F401 - re-exported for the tests
     OLD_MTIME,
     UPDATED_MS,
     Run,
@@ -33,10 +36,6 @@ from engine_support import (  # noqa: F401 - re-exported for the tests
     tree,
     without_nulls,
 )
-
-from migrate_tui.core import fsio
-from migrate_tui.engine import Decision, apply_plan, build_plan, build_report, exit_code, scan_workspace
-from migrate_tui.engine.model import ApplyResult
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60

@@ -9,7 +9,8 @@ import json
 import os
 from pathlib import Path
 
-from lifecycle_support import (
+from migrate_tui.engine.state import workspace_state
+from tests.lifecycle.lifecycle_support import (
     A,
     B,
     C,
@@ -23,8 +24,6 @@ from lifecycle_support import (
     three,
     tree,
 )
-
-from migrate_tui.engine.state import workspace_state
 
 
 def _interrupted_after_transcripts(ws: Workspace) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from lifecycle_support import Workspace, diff, outside_backup, run_cli, three
 
 from migrate_tui.cli import cli
+from tests.lifecycle.lifecycle_support import Workspace, diff, outside_backup, run_cli, three
 
 COMMANDS: dict[str, tuple[tuple[str, ...], int]] = {  # command → (arguments, exit code when refused)
     "migrate": (("migrate", "--json"), 2),

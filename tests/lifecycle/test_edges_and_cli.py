@@ -14,12 +14,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from lifecycle_support import (
+
+from tests.lifecycle.lifecycle_support import (
+    ROOT,
+    TIMEOUT,
     A,
     B,
     C,
-    ROOT,
-    TIMEOUT,
     Workspace,
     diff,
     oplock_held,

@@ -14,7 +14,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from lifecycle_support import (
+
+from migrate_tui.core.errors import OperationBusy
+from migrate_tui.core.layout import open_layout
+from migrate_tui.engine.oplock import operation_holder, operation_lock
+from migrate_tui.engine.rollback import rollback_workspace
+from migrate_tui.store import load_session_store, update_session_store
+from tests.lifecycle.lifecycle_support import (
     HOLD_OPLOCK,
     ROOT,
     TIMEOUT,
@@ -25,12 +31,6 @@ from lifecycle_support import (
     three,
     tree,
 )
-
-from migrate_tui.core.errors import OperationBusy
-from migrate_tui.core.layout import open_layout
-from migrate_tui.engine.oplock import operation_holder, operation_lock
-from migrate_tui.engine.rollback import rollback_workspace
-from migrate_tui.store import load_session_store, update_session_store
 
 OPLOCK = "migrate-tui.lock"
 

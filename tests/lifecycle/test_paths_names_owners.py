@@ -11,10 +11,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from lifecycle_support import A, B, C, Workspace, diff, migrate_inproc, three, tree
 
 from migrate_tui.core import fsio
 from migrate_tui.engine.apply import new_file_mode
+from tests.lifecycle.lifecycle_support import A, B, C, Workspace, diff, migrate_inproc, three, tree
 
 # ---------------------------------------------------------------- .sessions swapped mid-run
 

@@ -6,13 +6,23 @@ from __future__ import annotations
 
 import threading
 
-from lifecycle_support import A, B, C, CancelAt, Workspace, diff, migrate_inproc, oplock_held, outside_backup, three
-
 from migrate_tui.engine import PhaseStarted, Progress
 from migrate_tui.engine.cleanup import cleanup_workspace, plan_cleanup
 from migrate_tui.engine.inventory import inventory
 from migrate_tui.engine.rollback import plan_rollback, rollback_workspace
 from migrate_tui.engine.state import workspace_state
+from tests.lifecycle.lifecycle_support import (
+    A,
+    B,
+    C,
+    CancelAt,
+    Workspace,
+    diff,
+    migrate_inproc,
+    oplock_held,
+    outside_backup,
+    three,
+)
 
 
 class Events(list):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from lifecycle_support import A, B, C, CancelAt, Workspace, migrate_inproc, oplock_held, three
+
+from tests.lifecycle.lifecycle_support import A, B, C, CancelAt, Workspace, migrate_inproc, oplock_held, three
 
 
 def _verify(ws: Workspace) -> tuple[int, dict]:
@@ -139,7 +140,7 @@ def test_a_cleaned_up_session_with_numbers_read_the_careful_way_verifies(ws: Wor
     """Found by the model test: a transcript checked against its backup copy, whose numbers
     the piece-by-piece reading gives up on halfway, still verifies (and a change in it is
     still found)."""
-    from lifecycle_support import message
+    from tests.lifecycle.lifecycle_support import message
 
     msgs = [message("user", "big", n=10**20), message("assistant", "float", f=0.30000000000000004)]
     ws.add(A, msgs, keys=("agent:main:main",))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import strict_json
-from convert import migrate
-from every_kind import DOTTED_ID, KINDS_ID, write_every_kind
-
 from migrate_tui.demo import generate_workspace
+from scripts.interop.convert import migrate
+from scripts.interop.every_kind import DOTTED_ID, KINDS_ID, write_every_kind
+from tests.openclaw.openclaw_support import strict_json
 
 
 def _files(state: Path) -> dict[str, bytes]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import strict_json
-from every_kind import BIG, KINDS_ID, kinds_metadata, write_every_kind
-
 from migrate_tui.core import jsonio
 from migrate_tui.core.entry_fields import SESSION_ENTRY_FIELDS
 from migrate_tui.engine import build_plan, scan_workspace
 from migrate_tui.engine.targets.openclaw_entry import camel, convert_entry
+from scripts.interop.every_kind import BIG, KINDS_ID, kinds_metadata, write_every_kind
+from tests.openclaw.openclaw_support import strict_json
 
 # The entry fields OpenClaw's import knows (its own documentation and code, 2026.9.6).
 OPENCLAW_FIELDS = {

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import strict_json
-from every_kind import BIG, GIF, JPEG_URL, KINDS_ID, PNG, kinds_messages, write_every_kind
 
 from migrate_tui.core import fsio, jsonio
 from migrate_tui.demo import generate_workspace, write_legacy_session
@@ -22,6 +20,8 @@ from migrate_tui.engine.targets.openclaw_transcript import (
     parse_time,
     transcript_bytes,
 )
+from scripts.interop.every_kind import BIG, GIF, JPEG_URL, KINDS_ID, PNG, kinds_messages, write_every_kind
+from tests.openclaw.openclaw_support import strict_json
 
 
 def _read(path: Path) -> Any:

@@ -6,14 +6,9 @@ the default run keeps to a few minutes on two cores.  Helpers live in ``proof_su
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from proof_support import Reference, make_reference  # noqa: E402
+from tests.proof.proof_support import Reference, make_reference
 
 
 @pytest.fixture(scope="session")

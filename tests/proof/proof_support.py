@@ -2,8 +2,7 @@
 migration makes, an independent model of what it must become, fault plans that go through
 ``fsio.fault_hook`` only, a checker of the write protocol (docs/guarantees.md), and invariant checks.
 
-Imported as ``proof_support`` (tests/proof/conftest.py puts this folder on sys.path; the name
-is unique so it never clashes with another folder's helpers).
+What every suite shares comes from ``tests.support``.
 
 Nothing here trusts the engine to describe its own result: the expected transcripts are
 parsed from the legacy files with a parser that keeps every number's literal text and every
@@ -14,7 +13,6 @@ checked against that model (test_faults_apply.py::test_reference_run_is_what_the
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import re
@@ -35,13 +33,14 @@ from filelock import SoftFileLock
 
 from migrate_tui.core import fsio
 from migrate_tui.demo import write_legacy_session, write_session_map  # noqa: F401 - re-exported
-from migrate_tui.engine import Decision, apply_plan, build_plan, build_report, exit_code, scan_workspace
+from migrate_tui.engine import Decision, apply_plan, build_plan, build_report, scan_workspace
 from migrate_tui.engine.rollback import rollback_workspace
 from migrate_tui.engine.verify import verify_workspace
+from tests.support import REPO as ROOT
+from tests.support import run_command, sha
 
 LONG = os.environ.get("PROOF") == "long"
 JOBS = max(1, min(int(os.environ.get("PROOF_JOBS", "2")), os.cpu_count() or 1))
-ROOT = Path(__file__).resolve().parents[2]
 CLI_TIMEOUT = 120
 OLD_MTIME = 1_767_225_600  # 2026-01-01T00:00:00Z: the sources look settled, not "recently changed"
 TEMP_SUFFIX = fsio.TEMP_SUFFIX
@@ -195,10 +194,6 @@ def transcript_values(data: bytes) -> list[Any] | None:
 
 
 # ---------------------------------------------------------------- looking at a workspace
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def outside_backup(root: Path) -> dict[str, tuple[Any, ...]]:
@@ -814,9 +809,7 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 def run_cli(*args: str | os.PathLike[str], env: dict[str, str] | None = None) -> CliRun:
     argv = tuple(str(a) for a in args)
-    proc = subprocess.run([sys.executable, "-m", "migrate_tui", *argv], capture_output=True,
-                          text=True, timeout=CLI_TIMEOUT, stdin=subprocess.DEVNULL,
-                          env=env or cli_env(), cwd=str(ROOT))
+    proc = run_command(*argv, timeout=CLI_TIMEOUT, env=env or cli_env(), cwd=ROOT)
     return CliRun(argv, proc.returncode, proc.stdout, proc.stderr)
 
 

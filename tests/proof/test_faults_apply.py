@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from proof_support import (
+
+from migrate_tui.core import fsio
+from tests.proof.proof_support import (
     FAULTS,
     LOCK,
     LONG,
@@ -56,8 +58,6 @@ from proof_support import (
     run_cases,
     transcript_values,
 )
-
-from migrate_tui.core import fsio
 
 # Operations where a fault is tried "at k and every later one of that kind" in the default
 # run (all of them under PROOF=long; the rest fail the run at once either way).

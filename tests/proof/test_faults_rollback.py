@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from proof_support import (
+
+from tests.proof.proof_support import (
     FAULTS,
     LONG,
     Counter,
@@ -33,7 +34,7 @@ from proof_support import (
     report,
     run_cases,
 )
-from test_faults_apply import (
+from tests.proof.test_faults_apply import (
     MUST_SURFACE,
     PERSISTENT_OPS,
     _inproc_rollback,
@@ -141,7 +142,7 @@ def test_fault_at_every_operation_of_rollback(group: str, persistent: bool, ref:
 def test_rollback_removes_a_created_sessions_json_durably_before_the_transcripts(tmp_path: Path) -> None:
     """When the migration created sessions.json, rollback removes it, and makes that removal
     durable before it removes a transcript an entry pointed at (Protocol's ordering rule)."""
-    from proof_support import OLD_MTIME, SESSIONS, check_pristine_simple, write_legacy_session
+    from tests.proof.proof_support import OLD_MTIME, SESSIONS, check_pristine_simple, write_legacy_session
 
     root = tmp_path / "ws"
     write_legacy_session(root / SESSIONS, "only-one", [{"role": "user", "content": "hi"}],

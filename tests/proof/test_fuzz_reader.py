@@ -15,12 +15,12 @@ from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
-from proof_support import exact_loads, obj_get, proof_settings
-from test_lossless_property import dump_legacy, messages
 
 from migrate_tui.core import jsonio
 from migrate_tui.engine.legacy import LegacyContent, read_legacy
 from migrate_tui.engine.model import CONTENT_FIXES
+from tests.proof.proof_support import exact_loads, obj_get, proof_settings
+from tests.proof.test_lossless_property import dump_legacy, messages
 
 COMBOS = [frozenset(c) for n in range(len(CONTENT_FIXES) + 1)
           for c in itertools.combinations(sorted(CONTENT_FIXES), n)]
@@ -249,7 +249,7 @@ def test_salvage_keeps_complete_messages_holding_integers_beyond_the_digit_limit
     """Found by the fuzzing above: salvage read with Python's default integer limit, so a
     complete message holding a 5,000-digit integer ended the salvage, and it and every later
     complete message were lost."""
-    from test_lossless_property import Raw
+    from tests.proof.test_lossless_property import Raw
 
     big = "7" * 5000
     msgs = [{"role": "user", "n": Raw(big)}, {"role": "assistant", "content": "after"},

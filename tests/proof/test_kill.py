@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from proof_support import (
+
+from tests.proof.proof_support import (
     CLI_FIX_ARGS,
     KILLED,
     LOCK,

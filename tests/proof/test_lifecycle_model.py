@@ -28,7 +28,15 @@ from typing import Any
 from filelock import SoftFileLock
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from proof_support import (
+
+from migrate_tui.core import fsio
+from migrate_tui.engine import Decision, apply_plan, build_plan, scan_workspace
+from migrate_tui.engine.cleanup import cleanup_workspace
+from migrate_tui.engine.model import LockBusy
+from migrate_tui.engine.rollback import rollback_workspace
+from migrate_tui.engine.verify import verify_workspace
+from migrate_tui.store import update_session_store
+from tests.proof.proof_support import (
     LONG,
     OLD_MTIME,
     OPLOCK,
@@ -39,14 +47,6 @@ from proof_support import (
     write_legacy_session,
     write_session_map,
 )
-
-from migrate_tui.core import fsio
-from migrate_tui.engine import Decision, apply_plan, build_plan, scan_workspace
-from migrate_tui.engine.cleanup import cleanup_workspace
-from migrate_tui.engine.model import LockBusy
-from migrate_tui.engine.rollback import rollback_workspace
-from migrate_tui.engine.verify import verify_workspace
-from migrate_tui.store import update_session_store
 
 KEYS = {"s-a": ("agent:main:main", "agent:main:telegram:dm:1"), "s-b": ("agent:main:discord:group:g",),
         "s-c": ()}

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from proof_support import (
+
+from migrate_tui.core import fsio
+from tests.proof.proof_support import (
     CLI_FIX_ARGS,
     KILLED,
     LOCK,
@@ -42,8 +44,6 @@ from proof_support import (
     run_cli,
     run_killed,
 )
-
-from migrate_tui.core import fsio
 
 TIMEOUT = 60
 

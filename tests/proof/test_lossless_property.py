@@ -25,7 +25,10 @@ from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
-from proof_support import (
+
+from migrate_tui.engine.verify import verify_workspace
+from migrate_tui.store.entry import FIELD_SET, SESSION_ENTRY_FIELDS, STRUCTURAL_FIELDS
+from tests.proof.proof_support import (
     OLD_MTIME,
     SESSIONS,
     STORE,
@@ -38,9 +41,6 @@ from proof_support import (
     proof_settings,
     transcript_values,
 )
-
-from migrate_tui.engine.verify import verify_workspace
-from migrate_tui.store.entry import FIELD_SET, SESSION_ENTRY_FIELDS, STRUCTURAL_FIELDS
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

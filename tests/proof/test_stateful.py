@@ -22,7 +22,8 @@ from pathlib import Path
 from filelock._identity import host_name
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from proof_support import (
+
+from tests.proof.proof_support import (
     LOCK,
     LONG,
     OLD_MTIME,

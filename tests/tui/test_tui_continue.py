@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import SIZE, file_id, make_app, move_to, open_plan, plan_to_backup, settle
-from screen_text import screen_text
-
 from migrate_tui.engine import SKIP
 from migrate_tui.tui.screens.fix import FixDialog
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.widgets.session_table import SessionTable
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, file_id, make_app, move_to, open_plan, plan_to_backup, settle
 
 
 async def test_from_the_result_back_to_the_plan_with_what_is_left(demo) -> None:

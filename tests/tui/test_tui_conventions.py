@@ -4,8 +4,6 @@ plurals and thousands separators, 80×24, and the cursor row without colour."""
 
 from __future__ import annotations
 
-from conftest import SIZE, file_id, make_app, move_to, open_plan, settle
-from screen_text import screen_text
 from textual.command import CommandPalette
 from textual.widgets import Static
 
@@ -14,6 +12,8 @@ from migrate_tui.tui.screens.fix import FixDialog
 from migrate_tui.tui.screens.help import HelpScreen
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.widgets.session_table import SessionTable
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, file_id, make_app, move_to, open_plan, settle
 
 
 async def test_the_command_palette_runs_the_screens_actions(demo) -> None:

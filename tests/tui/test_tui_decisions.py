@@ -3,8 +3,6 @@ are made at once (marks, ranges, every row of a query, every session with a prob
 
 from __future__ import annotations
 
-from conftest import SIZE, cron_ids, file_id, make_app, move_to, open_plan, settle
-from screen_text import screen_text
 from textual.widgets import Input
 
 from migrate_tui.engine import SKIP, Decision, build_plan
@@ -14,6 +12,8 @@ from migrate_tui.tui.screens.fix import FixDialog
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.workspace import WorkspaceScreen
 from migrate_tui.tui.widgets.session_table import SessionTable
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, cron_ids, file_id, make_app, move_to, open_plan, settle
 
 
 def table_of(app) -> SessionTable:

@@ -9,8 +9,6 @@ import errno
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, file_id, make_app, move_to, open_plan, plan_to_backup, settle
-from screen_text import screen_text
 
 import migrate_tui.tui.app as app_module
 from migrate_tui.core import fsio
@@ -23,6 +21,8 @@ from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.screens.workspace import WorkspaceScreen
 from migrate_tui.tui.widgets.session_detail import SessionDetail
 from migrate_tui.tui.widgets.session_table import SessionTable
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, file_id, make_app, move_to, open_plan, plan_to_backup, settle
 
 
 class Fault:

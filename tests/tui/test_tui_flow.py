@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import SIZE, make_app, plan_to_backup, settle, snapshot_files
-from screen_text import screen_text
-
 from migrate_tui.tui.screens.backup import BackupScreen
 from migrate_tui.tui.screens.confirm import ConfirmDialog
 from migrate_tui.tui.screens.errors import ErrorsScreen
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.widgets.session_table import SessionTable
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, make_app, plan_to_backup, settle, snapshot_files
 
 
 async def test_the_whole_flow_writes_what_the_plan_showed_and_rolls_back(demo) -> None:

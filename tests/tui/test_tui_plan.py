@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from conftest import SIZE, file_id, make_app, move_to, settle
-from screen_text import screen_text
 from textual.widgets import OptionList
 
 from migrate_tui.engine import SKIP, Decision
@@ -12,6 +10,8 @@ from migrate_tui.tui.screens.fix import FixDialog
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.widgets.problem_list import ProblemList
 from migrate_tui.tui.widgets.session_table import SessionTable
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, file_id, make_app, move_to, settle
 
 
 async def open_plan(app, pilot) -> None:

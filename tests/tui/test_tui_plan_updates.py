@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import gc
 
-from conftest import SIZE, file_id, make_app, move_to, settle
-from screen_text import screen_text
-
 from migrate_tui.engine import SKIP, Decision, build_plan, scan_workspace
 from migrate_tui.tui.app import replanned
 from migrate_tui.tui.plan_filter import (
@@ -26,6 +23,8 @@ from migrate_tui.tui.plan_filter import (
 from migrate_tui.tui.screens.fix import FixDialog
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.widgets.session_table import SessionTable
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, file_id, make_app, move_to, settle
 
 
 async def open_plan(app, pilot) -> PlanScreen:

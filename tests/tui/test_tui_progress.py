@@ -10,8 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import SIZE, make_app, plan_to_backup, settle
-from screen_text import screen_text
 from textual import _time as textual_time
 from textual.app import App
 from textual.clock import Clock, MockClock
@@ -21,6 +19,8 @@ from migrate_tui.tui.relay import EventRelay
 from migrate_tui.tui.screens.progress import ProgressScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.throughput import Meter, Phase, duration
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, make_app, plan_to_backup, settle
 
 
 def test_the_relay_folds_progress_and_keeps_everything_else() -> None:

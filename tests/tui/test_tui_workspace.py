@@ -8,8 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, make_app, settle
-from screen_text import screen_text
 from textual.widgets import Button
 
 from migrate_tui.engine import SKIP, Decision, PhaseStarted, Progress, build_plan, scan_workspace
@@ -19,6 +17,8 @@ from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.workspace import WorkspaceScreen, agent_id_error
 from migrate_tui.tui.widgets.session_table import SessionTable
 from migrate_tui.tui.workers import still_running
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, make_app, settle
 
 
 async def test_inventory_at_a_glance(demo) -> None:
