@@ -7,6 +7,7 @@ may be a write in progress or the trace of a crash: if it does not parse, it is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterator
@@ -73,10 +74,8 @@ def _last_messages(path: str, st: os.stat_result, limit: int) -> list[dict[str, 
     tail = next(lines)
     end -= len(tail)
     if tail.strip():
-        try:
+        with contextlib.suppress(StoreError):  # an unfinished last line that does not parse is left out
             messages.append(_parse_line(path, tail, end))
-        except StoreError:
-            pass
     while len(messages) < limit:
         line = next(lines, None)
         if line is None:
@@ -104,8 +103,7 @@ def _lines_backwards(path: str, size: int) -> Iterator[bytes]:
         if len(parts) == 1:
             continue
         yield b"".join(reversed(pending))
-        for part in reversed(parts[1:-1]):
-            yield part
+        yield from reversed(parts[1:-1])
         pending = [parts[0]]
     yield b"".join(reversed(pending))
 
