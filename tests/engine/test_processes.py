@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -167,7 +168,7 @@ def test_results_come_in_order_and_skipped_items_are_passed_by() -> None:
     assert got == [n * 2 for n in range(40) if n % 3]
 
 
-def all_results(task, n: int) -> list[int]:  # noqa: ANN001
+def all_results(task: Callable[[tuple[int, int]], int], n: int) -> list[int]:
     """Every result of ``task`` over n items, from two workers, the workers closed after."""
     work = processes.InOrder(task, [(os.getpid(), i) for i in range(n)], [1] * n, jobs=2)
     try:

@@ -51,7 +51,7 @@ def test_utf16_with_bom_is_read_as_utf16_and_migrates_exactly(hw: Hostile, codec
     # the transcript is UTF-8, whatever the source was
     raw = (hw.sessions / "wide.jsonl").read_bytes()
     raw.decode("utf-8")
-    assert "日本語 😀".encode("utf-8") in raw
+    assert "日本語 😀".encode() in raw
     hw.check(r)
 
 

@@ -32,7 +32,7 @@ from typing import Any
 from filelock import SoftFileLock
 
 from migrate_tui.core import fsio
-from migrate_tui.demo import write_legacy_session, write_session_map  # noqa: F401 - re-exported
+from migrate_tui.demo import write_legacy_session, write_session_map  # the suites import them from here too
 from migrate_tui.engine import Decision, apply_plan, build_plan, build_report, scan_workspace
 from migrate_tui.engine.rollback import rollback_workspace
 from migrate_tui.engine.verify import verify_workspace
@@ -772,7 +772,7 @@ def _run_chunk(fn: Callable[[Any], list[str]], cases: Iterable[Any]) -> list[str
     for case in cases:
         try:
             out += [f"{case}: {p}" for p in fn(case)]
-        except Exception:  # noqa: BLE001 - reported as a problem of this case
+        except Exception:  # any exception is reported as a problem of this case
             out.append(f"{case}: raised\n{traceback.format_exc()}")
     return out
 

@@ -202,7 +202,7 @@ def second_points(k: int, span: int) -> list[int]:
 def _inproc_migrate(work: Path, hook: Any) -> tuple[Any, list[str]]:
     try:
         return migrate_inproc(work, hook), []
-    except Exception as exc:  # noqa: BLE001 - apply must report, not raise (its result.error)
+    except Exception as exc:  # apply must report (its result.error), not raise
         return None, [f"migrate raised {type(exc).__name__}: {exc}"]
 
 
@@ -211,7 +211,7 @@ def _inproc_rollback(work: Path, hook: Any) -> tuple[Any, list[str]]:
         return rollback_inproc(work, hook), []
     except OSError as exc:
         return None, [] if hook is not None and getattr(hook, "fired", None) else [f"rollback raised {exc!r}"]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return None, [f"rollback raised {type(exc).__name__}: {exc}"]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def test_kill_at_many_points_then_rerun_or_rollback(ref: Reference, kill_trace: 
 # ---------------------------------------------------------------- what a kill leaves behind
 
 
-def _first(ops: list[tuple[str, str]], pred) -> int:  # noqa: ANN001
+def _first(ops: list[tuple[str, str]], pred: Callable[[str, str], bool]) -> int:
     return next(k for k, (op, path) in enumerate(ops) if pred(op, path))
 
 

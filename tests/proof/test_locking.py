@@ -138,9 +138,8 @@ def test_a_softfilelock_in_another_process_blocks_us_and_rollback_exits_3(ref: R
     lock = ws / SESSIONS / LOCK
     holder = _holder("soft", lock)
     try:
-        with pytest.raises(fsio.LockTimeout) as info:
-            with fsio.presence_lock(str(lock), 0.3):
-                pass
+        with pytest.raises(fsio.LockTimeout) as info, fsio.presence_lock(str(lock), 0.3):
+            pass
         assert info.value.holder == holder.pid
         before = outside_backup(ws)
         run = run_cli("rollback", ws, "--yes", "--json", "--lock-timeout", "0.3")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from tests.proof.proof_support import (
     transcript_values,
 )
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- writing JSON like the old writer
@@ -128,7 +128,7 @@ def moments(draw: Any) -> tuple[str, int]:
         aware = naive.replace(tzinfo=timezone(offset))
         text = aware.isoformat()
     else:
-        aware = naive.replace(tzinfo=timezone.utc)
+        aware = naive.replace(tzinfo=UTC)
         text = naive.isoformat() + ("" if style == "naive" else style)
     return text, (aware - EPOCH) // timedelta(milliseconds=1)
 
