@@ -17,7 +17,8 @@ from tests.engine.engine_support import Workspace, conversation, sha, without_nu
 
 UUID_A = "c25b364a-8e88-468e-ba3c-526b48c4fcf0"
 UUID_B = "7d1f0a55-3b2c-4e8f-9a61-0c2d4e6f8a9b"
-STORE_TEXT = '{"agent:main:newer": {"session_id": "newer", "updated_at": 1, "session_file": "newer.jsonl", "x": 1.10}}'
+STORE_TEXT = ('{"agent:main:newer": {"session_id": "newer", "updated_at": 1, "session_file": "newer.jsonl",'
+              ' "x": 1.10}}')
 
 
 def _workspace(ws: Workspace) -> dict[str, tuple[bytes, int, int]]:
@@ -69,7 +70,7 @@ def test_journal_and_manifest_live_in_the_backup_folder(ws: Workspace) -> None:
     assert (ws.backup / "manifest.json").is_file()
     assert (ws.backup / "journal.jsonl").is_file()
     journal = [json.loads(line) for line in (ws.backup / "journal.jsonl").read_text().splitlines()]
-    assert [r["op"] for r in journal][0] == "begin" and journal[-1]["op"] == "commit"
+    assert journal[0]["op"] == "begin" and journal[-1]["op"] == "commit"
     assert {r["file"] for r in journal if r["op"] in ("create", "replace")} == {
         f"{UUID_A}.jsonl", f"{UUID_B}.jsonl", "legacy-notes.jsonl", "sessions.json"}
     # outside the backup folder: only the transcripts (and sessions.json) are new

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from string import Template
 
 from migrate_tui.core import fsio
 from migrate_tui.engine import apply_plan, build_plan, build_report, exit_code, scan_workspace
@@ -106,7 +107,7 @@ def test_dangling_key_is_a_warning_and_not_migrated(ws: Workspace) -> None:
 
 # ---------------------------------------------------------------- an existing sessions.json
 
-EXISTING_TEXT = """{
+EXISTING_TEXT = Template("""{
   "agent:main:newer": {
     "session_id": "newer-session",
     "updated_at": 1770000000001,
@@ -116,14 +117,14 @@ EXISTING_TEXT = """{
     "z_unknown": NaN
   },
   "agent:main:main": {
-    "session_id": "%s",
+    "session_id": "$uuid",
     "updated_at": 42,
-    "session_file": "%s.jsonl",
+    "session_file": "$uuid.jsonl",
     "label": "the agent's newer label",
     "x-extra": true
   }
 }
-""" % (UUID_A, UUID_A)
+""").substitute(uuid=UUID_A)
 
 
 def test_existing_entries_and_unrelated_transcripts_are_kept(ws: Workspace) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from string import Template
 
 import pytest
 
@@ -24,7 +25,7 @@ HUGE_INT = "9" * 5000  # over Python's 4,300-digit conversion limit
 
 # A legacy file written by hand, so the literals are exactly these: what the old writer's
 # json.dump could produce (NaN/Infinity, 1E5 from a hand edit, escapes, a lone surrogate).
-LOSSLESS_TEXT = """{
+LOSSLESS_TEXT = Template("""{
   "session_id": "lossless",
   "messages": [
     {"role": "user", "content": "plain", "timestamp": "2026-02-11T10:00:00.708193",
@@ -32,10 +33,11 @@ LOSSLESS_TEXT = """{
     {"content": "key order: content before role", "role": "assistant", "zeta": 1, "alpha": 2,
      "timestamp": null, "meta": {"b": 1, "a": null, "c": [null, false, 0, ""]}},
     {"role": "tool", "content": "numbers", "big": 18446744073709551617,
-     "negbig": -340282366920938463463374607431768211457, "huge": %s,
+     "negbig": -340282366920938463463374607431768211457, "huge": $huge,
      "e": 1E5, "tenth": 0.10, "tiny": 5e-324, "over": 1e400, "neg0": -0.0, "plain": 0.30000000000000004,
      "nan": NaN, "inf": Infinity, "ninf": -Infinity, "zero": 0, "f": false, "empty": ""},
-    {"role": "user", "content": "\\u00e9t\\u00e9 \\u4e2d\\u6587 \\ud83d\\ude00 caf\u00e9 \\"q\\" \\\\ \\n\\t\\u0000 \\u2028"},
+    {"role": "user",
+     "content": "\\u00e9t\\u00e9 \\u4e2d\\u6587 \\ud83d\\ude00 caf\u00e9 \\"q\\" \\\\ \\n\\t\\u0000 \\u2028"},
     {"role": "user", "content": "lone \\ud800 and \\udfff surrogates", "name": "\\udc80x"},
     {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
      "function": {"name": "weather", "arguments": "{\\"lat\\": 48.8566}"}}]}
@@ -44,7 +46,7 @@ LOSSLESS_TEXT = """{
   "created_at": "2026-02-11T10:00:00.708148+00:00",
   "updated_at": "2026-02-11T12:00:00.708267+00:00"
 }
-""" % HUGE_INT
+""").substitute(huge=HUGE_INT)
 
 
 def _source_messages() -> list[dict]:
@@ -62,7 +64,7 @@ def test_transcript_equals_messages_without_nulls_in_order(ws: Workspace) -> Non
     assert run.rc == 0, str(run)
     lines = ws.transcript("ordered")
     assert lines == without_nulls(msgs)
-    for line, msg in zip(lines, msgs):
+    for line, msg in zip(lines, msgs, strict=True):
         assert list(line) == [k for k, v in msg.items() if v is not None]  # key order kept
         assert None not in line.values()
     assert lines[2]["tool_calls"] == [{"id": "c1", "args": None}]
@@ -82,7 +84,7 @@ def test_every_value_survives_exactly(ws: Workspace, unlimited_int_digits: None)
     want = without_nulls(_source_messages())
     got = [json.loads(line) for line in lines[:-1]]
     assert len(got) == len(want)
-    for n, (g, w) in enumerate(zip(got, want), 1):
+    for n, (g, w) in enumerate(zip(got, want, strict=True), 1):
         assert canonical(g) == canonical(w), f"line {n}"  # value and key order, NaN == NaN
     numbers = got[2]
     assert numbers["big"] == 2**64 + 1

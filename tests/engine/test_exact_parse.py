@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import pytest
@@ -58,9 +59,11 @@ def assert_same_content(fast: legacy.LegacyContent, slow: legacy.LegacyContent) 
 
 def legacy_doc(message_values: list[str], metadata: str = '{"label": "x"}') -> bytes:
     """A legacy file as the old writer laid it out, with one message per value text."""
-    messages = ",\n    ".join('{\n      "role": "user",\n      "v": %s\n    }' % v for v in message_values)
-    return ('{\n  "session_id": "s1",\n  "messages": [\n    %s\n  ],\n  "metadata": %s,\n'
-            '  "updated_at": "2026-01-01T00:00:00"\n}' % (messages, metadata)).encode("utf-8")
+    message = Template('{\n      "role": "user",\n      "v": $v\n    }')
+    messages = ",\n    ".join(message.substitute(v=v) for v in message_values)
+    doc = Template('{\n  "session_id": "s1",\n  "messages": [\n    $messages\n  ],\n'
+                   '  "metadata": $metadata,\n  "updated_at": "2026-01-01T00:00:00"\n}')
+    return doc.substitute(messages=messages, metadata=metadata).encode("utf-8")
 
 
 # ---------------------------------------------------------------- each fallback trigger
@@ -103,7 +106,8 @@ def trigger_bytes(name: str) -> bytes:
     if name == "repeated key in a message":
         return legacy_doc(["1"]).replace(b'"role": "user",', b'"role": "user",\n      "role": "tool",', 1)
     if name == "repeated top-level key":
-        return legacy_doc(["1"]).replace(b'"session_id": "s1",', b'"session_id": "s1",\n  "session_id": "s2",')
+        return legacy_doc(["1"]).replace(b'"session_id": "s1",',
+                                         b'"session_id": "s1",\n  "session_id": "s2",')
     if name == "repeated messages key":
         return legacy_doc(["1"]).replace(b'  "metadata"', b'  "messages": [],\n  "metadata"')
     return legacy_doc(TRIGGERS[name])
@@ -111,12 +115,14 @@ def trigger_bytes(name: str) -> bytes:
 
 METADATA_TRIGGERS = {"float in metadata": '{"label": "x", "total_tokens": 1.0}',
                      "negative zero in metadata": '{"label": "x", "queue_cap": -0}',
-                     "big integer in metadata": '{"label": "x", "input_tokens": 123456789012345678901234567890}',
+                     "big integer in metadata":
+                         '{"label": "x", "input_tokens": 123456789012345678901234567890}',
                      "repeated key in metadata": '{"label": "x", "label": "y"}'}
 
 
 @pytest.mark.parametrize("name", sorted(TRIGGERS) + sorted(METADATA_TRIGGERS))
-def test_the_fast_parse_gives_way_and_the_reader_finds_the_same(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fast_parse_gives_way_and_the_reader_finds_the_same(name: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     data = legacy_doc(["1"], METADATA_TRIGGERS[name]) if name in METADATA_TRIGGERS else trigger_bytes(name)
     assert jsonio.exact_loads(data) is None
     with pytest.raises(jsonio.NotExact):
@@ -257,7 +263,8 @@ def test_a_big_file_is_read_without_keeping_its_messages(monkeypatch: pytest.Mon
 def test_negative_zero_is_written_as_in_the_source(tmp_path: Path) -> None:
     sessions = tmp_path / ".sessions"
     sessions.mkdir()
-    (sessions / "s1.json").write_bytes(legacy_doc(["-0", "[0, -0, -0.0, 0E0]"], '{"label": "x", "queue_cap": -0}'))
+    doc = legacy_doc(["-0", "[0, -0, -0.0, 0E0]"], '{"label": "x", "queue_cap": -0}')
+    (sessions / "s1.json").write_bytes(doc)
     run = subprocess.run([sys.executable, "-m", "migrate_tui", "migrate", str(tmp_path), "--json"],
                          capture_output=True, timeout=120)
     assert run.returncode == 0, run.stderr

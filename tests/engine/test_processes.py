@@ -255,7 +255,8 @@ def test_workers_die_with_a_killed_command_and_free_its_pipe(tmp_path: Path) -> 
     worker would hold the pipe for ever unless the kernel kills it with its parent."""
     big_workspace(tmp_path)
     env = {**os.environ, processes.JOBS_VARIABLE: "2"}
-    proc = subprocess.Popen([sys.executable, "-m", "migrate_tui", "migrate", str(tmp_path), "--dry-run", "--json"],
+    command = [sys.executable, "-m", "migrate_tui", "migrate", str(tmp_path), "--dry-run", "--json"]
+    proc = subprocess.Popen(command,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     workers: list[int] = []
     try:

@@ -101,7 +101,7 @@ def test_unchanged_sessions_are_shared(workspace) -> None:
     plan = build_plan(scan)
     fid = workspace.session_ids[3]
     new = with_decisions(plan, {fid: SKIP})
-    shared = sum(a is b for a, b in zip(plan.sessions, new.sessions))
+    shared = sum(a is b for a, b in zip(plan.sessions, new.sessions, strict=True))
     assert shared == len(plan.sessions) - 1 and new.session(fid).action == "skip"
 
 

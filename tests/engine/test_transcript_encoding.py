@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from string import Template
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -31,9 +32,10 @@ pytestmark = pytest.mark.skipif(jsonio._orjson is None, reason="orjson is not in
 def legacy_text(values: list[str]) -> str:
     """A legacy file (as the old writer laid it out) with one message per value; each
     message also has a null field, which the transcript leaves out."""
-    messages = ",\n    ".join('{"role": "user", "tool_calls": null, "v": %s}' % v for v in values)
-    return '{\n  "session_id": "s1",\n  "messages": [\n    %s\n  ],\n  "updated_at": ' \
-           '"2025-01-01T00:00:00"\n}\n' % messages
+    message = Template('{"role": "user", "tool_calls": null, "v": $v}')
+    messages = ",\n    ".join(message.substitute(v=v) for v in values)
+    return Template('{\n  "session_id": "s1",\n  "messages": [\n    $messages\n  ],\n  "updated_at": '
+                    '"2025-01-01T00:00:00"\n}\n').substitute(messages=messages)
 
 
 def sha256_of(path: Path) -> str:
@@ -41,8 +43,8 @@ def sha256_of(path: Path) -> str:
 
 
 def want(values: list[str]) -> bytes:
-    return b"".join(reference('{"role":"user","v":%s}' % v if v != "null" else '{"role":"user"}')
-                    for v in values)
+    message = Template('{"role":"user","v":$v}')
+    return b"".join(reference(message.substitute(v=v) if v != "null" else '{"role":"user"}') for v in values)
 
 
 def encode_both(folder: Path, text: str | bytes) -> tuple[Encoded, Encoded]:
