@@ -155,7 +155,8 @@ class CliResult:
         return found[0]
 
     def __str__(self) -> str:
-        return f"$ {' '.join(self.args)}\nexit {self.rc}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        return (f"$ {' '.join(self.args)}\nexit {self.rc}\n"
+                f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}")
 
 
 def run_cli(*args: str, timeout: float = CLI_TIMEOUT, cwd: Path | None = None,

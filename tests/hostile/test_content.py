@@ -84,7 +84,7 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_truncated_file_is_invalid_json_with_where_and_how_many_salvage_keeps(hw: Hostile, case: str) -> None:
     cut_after, occurrence, keep = CASES[case]
-    doc, text = _truncated(cut_after, occurrence)
+    _doc, text = _truncated(cut_after, occurrence)
     hw.write("trunc.json", text)
     hw.map_key(KEY, "trunc")
     if case == "in-first-string":  # "Unterminated string starting at" the opening quote
@@ -113,7 +113,8 @@ def test_truncated_file_is_invalid_json_with_where_and_how_many_salvage_keeps(hw
 
 
 @pytest.mark.parametrize("case", ["mid-message", "after-a-message"])
-def test_salvage_migrates_exactly_the_complete_messages_and_uses_the_file_mtime(hw: Hostile, case: str) -> None:
+def test_salvage_migrates_exactly_the_complete_messages_and_uses_the_file_mtime(hw: Hostile,
+                                                                                case: str) -> None:
     cut_after, occurrence, keep = CASES[case]
     doc, text = _truncated(cut_after, occurrence)
     hw.write("trunc.json", text)

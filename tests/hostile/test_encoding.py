@@ -81,7 +81,7 @@ def _with_bad_bytes(sid: str, bad: bytes) -> tuple[bytes, dict, int, int]:
 
 
 def test_invalid_utf8_bytes_are_reported_with_line_and_column(hw: Hostile) -> None:
-    data, doc, line, column = _with_bad_bytes("latin", b"\xe9\xff")
+    data, _doc, line, column = _with_bad_bytes("latin", b"\xe9\xff")
     hw.write("latin.json", data)
 
     r = hw.migrate()

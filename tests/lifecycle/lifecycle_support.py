@@ -53,7 +53,8 @@ def three(ws: Workspace) -> None:
 
 def migrate_inproc(root: Path, *, hook: Callable[[str, str], Any] | None = None,
                    cancel: Any = None, decisions: dict[str, Decision] | None = None,
-                   agent_id: str = "main", lock_timeout: float = 5.0) -> tuple[ApplyResult, dict[str, Any], int]:
+                   agent_id: str = "main",
+                   lock_timeout: float = 5.0) -> tuple[ApplyResult, dict[str, Any], int]:
     """scan → plan → apply in this process, the hook (if any) installed around apply."""
     scan = scan_workspace(str(root))
     plan = build_plan(scan, agent_id, decisions or {})

@@ -5,6 +5,7 @@ agent reaches its conversation without it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -45,7 +46,8 @@ def test_sessions_json_lock_held_fails_before_anything_is_written(ws: Workspace)
     assert run.rc == 3, str(run)
     assert "sessions.json.lock" in json.loads(run.stdout)["error"]
     after = {k: v for k, v in tree(ws.root).items() if k != ".sessions"}
-    assert diff({k: v for k, v in before.items() if k != ".sessions"}, after) == []  # no backup, no transcript
+    # no backup, no transcript
+    assert diff({k: v for k, v in before.items() if k != ".sessions"}, after) == []
 
 
 def test_a_cancelled_run_is_interrupted_until_migrate_completes_it(ws: Workspace) -> None:
@@ -93,14 +95,12 @@ def test_a_run_killed_before_its_commit_is_completed_by_a_rerun_with_nothing_to_
     three(ws)
 
     def kill_at_commit(op: str, path: str) -> None:
-        if op == "open" and path.endswith("journal.jsonl") and (ws.sessions / "sessions.json").exists():
-            if any(r.get("op") == "keys" for r in journal_records(ws)):
-                raise KeyboardInterrupt  # stops at once, like a kill, before the commit
+        if (op == "open" and path.endswith("journal.jsonl") and (ws.sessions / "sessions.json").exists()
+                and any(r.get("op") == "keys" for r in journal_records(ws))):
+            raise KeyboardInterrupt  # stops at once, like a kill, before the commit
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         migrate_inproc(ws.root, hook=kill_at_commit)
-    except KeyboardInterrupt:
-        pass
     assert workspace_state(str(ws.root)).interrupted
     assert ws.cli("verify").rc == 4
     again = ws.migrate()

@@ -32,23 +32,33 @@ from tests.lifecycle.lifecycle_support import (
 
 def test_a_repeated_key_in_sessions_json_is_refused_not_dropped(ws: Workspace) -> None:
     three(ws)
-    ws.write_store('{\n  "agent:main:x": {"session_id": "one", "updated_at": 1, "session_file": "one.jsonl"},\n'
-                   '  "agent:main:y": {"session_id": "y", "updated_at": 1, "session_file": "y.jsonl"},\n'
-                   '  "agent:main:x": {"session_id": "two", "updated_at": 2, "session_file": "two.jsonl"}\n}\n')
+    ws.write_store(textwrap.dedent("""\
+        {
+          "agent:main:x": {"session_id": "one", "updated_at": 1, "session_file": "one.jsonl"},
+          "agent:main:y": {"session_id": "y", "updated_at": 1, "session_file": "y.jsonl"},
+          "agent:main:x": {"session_id": "two", "updated_at": 2, "session_file": "two.jsonl"}
+        }
+        """))
     before = tree(ws.root)
     for args in ((), ("--dry-run",)):
         run = ws.migrate(*args)
         assert run.rc == 2, str(run)
         error = run.report["error"]
-        assert "repeats the key 'agent:main:x' in one object (lines 2, 4)" in error and "sessions.json" in error
+        assert "repeats the key 'agent:main:x' in one object (lines 2, 4)" in error
+        assert "sessions.json" in error
     assert diff(before, tree(ws.root)) == []
 
 
 def test_repeated_and_malformed_session_map_keys_are_warnings(ws: Workspace) -> None:
     ws.add(A)
     ws.add(B)
-    ws.write_raw("session_map.json", '{\n  "agent:main:main": "%s",\n  "bad key with spaces": "%s",\n'
-                 '  "agent:main:main": "%s"\n}\n' % (A, B, B))
+    ws.write_raw("session_map.json", textwrap.dedent(f"""\
+        {{
+          "agent:main:main": "{A}",
+          "bad key with spaces": "{B}",
+          "agent:main:main": "{B}"
+        }}
+        """))
     run = ws.migrate("--dry-run")
     assert run.rc == 0, str(run)
     warnings = {w["problem"]: w for w in run.report["warning_details"]}

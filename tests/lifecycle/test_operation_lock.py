@@ -24,6 +24,9 @@ from tests.lifecycle.lifecycle_support import (
     HOLD_OPLOCK,
     ROOT,
     TIMEOUT,
+    A,
+    B,
+    C,
     Workspace,
     diff,
     migrate_inproc,
@@ -79,7 +82,8 @@ def test_a_lock_left_by_a_killed_command_is_reclaimed(ws: Workspace) -> None:
     assert not (ws.sessions / OPLOCK).exists()
 
 
-def test_a_live_holder_is_not_taken_over_even_with_a_record_of_a_dead_pid(ws: Workspace, tmp_path: Path) -> None:
+def test_a_live_holder_is_not_taken_over_even_with_a_record_of_a_dead_pid(ws: Workspace,
+                                                                          tmp_path: Path) -> None:
     """Only the holder's flock proves it gone: a live holder whose record says otherwise
     (rewritten by someone) keeps the lock."""
     three(ws)
@@ -107,7 +111,7 @@ def test_rollback_during_a_running_migration_is_refused(ws: Workspace) -> None:
             thread.join(TIMEOUT)
             assert refused, "the rollback was not refused"
 
-    result, report, code = migrate_inproc(ws.root, hook=hook)
+    _result, report, code = migrate_inproc(ws.root, hook=hook)
     assert code == 0, report
     assert "migrate (process" in str(refused[0])
     assert ws.cli("verify").rc == 0
@@ -143,8 +147,7 @@ def test_a_command_started_during_a_running_rollback_is_refused(ws: Workspace, s
     assert result.ok, result.message
     assert "rollback (process" in str(refused[0])
     assert sorted(p.name for p in ws.sessions.iterdir()) == sorted(
-        [f"{s}.json" for s in ("a1b2c3d4-0000-4000-8000-00000000000a", "a1b2c3d4-0000-4000-8000-00000000000b",
-                               "a1b2c3d4-0000-4000-8000-00000000000c")] + ["backup_old_format", "session_map.json"])
+        [f"{s}.json" for s in (A, B, C)] + ["backup_old_format", "session_map.json"])
 
 
 def test_two_migrations_at_once_one_refuses_the_other_finishes(ws: Workspace) -> None:

@@ -49,7 +49,8 @@ def test_a_sessions_folder_swapped_for_a_symlink_mid_run_redirects_nothing(
     assert diff(other_before, tree(other.root)) == []  # nothing written into the other workspace
     assert code == 0 and result.committed, report
     assert {p.name for p in moved.glob("*.jsonl")} == {f"{A}.jsonl", f"{B}.jsonl", f"{C}.jsonl"}
-    assert (moved / "sessions.json").is_file() and (moved / "backup_old_format" / "last_report.json").is_file()
+    assert (moved / "sessions.json").is_file()
+    assert (moved / "backup_old_format" / "last_report.json").is_file()
     # and the moved folder, put back, verifies
     os.unlink(ws.sessions)
     os.rename(moved, ws.sessions)
@@ -141,7 +142,7 @@ def test_sessions_json_made_when_no_session_could_be_written_is_private(ws: Work
             if op == "mkdir":
                 for p in ws.sessions.glob("a1b2*.json"):
                     p.write_bytes(p.read_bytes() + b"\n")
-        result, report, code = migrate_inproc(ws.root, hook=change_all)
+        result, report, _code = migrate_inproc(ws.root, hook=change_all)
     finally:
         os.umask(0o022)
     assert len(result.failed) == 3, report

@@ -29,7 +29,7 @@ def test_an_interrupted_migration_does_not_verify(ws: Workspace) -> None:
     """The issue's scenario: transcripts written, no sessions.json — verify said all was well."""
     three(ws)
     cancel = CancelAt(lambda op, path: op == "stat" and path.endswith(f"{A}.jsonl"))
-    result, report, code = migrate_inproc(ws.root, hook=cancel, cancel=cancel)
+    result, _report, _code = migrate_inproc(ws.root, hook=cancel, cancel=cancel)
     assert result.cancelled and (ws.sessions / f"{A}.jsonl").exists()
     rc, out = _verify(ws)
     assert rc == 4 and out["status"] == "different", out
