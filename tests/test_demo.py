@@ -67,7 +67,8 @@ def test_written_exactly_as_the_old_writer(demo):
         assert raw.isascii()  # ensure_ascii: unicode is written as \u escapes
         assert list(obj) == ["session_id", "messages", "metadata", "created_at", "updated_at"]
         assert obj["session_id"] == sid
-        text = legacy_session_text(sid, obj["messages"], obj["metadata"], obj["created_at"], obj["updated_at"])
+        text = legacy_session_text(sid, obj["messages"], obj["metadata"],
+                                   obj["created_at"], obj["updated_at"])
         assert raw.decode("ascii") == text
         assert text == json.dumps(obj, indent=2, default=str)
 
@@ -173,7 +174,8 @@ def test_damaged_files_are_damaged(demo):
     assert json.loads(raw["bad_updated_at"])["updated_at"] == "last tuesday"
 
     assert raw["bom"].startswith(codecs.BOM_UTF8)
-    assert json.loads(raw["bom"][len(codecs.BOM_UTF8):])["session_id"] == demo.damaged["bom"].removesuffix(".json")
+    after_bom = json.loads(raw["bom"][len(codecs.BOM_UTF8):])
+    assert after_bom["session_id"] == demo.damaged["bom"].removesuffix(".json")
 
     for kind, name in demo.damaged.items():
         if kind != "id_mismatch":
@@ -184,7 +186,8 @@ def test_damaged_files_are_damaged(demo):
 
 def test_write_legacy_session_fills_fields(tmp_path):
     path = write_legacy_session(
-        tmp_path, "abc", [{"role": "user", "content": "hi", "timestamp": "2026-02-11T10:00:00.708193"}, "odd"],
+        tmp_path, "abc",
+        [{"role": "user", "content": "hi", "timestamp": "2026-02-11T10:00:00.708193"}, "odd"],
         {"label": "x"}, "2026-02-11T10:00:00.708148+00:00", "2026-02-11T12:00:00.708267+00:00",
         file_name="other.json")
     assert path == tmp_path / "other.json"

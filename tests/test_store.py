@@ -515,7 +515,8 @@ def test_preview_keeps_values_losslessly(tmp_path: Path) -> None:
     (tmp_path / "s1.jsonl").write_text('{"role":"user","n":1E5,"big":123456789012345678901234567890}\n')
     (message,) = read_transcript_preview("s1", tmp_path / "sessions.json")
     assert message["big"] == 123456789012345678901234567890
-    assert jsonio.LineEncoder().line(message) == b'{"role":"user","n":1E5,"big":123456789012345678901234567890}\n'
+    assert jsonio.LineEncoder().line(message) == \
+        b'{"role":"user","n":1E5,"big":123456789012345678901234567890}\n'
 
 
 def test_preview_tolerates_truncated_last_line(tmp_path: Path) -> None:

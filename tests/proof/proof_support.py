@@ -386,7 +386,8 @@ class Fault:
     failed."""
 
     def __init__(self, at: int | None, kind: str | None = None, *, persistent: bool = False,
-                 protocol: Protocol | None = None, on_call: Callable[[int, str, str], None] | None = None) -> None:
+                 protocol: Protocol | None = None,
+                 on_call: Callable[[int, str, str], None] | None = None) -> None:
         self.at = at
         self.kind = kind
         self.persistent = persistent
@@ -542,10 +543,10 @@ class Protocol:
         elif op == "unlink" and path == self.store:
             if not failed:  # removing sessions.json (rollback of one the migration created)
                 self.unsynced.setdefault(self.sessions, []).append(STORE)
-        elif op == "unlink" and os.path.dirname(path) == self.sessions and not path.endswith(TEMP_SUFFIX):
-            if STORE in self.unsynced.get(self.sessions, []):
-                self._bad(f"{os.path.basename(path)} removed before the new sessions.json was made "
-                          "durable (a power cut could leave entries pointing at removed files)")
+        elif (op == "unlink" and os.path.dirname(path) == self.sessions and not path.endswith(TEMP_SUFFIX)
+              and STORE in self.unsynced.get(self.sessions, [])):
+            self._bad(f"{os.path.basename(path)} removed before the new sessions.json was made "
+                      "durable (a power cut could leave entries pointing at removed files)")
 
     def _rename(self, dst: str, failed: bool) -> None:
         name = os.path.relpath(dst, self.sessions)
@@ -798,7 +799,8 @@ class CliRun:
         return json.loads(self.stdout)
 
     def __str__(self) -> str:
-        return f"$ {' '.join(self.args)}\nexit {self.rc}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        return (f"$ {' '.join(self.args)}\nexit {self.rc}\n"
+                f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}")
 
 
 def cli_env(**extra: str) -> dict[str, str]:

@@ -164,7 +164,7 @@ def test_the_protocol_checker_catches_what_it_is_for(tmp_path: Path) -> None:
     violations = run(store)
     assert any("without a lock op" in v for v in violations)
     assert any("lock file names None" in v for v in violations)
-    transcript_then_store = ok[:-1] + [("lock", f"{s}/{LOCK}", False)] + store
+    transcript_then_store = [*ok[:-1], ("lock", f"{s}/{LOCK}", False), *store]
     assert any("before the folder was fsynced" in v for v in run(transcript_then_store))
     p = Protocol(root, "store")
     for op, path, failed in ok[:-1]:
@@ -378,7 +378,7 @@ def test_a_symlink_swapped_in_mid_run_is_never_followed(where: str, ref: Referen
     def outside_copy(path: str) -> str:
         target = outside / os.path.basename(path).lstrip(".")
         # for the source: the very same bytes, so only refusing the symlink tells it apart
-        target.write_bytes(open(legacy_a, "rb").read() if path == legacy_a else OUTSIDE)
+        target.write_bytes(Path(legacy_a).read_bytes() if path == legacy_a else OUTSIDE)
         return str(target)
 
     first_read = {"seen": 0}
@@ -401,8 +401,8 @@ def test_a_symlink_swapped_in_mid_run_is_never_followed(where: str, ref: Referen
     assert hook.state["done"], "the swap point was never reached"
     before_outside = {p.name: p.read_bytes() for p in outside.iterdir()}
     for name, data in before_outside.items():
-        expected = open(os.path.join(str(ref.template), SESSIONS, f"{A}.json"), "rb").read() \
-            if name == f"{A}.json" else OUTSIDE
+        expected = (Path(ref.template, SESSIONS, f"{A}.json").read_bytes()
+                    if name == f"{A}.json" else OUTSIDE)
         assert data == expected, f"{name} outside the workspace was written"
     for p in Path(s).iterdir():
         if p.is_symlink():

@@ -55,7 +55,8 @@ def migrated(ref: Reference, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def rollback_trace(migrated: Path, ref: Reference, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
+def rollback_trace(migrated: Path, ref: Reference,
+                   tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
     work = copy_workspace(migrated, tmp_path_factory.mktemp("rollback-trace") / "ws")
     protocol = Protocol(work, "rollback")
     counter = Counter(protocol)

@@ -116,7 +116,8 @@ def mutate(data: bytes, mutation: tuple[Any, ...]) -> tuple[bytes, int]:
 
 @proof_settings(default=150, long=3000)
 @given(legacy_files(), st.lists(MUTATIONS, min_size=1, max_size=3))
-def test_damaged_legacy_files_are_reported_never_raised(legacy: tuple[bytes, list[Any]], mutations: list[Any]) -> None:
+def test_damaged_legacy_files_are_reported_never_raised(legacy: tuple[bytes, list[Any]],
+                                                        mutations: list[Any]) -> None:
     data = legacy[0]
     for mutation in mutations:
         data, _ = mutate(data, mutation)
@@ -138,7 +139,8 @@ def test_damage_that_turns_messages_into_a_number_is_reported() -> None:
 
 @proof_settings(default=150, long=3000)
 @given(legacy_files(), st.integers(0, 10**6))
-def test_salvage_of_a_cut_file_keeps_exactly_the_complete_messages(legacy: tuple[bytes, list[Any]], cut: int) -> None:
+def test_salvage_of_a_cut_file_keeps_exactly_the_complete_messages(legacy: tuple[bytes, list[Any]],
+                                                                   cut: int) -> None:
     """A file cut short by a crash (the old writer wrote in place): salvage keeps exactly the
     messages complete before the cut, in order, each exactly as it was.
 

@@ -96,8 +96,9 @@ class KillCase:
     second_kill: int | None  # kill the first recovery too, at this operation
 
     def __str__(self) -> str:
-        return (f"[kill #{self.k} {self.op}{' torn' if self.tear else ''} -> "
-                f"{'/'.join(self.recoveries)}{f' (killed again at #{self.second_kill})' if self.second_kill is not None else ''}]")
+        torn = " torn" if self.tear else ""
+        again = f" (killed again at #{self.second_kill})" if self.second_kill is not None else ""
+        return f"[kill #{self.k} {self.op}{torn} -> {'/'.join(self.recoveries)}{again}]"
 
 
 def kill_case(case: KillCase, ref: Reference) -> list[str]:
@@ -171,7 +172,8 @@ def _first(ops: list[tuple[str, str]], pred: Callable[[str, str], bool]) -> int:
 
 @pytest.mark.parametrize("recovery", ["rerun", "rollback"])
 def test_a_lock_left_by_a_killed_migration_is_reclaimed(recovery: str, ref: Reference,
-                                                        kill_trace: list[tuple[str, str]], tmp_path: Path) -> None:
+                                                        kill_trace: list[tuple[str, str]],
+                                                        tmp_path: Path) -> None:
     """Killed while holding sessions.json.lock: the lock file stays, naming a dead process;
     the rerun (or the rollback) reclaims it, finishes, and leaves no lock file."""
     # the merge's lock op (the last one: the first checks, before the backup, that the lock
@@ -195,7 +197,8 @@ def test_a_lock_left_by_a_killed_migration_is_reclaimed(recovery: str, ref: Refe
 @pytest.mark.parametrize("where", ["backup copy", "transcript", "sessions.json", "journal"])
 @pytest.mark.parametrize("recovery", ["rerun", "rollback"])
 def test_what_a_torn_write_leaves_is_gone_after_recovery(where: str, recovery: str, ref: Reference,
-                                                         kill_trace: list[tuple[str, str]], tmp_path: Path) -> None:
+                                                         kill_trace: list[tuple[str, str]],
+                                                         tmp_path: Path) -> None:
     """Killed in the middle of a write (one byte of it on disk): a partial temporary file (in
     .sessions/ or in the backup folder) or a torn journal record is left; neither a rerun nor
     a rollback trips on it, and neither leaves a temporary file behind."""
@@ -234,7 +237,8 @@ def test_a_rollback_killed_at_its_last_step_leaves_nothing_a_second_one_does_not
     trace = tmp_path / "trace.json"
     assert run_killed(*rollback_args(counted), trace=trace).rc == 0
     ops = json.loads(trace.read_text())
-    last_write = max(k for k, (op, path) in enumerate(ops) if op == "write" and path.endswith("/journal.jsonl"))
+    last_write = max(k for k, (op, path) in enumerate(ops)
+                     if op == "write" and path.endswith("/journal.jsonl"))
     run = run_killed(*rollback_args(ws), kill_at=last_write)
     assert run.rc == KILLED, str(run)
     assert (ws / SESSIONS / LOCK).is_file()

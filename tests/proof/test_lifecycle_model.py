@@ -259,7 +259,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert result.refused and not result.removed, result
         for sid, was in before.items():
             if was and not (self.sessions / f"{sid}.json").exists():
-                assert self._reachable(sid), f"clean-up removed {sid}.json, whose conversation is not reachable"
+                assert self._reachable(sid), \
+                    f"clean-up removed {sid}.json, whose conversation is not reachable"
 
     # ------------------------------------------------------------ the agent meanwhile
 

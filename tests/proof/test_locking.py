@@ -108,7 +108,8 @@ def _store_state(ws: Path) -> tuple[bytes, int, int]:
     return (ws / SESSIONS / STORE).read_bytes(), st.st_ino, st.st_mtime_ns
 
 
-def test_our_lock_blocks_a_softfilelock_in_another_process_and_migrate_exits_3(ref: Reference, tmp_path: Path) -> None:
+def test_our_lock_blocks_a_softfilelock_in_another_process_and_migrate_exits_3(ref: Reference,
+                                                                               tmp_path: Path) -> None:
     """A process holding the lock the engine's way: SoftFileLock in another process cannot
     take it, migrate exits 3 and leaves sessions.json as it was; once released, both can."""
     ws = copy_workspace(ref.template, tmp_path / "ws")
@@ -132,7 +133,8 @@ def test_our_lock_blocks_a_softfilelock_in_another_process_and_migrate_exits_3(r
     assert not check_migrated(ws, ref)
 
 
-def test_a_softfilelock_in_another_process_blocks_us_and_rollback_exits_3(ref: Reference, tmp_path: Path) -> None:
+def test_a_softfilelock_in_another_process_blocks_us_and_rollback_exits_3(ref: Reference,
+                                                                          tmp_path: Path) -> None:
     ws = copy_workspace(ref.template, tmp_path / "ws")
     assert migrate_inproc(ws).code == 0
     lock = ws / SESSIONS / LOCK
@@ -168,7 +170,8 @@ def test_a_lock_whose_owner_was_killed_is_reclaimed(kind: str, ref: Reference, t
     assert not check_migrated(ws, ref)
 
 
-def test_a_lock_left_by_a_killed_migration_is_reclaimed_by_softfilelock(ref: Reference, tmp_path: Path) -> None:
+def test_a_lock_left_by_a_killed_migration_is_reclaimed_by_softfilelock(ref: Reference,
+                                                                        tmp_path: Path) -> None:
     """The other direction: the agent's own SoftFileLock reclaims a lock a killed migration
     left (so a crash of ours never blocks the agent for good)."""
     ws = copy_workspace(ref.template, tmp_path / "ws")
@@ -197,7 +200,8 @@ AGENT = textwrap.dedent("""
 
     def change(store):
         from migrate_tui.store.entry import SessionEntry
-        store[key] = SessionEntry({"session_id": "agent-made", "updated_at": 1, "session_file": "agent-made.jsonl"})
+        store[key] = SessionEntry({"session_id": "agent-made", "updated_at": 1,
+                                   "session_file": "agent-made.jsonl"})
         other = store["agent:main:other"]
         other["label"] = (other.get("label") or "") + "+" + key
 
@@ -364,7 +368,8 @@ FORKED_WRITER = textwrap.dedent("""
     pid = os.fork()
     if pid == 0:
         signal.alarm(60)  # a hang ends the child rather than the test run
-        fsio.write_atomic_many([fsio.PendingWrite(os.path.join(folder, f"child-{i}"), b"c") for i in range(2)])
+        fsio.write_atomic_many([fsio.PendingWrite(os.path.join(folder, f"child-{i}"), b"c")
+                                for i in range(2)])
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     print("ok" if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else f"child failed: {status}")

@@ -135,7 +135,8 @@ class MigrationMachine(RuleBasedStateMachine):
     def a_new_legacy_session(self, messages: int, keyed: bool) -> None:
         sid = f"added-{self.added}"
         self.added += 1
-        msgs = [{"role": "user", "content": f"{sid} #{i}", "n": 10**30 + i, "x": None} for i in range(messages)]
+        msgs = [{"role": "user", "content": f"{sid} #{i}", "n": 10**30 + i, "x": None}
+                for i in range(messages)]
         meta = {"label": sid, "session_key": f"agent:main:added:{sid}"} if keyed else {"label": sid}
         for folder in (self.pristine, self.ws):
             path = write_legacy_session(folder / SESSIONS, sid, msgs, meta, "2026-02-11T10:00:00+00:00",
