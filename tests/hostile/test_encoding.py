@@ -1,5 +1,5 @@
 """Bytes that are not plain UTF-8 (docs/problems.md "not UTF-8 / has a byte-order mark": replace-bytes
-for bad bytes, a BOM alone handled without asking; §3 unicode survives exactly)."""
+for bad bytes, a BOM alone handled without asking; unicode survives exactly)."""
 
 from __future__ import annotations
 

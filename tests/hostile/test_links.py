@@ -1,5 +1,5 @@
 """Symlinks in and out of .sessions/ (docs/problems.md "a symlink, or a path that resolves outside
-.sessions/": skip only, never read or write through it; §3 "symlinks are not followed")."""
+.sessions/": skip only, never read or write through it; symlinks are not followed)."""
 
 from __future__ import annotations
 
