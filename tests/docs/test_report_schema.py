@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from migrate_tui.demo import generate_workspace
 from migrate_tui.engine import commands
 from migrate_tui.engine.model import ALL_FIXES, FIXES_BY_CODE
 from migrate_tui.engine.oplock import operation_lock
+from tests.support import run_command
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SCHEMA = json.loads((DOCS / "report.schema.json").read_text(encoding="utf-8"))
@@ -33,8 +32,7 @@ TIMEOUT = 120  # seconds: a hang fails the test instead of the suite
 
 def run(*args: str, expect: int) -> dict[str, Any]:
     """Run ``migrate-tui ARGS --json``: its exit code, and its stdout is one valid report."""
-    proc = subprocess.run([sys.executable, "-m", "migrate_tui", *args, "--json"],
-                          capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    proc = run_command(*args, "--json", timeout=TIMEOUT)
     assert proc.returncode == expect, (proc.returncode, proc.stdout, proc.stderr)
     report = json.loads(proc.stdout)  # one JSON object, nothing else on stdout
     valid(report)
