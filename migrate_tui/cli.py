@@ -94,10 +94,13 @@ def wizard(workspace: str, agent_id: str) -> None:
 @click.option("--fix-where", "fix_queries", multiple=True, metavar="QUERY=FIX", help="Apply a fix to every session the query chooses whose problems offer it, e.g. 'problem:invalid_json=salvage' (repeatable).")
 @click.option("--lock-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS", help="How long to wait for sessions.json.lock.")
 @click.option("--max-file-size", default=256, show_default=True, type=click.IntRange(min=1), metavar="MIB", help="Legacy files larger than this are reported, not parsed.")
+@click.option("--target", type=click.Choice(["default", "openclaw"]), default="default", show_default=True, help="default: sessions.json and transcripts in WORKSPACE_DIR/.sessions/; openclaw: today's OpenClaw, files its doctor imports.")
+@click.option("--openclaw-state", "openclaw_state", type=click.Path(file_okay=False), default=None, metavar="DIR", help="With --target openclaw: OpenClaw's state folder (default: $OPENCLAW_STATE_DIR or ~/.openclaw); files go to DIR/agents/AGENT_ID/sessions/.")
 def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, verbose: bool,
             as_json: bool, skips: tuple[str, ...], fixes: tuple[str, ...], lock_timeout: float,
             max_file_size: int, skip_queries: tuple[str, ...] = (),
-            fix_queries: tuple[str, ...] = ()) -> None:
+            fix_queries: tuple[str, ...] = (), target: str = "default",
+            openclaw_state: str | None = None) -> None:
     """Migrate WORKSPACE_DIR (the folder that holds .sessions/).
 
     \b
@@ -111,8 +114,16 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
                                      "(no colon, no white space, not empty)", param_hint="--agent-id")
         decisions = _parse_decisions(skips, fixes)
         fix_where = tuple(_query_and_fix(text) for text in fix_queries)
+        if openclaw_state is not None and target != "openclaw":
+            raise click.BadParameter("only with --target openclaw", param_hint="--openclaw-state")
     except click.BadParameter as exc:
         _die(exc.format_message(), EXIT_USAGE, as_json)
+    openclaw = None
+    if target == "openclaw":
+        found = commands.openclaw_target(openclaw_state, agent_id)
+        if isinstance(found, commands.Refusal):
+            _refused(found, as_json)
+        openclaw = found
 
     def on_event(event: object) -> None:
         if as_json:
@@ -139,7 +150,8 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
             for option, text, count in prepared.chosen:
                 click.echo(f"{option} {text}: {count:,} session(s)", err=True)
         outcome = commands.migrate(prepared.plan, dry_run=dry_run, on_event=on_event,
-                                   cancel=cancel, lock_timeout=lock_timeout, workers=True)
+                                   cancel=cancel, lock_timeout=lock_timeout, workers=True,
+                                   target=openclaw)
     if outcome.refusal is not None:
         _refused(outcome.refusal, as_json)
     assert outcome.report is not None

@@ -36,6 +36,7 @@ from migrate_tui.engine.model import (
 )
 from migrate_tui.engine.oplock import operation_lock, refuse_if_busy
 from migrate_tui.engine.state import WorkspaceState, require, workspace_state
+from migrate_tui.engine.targets.openclaw_check import TargetView, read_target, target_dir
 
 PLAN_PHASE = "plan-cleanup"
 
@@ -92,6 +93,8 @@ def plan_cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: Can
     migration = build_plan(scan)
     store = scan.store_entries
     outcomes = state.outcomes()
+    folder = target_dir(state)
+    view = read_target(state, folder) if folder is not None else None
     on_event(PhaseStarted(PLAN_PHASE, len(migration.sessions) + 1))
     for n, ps in enumerate(migration.sessions, 1):
         if cancel.is_set():
@@ -104,13 +107,17 @@ def plan_cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: Can
                 plan.keep.append((name, "no backup copy with the same content (changed since the "
                                   "migration, or migrated with --no-backup)"))
             else:
-                why = _why_it_stays(ps, outcomes, store)
+                why = _why_it_stays(ps, outcomes, store) if view is None else \
+                    _why_it_stays_openclaw(ps, outcomes, view)
                 if why is not None:
                     plan.keep.append((name, why))
                 else:
                     _check_copy(layout, state, name, ps.scan.sha256 or "", ps.scan.size, plan)
         on_event(Progress(PLAN_PHASE, n, len(migration.sessions) + 1, ps.scan.file_name))
-    if scan.session_map_present:
+    if scan.session_map_present and view is not None:
+        plan.keep.append((SESSION_MAP, "the migration went to OpenClaw's folder, whose "
+                          "sessions.json does not replace it here; it stays"))
+    elif scan.session_map_present:
         _consider_session_map(layout, state, scan, migration, outcomes, plan)
     on_event(Progress(PLAN_PHASE, len(migration.sessions) + 1, len(migration.sessions) + 1, SESSION_MAP))
     return plan
@@ -143,6 +150,18 @@ def _why_it_stays(ps: Any, outcomes: dict[str, Any], store: dict[str, Any]) -> s
     if not keys and not any(_pointing(e, sid) for e in store.values()):
         return f"no entry of sessions.json points at {sid}"
     return None
+
+
+def _why_it_stays_openclaw(ps: Any, outcomes: dict[str, Any], view: TargetView) -> str | None:
+    """As ``_why_it_stays``, for a session migrated to OpenClaw's folder."""
+    outcome = outcomes.get(ps.scan.file_name)
+    if outcome is None:
+        return "no finished migration migrated it"
+    if outcome.session_id is None:
+        return f"it was not migrated ({outcome.why})"
+    if outcome.sha256 != ps.scan.sha256:
+        return "it changed since its migration (run migrate again first)"
+    return view.why_not_in_place(outcome.session_id)
 
 
 def _check_copy(layout: Layout, state: WorkspaceState, name: str, sha: str, size: int,

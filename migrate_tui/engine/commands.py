@@ -30,7 +30,7 @@ from migrate_tui.engine import rollback as rollback_engine
 from migrate_tui.engine.apply import apply_plan
 from migrate_tui.engine.model import ApplyResult, CancelFlag, Decision, EventSink, Plan, no_events
 from migrate_tui.engine.plan import build_plan, with_decisions
-from migrate_tui.engine.preflight import check_dry_run
+from migrate_tui.engine.preflight import check_dry_run, check_workspace
 from migrate_tui.engine.report import (
     EXIT_CANCELLED,
     EXIT_LOCKED,
@@ -44,6 +44,9 @@ from migrate_tui.engine.report import (
 from migrate_tui.engine.scan import scan_workspace
 from migrate_tui.engine.selection import QueryError, fixes_where, parse_query, skips_where
 from migrate_tui.engine.state import workspace_state
+from migrate_tui.engine.targets.openclaw_apply import apply_openclaw, target_info
+from migrate_tui.engine.targets.openclaw_layout import OpenClawLayout, openclaw_layout
+from migrate_tui.engine.targets.openclaw_plan import OpenClawPlan, plan_openclaw
 from migrate_tui.engine.verify import VerifyResult, verify_workspace
 
 RefusalKind = Literal["busy", "locked", "damaged", "unusable", "cancelled", "usage"]
@@ -227,10 +230,15 @@ class MigrateOutcome:
 
 def migrate(plan: Plan, *, dry_run: bool = False, on_event: EventSink = no_events,
             cancel: CancelFlag | None = None, lock_timeout: float = 10.0, workers: bool = False,
-            clock: Callable[[], float] = time.monotonic) -> MigrateOutcome:
+            clock: Callable[[], float] = time.monotonic,
+            target: OpenClawLayout | None = None) -> MigrateOutcome:
     """Carry out ``plan`` (apply saves the report beside the backup) and report it.  A dry
     run writes nothing, but asks what would make the real run refuse and refuses the same
-    way, with the same exit code."""
+    way, with the same exit code.  ``target``: migrate into that OpenClaw state folder
+    instead of the workspace's own sessions.json (docs/openclaw-target.md)."""
+    if target is not None:
+        return _migrate_openclaw(plan, target, dry_run=dry_run, on_event=on_event, cancel=cancel,
+                                 lock_timeout=lock_timeout, clock=clock)
     started = clock()
     result = None
     try:
@@ -243,6 +251,46 @@ def migrate(plan: Plan, *, dry_run: bool = False, on_event: EventSink = no_event
     except _REFUSED as exc:
         return MigrateOutcome(refusal=refusal_of(exc), elapsed=clock() - started)
     return MigrateOutcome(build_report(plan, result, dry_run=dry_run), elapsed=clock() - started)
+
+
+def openclaw_target(state_dir: str | None, agent_id: str) -> OpenClawLayout | Refusal:
+    """The OpenClaw target folder (``state_dir`` or its default), or a usage refusal."""
+    try:
+        return openclaw_layout(state_dir, agent_id)
+    except WorkspaceError as exc:
+        return Refusal("usage", str(exc))
+
+
+def plan_for_openclaw(plan: Plan, target: OpenClawLayout) -> OpenClawPlan:
+    """What the OpenClaw target will write for ``plan`` (the wizard's plan screen)."""
+    return plan_openclaw(plan, target)
+
+
+def _migrate_openclaw(plan: Plan, target: OpenClawLayout, *, dry_run: bool, on_event: EventSink,
+                      cancel: CancelFlag | None, lock_timeout: float,
+                      clock: Callable[[], float]) -> MigrateOutcome:
+    started = clock()
+    oplan = plan_openclaw(plan, target)
+    if oplan.refusal is not None:
+        return MigrateOutcome(refusal=Refusal("unusable", oplan.refusal), elapsed=clock() - started)
+    refused = oplan.refused_for_database()
+    if refused is not None:
+        return MigrateOutcome(refusal=Refusal("unusable", refused), elapsed=clock() - started)
+    result = None
+    try:
+        if dry_run:
+            layout = open_layout(plan.scan.workspace)
+            state = workspace_state(layout)
+            if state.holder is not None:
+                raise OperationBusy(state.holder.busy_message(layout, "a migration now would be "
+                                                              "refused"), state.holder)
+            check_workspace(layout, state)
+        else:
+            result = apply_openclaw(oplan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout)
+    except _REFUSED as exc:
+        return MigrateOutcome(refusal=refusal_of(exc), elapsed=clock() - started)
+    report = build_report(oplan.as_plan(), result, dry_run=dry_run, target=target_info(oplan))
+    return MigrateOutcome(report, elapsed=clock() - started)
 
 
 # ---------------------------------------------------------------- verify
@@ -437,5 +485,6 @@ def cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: CancelFl
 __all__ = [
     "CleanupOutcome", "MigrateOutcome", "Prepared", "Refusal", "RollbackOutcome",
     "SelectionError", "VerifyOutcome", "cleanup", "migrate", "plan_cleanup", "plan_rollback",
-    "prepare", "refusal_of", "resolve_names", "rollback", "verify",
+    "openclaw_target", "plan_for_openclaw", "prepare", "refusal_of", "resolve_names",
+    "rollback", "verify",
 ]

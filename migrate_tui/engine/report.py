@@ -114,6 +114,9 @@ class Report:
     committed: bool | None = None
     report_path: str | None = None
     report_error: str | None = None
+    # the OpenClaw target: {"name", "state_dir", "agent_id", "sessions_dir", "store_path",
+    # "next_steps"}; None for the default target
+    target: dict[str, Any] | None = None
     plan: Plan | None = field(default=None, repr=False, compare=False)
     result: ApplyResult | None = field(default=None, repr=False, compare=False)
 
@@ -121,6 +124,11 @@ class Report:
     def ran(self) -> bool:
         """A real run (not a dry run) went as far as apply."""
         return self.result is not None
+
+    @property
+    def next_steps(self) -> list[str]:
+        """The commands to run next (the OpenClaw target: its doctor's dry run and import)."""
+        return list(self.target.get("next_steps", [])) if self.target else []
 
     @property
     def warnings(self) -> int:
@@ -169,6 +177,9 @@ class Report:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.target is not None:
+            out["target"] = {k: v for k, v in self.target.items() if k != "next_steps"}
+            out["next_steps"] = self.next_steps
         if self.ran:
             out["verified"] = self.verified
             out["verify_problems"] = list(self.verify_problems)
@@ -195,7 +206,8 @@ def _session_line(ps: PlannedSession, ran: bool, failed: set[str], migrated: set
         not_carried=tuple(ps.not_carried), notes=tuple(ps.notes))
 
 
-def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool) -> Report:
+def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool,
+                 target: dict[str, Any] | None = None) -> Report:
     scan = plan.scan
     layout = Layout(scan.workspace)
     failed = {f.file_id: f for f in (result.failed if result else [])}
@@ -229,7 +241,10 @@ def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool) -> Re
         store_path=layout.store, backup_dir=layout.backup_dir, sessions_found=t.found,
         migrated=n_migrated, skipped=t.skipped + t.blocked + len(failed), errors=errors,
         already_migrated=t.done, error_details=error_details, warning_details=warning_details,
-        error=str(scan.fatal) if scan.fatal is not None else None, plan=plan, result=result)
+        error=str(scan.fatal) if scan.fatal is not None else None, plan=plan, result=result,
+        target=target)
+    if target is not None:
+        report.store_path = target["store_path"]
     if result is not None:
         report.verified = result.verified
         report.verify_problems = list(result.verify_problems)
@@ -278,6 +293,8 @@ def results_block(report: Report, *, verbose: bool = False) -> str:
         ("Warnings", report.warnings),
         ("Backup location", report.backup_dir),
     ]
+    if report.target is not None:
+        rows.insert(1, ("Target", f"OpenClaw, {report.target['sessions_dir']}"))
     width = max(len(k) for k, _ in rows) + 1
     lines += [f"{k + ':':<{width}} {v}" for k, v in rows]
     if report.error:
@@ -314,4 +331,12 @@ def results_block(report: Report, *, verbose: bool = False) -> str:
         lines += ["", f"{report.warnings} warning(s): run with --verbose to see them."]
     if report.status == "success" and not report.dry_run and report.migrated == 0:
         lines += ["", "Nothing to do: every session is already migrated; nothing was changed."]
+    if report.target is not None:
+        left = sum(1 for s in report.sessions() if s.not_carried)
+        if left and not verbose:
+            lines += ["", f"{left} session(s) have fields OpenClaw has no place for (not carried; "
+                      "they stay in the backup): run with --verbose to see them."]
+        if report.next_steps and (report.dry_run or report.finished):
+            lines += ["", "Next, let OpenClaw import them (the first command changes nothing):"]
+            lines += [f"  {step}" for step in report.next_steps]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ job, a migration redoes it."""
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,17 +29,27 @@ from migrate_tui.engine.model import (
 )
 from migrate_tui.engine.oplock import holding, operation_lock, refuse_if_busy
 from migrate_tui.engine.state import require, workspace_state
+from migrate_tui.engine.targets.openclaw_lock import store_lock
 
 ABSENT = None
 
 
 @dataclass
 class FileAction:
-    file: str  # name inside .sessions/
+    file: str  # name inside .sessions/ (or inside ``dir``)
     op: str  # "remove" | "restore" | "none"
     backup_name: str | None = None  # what to restore from
     changed: bool = False  # the file is not in any state the migration left it in
     current_sha: str | None = None
+    dir: str | None = None  # another target's folder (OpenClaw's), None: .sessions/
+
+    @property
+    def shown(self) -> str:
+        """The name as reports give it: a file of another target by its full path."""
+        return self.file if self.dir is None else os.path.join(self.dir, self.file)
+
+    def path(self, layout: Layout) -> str:
+        return layout.in_sessions(self.file) if self.dir is None else os.path.join(self.dir, self.file)
 
 
 @dataclass
@@ -54,15 +65,15 @@ class RollbackPlan:
 
     @property
     def remove(self) -> list[str]:
-        return [a.file for a in self.actions if a.op == "remove"]
+        return [a.shown for a in self.actions if a.op == "remove"]
 
     @property
     def restore(self) -> list[str]:
-        return [a.file for a in self.actions if a.op == "restore"]
+        return [a.shown for a in self.actions if a.op == "restore"]
 
     @property
     def changed(self) -> list[str]:
-        return [a.file for a in self.actions if a.changed]
+        return [a.shown for a in self.actions if a.changed]
 
     @property
     def nothing_to_do(self) -> bool:
@@ -80,8 +91,7 @@ class RollbackResult:
     cancelled: bool = False  # stopped at a safe point: rollback again to finish
 
 
-def _current_sha(layout: Layout, name: str) -> str | None:
-    path = layout.in_sessions(name)
+def _current_sha(path: str) -> str | None:
     if fsio.lstat_or_none(path) is None:
         return ABSENT
     try:
@@ -106,18 +116,20 @@ def plan_rollback(workspace: str, *, on_event: EventSink = no_events,
     state = workspace_state(layout)
     require(state, state.rollback_blocked)
     plan.interrupted = [r.describe() for r in state.interrupted]
-    chains: dict[str, list[dict[str, Any]]] = {}
+    chains: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
     for record in state.journal.changes if state.backup_present else []:
-        chains.setdefault(record["file"], []).append(record)
+        folder = record.get("dir")
+        chains.setdefault((folder if isinstance(folder, str) and os.path.isabs(folder) else None,
+                           record["file"]), []).append(record)
     on_event(PhaseStarted(PLAN_PHASE, len(chains)))
-    for n, (name, records) in enumerate(chains.items(), 1):
+    for n, ((folder, name), records) in enumerate(chains.items(), 1):
         if cancel.is_set():
             plan.cancelled = True
             return plan
-        plan.actions.append(_action_for(layout, state.manifest, name, records, plan))
+        plan.actions.append(_action_for(layout, state.manifest, name, records, plan, folder))
         on_event(Progress(PLAN_PHASE, n, len(chains), name))
     # sessions.json first: no entry may outlive the transcript it points at
-    plan.actions.sort(key=lambda a: (a.file != STORE, a.file))
+    plan.actions.sort(key=lambda a: (a.file != STORE, a.dir or "", a.file))
     # an interrupted write leaves its temporary file in .sessions/ or in the backup folder
     # (named here relative to .sessions/)
     for folder, prefix in ((layout.sessions_dir, ""), (layout.backup_dir, BACKUP + "/")):
@@ -133,7 +145,8 @@ def plan_rollback(workspace: str, *, on_event: EventSink = no_events,
 
 
 def _action_for(layout: Layout, manifest: backup.Manifest, name: str,
-                records: list[dict[str, Any]], plan: RollbackPlan) -> FileAction:
+                records: list[dict[str, Any]], plan: RollbackPlan,
+                folder: str | None = None) -> FileAction:
     first = records[0]
     # the states the migration may have left the file in, oldest first
     states: list[str | None] = []
@@ -148,9 +161,9 @@ def _action_for(layout: Layout, manifest: backup.Manifest, name: str,
         target_backup = first["backup"]
     for r in records:
         states.append(ABSENT if r["op"] == "delete" else r["sha256"])
-    current = _current_sha(layout, name)
+    action = FileAction(name, "none", target_backup, dir=folder)
+    current = action.current_sha = _current_sha(action.path(layout))
     target = states[0]
-    action = FileAction(name, "none", target_backup, current_sha=current)
     action.changed = current not in states
     if current == target:
         return action
@@ -158,7 +171,7 @@ def _action_for(layout: Layout, manifest: backup.Manifest, name: str,
         action.op = "remove"
         return action
     if target_backup is None or backup.check_copy(layout, manifest, target_backup):
-        plan.missing_backup.append(name)
+        plan.missing_backup.append(action.shown)
         return action
     action.op = "restore"
     return action
@@ -213,7 +226,8 @@ def _rollback(workspace: str, *, force: bool, on_event: EventSink, cancel: Cance
     run_id = journal.new_run_id()
     on_event(PhaseStarted("rollback", len(todo)))
     with contextlib.ExitStack() as held:
-        if any(a.file == STORE for a in todo) or fsio.lstat_or_none(layout.lock) is not None:
+        if any(a.file == STORE and a.dir is None for a in todo) \
+                or fsio.lstat_or_none(layout.lock) is not None:
             try:
                 held.enter_context(fsio.presence_lock(layout.lock, lock_timeout))
             except LockTimeout as exc:
@@ -225,8 +239,15 @@ def _rollback(workspace: str, *, force: bool, on_event: EventSink, cancel: Cance
             if cancel.is_set():
                 result.cancelled = True
                 break
-            _undo(layout, manifest, action, force, run_id)
-            (result.removed if action.op == "remove" else result.restored).append(action.file)
+            if action.dir is not None and action.file == STORE:  # OpenClaw's, under its lock
+                try:
+                    with store_lock(os.path.join(action.dir, STORE), lock_timeout):
+                        _undo(layout, manifest, action, force, run_id)
+                except LockTimeout as exc:
+                    raise LockBusy(str(exc)) from None
+            else:
+                _undo(layout, manifest, action, force, run_id)
+            (result.removed if action.op == "remove" else result.restored).append(action.shown)
             on_event(Progress("rollback", n, len(todo), action.file))
         if not result.cancelled:
             for name in plan.temp_files:
@@ -234,6 +255,9 @@ def _rollback(workspace: str, *, force: bool, on_event: EventSink, cancel: Cance
                 fsio.unlink_if_exists(layout.in_backup(name[len(BACKUP) + 1:]) if in_backup
                                       else layout.in_sessions(name))
         fsio.fsync_dir(layout.sessions_dir)
+        for folder in sorted({a.dir for a in todo if a.dir is not None}):
+            if fsio.is_real_dir(folder):
+                fsio.fsync_dir(folder)
         if recorded:
             backup.save_manifest(layout, manifest)
             if not result.cancelled:
@@ -258,17 +282,19 @@ def _rollback(workspace: str, *, force: bool, on_event: EventSink, cancel: Cance
 
 def _undo(layout: Layout, manifest: backup.Manifest, action: FileAction, force: bool,
           run_id: str) -> None:
-    path = layout.in_sessions(action.file)
+    path = action.path(layout)
+    folder = os.path.dirname(path)
     if action.changed and force and action.current_sha and not action.current_sha.startswith("<"):
         # keep what someone wrote after the migration: it goes to the backup first
         data = fsio.read_bytes(path)
         st = fsio.lstat(path)
-        backup.back_up(layout, manifest, action.file, data, st.st_mode & 0o777, st.st_mtime_ns,
+        backup.back_up(layout, manifest, action.file if action.dir is None else
+                       f"openclaw-{action.file}", data, st.st_mode & 0o777, st.st_mtime_ns,
                        run_id, (st.st_uid, st.st_gid))
         backup.save_manifest(layout, manifest)
     if action.op == "remove":
         if fsio.unlink_if_exists(path) and action.file == STORE:
-            fsio.fsync_dir(layout.sessions_dir)  # durable before the transcripts go (see below)
+            fsio.fsync_dir(folder)  # durable before the transcripts go (see below)
         return
     assert action.backup_name is not None
     info = manifest.files[action.backup_name]

@@ -40,6 +40,7 @@ from migrate_tui.engine.model import (
 )
 from migrate_tui.engine.oplock import operation_holder, refuse_if_busy
 from migrate_tui.engine.state import Outcome, WorkspaceState, workspace_state
+from migrate_tui.engine.targets.openclaw_check import read_target, target_dir
 from migrate_tui.engine.transcript_encoding import transcript_pieces
 
 PHASE = "verify"
@@ -100,6 +101,10 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
         result.cancelled = True
         return
     outcomes = state.outcomes()
+    folder = target_dir(state)
+    if folder is not None and scan.fatal is None:
+        _verify_openclaw(state, folder, build_plan(scan).sessions, outcomes, result, on_event)
+        return
     if scan.fatal is not None:
         result.problems.append(str(scan.fatal))
         store: dict[str, Any] = {}
@@ -127,6 +132,34 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     if scan.fatal is None:  # else what sessions.json says cannot be known
         _check_keys(state, store, scan, plan_sessions, outcomes, result)
         _check_entries(layout, state, store, result)
+
+
+def _verify_openclaw(state: WorkspaceState, folder: str, plan_sessions: list[PlannedSession],
+                     outcomes: dict[str, Outcome], result: VerifyResult, on_event: EventSink) -> None:
+    """The latest migration went to OpenClaw's folder: each session is checked there (or
+    in OpenClaw's database, once imported)."""
+    view = read_target(state, folder)
+    result.problems += [p for p in (view.store_problem, view.database_problem) if p]
+    result.notes.append(f"the latest migration went to OpenClaw's folder {folder}")
+    on_event(PhaseStarted(PHASE, len(plan_sessions)))
+    for n, ps in enumerate(plan_sessions, 1):
+        name = ps.scan.file_name
+        outcome = outcomes.get(name)
+        if outcome is not None and outcome.sha256 != ps.scan.sha256:
+            result.problems.append(f"{name} changed since the migration saw it: run migrate again")
+        elif outcome is not None and outcome.session_id is None:
+            why = "skipped" if outcome.why == "skip" else f"a problem: {outcome.why}"
+            result.notes.append(f"{name} was not migrated ({why}), as the migration reported")
+        elif outcome is None:
+            result.problems.append(f"{name} is not migrated")
+        else:
+            result.checked += 1
+            why = view.why_not_in_place(outcome.session_id)
+            if why is not None:
+                result.problems.append(f"{name} (migrated as {outcome.session_id}): {why}")
+            elif view.imported(outcome.session_id):
+                result.notes.append(f"{name}: imported into OpenClaw's database")
+        on_event(Progress(PHASE, n, len(plan_sessions), ps.scan.file_id))
 
 
 # ---------------------------------------------------------------- the legacy sessions

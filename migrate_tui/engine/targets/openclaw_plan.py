@@ -1,0 +1,314 @@
+"""The plan for the OpenClaw target: what ``migrate --target openclaw`` will write, and where.
+
+The engine's plan (scan + decisions) says which legacy sessions are migrated, under which
+id and keys, with which fixes.  This module turns each into OpenClaw's entry and transcript
+(openclaw_entry, openclaw_transcript) and compares them with what the OpenClaw state folder
+already holds:
+
+* ``<state>/agents/<agent>/sessions/<id>.jsonl``: the same bytes → nothing to write; other
+  bytes → a ``transcript_conflict`` the user decides (keep-existing / replace-existing);
+* ``sessions.json`` there: a key already pointing at the same session id is kept as it is;
+  at another session → a ``key_conflict`` the user decides (keep-existing / replace-existing);
+* the agent's SQLite database: an entry the import would replace, or a session id it
+  already holds (openclaw_sqlite) → an ``openclaw_database`` conflict: the whole run is
+  refused until the user decides for that session (replace-existing, or skip it).
+
+It reads (the legacy files, the target's files, the database read-only) and never writes.
+``as_plan`` gives the engine's ``Plan`` with each session as the target sees it, so the
+report, the dry run and the wizard show the target's actions, problems and "not carried".
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from migrate_tui.core import fsio, jsonio
+from migrate_tui.engine.legacy import problem, read_legacy
+from migrate_tui.engine.model import CONTENT_FIXES, Plan, PlannedSession, Problem, Totals
+from migrate_tui.engine.targets.openclaw_entry import convert_entry
+from migrate_tui.engine.targets.openclaw_layout import OpenClawLayout
+from migrate_tui.engine.targets.openclaw_sqlite import Conflict, conflicts, read_held_sessions
+from migrate_tui.engine.targets.openclaw_transcript import (
+    convert_transcript,
+    not_json,
+    transcript_bytes,
+)
+
+TARGET = "openclaw"
+PREVIEW_EVENTS = 4  # the header and the first messages, for the wizard's detail pane
+DATABASE_FIXES = ("replace-existing",)
+
+
+@dataclass
+class TargetSession:
+    """One legacy session as the OpenClaw target will write it."""
+
+    ps: PlannedSession
+    entry: dict[str, Any] | None = None  # OpenClaw's entry
+    transcript: bytes = b""
+    preview: list[dict[str, Any]] = field(default_factory=list)  # the first events
+    transcript_state: str = "write"  # "write" | "same" | "replace" | "keep"
+    old_sha256: str | None = None  # "replace": what is there now
+    keys: list[str] = field(default_factory=list)  # entries to write
+    kept_keys: list[str] = field(default_factory=list)  # entries there already (or kept)
+    problems: list[Problem] = field(default_factory=list)
+    database: list[Conflict] = field(default_factory=list)  # undecided
+    not_carried: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    source_sha256: str | None = None
+
+    @property
+    def file_id(self) -> str:
+        return self.ps.file_id
+
+    @property
+    def session_id(self) -> str:
+        assert self.ps.final_id is not None
+        return self.ps.final_id
+
+    @property
+    def action(self) -> str:
+        """"migrate" (something to write), "done" (all there), "blocked", "skip"."""
+        if self.ps.action in ("skip", "blocked"):
+            return self.ps.action
+        if self.problems or self.database:
+            return "blocked"
+        if self.transcript_state in ("write", "replace") or self.keys:
+            return "migrate"
+        return "done"
+
+
+@dataclass
+class OpenClawPlan:
+    plan: Plan  # the engine's plan (the legacy side)
+    target: OpenClawLayout
+    sessions: list[TargetSession] = field(default_factory=list)
+    store_present: bool = False
+    store_entries: dict[str, Any] = field(default_factory=dict)
+    database_present: bool = False
+    refusal: str | None = None  # the target cannot be used at all (said in one sentence)
+
+    @property
+    def database_conflicts(self) -> list[tuple[TargetSession, Conflict]]:
+        return [(ts, c) for ts in self.sessions if ts.ps.action != "skip" for c in ts.database]
+
+    @property
+    def todo(self) -> list[TargetSession]:
+        return [ts for ts in self.sessions if ts.action == "migrate"]
+
+    def refused_for_database(self) -> str | None:
+        """The sentence that refuses the run while the agent's database holds entries the
+        import would shadow and the user has not decided (None: no such conflict)."""
+        found = self.database_conflicts
+        if not found:
+            return None
+        first = found[0][1]
+        names = sorted({ts.ps.scan.file_id for ts, _ in found})
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        return (f"the OpenClaw agent {self.target.agent_id!r} already keeps its sessions in "
+                f"SQLite ({self.target.database}): {first.message}{more}. Nothing was written. "
+                "Decide per session: --fix ID=replace-existing to import over it, or --skip ID "
+                f"({', '.join(names[:5])}{' …' if len(names) > 5 else ''})")
+
+    def session(self, file_id: str) -> TargetSession:
+        for ts in self.sessions:
+            if ts.file_id == file_id:
+                return ts
+        raise KeyError(file_id)
+
+    def as_plan(self) -> Plan:
+        """The engine's plan with every session as this target sees it."""
+        planned = [_as_planned(ts) for ts in self.sessions]
+        totals = Totals(found=len(planned))
+        for ps in planned:
+            if ps.action == "migrate":
+                totals.to_migrate += 1
+                totals.messages += ps.message_count
+                totals.bytes += ps.scan.size
+                totals.fixed += bool(ps.decision.fixes)
+            elif ps.action == "skip":
+                totals.skipped += 1
+            elif ps.action == "blocked":
+                totals.blocked += 1
+            elif ps.action == "done":
+                totals.done += 1
+        totals.warnings = self.plan.totals.warnings
+        return Plan(self.plan.scan, self.plan.agent_id, self.plan.backup, planned,
+                    self.plan.decisions, totals, self.plan.warnings)
+
+
+def _as_planned(ts: TargetSession) -> PlannedSession:
+    problems = list(ts.ps.open_problems) + ts.problems + [
+        problem("openclaw_database", c.message, ts.ps.scan.path or ts.ps.scan.file_name)
+        for c in ts.database]
+    problems = [Problem(p.code, p.message, p.file, p.severity, p.line, p.column,
+                        DATABASE_FIXES if p.code == "openclaw_database" else p.fixes, p.excerpt)
+                for p in problems]
+    return replace(ts.ps, action=ts.action, keys=list(ts.keys), kept_keys=list(ts.kept_keys),
+                   entry=ts.entry, open_problems=problems, notes=list(ts.ps.notes) + ts.notes,
+                   not_carried=list(ts.not_carried),
+                   transcript={"write": "write", "same": "same", "replace": "replace-existing",
+                               "keep": "keep-existing"}[ts.transcript_state])
+
+
+def read_target_store(target: OpenClawLayout) -> tuple[bool, dict[str, Any]]:
+    """(present, entries) of the target's sessions.json; ValueError naming the file when it
+    is not a JSON object (nothing would be merged into it)."""
+    if fsio.lstat_or_none(target.store) is None:
+        return False, {}
+    try:
+        value = jsonio.loads_document(fsio.read_bytes(target.store))
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{target.store} is not readable JSON ({exc}); nothing is merged into it") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{target.store} is not a JSON object; nothing is merged into it")
+    return True, value
+
+
+def plan_openclaw(plan: Plan, target: OpenClawLayout) -> OpenClawPlan:
+    """What the OpenClaw target will write for ``plan`` (reads, never writes)."""
+    out = OpenClawPlan(plan, target)
+    for folder in (target.state_dir, target.agent_dir, target.sessions_dir):
+        st = fsio.lstat_or_none(folder)
+        if st is not None and not fsio.is_real_dir(folder):
+            out.refusal = (f"{folder} is a {fsio.describe_mode(st.st_mode)}, not a folder; "
+                           "it is not followed, and nothing was written")
+            return out
+    try:
+        out.store_present, out.store_entries = read_target_store(target)
+        held = read_held_sessions(target.database)
+    except (ValueError, OSError, fsio.NotRegularFile) as exc:
+        out.refusal = str(exc)
+        return out
+    except Exception as exc:  # OpenClawStoreError
+        out.refusal = str(exc)
+        return out
+    out.database_present = held.present
+    store = out.store_entries
+    claimed: dict[str, str] = {}
+    for ps in plan.sessions:
+        ts = TargetSession(ps)
+        out.sessions.append(ts)
+        if ps.action not in ("migrate", "done") or ps.entry is None or ps.final_id is None:
+            continue
+        _convert(ts, plan)
+        if ts.entry is None:
+            continue
+        _compare_transcript(ts, target)
+        for key in [*ps.keys, *ps.kept_keys]:
+            if key in claimed:
+                continue
+            claimed[key] = ts.session_id
+            there = store.get(key)
+            there_id = there.get("sessionId") if isinstance(there, dict) else None
+            if there is None:
+                ts.keys.append(key)
+            elif there_id == ts.session_id:
+                ts.kept_keys.append(key)
+            elif "keep-existing" in ps.decision.fixes:
+                ts.kept_keys.append(key)
+                ts.notes.append(f"{key!r} keeps its existing entry in OpenClaw's sessions.json "
+                                f"(session {there_id!r})")
+            elif "replace-existing" in ps.decision.fixes:
+                ts.keys.append(key)
+                ts.notes.append(f"{key!r} is replaced in OpenClaw's sessions.json (it pointed at "
+                                f"{there_id!r}; the old file goes to the backup)")
+            else:
+                ts.problems.append(problem(
+                    "key_conflict", f"the key {key!r} already points at session {there_id!r} "
+                    f"in {target.store}", ps.scan.path or ps.scan.file_name))
+        if held.present and "replace-existing" not in ps.decision.fixes:
+            planned = {key: ts.session_id for key in ts.keys}
+            ts.database = [c for c in conflicts(held, planned)]
+            if not planned and ts.session_id in held.session_ids and ts.transcript_state != "same":
+                ts.database.append(Conflict(ps.keys[0] if ps.keys else "", ts.session_id, "id_taken",
+                                            held_key=held.session_ids[ts.session_id]))
+    return out
+
+
+def _convert(ts: TargetSession, plan: Plan) -> None:
+    ps = ts.ps
+    path = os.path.join(plan.scan.sessions_dir, ps.scan.file_name)
+    where = ps.scan.path or ps.scan.file_name
+    try:
+        data = fsio.read_bytes(path)
+    except OSError as exc:
+        ts.problems.append(problem("unreadable", f"cannot be read: {exc.strerror or exc}", where))
+        return
+    ts.source_sha256 = fsio.sha256_bytes(data)
+    if ps.scan.sha256 is not None and ts.source_sha256 != ps.scan.sha256:
+        ts.problems.append(problem("changed_during_migration", "changed since the scan (is the "
+                                   "agent running?); scan again", where))
+        return
+    content = read_legacy(data, where, ps.decision.fixes & CONTENT_FIXES)
+    try:
+        converted = convert_transcript(
+            ps.final_id or "", content.messages, created_at=content.created_at,
+            updated_at=content.updated_at, provider=content.metadata.get("model_provider"),
+            model=content.metadata.get("model"))
+    except ValueError as exc:
+        ts.problems.append(problem("bad_messages", str(exc), where))
+        return
+    bad = not_json(converted.events)
+    if bad:
+        ts.problems.append(problem("bad_messages", "has values OpenClaw cannot read: "
+                                   + ", ".join(bad[:5]), where))
+        return
+    summary = ps.scan.summary_for(ps.decision.fixes)
+    assert ps.entry is not None
+    entry = convert_entry(ps.entry, summary.created_at_ms)
+    ts.entry = entry.entry
+    ts.transcript = transcript_bytes(converted)
+    ts.preview = converted.events[:PREVIEW_EVENTS]
+    # created_at has a place here (sessionStartedAt): it is no longer "not carried"
+    carried_names = [n for n in ps.not_carried if n != "created_at" or summary.created_at_ms is None]
+    ts.not_carried = carried_names + entry.not_carried + converted.not_carried
+    ts.notes += entry.notes + converted.notes
+
+
+def _compare_transcript(ts: TargetSession, target: OpenClawLayout) -> None:
+    path = target.transcript(ts.session_id)
+    name = os.path.basename(path)
+    st = fsio.lstat_or_none(path)
+    if st is None:
+        return
+    try:
+        existing = fsio.read_bytes(path)
+    except fsio.NotRegularFile:
+        ts.problems.append(Problem("transcript_conflict", f"{path} is not a regular file; it is "
+                                   "never written through", ts.ps.scan.path or ts.ps.scan.file_name))
+        return
+    if existing == ts.transcript:
+        ts.transcript_state = "same"
+        return
+    fixes = ts.ps.decision.fixes
+    if "keep-existing" in fixes:
+        ts.transcript_state = "keep"
+        ts.notes.append(f"the existing {name} in OpenClaw's folder is kept; this file's messages "
+                        "stay in the backup only")
+    elif "replace-existing" in fixes:
+        ts.transcript_state = "replace"
+        ts.old_sha256 = fsio.sha256_bytes(existing)
+        ts.notes.append(f"the existing {name} in OpenClaw's folder is replaced (it goes to the "
+                        "backup first)")
+    else:
+        ts.problems.append(problem(
+            "transcript_conflict", f"{path} already exists with other content "
+            f"({len(existing):,} bytes)", ts.ps.scan.path or ts.ps.scan.file_name))
+
+
+def next_steps(target: OpenClawLayout, default_state: str) -> list[str]:
+    """The commands that take the migrated files into OpenClaw's database."""
+    env = "" if os.path.abspath(target.state_dir) == os.path.abspath(default_state) else \
+        f"OPENCLAW_STATE_DIR={_quote(target.state_dir)} "
+    agent = "" if target.agent_id == "main" else " --session-sqlite-all-agents"
+    return [f"{env}openclaw doctor --session-sqlite dry-run{agent}",
+            f"{env}openclaw doctor --session-sqlite import{agent}"]
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
