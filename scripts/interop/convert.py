@@ -1,9 +1,11 @@
 """Migrate a legacy workspace into an OpenClaw state folder, for the interop check.
 
-A stand-in until ``migrate-tui migrate WS --target openclaw`` exists: the engine's scan
-and plan decide what is migrated (and under which keys), the OpenClaw target's modules
-convert each session, and the files are written atomically under the target's lock.  No
-backup, journal or rollback here: this writes into a throwaway state folder.
+``migrate_cli`` runs the real command, ``migrate-tui migrate WS --target openclaw
+--openclaw-state STATE --json`` (with the first fix of each problem when asked), and
+checks that it wrote exactly what ``migrate`` — a plain reference conversion: the engine's
+scan and plan, the OpenClaw target's modules, no backup or journal — writes into a second
+folder.  What ``migrate`` returns (the entries, transcripts and legacy messages) is what
+check.py compares OpenClaw's result with.
 
     python scripts/interop/convert.py WORKSPACE STATE_DIR [--agent-id ID] [--fix-all]
 """
@@ -11,7 +13,9 @@ backup, journal or rollback here: this writes into a throwaway state folder.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +103,45 @@ def migrate(workspace: str, state_dir: str, agent_id: str = "main", fix_all: boo
         current.update(done.entries)
         fsio.write_atomic(target.store, jsonio.dumps_document(current), 0o600)
     return done
+
+
+class CliFailed(Exception):
+    pass
+
+
+def migrate_cli(workspace: str, state_dir: str, reference_dir: str, agent_id: str = "main",
+                fix_all: bool = False) -> tuple[Migrated, dict[str, Any]]:
+    """Run ``migrate-tui migrate --target openclaw`` and check it wrote what the reference
+    conversion writes; returns the reference's record and the command's JSON report."""
+    done = migrate(workspace, reference_dir, agent_id, fix_all)
+    args = [sys.executable, "-m", "migrate_tui", "migrate", workspace, "--target", "openclaw",
+            "--openclaw-state", state_dir, "--agent-id", agent_id, "--json"]
+    if fix_all:
+        scan = scan_workspace(workspace)
+        for file_id, decision in sorted(first_fixes(scan, agent_id).items()):
+            args += [item for fix in sorted(decision.fixes) for item in ("--fix", f"{file_id}={fix}")]
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    if proc.returncode not in (0, 1):
+        raise CliFailed(f"migrate-tui exited {proc.returncode}: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
+    report = json.loads(proc.stdout)
+    if report.get("committed") is not True or report.get("status") not in ("success", "partial"):
+        raise CliFailed(f"migrate-tui did not commit: {report.get('status')} {report.get('error')}")
+    ours = target_files(state_dir, agent_id)
+    reference = target_files(reference_dir, agent_id)
+    if ours != reference:
+        different = sorted(n for n in set(ours) | set(reference) if ours.get(n) != reference.get(n))
+        raise CliFailed(f"migrate-tui wrote other files than the reference conversion: {different[:10]}")
+    again = subprocess.run(args, capture_output=True, text=True, check=False)
+    if again.returncode not in (0, 1) or target_files(state_dir, agent_id) != ours:
+        raise CliFailed("a second run of migrate-tui changed OpenClaw's folder")
+    return done, report
+
+
+def target_files(state_dir: str, agent_id: str = "main") -> dict[str, bytes]:
+    folder = openclaw_layout(state_dir, agent_id).sessions_dir
+    if not os.path.isdir(folder):
+        return {}
+    return {name: fsio.read_bytes(os.path.join(folder, name)) for name in sorted(os.listdir(folder))}
 
 
 def main(argv: list[str] | None = None) -> int:

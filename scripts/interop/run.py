@@ -4,7 +4,8 @@ imports them whole.
 Two workspaces: one with every kind of message and metadata (every_kind.py), and the demo
 workspace with its damaged files (``python -m migrate_tui.demo DIR --damaged``; the damaged
 ones are migrated with the first fix each problem offers).  Each is migrated into a fresh
-OpenClaw state folder (convert.py), then checked with OpenClaw's own doctor and database
+OpenClaw state folder by ``migrate-tui migrate --target openclaw`` (convert.py checks it
+wrote what the reference conversion writes, and that a rerun changes nothing), then checked with OpenClaw's own doctor and database
 (check.py).  Everything happens under a temporary folder, removed at the end.
 
     python scripts/interop/run.py [--interop-dir .interop] [--keep]
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from check import Failed, check  # noqa: E402
-from convert import migrate  # noqa: E402
+from convert import CliFailed, migrate_cli  # noqa: E402
 from every_kind import write_every_kind  # noqa: E402
 
 from migrate_tui.demo import generate_workspace  # noqa: E402
@@ -48,15 +50,22 @@ def main(argv: list[str] | None = None) -> int:
         }
         for n, (name, make) in enumerate(cases.items()):
             root = os.path.join(tmp, f"case{n}")
-            workspace, state, home = (os.path.join(root, part) for part in ("ws", "state", "home"))
-            for folder in (workspace, state, home):
+            workspace, state, home, reference = (os.path.join(root, part)
+                                                 for part in ("ws", "state", "home", "reference"))
+            for folder in (workspace, state, home, reference):
                 os.makedirs(folder)
             make(workspace)
             started = time.monotonic()
-            migrated = migrate(workspace, state, fix_all=True)
             try:
+                migrated, report = migrate_cli(workspace, state, reference, fix_all=True)
+                print(f"     migrate-tui: {report['migrated']} migrated, next: "
+                      + " / ".join(report["next_steps"]))
                 figures = check(migrated, openclaw, node_dir, home, state)
-            except Failed as exc:
+                verified = subprocess.run([sys.executable, "-m", "migrate_tui", "verify", workspace,
+                                           "--json"], capture_output=True, text=True, check=False)
+                if verified.returncode != 0:
+                    raise Failed(f"migrate-tui verify after the import: {verified.stdout[-1500:]}")
+            except (Failed, CliFailed) as exc:
                 failed += 1
                 print(f"FAIL {name}: {exc}")
                 continue

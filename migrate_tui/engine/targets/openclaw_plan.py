@@ -170,9 +170,12 @@ def read_target_store(target: OpenClawLayout) -> tuple[bool, dict[str, Any]]:
 def plan_openclaw(plan: Plan, target: OpenClawLayout) -> OpenClawPlan:
     """What the OpenClaw target will write for ``plan`` (reads, never writes)."""
     out = OpenClawPlan(plan, target)
-    for folder in (target.state_dir, target.agent_dir, target.sessions_dir):
+    for folder in (target.state_dir, os.path.dirname(target.agent_dir), target.agent_dir,
+                   target.sessions_dir):
         st = fsio.lstat_or_none(folder)
-        if st is not None and not fsio.is_real_dir(folder):
+        if st is None:
+            break  # created by the run
+        if not fsio.is_real_dir(folder):
             out.refusal = (f"{folder} is a {fsio.describe_mode(st.st_mode)}, not a folder; "
                            "it is not followed, and nothing was written")
             return out
