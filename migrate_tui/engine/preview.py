@@ -27,10 +27,13 @@ class SessionPreview:
     notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     error: str | None = None  # why the file could not be shown
+    target: Any = None  # the OpenClaw target: its TargetSession (entry, first events, conflicts)
+    target_dir: str | None = None  # where the OpenClaw target writes
 
 
-def session_preview(plan: Plan, file_id: str, *, max_lines: int = 12, max_chars: int = 4000
-                    ) -> SessionPreview:
+def session_preview(plan: Plan, file_id: str, *, max_lines: int = 12, max_chars: int = 4000,
+                    target: Any = None) -> SessionPreview:
+    """``target``: an OpenClawLayout, to show what that target writes for the session too."""
     ps = plan.session(file_id)
     out = SessionPreview(file_id, not_carried=list(ps.not_carried), notes=list(ps.notes),
                          problems=list(ps.open_problems))
@@ -56,6 +59,11 @@ def session_preview(plan: Plan, file_id: str, *, max_lines: int = 12, max_chars:
         out.transcript_total = len(lines)
         encoder = jsonio.LineEncoder()
         out.transcript = [encoder.line(obj).decode("utf-8").rstrip("\n") for obj in lines[:max_lines]]
+    if target is not None:
+        from migrate_tui.engine.targets.openclaw_plan import preview_session
+
+        out.target = preview_session(plan, target, file_id)
+        out.target_dir = target.sessions_dir
     return out
 
 

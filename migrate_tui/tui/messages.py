@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from textual.content import Content
 from textual.message import Message
@@ -55,6 +56,7 @@ class WorkspaceChoice:
 
     workspace: str
     agent_id: str
+    target: Any = None  # an OpenClawLayout: migrate into today's OpenClaw; None: the default target
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ class Navigator:
         if choice is None:
             return
         state = self.state
+        state.target = choice.target
         if state.plan is not None and state.same_target(choice.workspace, choice.agent_id):
             state.workspace = choice.workspace
             self.plan()  # back to the plan: nothing was lost

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from migrate_tui.engine import Inventory, Plan, ScanResult
 from migrate_tui.engine.commands import MigrateOutcome
@@ -33,6 +34,7 @@ class PlanView:
 class WizardState:
     workspace: str  # the folder as the user typed it
     agent_id: str = "main"
+    target: Any = None  # where to migrate: an OpenClawLayout, or None for .sessions/ itself
     inventory: Inventory | None = None
     inventory_path: str | None = None  # the path the inventory describes, as typed
     scan: ScanResult | None = None

@@ -25,11 +25,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from migrate_tui.core import fsio, jsonio
+from migrate_tui.core.errors import MigrateError
 from migrate_tui.engine.legacy import problem, read_legacy
 from migrate_tui.engine.model import CONTENT_FIXES, Plan, PlannedSession, Problem, Totals
 from migrate_tui.engine.targets.openclaw_entry import convert_entry
 from migrate_tui.engine.targets.openclaw_layout import OpenClawLayout
-from migrate_tui.engine.targets.openclaw_sqlite import Conflict, conflicts, read_held_sessions
+from migrate_tui.engine.targets.openclaw_sqlite import (
+    Conflict,
+    HeldSessions,
+    conflicts,
+    read_held_sessions,
+)
 from migrate_tui.engine.targets.openclaw_transcript import (
     convert_transcript,
     not_json,
@@ -182,53 +188,69 @@ def plan_openclaw(plan: Plan, target: OpenClawLayout) -> OpenClawPlan:
     try:
         out.store_present, out.store_entries = read_target_store(target)
         held = read_held_sessions(target.database)
-    except (ValueError, OSError, fsio.NotRegularFile) as exc:
-        out.refusal = str(exc)
-        return out
-    except Exception as exc:  # OpenClawStoreError
+    except (ValueError, OSError, MigrateError) as exc:
         out.refusal = str(exc)
         return out
     out.database_present = held.present
-    store = out.store_entries
     claimed: dict[str, str] = {}
     for ps in plan.sessions:
         ts = TargetSession(ps)
         out.sessions.append(ts)
-        if ps.action not in ("migrate", "done") or ps.entry is None or ps.final_id is None:
-            continue
-        _convert(ts, plan)
-        if ts.entry is None:
-            continue
-        _compare_transcript(ts, target)
-        for key in [*ps.keys, *ps.kept_keys]:
-            if key in claimed:
-                continue
-            claimed[key] = ts.session_id
-            there = store.get(key)
-            there_id = there.get("sessionId") if isinstance(there, dict) else None
-            if there is None:
-                ts.keys.append(key)
-            elif there_id == ts.session_id:
-                ts.kept_keys.append(key)
-            elif "keep-existing" in ps.decision.fixes:
-                ts.kept_keys.append(key)
-                ts.notes.append(f"{key!r} keeps its existing entry in OpenClaw's sessions.json "
-                                f"(session {there_id!r})")
-            elif "replace-existing" in ps.decision.fixes:
-                ts.keys.append(key)
-                ts.notes.append(f"{key!r} is replaced in OpenClaw's sessions.json (it pointed at "
-                                f"{there_id!r}; the old file goes to the backup)")
-            else:
-                ts.problems.append(problem(
-                    "key_conflict", f"the key {key!r} already points at session {there_id!r} "
-                    f"in {target.store}", ps.scan.path or ps.scan.file_name))
-        if held.present and "replace-existing" not in ps.decision.fixes:
-            planned = {key: ts.session_id for key in ts.keys}
-            ts.database = [c for c in conflicts(held, planned)]
-            if not planned and ts.session_id in held.session_ids and ts.transcript_state != "same":
-                ts.database.append(Conflict(ps.keys[0] if ps.keys else "", ts.session_id, "id_taken",
-                                            held_key=held.session_ids[ts.session_id]))
+        _plan_session(ts, plan, target, out.store_entries, held, claimed)
     return out
+
+
+def preview_session(plan: Plan, target: OpenClawLayout, file_id: str) -> TargetSession:
+    """One session as the target will write it (the wizard's detail pane): its entry,
+    its first transcript events, what is not carried, and its conflicts there."""
+    ts = TargetSession(plan.session(file_id))
+    try:
+        _present, store = read_target_store(target)
+        held = read_held_sessions(target.database)
+    except (ValueError, OSError, MigrateError) as exc:
+        ts.problems.append(Problem("target_unusable", str(exc), target.sessions_dir))
+        return ts
+    _plan_session(ts, plan, target, store, held, {})
+    return ts
+
+
+def _plan_session(ts: TargetSession, plan: Plan, target: OpenClawLayout, store: dict[str, Any],
+                  held: HeldSessions, claimed: dict[str, str]) -> None:
+    ps = ts.ps
+    if ps.action not in ("migrate", "done") or ps.entry is None or ps.final_id is None:
+        return
+    _convert(ts, plan)
+    if ts.entry is None:
+        return
+    _compare_transcript(ts, target)
+    for key in [*ps.keys, *ps.kept_keys]:
+        if key in claimed:
+            continue
+        claimed[key] = ts.session_id
+        there = store.get(key)
+        there_id = there.get("sessionId") if isinstance(there, dict) else None
+        if there is None:
+            ts.keys.append(key)
+        elif there_id == ts.session_id:
+            ts.kept_keys.append(key)
+        elif "keep-existing" in ps.decision.fixes:
+            ts.kept_keys.append(key)
+            ts.notes.append(f"{key!r} keeps its existing entry in OpenClaw's sessions.json "
+                            f"(session {there_id!r})")
+        elif "replace-existing" in ps.decision.fixes:
+            ts.keys.append(key)
+            ts.notes.append(f"{key!r} is replaced in OpenClaw's sessions.json (it pointed at "
+                            f"{there_id!r}; the old file goes to the backup)")
+        else:
+            ts.problems.append(problem(
+                "key_conflict", f"the key {key!r} already points at session {there_id!r} "
+                f"in {target.store}", ps.scan.path or ps.scan.file_name))
+    if held.present and "replace-existing" not in ps.decision.fixes:
+        planned = {key: ts.session_id for key in ts.keys}
+        ts.database = list(conflicts(held, planned))
+        if not planned and ts.session_id in held.session_ids and ts.transcript_state != "same":
+            ts.database.append(Conflict(ps.keys[0] if ps.keys else "", ts.session_id, "id_taken",
+                                        held_key=held.session_ids[ts.session_id]))
 
 
 def _convert(ts: TargetSession, plan: Plan) -> None:

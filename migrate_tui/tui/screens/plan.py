@@ -339,7 +339,7 @@ class PlanScreen(WizardScreen[PlanView]):
 
     @background("reading the session's file for the preview", group="preview", exclusive=True)
     def _load_preview(self, plan: Plan, file_id: str) -> None:
-        self.post_message(PreviewReady(session_preview(plan, file_id)))
+        self.post_message(PreviewReady(session_preview(plan, file_id, target=self.state.target)))
 
     def on_preview_ready(self, message: PreviewReady) -> None:
         current = self.table.current

@@ -45,11 +45,11 @@ COSTS = {"backup": 1.0, "transcripts": 1.5, "index": 1.0, "verify": 0.05}
 
 
 def run_apply(plan: Plan, on_event: EventSink, cancel: CancelFlag, lock_timeout: float,
-              clock: Callable[[], float] = time.monotonic) -> MigrateOutcome:
+              clock: Callable[[], float] = time.monotonic, target: Any = None) -> MigrateOutcome:
     """The engine's migrate command (apply, the report saved beside the backup, the exit
-    code); every way it can end is an outcome."""
+    code); every way it can end is an outcome.  ``target``: an OpenClaw target, or None."""
     return commands.migrate(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
-                            workers=True, clock=clock)
+                            workers=True, clock=clock, target=target)
 
 
 def phases_of(plan: Plan) -> list[Phase]:
@@ -104,7 +104,7 @@ class ProgressScreen(RelayedScreen[MigrateOutcome]):
     def _apply(self, relay: Any) -> MigrateOutcome:
         clock = self.wizard.settings.clock
         return run_apply(self.plan, relay, self.cancel, self.wizard.settings.lock_timeout,
-                         lambda: clock.time)
+                         lambda: clock.time, target=self.wizard.state.target)
 
     # ------------------------------------------------------------ drawing
 

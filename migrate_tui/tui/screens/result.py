@@ -22,6 +22,7 @@ from migrate_tui.engine import LockBusy, WorkspaceError
 from migrate_tui.engine.cleanup import CleanupPlan, cleanup_workspace, plan_cleanup
 from migrate_tui.engine.commands import MigrateOutcome
 from migrate_tui.engine.rollback import RollbackPlan, describe, plan_rollback, rollback_workspace
+from migrate_tui.engine.targets.openclaw_doctor import doctor_dry_run, openclaw_executable
 from migrate_tui.tui.formatting import human_bytes, plural
 from migrate_tui.tui.messages import Ask, Way
 from migrate_tui.tui.parts import Parts
@@ -113,6 +114,10 @@ def outcome_text(outcome: MigrateOutcome, show_path: Callable[[str], str],  # no
     text.append(f"{'Backup:':<18}", "bold").append(show_path(report.backup_dir) + "\n")
     text.append(f"{'Report (JSON):':<18}", "bold").append(
         (show_path(report.report_path) if report.report_path else "not saved (no backup folder)") + "\n")
+    if report.next_steps and report.finished:
+        text.append("\nNext, let OpenClaw import them (the first command changes nothing):\n", "bold")
+        for step in report.next_steps:
+            text.append(f"  {step}\n")
     if report.cancelled or report.error:
         text.append("\nTo finish, press p: back to the plan with what is left, then migrate again; "
                     "to undo, press r (roll back).\n", "italic")
@@ -141,6 +146,7 @@ class ResultScreen(WizardScreen[str]):
         Binding("p", "continue", "Back to the plan"),
         Binding("r", "rollback", "Roll back"),
         Binding("c", "cleanup", "Clean up originals"),
+        Binding("d", "doctor", "OpenClaw's dry run"),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -185,6 +191,8 @@ class ResultScreen(WizardScreen[str]):
             words.append("r rolls the migration back")
         if offered["cleanup"] is None:
             words.append("c removes the originals (after checking the backup)")
+        if self._doctor_offered():
+            words.append("d runs OpenClaw's dry run")
         words.append("q quits")
         text = " · ".join(words)
         for action, name in (("rollback", "roll back"), ("cleanup", "clean-up")):
@@ -196,8 +204,29 @@ class ResultScreen(WizardScreen[str]):
         self.query_one("#after", Static).update(Parts(text, style).content())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "doctor":
+            return self._doctor_offered()
         reason = {"rollback": self.offered["rollback"], "cleanup": self.offered["cleanup"]}.get(action)
         return None if reason else True
+
+    # ------------------------------------------------------------ OpenClaw's dry run
+
+    def _doctor_offered(self) -> bool:
+        report = self.outcome.report
+        return bool(report is not None and report.next_steps and report.finished
+                    and self.rolled_back is None and openclaw_executable() is not None)
+
+    def action_doctor(self) -> None:
+        if not self._doctor_offered():
+            return
+        self.say("Running `openclaw doctor --session-sqlite dry-run` (it changes nothing)…", "italic")
+        self._run_doctor(self.state.target)
+
+    @background("OpenClaw's dry run", group="after", exclusive=True)
+    def _run_doctor(self, target: Any) -> None:
+        found = doctor_dry_run(target)
+        self.app.call_from_thread(self.say, found.summary(),
+                                  "$text-success" if found.ok else "$text-warning bold")
 
     def action_continue(self) -> None:
         self.finish("continue")

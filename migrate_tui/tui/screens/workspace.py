@@ -1,4 +1,5 @@
-"""Step 1: choose the workspace and the agent id; see the inventory at a glance.
+"""Step 1: choose the workspace, the agent id and the target (this workspace's .sessions/,
+or today's OpenClaw and its state folder); see the inventory at a glance.
 
 Looking at a big workspace takes a moment: the time it has taken is shown, escape stops
 waiting, and an ``enter`` pressed meanwhile is remembered (the scan starts as soon as the
@@ -16,11 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.suggester import Suggester
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 from textual.worker import Worker
 
 from migrate_tui.core.ids import is_valid_key
-from migrate_tui.engine import Inventory, inventory
+from migrate_tui.engine import Inventory, commands, inventory
+from migrate_tui.engine.targets.openclaw_layout import default_state_dir
 from migrate_tui.engine.workspace_info import complete_folder
 from migrate_tui.tui.messages import InventoryReady, Way, WorkspaceChoice
 from migrate_tui.tui.parts import Parts
@@ -42,6 +44,10 @@ class FolderSuggester(Suggester):
 
     async def get_suggestion(self, value: str) -> str | None:
         return await asyncio.to_thread(complete_folder, value)
+
+
+TARGETS = [("this workspace's .sessions/ (default)", "default"),
+           ("today's OpenClaw (its doctor imports the files)", "openclaw")]
 
 
 def agent_id_error(agent_id: str) -> str | None:
@@ -87,6 +93,18 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
                 yield WizardInput(self.initial_agent, id="agent", select_on_focus=False)
             yield Label("a session no key points at gets the key agent:<agent id>:<session id>",
                         classes="form-hint")
+            target = self.wizard.state.target
+            with Horizontal(classes="form-row"):
+                yield Label("Target", classes="form-label")
+                yield Select(TARGETS, value="default" if target is None else "openclaw",
+                             allow_blank=False, compact=True, id="target")
+            with Horizontal(classes="form-row", id="openclaw-row"):
+                yield Label("OpenClaw state", classes="form-label")
+                yield WizardInput(default_state_dir() if target is None else target.state_dir,
+                                  id="openclaw-state", select_on_focus=False)
+            yield Label("files go to <state>/agents/<agent id>/sessions/, for "
+                        "`openclaw doctor --session-sqlite import`", classes="form-hint",
+                        id="openclaw-hint")
             yield Static(id="looking")
             yield InventoryPanel(id="inventory")
             with Horizontal(id="workspace-buttons"):
@@ -95,6 +113,7 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._show_target_rows()
         self._typing = Later(self, TYPING_DELAY, lambda: self._look(self.path), time.monotonic)
         self._ticker = Poller(self, self._draw_looking, 4)
         path = self.query_one("#path", Input)
@@ -129,8 +148,31 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
             self._typing.poke()
 
     @on(Input.Changed, "#agent")
+    @on(Input.Changed, "#openclaw-state")
     def _agent_changed(self) -> None:
         self._update_scan_button()
+
+    @on(Select.Changed, "#target")
+    def _target_changed(self) -> None:
+        self._show_target_rows()
+        self._update_scan_button()
+
+    def _show_target_rows(self) -> None:
+        openclaw = self.query_one("#target", Select).value == "openclaw"
+        self.query_one("#openclaw-row").display = openclaw
+        self.query_one("#openclaw-hint").display = openclaw
+
+    def target(self) -> tuple[Any, str | None]:
+        """(the OpenClaw target or None, why the choice cannot be used)."""
+        if self.query_one("#target", Select).value != "openclaw":
+            return None, None
+        state = self.query_one("#openclaw-state", Input).value.strip()
+        if not state:
+            return None, "type OpenClaw's state folder"
+        found = commands.openclaw_target(state, self.agent_id)
+        if isinstance(found, commands.Refusal):
+            return None, found.message
+        return found, None
 
     def _look(self, path: str) -> None:
         if not path:
@@ -183,7 +225,7 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
     def action_stop(self) -> None:
         if self.loading_since is None:
             if self.plan_kept:  # back to the plan kept, whatever was typed meanwhile
-                self.finish(WorkspaceChoice(self.initial, self.initial_agent))
+                self.finish(WorkspaceChoice(self.initial, self.initial_agent, self.wizard.state.target))
             return
         self.workers.cancel_group(self, "inventory")
         self.enter_pending = False
@@ -211,7 +253,7 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
         elif not inv.sessions_dir_exists or inv.legacy_files == 0:
             why = "nothing to migrate here"
         else:
-            why = problem or ""
+            why = problem or self.target()[1] or ""
         self.query_one("#scan", Button).disabled = bool(why)
         if why:
             hint = why
@@ -232,4 +274,4 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
             return
         if self.query_one("#scan", Button).disabled:
             return
-        self.finish(WorkspaceChoice(self.path, self.agent_id))
+        self.finish(WorkspaceChoice(self.path, self.agent_id, self.target()[0]))

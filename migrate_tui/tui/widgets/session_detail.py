@@ -30,6 +30,8 @@ def _json(value: Any) -> str:
 
 
 def written_text(ps: PlannedSession, preview: SessionPreview | None) -> Content:
+    if preview is not None and preview.target is not None:
+        return openclaw_text(ps, preview)
     text = Parts()
     status, _ = status_of(ps)
     text.append(f"{status}  ", style="bold")
@@ -65,6 +67,44 @@ def written_text(ps: PlannedSession, preview: SessionPreview | None) -> Content:
         text.append("\nnot carried (kept in the backup): ", style="bold")
         text.append(", ".join(ps.not_carried) + "\n")
     for note in ps.notes:
+        text.append(f"• {note}\n", style="italic")
+    return text.content()
+
+
+OPENCLAW_STATES = {"write": "will be written", "same": "already there, the same bytes",
+                   "replace": "replaces the file there (it goes to the backup first)",
+                   "keep": "the file there is kept"}
+
+
+def openclaw_text(ps: PlannedSession, preview: SessionPreview) -> Content:
+    """What the OpenClaw target writes for the session: its entry and first events."""
+    ts = preview.target
+    text = Parts()
+    status, _ = status_of(ps)
+    text.append(f"{status}  ", style="bold")
+    text.append(ACTION_WORDS.get(ts.action, ts.action) + "\n")
+    text.append(f"into OpenClaw: {preview.target_dir}\n", style="$text-muted")
+    for p in [*ps.open_problems, *ts.problems]:
+        text.append(f"✗ {p.code}: {p.message}\n", style="$text-error bold")
+        if p.fixes:
+            text.append(f"  fixes: {', '.join(p.fixes)} (f) or skip (space)\n", style="italic")
+    for conflict in ts.database:
+        text.append(f"✗ OpenClaw's database: {conflict.message}\n", style="$text-error bold")
+        text.append("  fix: replace-existing (f) or skip (space)\n", style="italic")
+    if ts.entry is not None:
+        for key in ts.keys:
+            text.append(f"\nsessions.json[{key!r}] =\n", style="bold")
+            text.append(_json(ts.entry) + "\n")
+        for key in ts.kept_keys:
+            text.append(f"\nsessions.json[{key!r}] stays as it is\n", style="bold")
+        text.append(f"\n{ps.final_id}.jsonl: {len(ts.transcript.splitlines())} line(s), "
+                    f"{OPENCLAW_STATES.get(ts.transcript_state, ts.transcript_state)}\n", style="bold")
+        for event in ts.preview:
+            text.append(json.dumps(event, ensure_ascii=False)[:400] + "\n", style="$text-muted")
+    if ts.not_carried:
+        text.append("\nnot carried (kept in the backup): ", style="bold")
+        text.append(", ".join(ts.not_carried) + "\n")
+    for note in [*ps.notes, *ts.notes]:
         text.append(f"• {note}\n", style="italic")
     return text.content()
 
