@@ -15,6 +15,10 @@ Records:
                ``not_migrated``: file → [sha256, why])
 * ``rollback`` everything before this record has been undone
 
+A run into another target (today's OpenClaw) says so on its records: ``target``
+("openclaw") and ``dir``, the absolute folder its files and keys are in (without ``dir``, a
+file is in ``.sessions/``).
+
 A run without its commit is *interrupted*.  The journal is read defensively: a line a crash
 cut short is passed over; any other damage (garbage, a line that is no record, a record
 without its run) is reported as one sentence naming the file and the line.
@@ -256,6 +260,10 @@ def _wrong(record: Any, runs: dict[str, Run]) -> str | None:  # noqa: C901 - one
     if op in ("create", "replace", "keys", "commit") or run is not None:
         if not isinstance(run, str) or run not in runs:
             return f"a {op} record of a run that never began ({_kind(run) if not isinstance(run, str) else run})"
+    folder = record.get("dir")
+    if folder is not None and not (isinstance(folder, str) and folder.startswith("/")
+                                   and "\0" not in folder and "/../" not in folder + "/"):
+        return f"a {op} record whose folder is not an absolute path"
     if op in ("create", "replace"):
         if not _plain(record.get("file")):
             return f"a {op} record without a plain file name"

@@ -28,6 +28,8 @@ from convert import CliFailed, migrate_cli  # noqa: E402
 from every_kind import write_every_kind  # noqa: E402
 
 from migrate_tui.demo import generate_workspace  # noqa: E402
+from migrate_tui.engine.targets.openclaw_doctor import doctor_dry_run  # noqa: E402
+from migrate_tui.engine.targets.openclaw_layout import openclaw_layout  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
                 migrated, report = migrate_cli(workspace, state, reference, fix_all=True)
                 print(f"     migrate-tui: {report['migrated']} migrated, next: "
                       + " / ".join(report["next_steps"]))
+                # the wizard's dry run (an engine function) against the real program first
+                said = doctor_dry_run(openclaw_layout(state), openclaw, env={
+                    "PATH": f"{node_dir}{os.pathsep}/usr/bin:/bin", "HOME": home, "TMPDIR": home,
+                    "LANG": "C.UTF-8"})
+                entries = len(migrated.entries)
+                if not said.ok or said.counts.get("validatedEntries") != entries:
+                    raise Failed(f"the wizard's dry run: {said.summary()} ({entries} entries written)")
+                print(f"     wizard's dry run: {said.summary()}")
                 figures = check(migrated, openclaw, node_dir, home, state)
                 verified = subprocess.run([sys.executable, "-m", "migrate_tui", "verify", workspace,
                                            "--json"], capture_output=True, text=True, check=False)

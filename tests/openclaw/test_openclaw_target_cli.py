@@ -92,6 +92,18 @@ def test_human_output_gives_the_next_steps_and_the_default_state_dir(demo: tuple
     assert (sessions_dir(state) / "sessions.json").exists()
 
 
+def test_another_agent_goes_to_its_folder_and_its_doctor_commands_name_it(demo: tuple[Path, Path]) -> None:
+    workspace, state = demo
+    run = cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state,
+              "--agent-id", "ops", "--json")
+    assert run.returncode == 0, run.stdout
+    report = json.loads(run.stdout)
+    assert report["next_steps"][1].endswith("openclaw doctor --session-sqlite import "
+                                            "--session-sqlite-agent ops")
+    assert (sessions_dir(state, "ops") / "sessions.json").exists()
+    assert not (state / "agents" / "main").exists()
+
+
 def test_dry_run_writes_nothing_and_says_the_same(demo: tuple[Path, Path]) -> None:
     workspace, state = demo
     before = tree(workspace)
@@ -254,3 +266,19 @@ def test_usage_errors(tmp_path: Path, demo: tuple[Path, Path]) -> None:
     run = cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state)
     assert run.returncode == 2 and f"{state / 'agents'} is a regular file, not a folder" in run.stderr
     assert not (workspace / ".sessions" / "backup_old_format").exists()
+
+
+def test_a_journal_record_with_a_relative_folder_is_damage(demo: tuple[Path, Path]) -> None:
+    workspace, state = demo
+    assert cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state).returncode == 0
+    journal = workspace / ".sessions" / "backup_old_format" / "journal.jsonl"
+    lines = journal.read_text().splitlines()
+    record = json.loads(lines[1])
+    assert record["op"] == "create" and record["dir"] == str(sessions_dir(state))
+    record["dir"] = "../elsewhere"
+    journal.write_text("\n".join([lines[0], json.dumps(record), *lines[2:]]) + "\n")
+    before = tree(state)
+    run = cli("rollback", workspace, "--yes")
+    assert run.returncode == 2 and "journal.jsonl, line 2" in run.stderr
+    assert "not an absolute path" in run.stderr
+    assert tree(state) == before

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,18 +46,19 @@ def openclaw_executable() -> str | None:
 
 
 def doctor_dry_run(target: OpenClawLayout, executable: str | None = None,
-                   timeout: float = 300.0) -> DoctorDryRun:
-    """Run the doctor's dry run on ``target``'s state folder; never raises for its failures."""
+                   timeout: float = 300.0, env: Mapping[str, str] | None = None) -> DoctorDryRun:
+    """Run the doctor's dry run on ``target``'s state folder; never raises for its failures.
+    ``env``: the environment to run it in (default: this process's)."""
     exe = executable or openclaw_executable()
     command = [exe or "openclaw", "doctor", "--session-sqlite", "dry-run", "--json"]
     if target.agent_id != "main":
-        command.append("--session-sqlite-all-agents")
+        command += ["--session-sqlite-agent", target.agent_id]
     out = DoctorDryRun(command)
     if exe is None:
         out.error = "openclaw is not on PATH"
         return out
-    env = {**os.environ, "OPENCLAW_STATE_DIR": target.state_dir, "OPENCLAW_NO_AUTO_UPDATE": "1",
-           "NO_COLOR": "1"}
+    env = {**(os.environ if env is None else env), "OPENCLAW_STATE_DIR": target.state_dir,
+           "OPENCLAW_NO_AUTO_UPDATE": "1", "NO_COLOR": "1"}
     try:
         proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, check=False)

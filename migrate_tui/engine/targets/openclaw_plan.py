@@ -328,7 +328,8 @@ def next_steps(target: OpenClawLayout, default_state: str) -> list[str]:
     """The commands that take the migrated files into OpenClaw's database."""
     env = "" if os.path.abspath(target.state_dir) == os.path.abspath(default_state) else \
         f"OPENCLAW_STATE_DIR={_quote(target.state_dir)} "
-    agent = "" if target.agent_id == "main" else " --session-sqlite-all-agents"
+    # the doctor's default is the configured default agent (main); another one is named
+    agent = "" if target.agent_id == "main" else f" --session-sqlite-agent {_quote(target.agent_id)}"
     return [f"{env}openclaw doctor --session-sqlite dry-run{agent}",
             f"{env}openclaw doctor --session-sqlite import{agent}"]
 
