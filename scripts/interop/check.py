@@ -40,6 +40,7 @@ def _unshare_works() -> bool:
 
 
 _ISOLATE = _unshare_works()
+ISOLATE = ("unshare", "--net", "--") if _ISOLATE else ()  # the command prefix that isolates
 
 
 def run_openclaw(openclaw: str, node_dir: str, home: str, state: str, *args: str) -> Any:
@@ -47,8 +48,7 @@ def run_openclaw(openclaw: str, node_dir: str, home: str, state: str, *args: str
     env = {"PATH": f"{node_dir}{os.pathsep}/usr/bin:/bin", "HOME": home, "OPENCLAW_STATE_DIR": state,
            "OPENCLAW_NO_AUTO_UPDATE": "1", "NO_COLOR": "1", "LANG": "C.UTF-8", "TMPDIR": home}
     command = [openclaw, *args]
-    if _ISOLATE:
-        command = ["unshare", "--net", "--", *command]
+    command = [*ISOLATE, *command]
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise Failed(f"`openclaw {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr[-3000:]}")

@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from check import Failed, check  # noqa: E402
+from check import ISOLATE, Failed, check  # noqa: E402
 from convert import CliFailed, migrate_cli  # noqa: E402
 from every_kind import write_every_kind  # noqa: E402
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 # the wizard's dry run (an engine function) against the real program first
                 said = doctor_dry_run(openclaw_layout(state), openclaw, env={
                     "PATH": f"{node_dir}{os.pathsep}/usr/bin:/bin", "HOME": home, "TMPDIR": home,
-                    "LANG": "C.UTF-8"})
+                    "LANG": "C.UTF-8"}, prefix=ISOLATE, timeout=600)
                 entries = len(migrated.entries)
                 if not said.ok or said.counts.get("validatedEntries") != entries:
                     raise Failed(f"the wizard's dry run: {said.summary()} ({entries} entries written)")

@@ -282,3 +282,20 @@ def test_a_journal_record_with_a_relative_folder_is_damage(demo: tuple[Path, Pat
     assert run.returncode == 2 and "journal.jsonl, line 2" in run.stderr
     assert "not an absolute path" in run.stderr
     assert tree(state) == before
+
+
+def test_a_file_changed_after_the_scan_is_not_migrated(demo: tuple[Path, Path]) -> None:
+    workspace, state = demo
+    prepared = commands.prepare(str(workspace))
+    assert prepared.plan is not None
+    changed = next(ps for ps in prepared.plan.sessions if ps.action == "migrate")
+    path = workspace / ".sessions" / changed.scan.file_name
+    path.write_bytes(path.read_bytes().replace(b'"content": "', b'"content": "edited ', 1))
+    outcome = commands.migrate(prepared.plan, target=openclaw_layout(str(state)))
+    assert outcome.report is not None and outcome.report.committed is True
+    assert [d.problem for d in outcome.report.error_details] == ["changed_during_migration"]
+    assert not (sessions_dir(state) / f"{changed.final_id}.jsonl").exists()
+    store = strict_json((sessions_dir(state) / "sessions.json").read_bytes())
+    assert changed.final_id not in {e["sessionId"] for e in store.values()}
+    others = [ps for ps in prepared.plan.sessions if ps.action == "migrate" and ps is not changed]
+    assert others and all((sessions_dir(state) / f"{ps.final_id}.jsonl").exists() for ps in others)

@@ -40,7 +40,12 @@ from migrate_tui.engine.report import build_report, save_report
 from migrate_tui.engine.state import workspace_state
 from migrate_tui.engine.targets.openclaw_layout import STORE, OpenClawLayout
 from migrate_tui.engine.targets.openclaw_lock import store_lock
-from migrate_tui.engine.targets.openclaw_plan import TARGET, OpenClawPlan, TargetSession
+from migrate_tui.engine.targets.openclaw_plan import (
+    TARGET,
+    OpenClawPlan,
+    TargetSession,
+    transcript_now,
+)
 
 
 def target_record(target: OpenClawLayout) -> dict[str, Any]:
@@ -154,15 +159,19 @@ def _transcripts(run: _Run, oplan: OpenClawPlan, todo: list[TargetSession]) -> l
             written.append(ts)
             continue
         path = target.transcript(ts.session_id)
+        data = transcript_now(ts, oplan.plan)
+        if isinstance(data, str):
+            _fail(run, ts, "changed_during_migration", data)
+            continue
         record: dict[str, Any] = {
             "op": "create", "run": run.run_id, "file": os.path.basename(path),
-            **target_record(target), "sha256": fsio.sha256_bytes(ts.transcript),
-            "size": len(ts.transcript), "source": ps.scan.file_name,
+            **target_record(target), "sha256": fsio.sha256_bytes(data),
+            "size": len(data), "source": ps.scan.file_name,
             "source_sha256": ps.scan.sha256, "fixes": sorted(ps.decision.fixes)}
         st = fsio.lstat_or_none(path)
         if st is not None:
             existing = fsio.read_bytes(path)
-            if existing == ts.transcript:
+            if existing == data:
                 written.append(ts)
                 continue
             if ts.transcript_state != "replace" or fsio.sha256_bytes(existing) != ts.old_sha256:
@@ -174,9 +183,9 @@ def _transcripts(run: _Run, oplan: OpenClawPlan, todo: list[TargetSession]) -> l
             backup.save_manifest(layout, run.manifest)
             record.update(op="replace", old_sha256=fsio.sha256_bytes(existing), backup=name)
         journal.append(layout, record)
-        fsio.write_atomic(path, ts.transcript, 0o600)
+        fsio.write_atomic(path, data, 0o600)
         run.result.written.append(path)
-        if fsio.read_bytes(path) != ts.transcript:
+        if fsio.read_bytes(path) != data:
             _fail(run, ts, "verify_failed", f"{path} reads back different from what was written")
             continue
         written.append(ts)

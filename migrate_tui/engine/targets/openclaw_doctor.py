@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +46,11 @@ def openclaw_executable() -> str | None:
 
 
 def doctor_dry_run(target: OpenClawLayout, executable: str | None = None,
-                   timeout: float = 300.0, env: Mapping[str, str] | None = None) -> DoctorDryRun:
+                   timeout: float = 300.0, env: Mapping[str, str] | None = None,
+                   prefix: Sequence[str] = ()) -> DoctorDryRun:
     """Run the doctor's dry run on ``target``'s state folder; never raises for its failures.
-    ``env``: the environment to run it in (default: this process's)."""
+    ``env``: the environment to run it in (default: this process's); ``prefix``: a command
+    it runs under (``unshare --net --``, say)."""
     exe = executable or openclaw_executable()
     command = [exe or "openclaw", "doctor", "--session-sqlite", "dry-run", "--json"]
     if target.agent_id != "main":
@@ -60,7 +62,7 @@ def doctor_dry_run(target: OpenClawLayout, executable: str | None = None,
     env = {**(os.environ if env is None else env), "OPENCLAW_STATE_DIR": target.state_dir,
            "OPENCLAW_NO_AUTO_UPDATE": "1", "NO_COLOR": "1"}
     try:
-        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout,
+        proc = subprocess.run([*prefix, *command], env=env, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         out.error = str(exc)

@@ -37,6 +37,7 @@ from migrate_tui.engine.targets.openclaw_sqlite import (
     read_held_sessions,
 )
 from migrate_tui.engine.targets.openclaw_transcript import (
+    ConvertedTranscript,
     convert_transcript,
     not_json,
     transcript_bytes,
@@ -53,7 +54,11 @@ class TargetSession:
 
     ps: PlannedSession
     entry: dict[str, Any] | None = None  # OpenClaw's entry
-    transcript: bytes = b""
+    # the transcript's bytes are not held (a big workspace's would fill the memory):
+    # apply converts again, and checks it gives these
+    transcript_sha256: str | None = None
+    transcript_size: int = 0
+    transcript_lines: int = 0
     preview: list[dict[str, Any]] = field(default_factory=list)  # the first events
     transcript_state: str = "write"  # "write" | "same" | "replace" | "keep"
     old_sha256: str | None = None  # "replace": what is there now
@@ -255,18 +260,53 @@ def _plan_session(ts: TargetSession, plan: Plan, target: OpenClawLayout, store: 
 
 def _convert(ts: TargetSession, plan: Plan) -> None:
     ps = ts.ps
+    converted = _converted(ts, plan)
+    if converted is None:
+        return
+    summary = ps.scan.summary_for(ps.decision.fixes)
+    assert ps.entry is not None
+    entry = convert_entry(ps.entry, summary.created_at_ms)
+    ts.entry = entry.entry
+    data = transcript_bytes(converted)
+    ts.transcript_sha256 = fsio.sha256_bytes(data)
+    ts.transcript_size = len(data)
+    ts.transcript_lines = len(converted.events)
+    ts.preview = converted.events[:PREVIEW_EVENTS]
+    # created_at has a place here (sessionStartedAt): it is no longer "not carried"
+    carried_names = [n for n in ps.not_carried if n != "created_at" or summary.created_at_ms is None]
+    ts.not_carried = carried_names + entry.not_carried + converted.not_carried
+    ts.notes += entry.notes + converted.notes
+
+
+def transcript_now(ts: TargetSession, plan: Plan) -> bytes | str:
+    """The transcript's bytes, converted again for apply, or why not (the legacy file
+    changed since the plan, say)."""
+    probe = TargetSession(ts.ps)
+    converted = _converted(probe, plan)
+    if converted is None:
+        return probe.problems[0].message if probe.problems else "cannot be converted"
+    data = transcript_bytes(converted)
+    if fsio.sha256_bytes(data) != ts.transcript_sha256:
+        return "gives another transcript than the plan showed (changed since the scan?); scan again"
+    return data
+
+
+def _converted(ts: TargetSession, plan: Plan) -> ConvertedTranscript | None:
+    """The legacy file read (checked against the scan) and converted; None with the problem
+    added to ``ts.problems``."""
+    ps = ts.ps
     path = os.path.join(plan.scan.sessions_dir, ps.scan.file_name)
     where = ps.scan.path or ps.scan.file_name
     try:
         data = fsio.read_bytes(path)
     except OSError as exc:
         ts.problems.append(problem("unreadable", f"cannot be read: {exc.strerror or exc}", where))
-        return
+        return None
     ts.source_sha256 = fsio.sha256_bytes(data)
     if ps.scan.sha256 is not None and ts.source_sha256 != ps.scan.sha256:
         ts.problems.append(problem("changed_during_migration", "changed since the scan (is the "
                                    "agent running?); scan again", where))
-        return
+        return None
     content = read_legacy(data, where, ps.decision.fixes & CONTENT_FIXES)
     try:
         converted = convert_transcript(
@@ -275,22 +315,13 @@ def _convert(ts: TargetSession, plan: Plan) -> None:
             model=content.metadata.get("model"))
     except ValueError as exc:
         ts.problems.append(problem("bad_messages", str(exc), where))
-        return
+        return None
     bad = not_json(converted.events)
     if bad:
         ts.problems.append(problem("bad_messages", "has values OpenClaw cannot read: "
                                    + ", ".join(bad[:5]), where))
-        return
-    summary = ps.scan.summary_for(ps.decision.fixes)
-    assert ps.entry is not None
-    entry = convert_entry(ps.entry, summary.created_at_ms)
-    ts.entry = entry.entry
-    ts.transcript = transcript_bytes(converted)
-    ts.preview = converted.events[:PREVIEW_EVENTS]
-    # created_at has a place here (sessionStartedAt): it is no longer "not carried"
-    carried_names = [n for n in ps.not_carried if n != "created_at" or summary.created_at_ms is None]
-    ts.not_carried = carried_names + entry.not_carried + converted.not_carried
-    ts.notes += entry.notes + converted.notes
+        return None
+    return converted
 
 
 def _compare_transcript(ts: TargetSession, target: OpenClawLayout) -> None:
@@ -300,12 +331,12 @@ def _compare_transcript(ts: TargetSession, target: OpenClawLayout) -> None:
     if st is None:
         return
     try:
-        existing = fsio.read_bytes(path)
+        existing_sha = fsio.sha256_file(path)[1]
     except fsio.NotRegularFile:
         ts.problems.append(Problem("transcript_conflict", f"{path} is not a regular file; it is "
                                    "never written through", ts.ps.scan.path or ts.ps.scan.file_name))
         return
-    if existing == ts.transcript:
+    if existing_sha == ts.transcript_sha256:
         ts.transcript_state = "same"
         return
     fixes = ts.ps.decision.fixes
@@ -315,13 +346,13 @@ def _compare_transcript(ts: TargetSession, target: OpenClawLayout) -> None:
                         "stay in the backup only")
     elif "replace-existing" in fixes:
         ts.transcript_state = "replace"
-        ts.old_sha256 = fsio.sha256_bytes(existing)
+        ts.old_sha256 = existing_sha
         ts.notes.append(f"the existing {name} in OpenClaw's folder is replaced (it goes to the "
                         "backup first)")
     else:
         ts.problems.append(problem(
             "transcript_conflict", f"{path} already exists with other content "
-            f"({len(existing):,} bytes)", ts.ps.scan.path or ts.ps.scan.file_name))
+            f"({st.st_size:,} bytes)", ts.ps.scan.path or ts.ps.scan.file_name))
 
 
 def next_steps(target: OpenClawLayout, default_state: str) -> list[str]:

@@ -97,7 +97,7 @@ def openclaw_text(ps: PlannedSession, preview: SessionPreview) -> Content:
             text.append(_json(ts.entry) + "\n")
         for key in ts.kept_keys:
             text.append(f"\nsessions.json[{key!r}] stays as it is\n", style="bold")
-        text.append(f"\n{ps.final_id}.jsonl: {len(ts.transcript.splitlines())} line(s), "
+        text.append(f"\n{ps.final_id}.jsonl: {ts.transcript_lines} line(s), "
                     f"{OPENCLAW_STATES.get(ts.transcript_state, ts.transcript_state)}\n", style="bold")
         for event in ts.preview:
             text.append(json.dumps(event, ensure_ascii=False)[:400] + "\n", style="$text-muted")
