@@ -125,7 +125,9 @@ def check(migrated: Migrated, openclaw: str, node_dir: str, home: str, state: st
     by_key_events = sum(len(events[e["sessionId"]]) for e in keys.values())
     sessions_with_keys = {e["sessionId"] for e in keys.values()}
 
-    dry = run_openclaw(openclaw, node_dir, home, state, "doctor", "--session-sqlite", "dry-run", "--json")
+    # another agent than the default one is named (it need not be configured for the import)
+    agent = () if agent_id == "main" else ("--session-sqlite-agent", agent_id)
+    dry = run_openclaw(openclaw, node_dir, home, state, "doctor", "--session-sqlite", "dry-run", *agent, "--json")
     totals = dry["totals"]
     want = {"issues": 0, "legacyEntries": len(keys), "validatedEntries": len(keys),
             "validatedTranscriptEvents": by_key_events}
@@ -134,7 +136,8 @@ def check(migrated: Migrated, openclaw: str, node_dir: str, home: str, state: st
         issues = [i for t in dry["targets"] for i in t.get("issues", [])]
         raise Failed(f"dry run: (got, wanted) {wrong}; issues {issues[:10]}")
 
-    imported = run_openclaw(openclaw, node_dir, home, state, "doctor", "--session-sqlite", "import", "--json")
+    imported = run_openclaw(openclaw, node_dir, home, state, "doctor", "--session-sqlite", "import", *agent,
+                            "--json")
     totals = imported["totals"]
     want = {"issues": 0, "legacyEntries": len(keys), "importedEntries": len(keys),
             "importedTranscriptEvents": sum(len(events[s]) for s in sessions_with_keys),
@@ -174,6 +177,10 @@ def check(migrated: Migrated, openclaw: str, node_dir: str, home: str, state: st
             raise Failed(f"{sid}: {fts.get(sid, 0)} messages indexed for search, wanted {searchable}")
         checked += check_legacy(sid, migrated.legacy[sid], mine)
 
+    if agent_id != "main":  # `openclaw sessions --agent ID` lists configured agents only
+        return {"entries": len(keys), "sessions": len(sessions_with_keys),
+                "events": sum(len(events[s]) for s in sessions_with_keys),
+                "checked_items": checked, "indexed_for_search": sum(fts.values())}
     listed = run_openclaw(openclaw, node_dir, home, state, "sessions", "--json")
     rows = {s["key"]: s for s in listed["sessions"]}
     for key, entry in keys.items():

@@ -1,8 +1,8 @@
 """``make interop``: migrate workspaces to the OpenClaw target and prove the real OpenClaw
 imports them whole.
 
-Two workspaces: one with every kind of message and metadata (every_kind.py), and the demo
-workspace with its damaged files (``python -m migrate_tui.demo DIR --damaged``; the damaged
+Three workspaces: one with every kind of message and metadata (every_kind.py), the demo
+workspace with its damaged files, and a plain demo migrated for another agent (``ops``) (``python -m migrate_tui.demo DIR --damaged``; the damaged
 ones are migrated with the first fix each problem offers).  Each is migrated into a fresh
 OpenClaw state folder by ``migrate-tui migrate --target openclaw`` (convert.py checks it
 wrote what the reference conversion writes, and that a rerun changes nothing), then checked with OpenClaw's own doctor and database
@@ -46,11 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     tmp = tempfile.mkdtemp(prefix="migrate-tui-interop-")
     failed = 0
     try:
-        cases = {
-            "every kind": lambda ws: write_every_kind(ws),
-            "demo --damaged": lambda ws: generate_workspace(ws, damaged=True),
+        cases = {  # name: (make the workspace, agent id)
+            "every kind": (lambda ws: write_every_kind(ws), "main"),
+            "demo --damaged": (lambda ws: generate_workspace(ws, damaged=True), "main"),
+            "demo, agent ops": (lambda ws: generate_workspace(ws, seed=7), "ops"),
         }
-        for n, (name, make) in enumerate(cases.items()):
+        for n, (name, (make, agent_id)) in enumerate(cases.items()):
             root = os.path.join(tmp, f"case{n}")
             workspace, state, home, reference = (os.path.join(root, part)
                                                  for part in ("ws", "state", "home", "reference"))
@@ -59,18 +60,18 @@ def main(argv: list[str] | None = None) -> int:
             make(workspace)
             started = time.monotonic()
             try:
-                migrated, report = migrate_cli(workspace, state, reference, fix_all=True)
+                migrated, report = migrate_cli(workspace, state, reference, agent_id, fix_all=True)
                 print(f"     migrate-tui: {report['migrated']} migrated, next: "
                       + " / ".join(report["next_steps"]))
                 # the wizard's dry run (an engine function) against the real program first
-                said = doctor_dry_run(openclaw_layout(state), openclaw, env={
+                said = doctor_dry_run(openclaw_layout(state, agent_id), openclaw, env={
                     "PATH": f"{node_dir}{os.pathsep}/usr/bin:/bin", "HOME": home, "TMPDIR": home,
                     "LANG": "C.UTF-8"}, prefix=ISOLATE, timeout=600)
                 entries = len(migrated.entries)
                 if not said.ok or said.counts.get("validatedEntries") != entries:
                     raise Failed(f"the wizard's dry run: {said.summary()} ({entries} entries written)")
                 print(f"     wizard's dry run: {said.summary()}")
-                figures = check(migrated, openclaw, node_dir, home, state)
+                figures = check(migrated, openclaw, node_dir, home, state, agent_id)
                 verified = subprocess.run([sys.executable, "-m", "migrate_tui", "verify", workspace,
                                            "--json"], capture_output=True, text=True, check=False)
                 if verified.returncode != 0:
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{2 - failed} passed, {failed} failed")
+    print(f"{len(cases) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
