@@ -299,3 +299,22 @@ def test_a_file_changed_after_the_scan_is_not_migrated(demo: tuple[Path, Path]) 
     assert changed.final_id not in {e["sessionId"] for e in store.values()}
     others = [ps for ps in prepared.plan.sessions if ps.action == "migrate" and ps is not changed]
     assert others and all((sessions_dir(state) / f"{ps.final_id}.jsonl").exists() for ps in others)
+
+
+def test_openclaws_lock_held_by_a_live_writer_stops_the_run_before_anything_is_written(
+        demo: tuple[Path, Path]) -> None:
+    from migrate_tui.engine.targets.openclaw_lock import payload
+
+    workspace, state = demo
+    folder = sessions_dir(state)
+    folder.mkdir(parents=True)
+    lock = folder / "sessions.json.lock"
+    lock.write_bytes(payload(os.getpid()))  # this very process: alive, fresh
+    before = tree(workspace), tree(state)
+    run = cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state,
+              "--lock-timeout", "0.3", "--json")
+    assert run.returncode == 3, run.stdout
+    assert "sessions.json.lock" in json.loads(run.stdout)["error"]
+    assert (tree(workspace), tree(state)) == before  # not even a backup; their lock left alone
+    lock.unlink()
+    assert cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state).returncode == 0
