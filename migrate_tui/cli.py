@@ -94,8 +94,12 @@ def wizard(workspace: str, agent_id: str) -> None:
 @click.option("--fix-where", "fix_queries", multiple=True, metavar="QUERY=FIX", help="Apply a fix to every session the query chooses whose problems offer it, e.g. 'problem:invalid_json=salvage' (repeatable).")
 @click.option("--lock-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS", help="How long to wait for sessions.json.lock.")
 @click.option("--max-file-size", default=256, show_default=True, type=click.IntRange(min=1), metavar="MIB", help="Legacy files larger than this are reported, not parsed.")
-@click.option("--target", type=click.Choice(["default", "openclaw"]), default="default", show_default=True, help="default: sessions.json and transcripts in WORKSPACE_DIR/.sessions/; openclaw: today's OpenClaw, files its doctor imports.")
-@click.option("--openclaw-state", "openclaw_state", type=click.Path(file_okay=False), default=None, metavar="DIR", help="With --target openclaw: OpenClaw's state folder (default: $OPENCLAW_STATE_DIR or ~/.openclaw); files go to DIR/agents/AGENT_ID/sessions/.")
+@click.option("--target", type=click.Choice(["default", "openclaw"]), default="default",
+              show_default=True, help="default: sessions.json and transcripts in "
+              "WORKSPACE_DIR/.sessions/; openclaw: today's OpenClaw, files its doctor imports.")
+@click.option("--openclaw-state", "openclaw_state", type=click.Path(file_okay=False), default=None,
+              metavar="DIR", help="With --target openclaw: OpenClaw's state folder (default: "
+              "$OPENCLAW_STATE_DIR or ~/.openclaw); files go to DIR/agents/AGENT_ID/sessions/.")
 def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, verbose: bool,
             as_json: bool, skips: tuple[str, ...], fixes: tuple[str, ...], lock_timeout: float,
             max_file_size: int, skip_queries: tuple[str, ...] = (),

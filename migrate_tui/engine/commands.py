@@ -484,7 +484,7 @@ def cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: CancelFl
 
 __all__ = [
     "CleanupOutcome", "MigrateOutcome", "Prepared", "Refusal", "RollbackOutcome",
-    "SelectionError", "VerifyOutcome", "cleanup", "migrate", "plan_cleanup", "plan_rollback",
-    "openclaw_target", "plan_for_openclaw", "prepare", "refusal_of", "resolve_names",
+    "SelectionError", "VerifyOutcome", "cleanup", "migrate", "openclaw_target", "plan_cleanup",
+    "plan_for_openclaw", "plan_rollback", "prepare", "refusal_of", "resolve_names",
     "rollback", "verify",
 ]

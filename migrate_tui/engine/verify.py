@@ -154,10 +154,12 @@ def _verify_openclaw(state: WorkspaceState, folder: str, plan_sessions: list[Pla
             result.problems.append(f"{name} is not migrated")
         else:
             result.checked += 1
-            why = view.why_not_in_place(outcome.session_id)
-            if why is not None:
-                result.problems.append(f"{name} (migrated as {outcome.session_id}): {why}")
-            elif view.imported(outcome.session_id):
+            sid = outcome.session_id
+            assert sid is not None
+            missing = view.why_not_in_place(sid)
+            if missing is not None:
+                result.problems.append(f"{name} (migrated as {sid}): {missing}")
+            elif view.imported(sid):
                 result.notes.append(f"{name}: imported into OpenClaw's database")
         on_event(Progress(PHASE, n, len(plan_sessions), ps.scan.file_id))
 

@@ -127,7 +127,8 @@ def check(migrated: Migrated, openclaw: str, node_dir: str, home: str, state: st
 
     # another agent than the default one is named (it need not be configured for the import)
     agent = () if agent_id == "main" else ("--session-sqlite-agent", agent_id)
-    dry = run_openclaw(openclaw, node_dir, home, state, "doctor", "--session-sqlite", "dry-run", *agent, "--json")
+    dry = run_openclaw(openclaw, node_dir, home, state, "doctor", "--session-sqlite", "dry-run", *agent,
+                       "--json")
     totals = dry["totals"]
     want = {"issues": 0, "legacyEntries": len(keys), "validatedEntries": len(keys),
             "validatedTranscriptEvents": by_key_events}

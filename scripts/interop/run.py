@@ -2,11 +2,13 @@
 imports them whole.
 
 Three workspaces: one with every kind of message and metadata (every_kind.py), the demo
-workspace with its damaged files, and a plain demo migrated for another agent (``ops``) (``python -m migrate_tui.demo DIR --damaged``; the damaged
-ones are migrated with the first fix each problem offers).  Each is migrated into a fresh
-OpenClaw state folder by ``migrate-tui migrate --target openclaw`` (convert.py checks it
-wrote what the reference conversion writes, and that a rerun changes nothing), then checked with OpenClaw's own doctor and database
-(check.py).  Everything happens under a temporary folder, removed at the end.
+workspace with its damaged files (``python -m migrate_tui.demo DIR --damaged``; the damaged
+ones are migrated with the first fix each problem offers), and a plain demo migrated for
+another agent (``ops``).  Each is migrated into a fresh OpenClaw state folder by
+``migrate-tui migrate --target openclaw`` (convert.py checks it wrote what the reference
+conversion writes, and that a rerun changes nothing), then checked with OpenClaw's own
+doctor and database (check.py).  Everything happens under a temporary folder, removed at
+the end.
 
     python scripts/interop/run.py [--interop-dir .interop] [--keep]
 """
@@ -28,8 +30,8 @@ from convert import CliFailed, migrate_cli  # noqa: E402
 from every_kind import write_every_kind  # noqa: E402
 
 from migrate_tui.demo import generate_workspace  # noqa: E402
-from migrate_tui.engine.targets.openclaw_doctor import doctor_dry_run  # noqa: E402
-from migrate_tui.engine.targets.openclaw_layout import openclaw_layout  # noqa: E402
+from migrate_tui.engine.targets.openclaw_doctor import doctor_dry_run
+from migrate_tui.engine.targets.openclaw_layout import openclaw_layout
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import strict_json
 
 from migrate_tui.core import fsio
 from migrate_tui.demo import generate_workspace
 from migrate_tui.engine import commands
 from migrate_tui.engine.targets.openclaw_layout import openclaw_layout
+from tests.docs.test_report_schema import valid
+from tests.openclaw.openclaw_support import strict_json
 
 
 def cli(*args: Any, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -52,6 +53,7 @@ def test_migrate_into_openclaw_end_to_end(demo: tuple[Path, Path]) -> None:
     run = cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state, "--json")
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout)
+    valid(report)  # docs/report.schema.json
     assert report["status"] == "success" and report["committed"] is True
     folder = sessions_dir(state)
     assert report["target"]["sessions_dir"] == str(folder)
@@ -110,6 +112,7 @@ def test_dry_run_writes_nothing_and_says_the_same(demo: tuple[Path, Path]) -> No
     run = cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state, "--dry-run", "--json")
     assert run.returncode == 0, run.stdout
     report = json.loads(run.stdout)
+    valid(report)
     assert report["dry_run"] is True and report["migrated"] == report["sessions_found"]
     assert report["next_steps"]
     assert tree(workspace) == before and not state.exists()
@@ -119,12 +122,15 @@ def test_a_rerun_is_a_no_op(demo: tuple[Path, Path]) -> None:
     workspace, state = demo
     assert cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state).returncode == 0
     journal = workspace / ".sessions" / "backup_old_format" / "journal.jsonl"
-    before = tree(state), journal.read_bytes(), {p: p.stat().st_mtime_ns for p in sessions_dir(state).iterdir()}
+    def times() -> dict[Path, int]:
+        return {p: p.stat().st_mtime_ns for p in sessions_dir(state).iterdir()}
+
+    before = tree(state), journal.read_bytes(), times()
     run = cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state, "--json")
     assert run.returncode == 0
     report = json.loads(run.stdout)
     assert report["migrated"] == 0 and report["already_migrated"] == report["sessions_found"]
-    after = tree(state), journal.read_bytes(), {p: p.stat().st_mtime_ns for p in sessions_dir(state).iterdir()}
+    after = tree(state), journal.read_bytes(), times()
     assert after == before
 
 

@@ -5,37 +5,27 @@ OpenClaw's dry run run from there when ``openclaw`` is on PATH."""
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import Button, Input, Static
 
-TUI_TESTS = Path(__file__).resolve().parents[1] / "tui"
-sys.path.insert(0, str(TUI_TESTS))
-# the wizard tests' helpers (tests/tui/conftest.py: its own name is taken here)
-_spec = importlib.util.spec_from_file_location("tui_conftest", TUI_TESTS / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-tui = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tui)
-SIZE, make_app, settle = tui.SIZE, tui.make_app, tui.settle
-
-from screen_text import screen_text  # noqa: E402
-from textual.widgets import Button, Input, Static  # noqa: E402
-
-from migrate_tui.demo import generate_workspace  # noqa: E402
-from migrate_tui.tui.screens.backup import BackupScreen  # noqa: E402
-from migrate_tui.tui.screens.plan import PlanScreen  # noqa: E402
-from migrate_tui.tui.screens.result import ResultScreen  # noqa: E402
-from migrate_tui.tui.widgets.session_detail import SessionDetail  # noqa: E402
-
+from migrate_tui.demo import generate_workspace
+from migrate_tui.tui.screens.backup import BackupScreen
+from migrate_tui.tui.screens.plan import PlanScreen
+from migrate_tui.tui.screens.result import ResultScreen
+from migrate_tui.tui.widgets.session_detail import SessionDetail
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, make_app, settle
 
 
 @pytest.fixture(autouse=True)
-def unfreeze_gc():
+def unfreeze_gc() -> Iterator[None]:
     """The app freezes the GC's view of its scan (as in tests/tui/conftest.py)."""
     yield
     gc.unfreeze()

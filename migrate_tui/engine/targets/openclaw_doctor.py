@@ -72,7 +72,8 @@ def doctor_dry_run(target: OpenClawLayout, executable: str | None = None,
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
         out.error = f"exit {proc.returncode}, no JSON report ({tail[0][:300]})"
         return out
-    totals = data.get("totals") if isinstance(data.get("totals"), dict) else {}
+    found = data.get("totals")
+    totals: dict[str, Any] = found if isinstance(found, dict) else {}
     out.counts = {k: v for k, v in totals.items() if k in COUNTS and isinstance(v, int)}
     for target_report in data.get("targets") or []:
         for issue in (target_report.get("issues") or []) if isinstance(target_report, dict) else []:
