@@ -28,7 +28,15 @@ from migrate_tui.engine.plan import with_decisions
 from migrate_tui.engine.report import EXIT_OK, EXIT_USAGE
 from migrate_tui.engine.workspace_info import default_workspace
 from migrate_tui.tui.formatting import shown_path
-from migrate_tui.tui.messages import Ask, InventoryReady, OpenFix, ShowErrors, ToBackup, Way
+from migrate_tui.tui.messages import (
+    Ask,
+    InventoryReady,
+    OpenFix,
+    ShowErrors,
+    ToBackup,
+    Way,
+    WorkerFailure,
+)
 from migrate_tui.tui.navigation import Navigator, actions_of
 from migrate_tui.tui.planning import Planning, plan_all
 from migrate_tui.tui.screens.progress import APPLY_GROUP, ProgressScreen
@@ -197,15 +205,19 @@ class MigrateApp(App[int]):
 
     # ------------------------------------------------------------ failures, help, palette
 
+    def on_worker_failure(self, message: WorkerFailure) -> None:
+        """Every worker of the wizard (workers.py) hands its failure here."""
+        self.worker_failed(message.worker, message.error)
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The app's own workers (screens hand theirs to ``worker_failed`` too)."""
+        """A worker started otherwise that failed (screens hand theirs here too)."""
         if event.state is WorkerState.ERROR:
             self.worker_failed(event.worker)
 
-    def worker_failed(self, worker: Worker[Any]) -> None:
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None = None) -> None:
         """Every worker that fails comes here: a dialog says what failed, with the ways
         forward its screen offers (navigation.py)."""
-        self.navigator.worker_failed(worker)
+        self.navigator.worker_failed(worker, error)
 
     def action_help(self) -> None:
         self.navigator.help()

@@ -34,7 +34,7 @@ class WizardHost(Protocol):
     def show_path(self, path: str) -> str:
         """A path as the user knows it (under the workspace: as they typed the workspace)."""
 
-    def worker_failed(self, worker: Worker[Any]) -> None:
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None = None) -> None:
         """Say what failed and offer the ways forward (every failed worker comes here)."""
 
 

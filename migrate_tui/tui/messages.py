@@ -10,6 +10,7 @@ from typing import Any
 
 from textual.content import Content
 from textual.message import Message
+from textual.worker import Worker
 
 from migrate_tui.engine import (
     Decision,
@@ -45,6 +46,16 @@ class FixPreviews(Message):
         super().__init__()
         self.file_id = file_id
         self.effects = effects
+
+
+class WorkerFailure(Message):
+    """A worker (workers.py) raised: posted to the app from the worker's thread, which
+    shows what failed and the ways forward (navigation.py)."""
+
+    def __init__(self, worker: Worker[Any], error: BaseException) -> None:
+        super().__init__()
+        self.worker = worker
+        self.error = error
 
 
 # ---------------------------------------------------------------- results (dismiss)

@@ -217,9 +217,9 @@ class Navigator:
         title = STEPS[step - 1] if step else "this screen"
         self.app.push_screen(HelpScreen(step, title, keys_of(self.app, screen)))
 
-    def worker_failed(self, worker: Worker[Any]) -> None:
-        """Every worker that ends with an error comes here (app.on_worker_state_changed)."""
-        error = worker.error or RuntimeError("unknown error")
+    def worker_failed(self, worker: Worker[Any], error: BaseException | None = None) -> None:
+        """Every worker that fails comes here (app.on_worker_failure)."""
+        error = error or worker.error or RuntimeError("unknown error")
         node = worker.node
         ways: list[Way] = []
         if isinstance(node, (WizardScreen, WizardDialog)):

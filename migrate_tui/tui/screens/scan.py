@@ -80,8 +80,11 @@ class ScanScreen(RelayedScreen[Scanned | None]):
         self.stop.set()
 
     @background("scanning the workspace", group="scan")
-    def _scan(self, relay: Any) -> Scanned | None:
-        scan = scan_workspace(self.workspace, on_event=relay, cancel=self.stop, workers=True)
+    def _scan(self, relay: Any) -> Scanned | str | None:
+        try:
+            scan = scan_workspace(self.workspace, on_event=relay, cancel=self.stop, workers=True)
+        except WorkspaceError as exc:
+            return str(exc)  # a refusal, said here; not a failure of the wizard
         if self.stop.is_set() or get_current_worker().is_cancelled:
             return None
         if scan.fatal is not None:
@@ -100,15 +103,12 @@ class ScanScreen(RelayedScreen[Scanned | None]):
         if event.worker.group != "scan" or not event.worker.is_finished:
             return
         self.stop_drawing()
-        worker = event.worker
-        if worker.error is not None:
-            if isinstance(worker.error, WorkspaceError):
-                event.prevent_default()  # a refusal, said here; not a failure of the wizard
-                self._fail(str(worker.error))
-            return  # the app's failure dialog says what went wrong (base class)
-        result = worker.result
+        result = event.worker.result
+        if isinstance(result, str):
+            self._fail(result)
+            return
         if result is None:
-            return  # stopped: action_back has gone back already
+            return  # stopped (action_back has gone back already), or failed (the app says so)
         if result.plan is None:
             fatal = result.scan.fatal
             self._fail(f"This workspace cannot be migrated: {self.wizard.show_path(fatal.where)}: "
