@@ -7,17 +7,22 @@ taking anything), so it predicts each refusal with the same exit code.
 * the journal or the manifest is damaged: ``DamagedRecord`` (exit 2);
 * another command holds the operation lock, or ran since the scan: ``OperationBusy`` (exit 3);
 * ``sessions.json.lock`` stays held past the timeout: ``LockBusy`` (exit 3).
+
+``held_locks`` asks only about the two locks, and says who holds them: the wizard waits
+(and says for whom) before it starts a run, so the run does not give up on a held lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 from migrate_tui.core import fsio
-from migrate_tui.core.errors import LockBusy, LockTimeout, OperationBusy
-from migrate_tui.core.layout import Layout, check_backup_dir, check_lock_path
+from migrate_tui.core.errors import LockBusy, LockTimeout, OperationBusy, WorkspaceError
+from migrate_tui.core.layout import LOCK, OPLOCK, Layout, check_backup_dir, check_lock_path
 from migrate_tui.engine import journal
 from migrate_tui.engine.model import Plan
+from migrate_tui.engine.oplock import operation_holder
 from migrate_tui.engine.state import WorkspaceState, require
 
 
@@ -63,3 +68,54 @@ def check_dry_run(layout: Layout, state: WorkspaceState, plan: Plan, lock_timeou
     check_workspace(layout, state)
     if plan.totals.to_migrate:
         check_store_lock(layout, lock_timeout, take=False)
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """A lock that would make a migration refuse now, and who holds it, as far as known."""
+
+    name: str  # the lock file's name: "migrate-tui.lock" or "sessions.json.lock"
+    path: str
+    pid: int | None = None
+    command: str | None = None  # the holder's command line (or our command's name)
+    since: str | None = None
+
+    def describe(self) -> str:
+        """``sessions.json.lock is held by process 4242 (node agent.js)``."""
+        who = f"process {self.pid}" if self.pid else "another process"
+        if self.command:
+            who += f" ({self.command})"
+        since = f", since {self.since}" if self.since else ""
+        return f"{self.name} is held by {who}{since}"
+
+
+def _command_line(pid: int) -> str | None:
+    """What process ``pid`` runs, from /proc (None when it cannot be known)."""
+    try:
+        raw = fsio.read_bytes(f"/proc/{pid}/cmdline", 64 * 1024)
+    except OSError:
+        return None
+    words = [w.decode("utf-8", "replace") for w in raw.split(b"\0") if w]
+    text = " ".join(words)
+    return (text[:77] + "…" if len(text) > 80 else text) or None
+
+
+def held_locks(layout: Layout) -> list[HeldLock]:
+    """The locks a migration would find held right now: the operation lock (another
+    migrate-tui command) and ``sessions.json.lock`` (the agent's writers), each with its
+    holder.  Read only: nothing is taken, waited for or removed; a lock file left by a
+    process that is gone is not counted (the run reclaims it).  For a front end that waits
+    before it starts a run, rather than let the run give up after ``lock_timeout``."""
+    out: list[HeldLock] = []
+    with contextlib.suppress(WorkspaceError):  # not a lock file: check_workspace names it
+        holder = operation_holder(layout)
+        if holder is not None:
+            out.append(HeldLock(OPLOCK, layout.oplock, holder.pid,
+                                f"migrate-tui {holder.command}", holder.since))
+    with contextlib.suppress(OSError):
+        pid = fsio.lock_holder(layout.lock)
+        if pid is not None and not fsio.lock_left_behind(layout.lock):
+            known = pid if pid > 0 else None
+            out.append(HeldLock(LOCK, layout.lock, known,
+                                _command_line(known) if known is not None else None))
+    return out

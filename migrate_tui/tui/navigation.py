@@ -1,13 +1,13 @@
 """The flow between the steps of the wizard: the only code that opens, closes or replaces
 screens, and that puts what a screen returned into the state.
 
-    workspace ─▶ scan ─▶ plan ─┬─▶ errors ─▶ backup ─▶ progress ─▶ result
-        ▲          │          ├─▶ backup                               │
-        └──────────┴──────────┘   (fix dialog, questions, help,        │
-        back: scan and decisions   failures: over any screen)          │
-        kept for the same folder                                       │
-                   ▲                                                   │
-                   └──── continue: scanned again, decisions kept ◀─────┘
+    workspace ─▶ scan ─▶ plan ─┬─▶ errors ─▶ backup ─┬───────────────▶ progress ─▶ result
+        ▲          │          ├─▶ backup             │  a lock held:      ▲            │
+        └──────────┴──────────┘                      └─▶ waiting ─────────┘            │
+        back: scan and decisions                         (escape: back to the plan)   │
+        kept for the same folder                                                       │
+                   ▲   (fix dialog, questions, help, failures: over any screen)        │
+                   └──── continue: scanned again, decisions kept ◀─────────────────────┘
 
 The stack holds the default screen, then the step's screen; the plan stays under the errors
 review and the backup step, so going back to it costs nothing.
@@ -24,6 +24,7 @@ from textual.worker import Worker
 
 from migrate_tui.core.errors import MigrateError
 from migrate_tui.engine.commands import MigrateOutcome
+from migrate_tui.engine.preflight import HeldLock
 from migrate_tui.tui.formatting import plural
 from migrate_tui.tui.messages import Ask, FixChoice, Scanned, Way, WorkspaceChoice
 from migrate_tui.tui.screen_base import WizardDialog, WizardScreen
@@ -33,6 +34,7 @@ from migrate_tui.tui.screens.errors import ErrorsScreen
 from migrate_tui.tui.screens.failure import FailureDialog
 from migrate_tui.tui.screens.fix import FixDialog
 from migrate_tui.tui.screens.help import HelpScreen
+from migrate_tui.tui.screens.lock_wait import LockWaitScreen, locks_held_now
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.progress import ProgressScreen
 from migrate_tui.tui.screens.result import ResultScreen
@@ -169,10 +171,47 @@ class Navigator:
     # ------------------------------------------------------------ 7-8 progress, result
 
     def migrate(self, backup: bool) -> None:
+        """Migrate, once the locks the run needs are free: while one is held, the waiting
+        screen says who holds it and looks again (the run itself would give up on it)."""
         state = self.state
         assert state.plan is not None
         state.backup = backup
         state.plan = replace(state.plan, backup=backup)
+        holders = self._locks_held()
+        if holders:
+            self.wait_for_locks(holders)
+            return
+        self._apply()
+
+    def _locks_held(self) -> list[HeldLock]:
+        try:
+            return locks_held_now(self.state.workspace_abs)
+        except (MigrateError, OSError):
+            return []  # the run meets it too, and says what is wrong before writing anything
+
+    def wait_for_locks(self, holders: list[HeldLock]) -> None:
+        self.app.push_screen(LockWaitScreen(holders), self._waited)
+
+    def _waited(self, free: bool | None) -> None:
+        if free:
+            self._apply()
+            return
+        self.back_to_plan()
+
+    def back_to_plan(self) -> None:
+        """Close what is over the plan (the errors review); open the plan if it was left."""
+        stack = self.app.screen_stack
+        if not any(isinstance(s, PlanScreen) for s in stack):
+            while len(self.app.screen_stack) > 1:
+                self.app.pop_screen()
+            self.plan()
+            return
+        while not isinstance(self.app.screen, PlanScreen):
+            self.app.pop_screen()
+
+    def _apply(self) -> None:
+        state = self.state
+        assert state.plan is not None
         state.cancel.clear()
         while len(self.app.screen_stack) > 1:  # the plan is left: it is scanned again after
             self.app.pop_screen()
@@ -182,6 +221,12 @@ class Navigator:
         if outcome is None:
             return
         state = self.state
+        if (outcome.refusal is not None and outcome.refusal.kind in ("busy", "locked")
+                and not self.app.quitting):
+            holders = self._locks_held()
+            if holders:  # taken again between the look and the run: nothing was written
+                self.wait_for_locks(holders)
+                return
         state.outcome = outcome
         state.runs += 1
         state.quit_code = outcome.exit_code

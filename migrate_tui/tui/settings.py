@@ -12,8 +12,9 @@ from migrate_tui.engine.workspace_info import disk_free
 
 @dataclass
 class WizardSettings:
-    clock: Clock = field(default_factory=Clock)  # progress bars' ETA
+    clock: Clock = field(default_factory=Clock)  # progress bars' ETA, the lock's countdown
     steady: bool = False  # no blinking cursor: every rendering of a state is the same
     lock_timeout: float = 10.0  # seconds apply waits for sessions.json.lock
+    lock_retry: float = 5.0  # seconds between two looks at a held lock, before a migration
     disk_free: Callable[[str], int | None] = disk_free  # free bytes on the disk holding a path
     max_event_rate: float = 20.0  # progress updates drawn per second, at most

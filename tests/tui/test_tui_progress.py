@@ -16,6 +16,7 @@ from textual.clock import Clock, MockClock
 
 from migrate_tui.engine import LogLine, PhaseStarted, Progress, commands
 from migrate_tui.tui.relay import EventRelay
+from migrate_tui.tui.screens.lock_wait import LockWaitScreen
 from migrate_tui.tui.screens.progress import ProgressScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.throughput import Meter, Phase, duration
@@ -192,22 +193,29 @@ async def test_quitting_during_apply_says_what_it_waits_for_and_stops_safely(dem
     assert app.return_code == app.state.outcome.exit_code != 0
 
 
-async def test_a_held_lock_ends_with_exit_code_3(demo) -> None:
+async def test_a_lock_taken_after_the_look_is_waited_for_and_ends_with_exit_code_3(demo, monkeypatch) -> None:
+    """The wizard looks at the locks before it starts; one taken right after is met by
+    apply before it writes anything: back to waiting, not a failed run."""
     folder = Path(demo.sessions_dir)
-    (folder / "sessions.json.lock").write_text(f"{os.getpid()}\n")  # a live owner: us
-    app = make_app(lock_timeout=0.3)
+    real_migrate = commands.migrate
+
+    def lock_taken_first(plan, **options):  # noqa: ANN001, ANN003, ANN202
+        (folder / "sessions.json.lock").write_text(f"{os.getpid()}\n")  # a live owner: us
+        return real_migrate(plan, **options)
+
+    monkeypatch.setattr(commands, "migrate", lock_taken_first)
+    app = make_app(lock_timeout=0.3, lock_retry=30.0)
     async with app.run_test(size=SIZE) as pilot:
         await open_backup(app, pilot)
         await pilot.press("enter")
         await settle(app, pilot, 0.5)
-        assert isinstance(app.screen, ResultScreen)
-        text = screen_text(app)
-        assert "held by another process" in text
-        assert "c removes the originals" not in text  # no clean-up after a run that did not finish
-        assert "clean-up is not offered: the run did not finish" in text
-        await pilot.press("q")
+        assert isinstance(app.screen, LockWaitScreen), type(app.screen).__name__
+        assert "sessions.json.lock is held by another process" in screen_text(app)
+        assert app.state.outcome is None  # no result: the run did not start
+        await pilot.press("ctrl+q")
     assert app.return_code == 3
     assert not (folder / "sessions.json").exists()
+    assert not list(folder.glob("*.jsonl"))  # no transcript written
 
 
 async def test_the_result_says_how_long_it_took(demo) -> None:
