@@ -25,13 +25,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from migrate_tui.engine import MIGRATE, Decision, Plan, ScanResult
 from migrate_tui.engine.plan import with_decisions
-from migrate_tui.engine.report import EXIT_OK, EXIT_USAGE
+from migrate_tui.engine.report import EXIT_OK, EXIT_ROLLED_BACK, EXIT_USAGE
 from migrate_tui.engine.workspace_info import default_workspace
 from migrate_tui.tui.formatting import shown_path
 from migrate_tui.tui.messages import (
     Ask,
     InventoryReady,
     OpenFix,
+    RunOperation,
     ShowErrors,
     ToBackup,
     Way,
@@ -39,6 +40,7 @@ from migrate_tui.tui.messages import (
 )
 from migrate_tui.tui.navigation import Navigator, actions_of
 from migrate_tui.tui.planning import Planning, plan_all
+from migrate_tui.tui.screens.operation import OperationScreen
 from migrate_tui.tui.screens.progress import APPLY_GROUP, ProgressScreen
 from migrate_tui.tui.settings import WizardSettings
 from migrate_tui.tui.state import WizardState
@@ -105,6 +107,9 @@ class MigrateApp(App[int]):
 
     def on_ask(self, message: Ask) -> None:
         self.navigator.ask(message)
+
+    def on_run_operation(self, message: RunOperation) -> None:
+        self.navigator.run_operation(message)
 
     def on_inventory_ready(self, message: InventoryReady) -> None:
         self.state.inventory = message.inventory
@@ -236,8 +241,11 @@ class MigrateApp(App[int]):
     # ------------------------------------------------------------ quitting
 
     def exit_code_now(self) -> int:
-        """The exit code if the user quits now: the last migration's, else whether the
-        workspace shown can be used (2 if not)."""
+        """The exit code if the user quits now: 6 once the migration was rolled back, the
+        last migration's, the screen's (waiting for a lock: 3), else whether the workspace
+        shown can be used (2 if not)."""
+        if self.state.rolled_back:
+            return EXIT_ROLLED_BACK
         if self.state.outcome is not None:
             return self.state.outcome.exit_code
         for screen in reversed(self.screen_stack):
@@ -255,9 +263,17 @@ class MigrateApp(App[int]):
                 return worker
         return None
 
+    def busy_screen(self) -> ProgressScreen | OperationScreen | None:
+        """The screen whose long operation runs now (apply, rollback, clean-up), if any."""
+        if self.apply_worker() is not None:
+            return next((s for s in self.screen_stack if isinstance(s, ProgressScreen)), None)
+        return next((s for s in self.screen_stack if isinstance(s, OperationScreen) and s.running), None)
+
     async def action_quit(self) -> None:
-        """Quit; during apply, stop it at a safe point first and wait for it, saying so."""
-        if self.apply_worker() is None:
+        """Quit; during apply, a rollback or a clean-up, stop it at a safe point first and
+        wait for it, saying so."""
+        busy = self.busy_screen()
+        if busy is None and self.apply_worker() is None:
             for screen in self.screen_stack:
                 stop = getattr(screen, "stop", None)
                 if isinstance(stop, threading.Event):
@@ -266,14 +282,15 @@ class MigrateApp(App[int]):
                 self.state.planning.stop.set()  # and planning at its next 2,000 sessions
             self.exit(return_code=self.exit_code_now())
             return
-        progress = next((s for s in self.screen_stack if isinstance(s, ProgressScreen)), None)
-        waiting = progress.quit_requested() if progress is not None else "the migration"
+        waiting = busy.quit_requested() if busy is not None else "the migration"
+        what = busy.what if isinstance(busy, OperationScreen) else "the migration"
         if self.quitting:
             self.notify(f"Still waiting for {waiting}.", timeout=5)
             return
         self.quitting = True
-        self.state.cancel.set()
-        self.notify(f"Quitting once the migration has stopped at a safe point: waiting for {waiting}.",
+        if not isinstance(busy, OperationScreen):
+            self.state.cancel.set()
+        self.notify(f"Quitting once {what} has stopped at a safe point: waiting for {waiting}.",
                     timeout=30)
 
 

@@ -20,6 +20,7 @@ from migrate_tui.engine import (
     ScanResult,
     SessionPreview,
 )
+from migrate_tui.engine.model import CancelFlag, EventSink
 
 # ---------------------------------------------------------------- from worker threads
 
@@ -115,6 +116,21 @@ class Way:
     key: str
     label: str
     action: Callable[[], object] = field(default=lambda: None)
+
+
+Job = Callable[[EventSink, CancelFlag], Any]  # an engine command, given on_event and cancel
+
+
+class RunOperation(Message):
+    """Run ``job`` (rollback, clean-up, or planning one) on the progress screen of long
+    operations; ``done`` gets what it returned (None: it failed, the failure was shown)."""
+
+    def __init__(self, title: str, what: str, job: Job, done: Callable[[Any], None]) -> None:
+        super().__init__()
+        self.title = title
+        self.what = what
+        self.job = job
+        self.done = done
 
 
 class Ask(Message):

@@ -23,10 +23,11 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from migrate_tui.core.errors import MigrateError
-from migrate_tui.engine.commands import MigrateOutcome
+from migrate_tui.engine.commands import MigrateOutcome, RollbackOutcome
 from migrate_tui.engine.preflight import HeldLock
+from migrate_tui.engine.report import EXIT_OK
 from migrate_tui.tui.formatting import plural
-from migrate_tui.tui.messages import Ask, FixChoice, Scanned, Way, WorkspaceChoice
+from migrate_tui.tui.messages import Ask, FixChoice, RunOperation, Scanned, Way, WorkspaceChoice
 from migrate_tui.tui.screen_base import WizardDialog, WizardScreen
 from migrate_tui.tui.screens.backup import BackupScreen
 from migrate_tui.tui.screens.confirm import ConfirmDialog
@@ -36,6 +37,7 @@ from migrate_tui.tui.screens.fix import FixDialog
 from migrate_tui.tui.screens.help import HelpScreen
 from migrate_tui.tui.screens.lock_wait import LockWaitScreen, locks_held_now
 from migrate_tui.tui.screens.plan import PlanScreen
+from migrate_tui.tui.screens.operation import OperationScreen
 from migrate_tui.tui.screens.progress import ProgressScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.screens.scan import ScanScreen
@@ -228,6 +230,7 @@ class Navigator:
                 self.wait_for_locks(holders)
                 return
         state.outcome = outcome
+        state.rolled_back = False
         state.runs += 1
         state.quit_code = outcome.exit_code
         if self.app.quitting:
@@ -246,6 +249,23 @@ class Navigator:
         self.scan(state.workspace, state.agent_id, keep_decisions=True,
                   why="Again, after the migration: what it wrote shows as already migrated, your "
                       "decisions are kept.")
+
+    # ------------------------------------------------------------ after the result
+
+    def run_operation(self, request: RunOperation) -> None:
+        """Rollback, clean-up, or the planning of one, on its own progress screen; what it
+        returned goes back to the screen that asked (``request.done``)."""
+
+        def ended(result: Any) -> None:
+            if isinstance(result, RollbackOutcome) and result.status == "success":
+                self.state.rolled_back = True
+            if self.app.quitting:
+                code = getattr(result, "exit_code", EXIT_OK)
+                self.app.exit(return_code=code or self.app.exit_code_now())
+                return
+            request.done(result)
+
+        self.app.push_screen(OperationScreen(request.title, request.what, request.job), ended)
 
     # ------------------------------------------------------------ over any screen
 

@@ -44,6 +44,7 @@ class WizardState:
     backup: bool = True
     outcome: MigrateOutcome | None = None
     runs: int = 0  # migrations run in this session of the wizard
+    rolled_back: bool = False  # the last migration was rolled back (quitting exits 6)
     quit_code: int = EXIT_OK  # the exit code if the user quits now
     cancel: threading.Event = field(default_factory=threading.Event)  # apply stops at a safe point
     view: PlanView = field(default_factory=PlanView)

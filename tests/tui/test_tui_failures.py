@@ -186,13 +186,18 @@ async def test_the_migration(demo) -> None:
         assert isinstance(app.screen, ResultScreen)
         text = screen_text(app)
         assert "the migration stopped: controller reset" in text
-        assert "clean-up is not offered" in text and "r rolls the migration back" in text
+        # what is offered follows the engine's records: the backup failed before any change
+        assert "clean-up is not offered: no migration of this workspace was committed" in text
+        assert "roll back is not offered: nothing was written by a migration" in text
     assert not (folder / "sessions.json").exists()
 
 
-@pytest.mark.parametrize(("key", "what"), [("r", "rollback planning"), ("c", "clean-up planning")])
-async def test_rollback_and_cleanup_planning(demo, key: str, what: str) -> None:
-    fault = Fault("open", "journal.jsonl", RuntimeError("bad sector"))
+@pytest.mark.parametrize(("key", "what", "where"), [
+    ("r", "the rollback planning", ".jsonl"),  # it checks what the migration wrote
+    ("c", "the clean-up planning", "legacy-notes.json"),  # it compares originals and copies
+])
+async def test_rollback_and_cleanup_planning(demo, key: str, what: str, where: str) -> None:
+    fault = Fault("open", where, RuntimeError("bad sector"))
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_plan(app, pilot)
@@ -204,7 +209,8 @@ async def test_rollback_and_cleanup_planning(demo, key: str, what: str) -> None:
             await pilot.press(key)
             text = await failure_shown(app, pilot, what)
             assert "RuntimeError: bad sector" in text
+            assert f"r      Try {what} again" in text
             fault.armed = False
-            await pilot.press(key)  # plan it again
+            await pilot.press("r")  # plan it again
             await settle(app, pilot)
         assert type(app.screen).__name__ == "ConfirmDialog"

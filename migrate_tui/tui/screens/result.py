@@ -3,8 +3,10 @@ why, where the backup and the JSON report are.  From here: back to the plan with
 left (scanned again, decisions kept) to fix it and migrate again; roll back or clean up
 (each confirmed first); or quit.
 
-Which of those is offered, and why not otherwise, is decided in one place
-(``offered_actions``).  Dismisses with "continue" (back to the plan)."""
+Which of those is offered, and why not otherwise, is decided in one place (offers.py), from
+the engine's state of the workspace, read again after each of them.  Rolling back and
+cleaning up (and planning each) run on their own progress screen (operation.py, opened by
+the navigation on request).  Dismisses with "continue" (back to the plan)."""
 
 from __future__ import annotations
 
@@ -17,14 +19,14 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 from textual.worker import Worker
 
-from migrate_tui.core.errors import BackupError
-from migrate_tui.engine import LockBusy, WorkspaceError
-from migrate_tui.engine.cleanup import CleanupPlan, cleanup_workspace, plan_cleanup
-from migrate_tui.engine.commands import MigrateOutcome
-from migrate_tui.engine.rollback import RollbackPlan, describe, plan_rollback, rollback_workspace
+from migrate_tui.engine import commands
+from migrate_tui.engine.commands import CleanupOutcome, MigrateOutcome, RollbackOutcome
+from migrate_tui.engine.rollback import describe
+from migrate_tui.engine.state import WorkspaceState, workspace_state
 from migrate_tui.engine.targets.openclaw_doctor import doctor_dry_run, openclaw_executable
 from migrate_tui.tui.formatting import human_bytes, plural
-from migrate_tui.tui.messages import Ask, Way
+from migrate_tui.tui.messages import Ask, Job, RunOperation, Way
+from migrate_tui.tui.offers import LOOKING, offered_actions
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.throughput import duration
@@ -62,22 +64,7 @@ def left_over(outcome: MigrateOutcome) -> int:
     return sum(1 for _ in outcome.report.left_out())
 
 
-def offered_actions(outcome: MigrateOutcome, rolled_back: bool) -> dict[str, str | None]:
-    """Each action of the result screen → None when offered, else the sentence saying why
-    not.  (The one place that decides; it reads only the outcome of this run for now.)"""
-    if rolled_back:
-        gone = "the migration was rolled back"
-        return {"continue": None, "rollback": gone, "cleanup": gone}
-    out: dict[str, str | None] = {"continue": None, "rollback": None, "cleanup": None}
-    if not finished(outcome):
-        out["cleanup"] = ("the run did not finish: clean-up waits for a migration that wrote "
-                          "sessions.json and checked it")
-    if outcome.result is not None and not outcome.result.written:
-        out["rollback"] = "nothing was written, so there is nothing to roll back"
-    return out
-
-
-def outcome_text(outcome: MigrateOutcome, show_path: Callable[[str], str],  # noqa: C901
+def outcome_text(outcome: MigrateOutcome, show_path: Callable[[str], str],
                  rolled_back: str | None = None) -> Parts:
     text = Parts()
     if rolled_back:
@@ -154,6 +141,8 @@ class ResultScreen(WizardScreen[str]):
         super().__init__()
         self.outcome = outcome
         self.rolled_back: str | None = None  # the rollback's message, once rolled back
+        self.records: WorkspaceState | None = None  # the engine's state of the workspace
+        self.note: tuple[str, str] | None = None  # how the last rollback / clean-up ended
 
     def compose(self) -> ComposeResult:
         yield StepHeader(8, "Result", self.state.workspace)
@@ -168,12 +157,28 @@ class ResultScreen(WizardScreen[str]):
 
     @property
     def offered(self) -> dict[str, str | None]:
-        return offered_actions(self.outcome, self.rolled_back is not None)
+        return offered_actions(self.records, self.rolled_back is not None)
 
     def on_mount(self) -> None:
         self._draw()
         self.say(self._choices(), "italic $text-muted")
         self.query_one("#result-body").focus()
+        self._read_records(self.workspace)
+
+    @background("reading the workspace's records", group="records", exclusive=True)
+    def _read_records(self, workspace: str) -> None:
+        records = workspace_state(workspace)
+        self.app.call_from_thread(self._records_read, records)
+
+    def _records_read(self, records: WorkspaceState) -> None:
+        self.records = records
+        self.refresh_bindings()
+        if self.note:
+            self.query_one("#after", Static).update(
+                Parts(self.note[0] + "\n", self.note[1]).append(self._choices(), "italic $text-muted")
+                .content())
+        else:
+            self.say(self._choices(), "italic $text-muted")
 
     def _draw(self) -> None:
         self.query_one("#outcome", Static).update(
@@ -183,10 +188,10 @@ class ResultScreen(WizardScreen[str]):
         offered = self.offered
         words = []
         left = left_over(self.outcome)
-        if left != 0:
+        if left != 0 and self.rolled_back is None:
             words.append("p: back to the plan with what is left (scanned again)")
         else:
-            words.append("p: back to the plan")
+            words.append("p: back to the plan (scanned again)")
         if offered["rollback"] is None:
             words.append("r rolls the migration back")
         if offered["cleanup"] is None:
@@ -195,6 +200,8 @@ class ResultScreen(WizardScreen[str]):
             words.append("d runs OpenClaw's dry run")
         words.append("q quits")
         text = " · ".join(words)
+        if offered["rollback"] == LOOKING:
+            return text + "\nroll back and clean-up: " + LOOKING + "…"
         for action, name in (("rollback", "roll back"), ("cleanup", "clean-up")):
             if offered[action]:
                 text += f"\n{name} is not offered: {offered[action]}"
@@ -232,14 +239,14 @@ class ResultScreen(WizardScreen[str]):
         self.finish("continue")
 
     def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
-        what = {"rollback": "Roll back", "clean-up": "Clean up"}.get(worker.name.split(" ")[0], "")
         self.say(f"{worker.name} stopped: {error}", "$text-error bold")
         ways = [Way("p", "Back to the plan (scanned again)", self.action_continue)]
-        if what == "Roll back":
-            ways.insert(0, Way("r", "Plan the rollback again", self.action_rollback))
-        elif what == "Clean up":
-            ways.insert(0, Way("c", "Plan the clean-up again", self.action_cleanup))
+        if worker.group == "records":
+            ways.insert(0, Way("r", "Read the records again", lambda: self._read_records(self.workspace)))
         return ways
+
+    def _after(self, title: str, what: str, job: Job, done: Callable[[Any], None]) -> None:
+        self.post_message(RunOperation(title, what, job, done))
 
     # ------------------------------------------------------------ roll back
 
@@ -248,19 +255,22 @@ class ResultScreen(WizardScreen[str]):
         if why:
             self.say(f"Not offered: {why}.", "$text-warning")
             return
-        self.say("Looking at what a rollback would do…", "italic")
-        self._plan_rollback()
+        workspace = self.workspace
+        self._after("Planning the rollback", "the rollback planning",
+                    lambda on_event, cancel: commands.plan_rollback(workspace, on_event=on_event,
+                                                                    cancel=cancel),
+                    self._confirm_rollback)
 
-    @background("rollback planning", group="after", exclusive=True)
-    def _plan_rollback(self) -> None:
-        try:
-            plan = plan_rollback(self.workspace)
-        except (LockBusy, WorkspaceError, BackupError, OSError, ValueError) as exc:
-            self.app.call_from_thread(self.say, f"Cannot roll back: {exc}", "$text-error")
+    def _confirm_rollback(self, outcome: RollbackOutcome | None) -> None:
+        if outcome is None:
             return
-        self.app.call_from_thread(self._confirm_rollback, plan)
-
-    def _confirm_rollback(self, plan: RollbackPlan, force: bool = False) -> None:
+        plan = outcome.plan
+        if outcome.refusal is not None or plan is None:
+            self.say(f"Cannot roll back: {outcome.message}", "$text-error")
+            return
+        if plan.cancelled:
+            self.say("Rollback planning cancelled; nothing was changed. " + self._choices())
+            return
         if plan.nothing_to_do:
             self.say("Nothing to roll back: the workspace is as it was before the migration.")
             return
@@ -274,32 +284,31 @@ class ResultScreen(WizardScreen[str]):
 
         def answered(yes: bool) -> None:
             if yes:
-                self.say("Rolling back…", "italic")
-                self._rollback(force or bool(plan.changed))
+                self._rollback(bool(plan.changed))
             else:
                 self.say("Not rolled back. " + self._choices())
 
         self.post_message(Ask("Roll back the migration?", body.content(), "Roll back", answered,
                               danger=True))
 
-    @background("rollback", group="after", exclusive=True)
     def _rollback(self, force: bool) -> None:
-        try:
-            result = rollback_workspace(self.workspace, force=force,
-                                        lock_timeout=self.wizard.settings.lock_timeout)
-        except (LockBusy, WorkspaceError, OSError) as exc:
-            self.app.call_from_thread(self.say, f"Rollback stopped: {exc}", "$text-error bold")
-            return
-        self.app.call_from_thread(self._rolled_back, result.ok, result.message)
+        workspace, timeout = self.workspace, self.wizard.settings.lock_timeout
+        self._after("Rolling back", "the rollback",
+                    lambda on_event, cancel: commands.rollback(workspace, force=force, on_event=on_event,
+                                                               cancel=cancel, lock_timeout=timeout),
+                    self._rolled_back)
 
-    def _rolled_back(self, ok: bool, message: str) -> None:
-        if ok:
-            self.rolled_back = message
+    def _rolled_back(self, outcome: RollbackOutcome | None) -> None:
+        if outcome is None:
+            return
+        if outcome.status == "success":
+            self.rolled_back = outcome.message
             self._draw()
-            self.refresh_bindings()
-            self.say(message + " · p: back to the plan (scanned again) · q quits", "$text-success bold")
+            self.note = (outcome.message, "$text-success bold")
         else:
-            self.say(message, "$text-error bold")
+            self.note = (f"Rollback {outcome.status}: {outcome.message}", "$text-error bold")
+        self.say(*self.note)
+        self._read_records(self.workspace)  # what is offered now follows what the engine says
 
     # ------------------------------------------------------------ clean up
 
@@ -308,21 +317,18 @@ class ResultScreen(WizardScreen[str]):
         if why:
             self.say(f"Not offered: {why}.", "$text-warning")
             return
-        self.say("Checking the backup copies of the originals…", "italic")
-        self._plan_cleanup()
+        workspace = self.workspace
+        self._after("Checking the originals against the backup", "the clean-up planning",
+                    lambda on_event, cancel: commands.plan_cleanup(workspace, on_event=on_event,
+                                                                   cancel=cancel, workers=True),
+                    self._confirm_cleanup)
 
-    @background("clean-up planning", group="after", exclusive=True)
-    def _plan_cleanup(self) -> None:
-        try:
-            plan = plan_cleanup(self.workspace)
-        except (LockBusy, WorkspaceError, BackupError, OSError, ValueError) as exc:
-            self.app.call_from_thread(self.say, f"Cannot clean up: {exc}", "$text-error")
+    def _confirm_cleanup(self, outcome: CleanupOutcome | None) -> None:
+        if outcome is None:
             return
-        self.app.call_from_thread(self._confirm_cleanup, plan)
-
-    def _confirm_cleanup(self, plan: CleanupPlan) -> None:
-        if plan.refused:
-            self.say(f"Clean-up refused: {plan.refused}.", "$text-error")
+        plan = outcome.plan
+        if outcome.refusal is not None or plan is None or plan.refused or plan.cancelled:
+            self.say(outcome.message, "$text-error" if not (plan and plan.cancelled) else "")
             return
         if not plan.remove:
             kept = "; ".join(f"{name}: {why}" for name, why in plan.keep[:5])
@@ -341,7 +347,6 @@ class ResultScreen(WizardScreen[str]):
 
         def answered(yes: bool) -> None:
             if yes:
-                self.say("Cleaning up…", "italic")
                 self._cleanup()
             else:
                 self.say("Nothing removed. " + self._choices())
@@ -349,12 +354,17 @@ class ResultScreen(WizardScreen[str]):
         self.post_message(Ask("Remove the migrated originals?", body.content(), "Remove them",
                               answered, danger=True))
 
-    @background("clean-up", group="after", exclusive=True)
     def _cleanup(self) -> None:
-        try:
-            result = cleanup_workspace(self.workspace)
-        except (LockBusy, WorkspaceError, BackupError, OSError, ValueError) as exc:
-            self.app.call_from_thread(self.say, f"Clean-up stopped: {exc}", "$text-error bold")
+        workspace = self.workspace
+        self._after("Cleaning up", "the clean-up",
+                    lambda on_event, cancel: commands.cleanup(workspace, on_event=on_event,
+                                                              cancel=cancel, workers=True),
+                    self._cleaned_up)
+
+    def _cleaned_up(self, outcome: CleanupOutcome | None) -> None:
+        if outcome is None:
             return
-        self.app.call_from_thread(self.say, result.message,
-                                  "$text-success bold" if result.ok else "$text-error bold")
+        self.note = (outcome.message,
+                     "$text-success bold" if outcome.status == "success" else "$text-error bold")
+        self.say(*self.note)
+        self._read_records(self.workspace)
