@@ -190,7 +190,7 @@ async def test_quitting_during_apply_says_what_it_waits_for_and_stops_safely(dem
     assert app.state.outcome is not None and app.state.outcome.result is not None
     assert app.state.outcome.result.cancelled
     assert not (folder / "sessions.json").exists()  # the index is never half written
-    assert app.return_code == app.state.outcome.exit_code != 0
+    assert app.return_code == app.state.outcome.exit_code == 5  # cancelled (EXIT_CANCELLED), not 1
 
 
 async def test_a_lock_taken_after_the_look_is_waited_for_and_ends_with_exit_code_3(demo, monkeypatch) -> None:
