@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from migrate_tui.core import fsio
-from migrate_tui.core.layout import BACKUP, OPLOCK, open_layout
+from migrate_tui.core.layout import BACKUP, OPLOCK, Layout, open_layout
 from migrate_tui.engine.model import WorkspaceError
 from migrate_tui.engine.scan import RECENT_SECONDS, is_legacy_name
 from migrate_tui.engine.state import workspace_state
@@ -58,6 +58,7 @@ def inventory(workspace: str, now: float | None = None) -> Inventory:
     inv.sessions_dir_exists = fsio.is_real_dir(layout.sessions_dir)
     if not inv.sessions_dir_exists:
         return inv
+    recent: dict[str, float] = {}  # name → modification time, changed in the last minute
     for name in fsio.listdir(layout.sessions_dir):
         st = fsio.lstat_or_none(layout.in_sessions(name))
         if st is None:
@@ -68,9 +69,10 @@ def inventory(workspace: str, now: float | None = None) -> Inventory:
         elif name.endswith(".jsonl"):
             inv.transcripts += 1
         if name not in (BACKUP, OPLOCK) and now - st.st_mtime < RECENT_SECONDS:
-            inv.recently_changed.append(name)
+            recent[name] = st.st_mtime
     inv.session_map_keys = _count_keys(layout.session_map)
     inv.store_entries = _count_keys(layout.store)
+    inv.recently_changed = sorted(recent)
     try:
         state = workspace_state(layout)
     except WorkspaceError as exc:  # something else than a lock file at the operation lock's path
@@ -91,5 +93,19 @@ def inventory(workspace: str, now: float | None = None) -> Inventory:
         inv.cleanup_blocked = state.cleanup_blocked
     if fsio.lstat_or_none(layout.lock) is not None:
         inv.lock_holder = fsio.lock_holder(layout.lock)
-    inv.recently_changed.sort()
+    inv.recently_changed = sorted(not_ours(layout, recent))
     return inv
+
+
+def not_ours(layout: Layout, recent: dict[str, float]) -> list[str]:
+    """The files changed recently that no command of ours changed: our own writes (the
+    transcripts and sessions.json a migration wrote, what a rollback restored or a clean-up
+    removed) all come before the record that ends the run in the journal, so a file not
+    changed since the journal's last record was last changed by us, or before us.  Without
+    them the wizard's own run made the next start say "the agent may be running"."""
+    if not recent:
+        return []
+    st = fsio.lstat_or_none(layout.journal)
+    if st is None:
+        return list(recent)
+    return [name for name, mtime in recent.items() if mtime > st.st_mtime]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button
 
-from migrate_tui.engine import SKIP, Decision, PhaseStarted, Progress, build_plan, scan_workspace
+from migrate_tui.engine import SKIP, Decision, PhaseStarted, Progress, build_plan, commands, scan_workspace
+from migrate_tui.engine.inventory import inventory
 from migrate_tui.tui import planning as planning_module
 from migrate_tui.tui.screens import workspace as workspace_module
 from migrate_tui.tui.screens.plan import PlanScreen
@@ -215,3 +217,22 @@ async def test_quitting_says_which_work_the_process_still_waits_for(demo, monkey
             break
         time.sleep(0.05)
     assert still_running() == []
+
+
+def test_the_wizards_own_writes_are_not_recent_changes_by_the_agent(demo) -> None:
+    """After a migration (and a rollback), the next start does not say "files changed in the
+    last minute, the agent may be running" for what we wrote; a write after ours still shows."""
+    folder = Path(demo.sessions_dir)
+    settled = time.time() - 3600
+    for path in folder.iterdir():
+        os.utime(path, (settled, settled))
+    assert inventory("demo").recently_changed == []
+    prepared = commands.prepare("demo")
+    assert prepared.plan is not None
+    assert commands.migrate(prepared.plan).report is not None
+    assert inventory("demo").recently_changed == []
+    later = time.time() + 5  # the agent writes after our run
+    os.utime(folder / "sessions.json", (later, later))
+    assert inventory("demo").recently_changed == ["sessions.json"]
+    assert commands.rollback("demo", force=True).status == "success"
+    assert inventory("demo").recently_changed == []
