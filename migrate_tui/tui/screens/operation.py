@@ -39,8 +39,9 @@ class OperationScreen(RelayedScreen[Any]):
         Binding("c", "cancel", "Cancel", show=False),
     ]
 
-    def __init__(self, title: str, what: str, job: Job) -> None:
+    def __init__(self, title: str, what: str, job: Job, *, autostart: bool = True) -> None:
         super().__init__()
+        self.autostart = autostart
         self.title = title  # "Rolling back"
         self.what = what  # "the rollback"
         self.job = job
@@ -58,7 +59,12 @@ class OperationScreen(RelayedScreen[Any]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.start()
+        if self.autostart:
+            self.start()
+        else:  # shown without running (screenshots): events are fed to show_events
+            clock = self.wizard.settings.clock
+            self.meter = Meter([], lambda: clock.time)
+            self.query_one(ProgressPanel).follow(self.meter)
 
     def start(self) -> None:
         clock = self.wizard.settings.clock

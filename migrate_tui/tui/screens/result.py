@@ -68,7 +68,8 @@ def outcome_text(outcome: MigrateOutcome, show_path: Callable[[str], str],
                  rolled_back: str | None = None) -> Parts:
     text = Parts()
     if rolled_back:
-        text.append("↺ Rolled back: " + rolled_back + "\n\n", "$text-warning bold")
+        text.append("↺ " + rolled_back[:1].upper() + rolled_back[1:] + "; what follows is what the "
+                    "migration had done.\n\n", "$text-warning bold")
     line, style = headline(outcome)
     text.append(line + "\n\n", style if not rolled_back else "$text-muted")
     report = outcome.report
@@ -202,6 +203,8 @@ class ResultScreen(WizardScreen[str]):
         text = " · ".join(words)
         if offered["rollback"] == LOOKING:
             return text + "\nroll back and clean-up: " + LOOKING + "…"
+        if offered["rollback"] and offered["rollback"] == offered["cleanup"]:
+            return text + f"\nroll back and clean-up are not offered: {offered['rollback']}"
         for action, name in (("rollback", "roll back"), ("cleanup", "clean-up")):
             if offered[action]:
                 text += f"\n{name} is not offered: {offered[action]}"
@@ -304,7 +307,8 @@ class ResultScreen(WizardScreen[str]):
         if outcome.status == "success":
             self.rolled_back = outcome.message
             self._draw()
-            self.note = (outcome.message, "$text-success bold")
+            self.note = ("Rolled back: everything outside backup_old_format/ is as it was before "
+                         "the migration.", "$text-success bold")
         else:
             self.note = (f"Rollback {outcome.status}: {outcome.message}", "$text-error bold")
         self.say(*self.note)
