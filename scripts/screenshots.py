@@ -204,6 +204,52 @@ async def to_continue(app: MigrateApp, pilot: Pilot) -> None:
     await settle(app, pilot)
 
 
+async def to_lock_wait(app: MigrateApp, pilot: Pilot) -> None:
+    """The migration asked for while the agent holds sessions.json.lock: it waits, and says
+    for whom (a fixed holder, so the picture is the same every time)."""
+    from migrate_tui.engine.preflight import HeldLock
+    from migrate_tui.tui.screens.lock_wait import LockWaitScreen
+
+    await to_backup(app, pilot)
+    lock = os.path.join(app.state.workspace_abs, ".sessions", "sessions.json.lock")
+    await app.push_screen(LockWaitScreen([HeldLock("sessions.json.lock", lock, 4242,
+                                                   "node /usr/lib/openclaw/gateway.js")]))
+    await pilot.pause()
+
+
+async def to_rolling_back(app: MigrateApp, pilot: Pilot) -> None:
+    """A rollback under way: its own progress screen, fed engine events."""
+    from migrate_tui.tui.screens.operation import OperationScreen
+
+    await to_result(app, pilot)
+    clock = app.settings.clock
+    assert isinstance(clock, MockClock)
+    screen = OperationScreen("Rolling back", "the rollback", lambda on_event, cancel: None,
+                             autostart=False)
+    await app.push_screen(screen)
+    await pilot.pause()
+    clock.set_time(10.0)
+    screen.show_events([PhaseStarted("rollback plan", 16)])
+    clock.set_time(10.5)
+    screen.show_events([Progress("rollback plan", 16, 16, "main.jsonl"), PhaseStarted("rollback", 16)])
+    for at, done in ((11.0, 2), (12.5, 6), (13.5, 9)):
+        clock.set_time(at)
+        screen.show_events([Progress("rollback", done, 16, f"session-{done:02d}.jsonl")])
+    screen.show_events([LogLine("info", "rollback: removing the transcripts the migration wrote")])
+    await pilot.pause()
+
+
+async def to_rolled_back(app: MigrateApp, pilot: Pilot) -> None:
+    """After a rollback: the result says so and offers neither roll back nor clean-up."""
+    await to_result(app, pilot)
+    await pilot.press("r")
+    await settle(app, pilot)
+    await pilot.press("y")
+    await settle(app, pilot)
+    await pilot.pause(0.3)
+    await settle(app, pilot)
+
+
 STEPS: dict[str, Step] = {
     "1-workspace": to_workspace,
     "2-scan": to_scan,
@@ -218,6 +264,9 @@ STEPS: dict[str, Step] = {
     "11-bulk-fix": to_bulk_fix,
     "12-failure": to_failure,
     "13-continue": to_continue,
+    "14-lock-wait": to_lock_wait,
+    "15-rolling-back": to_rolling_back,
+    "16-rolled-back": to_rolled_back,
 }
 
 
