@@ -207,12 +207,12 @@ async def to_continue(app: MigrateApp, pilot: Pilot) -> None:
 async def to_lock_wait(app: MigrateApp, pilot: Pilot) -> None:
     """The migration asked for while the agent holds sessions.json.lock: it waits, and says
     for whom (a fixed holder, so the picture is the same every time)."""
-    from migrate_tui.engine.preflight import HeldLock
+    from migrate_tui.engine.preflight import BusyLock
     from migrate_tui.tui.screens.lock_wait import LockWaitScreen
 
     await to_backup(app, pilot)
     lock = os.path.join(app.state.workspace_abs, ".sessions", "sessions.json.lock")
-    await app.push_screen(LockWaitScreen([HeldLock("sessions.json.lock", lock, 4242,
+    await app.push_screen(LockWaitScreen([BusyLock("sessions.json.lock", lock, 4242,
                                                    "node /usr/lib/openclaw/gateway.js")]))
     await pilot.pause()
 

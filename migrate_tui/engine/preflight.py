@@ -71,7 +71,7 @@ def check_dry_run(layout: Layout, state: WorkspaceState, plan: Plan, lock_timeou
 
 
 @dataclass(frozen=True)
-class HeldLock:
+class BusyLock:
     """A lock that would make a migration refuse now, and who holds it, as far as known."""
 
     name: str  # the lock file's name: "migrate-tui.lock" or "sessions.json.lock"
@@ -100,22 +100,22 @@ def _command_line(pid: int) -> str | None:
     return (text[:77] + "…" if len(text) > 80 else text) or None
 
 
-def held_locks(layout: Layout) -> list[HeldLock]:
+def held_locks(layout: Layout) -> list[BusyLock]:
     """The locks a migration would find held right now: the operation lock (another
     migrate-tui command) and ``sessions.json.lock`` (the agent's writers), each with its
     holder.  Read only: nothing is taken, waited for or removed; a lock file left by a
     process that is gone is not counted (the run reclaims it).  For a front end that waits
     before it starts a run, rather than let the run give up after ``lock_timeout``."""
-    out: list[HeldLock] = []
+    out: list[BusyLock] = []
     with contextlib.suppress(WorkspaceError):  # not a lock file: check_workspace names it
         holder = operation_holder(layout)
         if holder is not None:
-            out.append(HeldLock(OPLOCK, layout.oplock, holder.pid,
+            out.append(BusyLock(OPLOCK, layout.oplock, holder.pid,
                                 f"migrate-tui {holder.command}", holder.since))
     with contextlib.suppress(OSError):
         pid = fsio.lock_holder(layout.lock)
         if pid is not None and not fsio.lock_left_behind(layout.lock):
             known = pid if pid > 0 else None
-            out.append(HeldLock(LOCK, layout.lock, known,
+            out.append(BusyLock(LOCK, layout.lock, known,
                                 _command_line(known) if known is not None else None))
     return out

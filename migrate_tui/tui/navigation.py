@@ -24,7 +24,7 @@ from textual.worker import Worker
 
 from migrate_tui.core.errors import MigrateError
 from migrate_tui.engine.commands import MigrateOutcome, RollbackOutcome
-from migrate_tui.engine.preflight import HeldLock
+from migrate_tui.engine.preflight import BusyLock
 from migrate_tui.engine.report import EXIT_OK
 from migrate_tui.tui.formatting import plural
 from migrate_tui.tui.messages import Ask, FixChoice, RunOperation, Scanned, Way, WorkspaceChoice
@@ -185,13 +185,13 @@ class Navigator:
             return
         self._apply()
 
-    def _locks_held(self) -> list[HeldLock]:
+    def _locks_held(self) -> list[BusyLock]:
         try:
             return locks_held_now(self.state.workspace_abs)
         except (MigrateError, OSError):
             return []  # the run meets it too, and says what is wrong before writing anything
 
-    def wait_for_locks(self, holders: list[HeldLock]) -> None:
+    def wait_for_locks(self, holders: list[BusyLock]) -> None:
         self.app.push_screen(LockWaitScreen(holders), self._waited)
 
     def _waited(self, free: bool | None) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from migrate_tui.core.layout import LOCK, open_layout
-from migrate_tui.engine.preflight import HeldLock, held_locks
+from migrate_tui.engine.preflight import BusyLock, held_locks
 from migrate_tui.engine.report import EXIT_LOCKED
 from migrate_tui.tui.messages import Way
 from migrate_tui.tui.parts import Parts
@@ -28,12 +28,12 @@ from migrate_tui.tui.workers import background
 CHECK_GROUP = "lock-check"
 
 
-def locks_held_now(workspace: str) -> list[HeldLock]:
+def locks_held_now(workspace: str) -> list[BusyLock]:
     """The locks a migration of ``workspace`` would find held (engine/preflight.py)."""
     return held_locks(open_layout(workspace))
 
 
-def waiting_text(holders: list[HeldLock], tries: int, show_path: Any) -> Parts:
+def waiting_text(holders: list[BusyLock], tries: int, show_path: Any) -> Parts:
     text = Parts("The migration has not started: nothing was written.\n\n", "bold")
     for held in holders:
         text.append("● ", "$text-warning bold").append(held.describe() + "\n")
@@ -57,7 +57,7 @@ class LockWaitScreen(WizardScreen[bool]):
     ]
     exit_code = EXIT_LOCKED  # quitting here: a lock is held, nothing was written
 
-    def __init__(self, holders: list[HeldLock]) -> None:
+    def __init__(self, holders: list[BusyLock]) -> None:
         super().__init__()
         self.holders = holders
         self.tries = 0
@@ -115,7 +115,7 @@ class LockWaitScreen(WizardScreen[bool]):
         holders = locks_held_now(workspace)
         self.app.call_from_thread(self._checked, holders)
 
-    def _checked(self, holders: list[HeldLock]) -> None:
+    def _checked(self, holders: list[BusyLock]) -> None:
         self.checking = False
         self.tries += 1
         if not holders:
