@@ -123,8 +123,11 @@ async def test_another_command_holding_the_operation_lock_is_waited_for_and_retr
             await open_backup(app, pilot)
             await pilot.press("enter")
             await settle(app, pilot, 0.1)
-            assert isinstance(app.screen, LockWaitScreen)
-            text = screen_text(app)
+            assert isinstance(app.screen, LockWaitScreen), type(app.screen).__name__
+            [held] = app.screen.holders
+            assert (held.name, held.pid, held.command) == ("migrate-tui.lock", child.pid,
+                                                           "migrate-tui rollback")
+            text = " ".join(screen_text(app).split())  # however the line wraps
             assert f"migrate-tui.lock is held by process {child.pid} (migrate-tui rollback" in text
             assert nothing_written(folder)
             assert child.stdin is not None
