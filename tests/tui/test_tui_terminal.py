@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -168,3 +169,39 @@ def test_a_bulk_decision_then_continuing_after_a_partial_run(crowd, tmp_path: Pa
         assert not (folder / f"{fid}.jsonl").exists()
     store = json.loads((folder / "sessions.json").read_text())
     assert {e["session_id"] for e in store.values()} >= cut
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_a_held_lock_is_waited_for_in_a_terminal(demo, tmp_path: Path) -> None:
+    """The agent (here: this test's process) holds sessions.json.lock when the migration is
+    asked for: the wizard waits and says who holds it; once it is free, `r` migrates."""
+    folder = Path(demo.sessions_dir)
+    lock = folder / "sessions.json.lock"
+    lock.write_text(f"{os.getpid()}\n{socket.gethostname()}\n")
+    term = Terminal([sys.executable, "-m", "migrate_tui", "demo"], tmp_path)
+    try:
+        term.wait_for("Legacy session files")
+        term.send("\r")
+        term.wait_for("step 3 of 8: Plan")
+        term.wait_for("To migrate 13")
+        term.send("\r")
+        term.wait_for("step 4 of 8: Errors review")
+        term.send("\r")
+        term.wait_for("step 6 of 8: Backup")
+        term.wait_for("enough")
+        term.send("\r")
+        screen = term.wait_for("Waiting for a lock")
+        screen = term.wait_for(f"held by process {os.getpid()}")
+        assert "nothing was written" in screen and "Next try in" in screen
+        assert not (folder / "sessions.json").exists() and not (folder / "backup_old_format").exists()
+        lock.unlink()
+        term.send("r")
+        term.wait_for("step 8 of 8: Result", timeout=30)
+        term.wait_for("Verification:")
+        term.send("q")
+        code = term.wait_exit()
+    finally:
+        if term.child.isalive():
+            term.child.terminate(force=True)
+    assert code == 1  # done; the sessions with problems were not migrated
+    assert (folder / "sessions.json").exists()
