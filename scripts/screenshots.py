@@ -143,7 +143,8 @@ async def to_progress(app: MigrateApp, pilot: Pilot) -> None:
     steps = [
         (0.0, [PhaseStarted("backup", 19)]),
         (0.5, [Progress("backup", 19, 19, "session_map.json"), LogLine("info", "backup: 19 files checked")]),
-        (1.0, [PhaseStarted("transcripts", 14, 90_000), Progress("transcripts", 3, 14, "legacy-notes", 18_000)]),
+        (1.0, [PhaseStarted("transcripts", 14, 90_000),
+               Progress("transcripts", 3, 14, "legacy-notes", 18_000)]),
         (2.0, [Progress("transcripts", 5, 14, "0f3c1d5e-8e1f-4d8a-9a43-1b2c3d4e5f60", 31_000)]),
         (3.5, [Progress("transcripts", 8, 14, "a1457899-21f8-4156-9e0d-f45b992a34a1", 52_000),
                LogLine("warning", "ec2b5e21-….json: starts with a UTF-8 byte-order mark (removed)")]),

@@ -36,8 +36,8 @@ from migrate_tui.tui.screens.failure import FailureDialog
 from migrate_tui.tui.screens.fix import FixDialog
 from migrate_tui.tui.screens.help import HelpScreen
 from migrate_tui.tui.screens.lock_wait import LockWaitScreen, locks_held_now
-from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.operation import OperationScreen
+from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.progress import ProgressScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.screens.scan import ScanScreen
@@ -119,7 +119,8 @@ class Navigator:
         screen = ScanScreen(workspace, agent_id, decisions,
                             expected_files=inv.legacy_files if inv else 0,
                             expected_bytes=inv.legacy_bytes if inv else 0, why=why)
-        self.app.push_screen(screen, lambda result: self._scanned(result, workspace, agent_id, keep_decisions))
+        self.app.push_screen(
+            screen, lambda result: self._scanned(result, workspace, agent_id, keep_decisions))
 
     def _scanned(self, result: Scanned | None, workspace: str, agent_id: str, kept: bool) -> None:
         state = self.state

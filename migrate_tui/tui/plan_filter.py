@@ -90,9 +90,10 @@ def changed_sessions(old: Plan, new: Plan) -> list[tuple[PlannedSession, Planned
         # made by with_decisions from ``old``: only the sessions whose decision changed differ
         index: dict[str, int] = old.index  # the same dict, now typed
         before, after = old.decisions, new.decisions
-        changed = sorted(index[fid] for fid in before.keys() | after.keys() if before.get(fid) != after.get(fid))
+        changed = sorted(index[fid] for fid in before.keys() | after.keys()
+                         if before.get(fid) != after.get(fid))
         return [(old.sessions[n], new.sessions[n]) for n in changed if old.sessions[n] is not new.sessions[n]]
-    pairs = [(a, b) for a, b in zip(old.sessions, new.sessions) if a is not b and a != b]
+    pairs = [(a, b) for a, b in zip(old.sessions, new.sessions, strict=False) if a is not b and a != b]
     if any(a.file_id != b.file_id for a, b in pairs):
         return None
     return pairs

@@ -187,7 +187,7 @@ def duration(seconds: float) -> str:
     """``1 h 02 min``, ``3 min 05 s``, ``12 s``, ``0.4 s``."""
     if seconds < 10:
         return f"{seconds:.1f} s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

@@ -42,7 +42,7 @@ def background(name: str, *, group: str, exclusive: bool = False
                 _running[me] = name
             try:
                 return method(*args, **kwargs)
-            except Exception as error:  # noqa: BLE001 - every failure is shown, in one place
+            except Exception as error:  # every failure is shown, in one place
                 node = args[0]
                 assert isinstance(node, DOMNode)
                 node.app.post_message(WorkerFailure(get_current_worker(), error))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,7 @@ def crowd(demo: DemoInfo) -> DemoInfo:
     """The demo, plus 20 cron sessions (8 updated 60 days ago, 12 two days ago) and 6 more
     files cut short like the demo's truncated one (7 with invalid_json in all)."""
     folder = Path(demo.sessions_dir)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     keys = json.loads((folder / "session_map.json").read_text())
     for n in range(20):
         sid = f"cron-{n:02d}"

@@ -7,9 +7,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from conftest import SIZE, make_app, plan_to_backup, settle
-from screen_text import screen_text
-
 from migrate_tui.core.layout import open_layout
 from migrate_tui.engine import PhaseStarted, Progress, commands
 from migrate_tui.engine.model import Decision
@@ -19,6 +16,8 @@ from migrate_tui.tui.offers import offered_actions
 from migrate_tui.tui.screens.confirm import ConfirmDialog
 from migrate_tui.tui.screens.operation import OperationScreen
 from migrate_tui.tui.screens.result import ResultScreen
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, make_app, plan_to_backup, settle
 
 
 def offers(workspace: str = "demo", rolled_back: bool = False) -> dict[str, str | None]:
@@ -95,7 +94,7 @@ async def open_result(app, pilot) -> None:
 async def test_a_cancelled_run_offers_rollback_but_not_clean_up(demo, monkeypatch) -> None:
     real_migrate = commands.migrate
 
-    def cancelled_midway(plan, *, on_event, cancel, **options):  # noqa: ANN001, ANN003, ANN202
+    def cancelled_midway(plan, *, on_event, cancel, **options):
         def watch(event: object) -> None:
             on_event(event)
             if isinstance(event, Progress) and event.phase == "transcripts" and event.done >= 2:
@@ -119,7 +118,7 @@ async def test_rollback_shows_progress_and_quitting_waits_for_a_safe_point(demo,
     release = threading.Event()
     real_rollback = commands.rollback
 
-    def slow_rollback(workspace, *, on_event, cancel, **options):  # noqa: ANN001, ANN003, ANN202
+    def slow_rollback(workspace, *, on_event, cancel, **options):
         on_event(PhaseStarted("rollback", 40))
         on_event(Progress("rollback", 12, 40, "main.jsonl"))
         started.set()
@@ -144,7 +143,8 @@ async def test_rollback_shows_progress_and_quitting_waits_for_a_safe_point(demo,
         await pilot.press("ctrl+q")
         await pilot.pause(0.2)
         text = screen_text(app)
-        assert "Quitting: waiting for the rollback to stop after the file in hand (rollback: 12 of 40)" in text
+        assert ("Quitting: waiting for the rollback to stop after the file in hand (rollback: 12 of 40)"
+                in text)
         release.set()
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -156,7 +156,7 @@ async def test_cleanup_runs_on_the_progress_screen_and_cancel_stops_it(demo, mon
     started = threading.Event()
     real_plan = commands.plan_cleanup
 
-    def slow_plan(workspace, *, on_event, cancel, **options):  # noqa: ANN001, ANN003, ANN202
+    def slow_plan(workspace, *, on_event, cancel, **options):
         on_event(PhaseStarted("compare", 30))
         on_event(Progress("compare", 3, 30, "main.json"))
         started.set()

@@ -115,7 +115,7 @@ async def test_planning_a_decision(demo, monkeypatch) -> None:
     real = app_module.with_decisions
     calls = {"n": 0}
 
-    def failing_once(plan, changes):  # noqa: ANN001, ANN202
+    def failing_once(plan, changes):
         calls["n"] += 1
         if calls["n"] == 1:
             raise MemoryError("no room to plan")

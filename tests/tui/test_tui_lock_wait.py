@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import SIZE, make_app, plan_to_backup, settle
-from screen_text import screen_text
 from textual.clock import Clock
 
 from migrate_tui.core.layout import open_layout
@@ -19,6 +17,8 @@ from migrate_tui.engine.preflight import held_locks
 from migrate_tui.tui.screens.lock_wait import LockWaitScreen
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.result import ResultScreen
+from tests.tui.screen_text import screen_text
+from tests.tui.tui_support import SIZE, make_app, plan_to_backup, settle
 
 HOLDER = f"{os.getpid()}\n{socket.gethostname()}\n"  # a live holder: this very process
 HOLD_OPLOCK = """
@@ -51,7 +51,8 @@ def test_held_locks_names_the_holder_of_sessions_json_lock(demo) -> None:
     assert held.name == "sessions.json.lock" and held.pid == os.getpid()
     assert held.command is not None and "python" in held.command
     assert held.describe().startswith(f"sessions.json.lock is held by process {os.getpid()} (")
-    (folder / "sessions.json.lock").write_text(f"999999999\n{socket.gethostname()}\n")  # a holder that is gone
+    gone = f"999999999\n{socket.gethostname()}\n"  # a holder that is gone
+    (folder / "sessions.json.lock").write_text(gone)
     assert held_locks(layout) == []
 
 

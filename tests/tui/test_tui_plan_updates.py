@@ -181,7 +181,8 @@ def test_replanned_is_build_plan(demo) -> None:
     blocked = [ps.file_id for ps in plan.sessions if ps.action == "blocked"]
     steps = [
         {ids[0]: SKIP},
-        {ids[0]: SKIP, blocked[0]: SKIP, file_id(demo, "invalid_json"): Decision(fixes=frozenset({"salvage"}))},
+        {ids[0]: SKIP, blocked[0]: SKIP,
+         file_id(demo, "invalid_json"): Decision(fixes=frozenset({"salvage"}))},
         {blocked[0]: SKIP},
         {fid: SKIP for fid in ids},
         {},

@@ -162,7 +162,7 @@ async def test_quitting_during_apply_says_what_it_waits_for_and_stops_safely(dem
 
     real_migrate = commands.migrate
 
-    def waiting_migrate(plan, *, on_event, cancel, **options):  # noqa: ANN001, ANN003
+    def waiting_migrate(plan, *, on_event, cancel, **options):
         on_event(PhaseStarted("backup", 19))
         on_event(Progress("backup", 4, 19, "session_map.json"))
         started.set()
@@ -199,7 +199,7 @@ async def test_a_lock_taken_after_the_look_is_waited_for_and_ends_with_exit_code
     folder = Path(demo.sessions_dir)
     real_migrate = commands.migrate
 
-    def lock_taken_first(plan, **options):  # noqa: ANN001, ANN003, ANN202
+    def lock_taken_first(plan, **options):
         (folder / "sessions.json.lock").write_text(f"{os.getpid()}\n")  # a live owner: us
         return real_migrate(plan, **options)
 

@@ -12,7 +12,7 @@ import pytest
 from scripts.screenshots import SIZE, STEPS, screenshot_app
 
 
-def run(step: str):  # noqa: ANN201 - snap_compare's run_before takes the pilot only
+def run(step: str):
     return lambda pilot: STEPS[step](pilot.app, pilot)
 
 
@@ -31,7 +31,7 @@ def test_step_at_80x24(step: str, demo, snap_compare) -> None:
 def test_plan_in_the_light_theme(demo, snap_compare) -> None:
     app = screenshot_app()
 
-    async def light_plan(pilot) -> None:  # noqa: ANN001
+    async def light_plan(pilot) -> None:
         pilot.app.theme = "textual-light"
         await STEPS["3-plan"](pilot.app, pilot)
 

@@ -3,6 +3,7 @@ rendered with pyte; checked on the screen and on the files written."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -36,10 +37,8 @@ class Terminal:
         return "\n".join(self.screen.display)
 
     def _read(self, timeout: float) -> None:
-        try:
+        with contextlib.suppress(pexpect.TIMEOUT):
             self.stream.feed(self.child.read_nonblocking(65536, timeout=timeout))
-        except pexpect.TIMEOUT:
-            pass
 
     def wait_for(self, needle: str, timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout

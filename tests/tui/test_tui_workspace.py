@@ -96,12 +96,12 @@ def test_agent_id_rules() -> None:
 class Gate:
     """Holds a worker until released (what a slow disk or a huge workspace does)."""
 
-    def __init__(self, real) -> None:  # noqa: ANN001
+    def __init__(self, real) -> None:
         self.real = real
         self.entered = threading.Event()
         self.open = threading.Event()
 
-    def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+    def __call__(self, *args, **kwargs):
         self.entered.set()
         assert self.open.wait(20)
         return self.real(*args, **kwargs)
@@ -149,7 +149,7 @@ async def test_the_plan_screen_shows_the_first_rows_while_the_rest_is_planned(de
     reached, release = threading.Event(), threading.Event()
     real = planning_module.build_plan
 
-    def slow_plan(scan, agent_id, decisions, *, backup, on_event=None):  # noqa: ANN001, ANN202
+    def slow_plan(scan, agent_id, decisions, *, backup, on_event=None):
         if on_event is None:  # the first rows
             return real(scan, agent_id, decisions, backup=backup)
         on_event(PhaseStarted("plan", 18))

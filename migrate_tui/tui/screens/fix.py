@@ -47,9 +47,8 @@ def sharing(plan: Plan, code: str, fix: str | None) -> list[str]:
     """Every session with an open problem ``code`` (that offers ``fix``, if given)."""
     out = []
     for ps in plan.sessions:
-        if ps.open_problems and any(p.code == code for p in ps.open_problems):
-            if fix is None or fix in fixes_offered(ps):
-                out.append(ps.file_id)
+        if any(p.code == code for p in ps.open_problems) and (fix is None or fix in fixes_offered(ps)):
+            out.append(ps.file_id)
     return out
 
 
@@ -129,7 +128,8 @@ class FixDialog(WizardDialog[FixChoice | None]):
                        for fix in offered_fixes(ps)]
             if ps.decision.fixes:
                 options.append(Option(self._prompt(
-                    "undo fixes", [f"back to the file as it is (drops {', '.join(sorted(ps.decision.fixes))})"]),
+                    "undo fixes",
+                    [f"back to the file as it is (drops {', '.join(sorted(ps.decision.fixes))})"]),
                     id=UNDO))
             options.append(Option(self._prompt("skip", SKIP_EFFECT), id=SKIP))
             return options
@@ -196,7 +196,8 @@ class FixDialog(WizardDialog[FixChoice | None]):
         options = self.query_one(OptionList)
         before = self.sessions[0]
         for fix, after in message.effects.items():
-            options.replace_option_prompt(f"fix:{fix}", self._prompt(fix, fix_effect(before, after)[:EFFECT_LINES]))
+            options.replace_option_prompt(
+                f"fix:{fix}", self._prompt(fix, fix_effect(before, after)[:EFFECT_LINES]))
 
     def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
         if worker.group == "fix-preview":

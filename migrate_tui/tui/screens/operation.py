@@ -42,7 +42,7 @@ class OperationScreen(RelayedScreen[Any]):
     def __init__(self, title: str, what: str, job: Job, *, autostart: bool = True) -> None:
         super().__init__()
         self.autostart = autostart
-        self.title = title  # "Rolling back"
+        self.heading = title  # "Rolling back"
         self.what = what  # "the rollback"
         self.job = job
         self.cancel = threading.Event()
@@ -51,7 +51,7 @@ class OperationScreen(RelayedScreen[Any]):
         self.running = False
 
     def compose(self) -> ComposeResult:
-        yield StepHeader(8, self.title, self.state.workspace)
+        yield StepHeader(8, self.heading, self.state.workspace)
         with Vertical(id="progress-body"):
             yield ProgressPanel(id="operation-progress")
             yield RichLog(id="log", max_lines=2000, wrap=True, markup=False)
@@ -116,7 +116,8 @@ class OperationScreen(RelayedScreen[Any]):
         self.query_one(ProgressPanel).draw()
 
     def log_line(self, level: str, text: str) -> None:
-        colour = self.app.theme_variables.get({"warning": "text-warning", "error": "text-error"}.get(level, ""))
+        variable = {"warning": "text-warning", "error": "text-error"}.get(level, "")
+        colour = self.app.theme_variables.get(variable)
         style = Style(color=colour, bold=level == "error") if colour else Style()
         self.query_one(RichLog).write(Text(text, style=style))
 

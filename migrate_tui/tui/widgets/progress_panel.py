@@ -71,7 +71,8 @@ def figures_text(meter: Meter, note: str = "") -> Content:
     text.append(f" · {duration(meter.elapsed)} spent")
     left = meter.seconds_left()
     if meter.ended is None:
-        text.append(" · " + (f"about {duration(left)} left" if left is not None else "estimating the time left…"))
+        text.append(" · " + (f"about {duration(left)} left" if left is not None
+                             else "estimating the time left…"))
     if note:
         text.append("\n" + note, "$text-warning")
     return text.content()
