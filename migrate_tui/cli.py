@@ -164,8 +164,10 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
         _refused(outcome.refusal, as_json)
     assert outcome.report is not None
     with _no_cyclic_gc():
-        if as_json:
-            click.echo(json.dumps(outcome.to_json(), ensure_ascii=True))
+        if as_json:  # outcome.to_json(), written a piece at a time
+            for chunk in outcome.report.json_chunks():
+                click.echo(chunk, nl=False)
+            click.echo()
         else:
             click.echo(results_block(outcome.report, verbose=verbose))
     sys.exit(outcome.exit_code)

@@ -8,6 +8,7 @@ than their plan.  Its JSON form is described in docs/report.md and docs/report.s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -165,7 +166,33 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object ``--json`` prints (key order as documented)."""
-        out: dict[str, Any] = {
+        return {**self._json_head(), "sessions": [s.to_json() for s in self.sessions()],
+                **self._json_tail()}
+
+    def json_chunks(self, chunk_chars: int = 1 << 16) -> Iterator[str]:
+        """``json.dumps(self.to_json(), ensure_ascii=True)``, the very same text, in pieces
+        of about ``chunk_chars``: each session's object is made, written and dropped in
+        turn, so neither the sessions' objects nor the whole text are ever held (at 100,000
+        sessions they were about 0.7 KB a session)."""
+        head = json.dumps(self._json_head(), ensure_ascii=True)
+        tail = json.dumps(self._json_tail(), ensure_ascii=True)
+        parts = [head[:-1], ", " if head != "{}" else "", '"sessions": [']
+        size = 0
+        first = True
+        for line in self.sessions():
+            text = json.dumps(line.to_json(), ensure_ascii=True)
+            parts.append(text if first else ", " + text)
+            first = False
+            size += len(text)
+            if size >= chunk_chars:
+                yield "".join(parts)
+                parts.clear()
+                size = 0
+        parts.append("]" + (", " + tail[1:] if tail != "{}" else "}"))
+        yield "".join(parts)
+
+    def _json_head(self) -> dict[str, Any]:
+        return {
             "status": self.status, "dry_run": self.dry_run, "workspace": self.workspace,
             "agent_id": self.agent_id, "store_path": self.store_path, "backup_dir": self.backup_dir,
             "sessions_found": self.sessions_found, "migrated": self.migrated,
@@ -173,8 +200,10 @@ class Report:
             "already_migrated": self.already_migrated,
             "error_details": [d.to_json() for d in self.error_details],
             "warning_details": [d.to_json() for d in self.warning_details],
-            "sessions": [s.to_json() for s in self.sessions()],
         }
+
+    def _json_tail(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         if self.error is not None:
             out["error"] = self.error
         if self.target is not None:
