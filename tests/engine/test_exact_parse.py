@@ -95,6 +95,13 @@ TRIGGERS = {
     "lone high surrogate": ['"\\ud800"'],
     "lone low surrogate": ['"\\udc00 x"'],
     "high surrogate then no low one": ['"\\ud800\\u0041"'],
+    # numbers after strings whose escapes end in a backslash or a quote (the proof takes
+    # strings out of the text by bytes: \\ first, then \")
+    "float after a key that ends in an escaped backslash": ['{"a\\\\": 1.5}'],
+    "float after a string with escaped quotes": ['["say \\"hi\\"", 2.5]'],
+    "float after a string that ends in a backslash and a quote": ['["x\\\\\\"", 0.5]'],
+    "negative zero after an escaped backslash": ['["\\\\", -0]'],
+    "integer past 64 bits after an escaped backslash": ['["\\\\", 18446744073709551616]'],
     "negative zero": ["-0"],
     "negative zero in a list": ["[1, -0, 2]"],
     "nested 300 levels": ["[" * 300 + "]" * 300],
@@ -158,7 +165,8 @@ def test_what_orjson_refuses_is_reported_as_before(data: bytes, monkeypatch: pyt
 def test_a_plain_legacy_file_goes_the_fast_way(monkeypatch: pytest.MonkeyPatch) -> None:
     values = ['"hello"', '"caf\\u00e9 \\ud83d\\ude00"', "0", "-7", str(2 ** 64 - 1), str(-(2 ** 63)),
               "true", "null", '[1, [2, {"a": null}], {}]', '{"b": 1, "a": {"c": []}}',
-              '"a \\"quote\\" and -05 in a string"']
+              '"a \\"quote\\" and -05 in a string"', '"1.5e3 and 1e400 in a string"',
+              '"ends in a backslash \\\\"', '{"k\\\\": "v", "q\\"": 3}', '"\\\\\\""']
     data = legacy_doc(values, '{"label": "x", "input_tokens": -12}')
     (value,) = jsonio.exact_loads(data)
     assert same(value, jsonio.loads(data.decode()))
@@ -174,6 +182,8 @@ def test_a_plain_legacy_file_goes_the_fast_way(monkeypatch: pytest.MonkeyPatch) 
 @given(values=st.lists(VALUE, min_size=1, max_size=5), compact=st.booleans())
 @example(values=['{"a": -0, "a": [0, -0]}'], compact=False)
 @example(values=['{"k\\u0022": 1, "k\\"": 2}'], compact=True)
+@example(values=['{"a\\\\": 1.5}'], compact=True)
+@example(values=['["\\\\\\"", -0]'], compact=False)
 def test_orjson_s_value_is_used_only_where_it_is_the_lossless_one(values: list[str], compact: bool) -> None:
     text = "[" + ",".join(values) + "]" if compact else legacy_doc(values).decode()
     data = text.encode("utf-8", "surrogatepass")
