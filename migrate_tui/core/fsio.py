@@ -5,7 +5,8 @@ module (a backup copy is a read and an atomic write), so a test can inject a fau
 of them (``fault_hook``) without patching the standard library.  The rules of docs/guarantees.md live
 here too: regular files only, opened without following symlinks, read with a size limit;
 new files written atomically (a temporary file in the same folder, write, fsync, rename,
-fsync of the folder).
+fsync of the folder; a batch of files synced by one syncfs where that is as safe:
+docs/durability.md).
 
 Paths resolved once: ``anchored(folder)`` opens a folder once, without following symlinks,
 and for as long as it is held every call here on a path directly inside that folder (or
@@ -494,9 +495,10 @@ class PendingWrite:
     owner: tuple[int, int] | None = None
 
 
-def _write_temp(item: PendingWrite) -> str:
+def _write_temp(item: PendingWrite, sync: bool = True) -> str:
     """Create the temporary file for ``item`` (exclusively, never through a symlink), fill
-    it, fsync it; return its path.  On failure nothing is left behind."""
+    it, fsync it (unless ``sync`` is false: its batch is made durable by ``syncfs``);
+    return its path.  On failure nothing is left behind."""
     tmp = temp_name(item.path)
     _at("open", tmp)
     dir_fd, name = _where(tmp)
@@ -510,7 +512,8 @@ def _write_temp(item: PendingWrite) -> str:
                 _write_all(fd, piece, tmp)
             if item.mtime_ns is not None:
                 os.utime(fd, ns=(item.mtime_ns, item.mtime_ns))
-            fsync_fd(fd, tmp)
+            if sync:
+                fsync_fd(fd, tmp)
         finally:
             _close(fd, tmp)
     except BaseException:
@@ -569,6 +572,133 @@ def _forget_writers() -> None:
 os.register_at_fork(after_in_child=_forget_writers)
 
 
+# ---------------------------------------------------------------- syncfs
+#
+# A batch of atomic writes is made durable by one syncfs(2) of its file system instead of
+# one fsync(2) per file, where that gives the same guarantee: no file is renamed into place
+# before its data and metadata are on stable storage, and a write-back error of any of
+# them fails the batch (nothing renamed, temporary files removed), as a failed fsync does.
+#
+# * syncfs writes back and waits for every dirty page and inode of the file system, then
+#   asks the file system to commit (ext4 and xfs: the journal, or a cache flush without
+#   one; btrfs: the transaction): a superset of what fsync of each file does.
+# * Since Linux 5.8 syncfs reports a write-back error of any file of that file system that
+#   happened since the descriptor it is called on was opened (the superblock's error
+#   sequence, sampled at open).  The descriptor is opened before the batch is written, so
+#   an error in writing any of the batch's files is reported.  Before 5.8 syncfs returns 0
+#   whatever happened: the kernel's version is checked at run time.
+# * Only on local file systems whose syncfs is that (ext2/3/4, xfs, btrfs, and tmpfs,
+#   which has nothing to write back); elsewhere (network file systems, FUSE, overlayfs,
+#   whose syncfs does not promise as much) each file is fsynced, as before.
+# * An error from syncfs may be another program's file on the same file system: each
+#   temporary file is then fsynced by itself (reopened; an error not yet reported to
+#   anybody is reported to the next fsync of the file), which fails the batch only for an
+#   error of ours.
+# * A batch of one file is fsynced (cheaper than a file system sync).
+# The renames are then made durable by the caller's fsync of the folder, as before.
+
+SYNCFS_TYPES = {0xEF53: "ext2/3/4", 0x58465342: "xfs", 0x9123683E: "btrfs", 0x01021994: "tmpfs"}
+SYNCFS_MIN_KERNEL = (5, 8)
+# Under a fault hook each file is fsynced (the fault and kill proofs go through every
+# fsync); a test of the syncfs path turns this on.
+SYNCFS_WHEN_HOOKED = False
+_syncfs_lib: list[object] = []  # [libc] once looked up, [None] when syncfs cannot be used
+
+
+def kernel_reports_syncfs_errors(release: str | None = None) -> bool:
+    """Whether the running kernel (or ``release``, as ``uname -r`` says it) is at least 5.8."""
+    release = os.uname().release if release is None else release
+    parts = release.split(".", 2)
+    try:
+        return (int(parts[0]), int("".join(c for c in parts[1][:3] if c.isdigit()) or -1)) >= SYNCFS_MIN_KERNEL
+    except (IndexError, ValueError):
+        return False
+
+
+def _libc() -> object | None:
+    if not _syncfs_lib:
+        found = None
+        if os.uname().sysname == "Linux" and kernel_reports_syncfs_errors():
+            try:
+                import ctypes  # only when a batch is written: not a start-up cost
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                if hasattr(libc, "syncfs") and hasattr(libc, "fstatfs"):
+                    libc.syncfs.argtypes = [ctypes.c_int]
+                    libc.fstatfs.argtypes = [ctypes.c_int, ctypes.c_void_p]
+                    found = libc
+            except (ImportError, OSError):  # pragma: no cover - no ctypes, no libc
+                found = None
+        _syncfs_lib.append(found)
+    return _syncfs_lib[0]
+
+
+def fs_type(fd: int) -> int | None:
+    """The file system type (``statfs``'s f_type) of an open descriptor, None if unknown."""
+    libc = _libc()
+    if libc is None:
+        return None
+    import ctypes
+
+    buf = ctypes.create_string_buffer(256)  # struct statfs: 120 bytes on 64-bit Linux
+    if libc.fstatfs(fd, buf) != 0:  # type: ignore[attr-defined]
+        return None
+    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF  # f_type comes first
+
+
+def syncfs(fd: int, path: str) -> None:
+    """syncfs(2) of the file system ``fd`` is on; raises OSError as the kernel reports."""
+    _at("syncfs", path)
+    libc = _libc()
+    if libc is None:
+        raise OSError(errno.ENOSYS, "syncfs is not available", path)
+    import ctypes
+
+    if libc.syncfs(fd) != 0:  # type: ignore[attr-defined]
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+
+
+def _syncfs_targets(items: list[PendingWrite]) -> list[tuple[int, str]] | None:
+    """Descriptors of the folders ``items`` go to, one per file system, opened now (before
+    any is written), when syncfs may stand in for each file's fsync; else None."""
+    if (_hook is not None and not SYNCFS_WHEN_HOOKED) or _libc() is None:
+        return None
+    out: list[tuple[int, str]] = []
+    devices = set()
+    try:
+        for folder in dict.fromkeys(os.path.dirname(item.path) or "." for item in items):
+            anchored = _folder_fd(folder)
+            if anchored is not None:  # the very folder the files are written in
+                fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=anchored)
+            else:
+                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            device = os.fstat(fd).st_dev
+            if device in devices:
+                os.close(fd)
+                continue
+            out.append((fd, folder))
+            devices.add(device)
+            if fs_type(fd) not in SYNCFS_TYPES:
+                raise OSError(errno.ENOTSUP, "not a file system syncfs is used on", folder)
+    except OSError:
+        for fd, _folder in out:
+            os.close(fd)
+        return None
+    return out
+
+
+def _fsync_path(path: str) -> None:
+    """fsync a file we wrote and closed (a temporary file), by its name."""
+    _at("open", path)
+    dir_fd, name = _where(path)
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        fsync_fd(fd, path)
+    finally:
+        _close(fd, path)
+
+
 class WriteBatch:
     """Atomic writes under way (see ``start_writes``): ``finish`` renames them into place."""
 
@@ -577,7 +707,18 @@ class WriteBatch:
         self._futures: list[Future[str]] = []
         self._temps: list[str | None] = []
         self._failure: BaseException | None = None
-        if (_hook is None or not SEQUENTIAL_WHEN_HOOKED) and len(items) > 1:
+        # the file systems to syncfs, opened before anything is written (see _syncfs_targets)
+        self._syncs = _syncfs_targets(items) if len(items) > 1 else None
+        parallel = (_hook is None or not SEQUENTIAL_WHEN_HOOKED) and len(items) > 1
+        if self._syncs is not None:
+            # no fsync to wait for: one writer thread fills the temporary files (the page
+            # cache) and syncs the file system while the caller goes on
+            if parallel:
+                self._futures = [_writers().submit(self._write_and_sync)]
+            else:
+                self._write_and_sync()
+            return
+        if parallel:
             self._futures = [_writers().submit(_write_temp, item) for item in items]
             return
         for item in items:  # one after another: a fault test's k-th operation is fixed
@@ -587,13 +728,27 @@ class WriteBatch:
                 self._failure = exc
                 break
 
+    def _write_and_sync(self) -> None:
+        for item in self.items:
+            try:
+                self._temps.append(_write_temp(item, sync=False))
+            except BaseException as exc:  # raised by finish(), after cleaning up
+                self._failure = exc
+                return
+        try:
+            self._sync_all()
+        except BaseException as exc:  # raised by finish(), after cleaning up
+            self._failure = exc
+
     def _wait(self) -> None:
         for future in self._futures:
             try:
-                self._temps.append(future.result())
+                temp = future.result()
             except BaseException as exc:  # raised by finish(), after cleaning up
-                self._temps.append(None)
+                temp = None
                 self._failure = self._failure or exc
+            if self._syncs is None:  # one future per file; else _write_and_sync keeps them
+                self._temps.append(temp)
         self._futures = []
 
     def finish(self) -> None:
@@ -609,11 +764,33 @@ class WriteBatch:
                 rename(tmp, item.path)
                 done += 1
         finally:
+            self._close_syncs()
             self._remove(self._temps[done:])
+
+    def _sync_all(self) -> None:
+        """Every temporary file of the batch on disk: one ``syncfs`` per file system.  If
+        syncfs reports an error (it may be another file's on the same file system), each
+        temporary file is fsynced instead, so that an error of ours fails the batch and
+        one of somebody else's does not."""
+        assert self._syncs is not None
+        try:
+            for fd, folder in self._syncs:
+                syncfs(fd, folder)
+        except OSError:
+            for tmp in self._temps:
+                assert tmp is not None
+                _fsync_path(tmp)
+
+    def _close_syncs(self) -> None:
+        for fd, _folder in self._syncs or ():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._syncs = None
 
     def abandon(self) -> None:
         """Wait for the writes, rename nothing, remove every temporary file."""
         self._wait()
+        self._close_syncs()
         self._remove(self._temps)
 
     @staticmethod
@@ -627,7 +804,7 @@ class WriteBatch:
 
 def start_writes(items: list[PendingWrite]) -> WriteBatch:
     """Start ``write_atomic`` for several files: their temporary files are written and
-    fsynced in parallel while the caller goes on; ``finish()`` renames them once all are on
+    fsynced in parallel (or written and synced by one syncfs) while the caller goes on; ``finish()`` renames them once all are on
     disk.  With a fault hook installed the writes run at once, one after another, so that a
     test's k-th operation is always the same one.  The caller fsyncs the folder."""
     return WriteBatch(items)
