@@ -228,6 +228,7 @@ def _check_cleaned_up(layout: Layout, state: WorkspaceState, outcomes: dict[str,
     fixes = _fixes_by_source(state)
     deleted = {r["file"] for r in state.journal.records if r.get("op") == "delete"}
     encoder = jsonio.LineEncoder()
+    pointed: set[str] | None = None  # the ids some entry points at, found once when needed
     for name, outcome in outcomes.items():
         if name in present or outcome.session_id is None or outcome.sha256 is None:
             continue
@@ -240,7 +241,10 @@ def _check_cleaned_up(layout: Layout, state: WorkspaceState, outcomes: dict[str,
                                 "is checked instead")
         _check_transcript(layout, state.manifest, f"{sid}.jsonl", name, outcome.sha256,
                           fixes.get(name, frozenset()), encoder, result)
-        if not any(_pointing(e, sid) for e in store.values()):
+        if pointed is None:  # one pass over the store, not one per session (quadratic)
+            pointed = {e["session_id"] for e in store.values() if isinstance(e, dict)
+                       and isinstance(e.get("session_id"), str) and _pointing(e, e["session_id"])}
+        if sid not in pointed:
             result.problems.append(f"no entry of sessions.json points at {sid} (migrated from {name}, "
                                    "cleaned up since)")
 
