@@ -610,7 +610,8 @@ def kernel_reports_syncfs_errors(release: str | None = None) -> bool:
     release = os.uname().release if release is None else release
     parts = release.split(".", 2)
     try:
-        return (int(parts[0]), int("".join(c for c in parts[1][:3] if c.isdigit()) or -1)) >= SYNCFS_MIN_KERNEL
+        minor = int("".join(c for c in parts[1][:3] if c.isdigit()) or -1)
+        return (int(parts[0]), minor) >= SYNCFS_MIN_KERNEL
     except (IndexError, ValueError):
         return False
 
@@ -704,7 +705,7 @@ class WriteBatch:
 
     def __init__(self, items: list[PendingWrite]) -> None:
         self.items = items
-        self._futures: list[Future[str]] = []
+        self._futures: list[Future[str | None]] = []
         self._temps: list[str | None] = []
         self._failure: BaseException | None = None
         # the file systems to syncfs, opened before anything is written (see _syncfs_targets)
@@ -728,17 +729,19 @@ class WriteBatch:
                 self._failure = exc
                 break
 
-    def _write_and_sync(self) -> None:
+    def _write_and_sync(self) -> str | None:
+        """Write every temporary file, then sync them; a failure is kept for ``finish``."""
         for item in self.items:
             try:
                 self._temps.append(_write_temp(item, sync=False))
             except BaseException as exc:  # raised by finish(), after cleaning up
                 self._failure = exc
-                return
+                return None
         try:
             self._sync_all()
         except BaseException as exc:  # raised by finish(), after cleaning up
             self._failure = exc
+        return None
 
     def _wait(self) -> None:
         for future in self._futures:
@@ -804,9 +807,10 @@ class WriteBatch:
 
 def start_writes(items: list[PendingWrite]) -> WriteBatch:
     """Start ``write_atomic`` for several files: their temporary files are written and
-    fsynced in parallel (or written and synced by one syncfs) while the caller goes on; ``finish()`` renames them once all are on
-    disk.  With a fault hook installed the writes run at once, one after another, so that a
-    test's k-th operation is always the same one.  The caller fsyncs the folder."""
+    fsynced in parallel (or written and synced by one syncfs) while the caller goes on;
+    ``finish()`` renames them once all are on disk.  With a fault hook installed the writes
+    run at once, one after another, so that a test's k-th operation is always the same
+    one.  The caller fsyncs the folder."""
     return WriteBatch(items)
 
 

@@ -87,9 +87,9 @@ def test_a_syncfs_error_that_is_ours_fails_the_batch_and_renames_nothing(tmp_pat
             raise OSError(errno.EIO, "Input/output error", path)
         original(path)
 
-    with unittest.mock.patch.object(fsio, "_fsync_path", failing_fsync_path):
-        with pytest.raises(OSError) as caught:
-            fsio.write_atomic_many(_items(tmp_path))
+    with unittest.mock.patch.object(fsio, "_fsync_path", failing_fsync_path), \
+            pytest.raises(OSError) as caught:
+        fsio.write_atomic_many(_items(tmp_path))
     assert caught.value.errno == errno.EIO
     assert not [o for o in ops if o[0] == "rename"]
     assert _left(tmp_path) == ["f0.jsonl"]  # no temporary file left, the old file as it was
