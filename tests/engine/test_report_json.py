@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from engine_support import Workspace
-
 from migrate_tui.engine import apply_plan, build_plan, build_report, scan_workspace
+from tests.engine.engine_support import Workspace
 
 
 def _pieces_and_whole(report, chunk_chars: int) -> tuple[list[str], str]:
