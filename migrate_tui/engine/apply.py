@@ -47,7 +47,7 @@ from migrate_tui.engine.report import build_report, save_report
 from migrate_tui.engine.state import WorkspaceState, workspace_state
 from migrate_tui.engine.transcript_encoding import Encoded, Job, encode_transcript
 
-BATCH_BYTES = 16 * 1024 * 1024
+BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 512
 _NOT_WRITTEN = ("same", "extended", "keep-existing")  # transcripts already right, or kept
 
