@@ -21,6 +21,7 @@ report, the dry run and the wizard show the target's actions, problems and "not 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -46,6 +47,7 @@ from migrate_tui.engine.targets.openclaw_transcript import (
 TARGET = "openclaw"
 PREVIEW_EVENTS = 4  # the header and the first messages, for the wizard's detail pane
 DATABASE_FIXES = ("replace-existing",)
+PROGRESS_EVERY = 200  # sessions between two calls of plan_openclaw's on_progress
 
 
 @dataclass
@@ -100,6 +102,7 @@ class OpenClawPlan:
     store_entries: dict[str, Any] = field(default_factory=dict)
     database_present: bool = False
     refusal: str | None = None  # the target cannot be used at all (said in one sentence)
+    held: HeldSessions | None = None  # what the agent's database holds, as read for this plan
 
     @property
     def database_conflicts(self) -> list[tuple[TargetSession, Conflict]]:
@@ -129,9 +132,18 @@ class OpenClawPlan:
                 return ts
         raise KeyError(file_id)
 
-    def as_plan(self) -> Plan:
-        """The engine's plan with every session as this target sees it."""
-        planned = [_as_planned(ts) for ts in self.sessions]
+    def as_plan(self, previous: Plan | None = None, changed: Collection[str] = ()) -> Plan:
+        """The engine's plan with every session as this target sees it.  ``previous``: the
+        view made before the sessions ``changed`` were planned again (``replan``); the others'
+        rows are shared with it, and so is its index (a front end then redraws only those)."""
+        if previous is not None and len(previous.sessions) == len(self.sessions):
+            planned = list(previous.sessions)
+            for file_id in changed:
+                at = previous.index[file_id]
+                planned[at] = _as_planned(self.sessions[at])
+        else:
+            previous = None
+            planned = [_as_planned(ts) for ts in self.sessions]
         totals = Totals(found=len(planned))
         for ps in planned:
             if ps.action == "migrate":
@@ -146,8 +158,20 @@ class OpenClawPlan:
             elif ps.action == "done":
                 totals.done += 1
         totals.warnings = self.plan.totals.warnings
-        return Plan(self.plan.scan, self.plan.agent_id, self.plan.backup, planned,
-                    self.plan.decisions, totals, self.plan.warnings)
+        out = Plan(self.plan.scan, self.plan.agent_id, self.plan.backup, planned,
+                   self.plan.decisions, totals, self.plan.warnings)
+        if previous is not None:
+            out.__dict__["index"] = previous.index  # the same files in the same order
+        return out
+
+    def session_after(self, ps: PlannedSession) -> PlannedSession:
+        """``ps`` (the engine's session, a fix or skip decided) as this target would see it,
+        against the folder and database as read for this plan (a fix's preview)."""
+        ts = TargetSession(ps)
+        if self.refusal is None:
+            _plan_session(ts, self.plan, self.target, self.store_entries,
+                          self.held or HeldSessions(self.target.database), {})
+        return _as_planned(ts)
 
 
 def _as_planned(ts: TargetSession) -> PlannedSession:
@@ -178,8 +202,10 @@ def read_target_store(target: OpenClawLayout) -> tuple[bool, dict[str, Any]]:
     return True, value
 
 
-def plan_openclaw(plan: Plan, target: OpenClawLayout) -> OpenClawPlan:
-    """What the OpenClaw target will write for ``plan`` (reads, never writes)."""
+def plan_openclaw(plan: Plan, target: OpenClawLayout,
+                  on_progress: Callable[[int], None] | None = None) -> OpenClawPlan:
+    """What the OpenClaw target will write for ``plan`` (reads, never writes).
+    ``on_progress(sessions planned)`` is called as it goes (it may raise to stop it)."""
     out = OpenClawPlan(plan, target)
     for folder in (target.state_dir, os.path.dirname(target.agent_dir), target.agent_dir,
                    target.sessions_dir):
@@ -197,11 +223,32 @@ def plan_openclaw(plan: Plan, target: OpenClawLayout) -> OpenClawPlan:
         out.refusal = str(exc)
         return out
     out.database_present = held.present
+    out.held = held
     claimed: dict[str, str] = {}
-    for ps in plan.sessions:
+    for n, ps in enumerate(plan.sessions, 1):
         ts = TargetSession(ps)
         out.sessions.append(ts)
         _plan_session(ts, plan, target, out.store_entries, held, claimed)
+        if on_progress is not None and (n % PROGRESS_EVERY == 0 or n == len(plan.sessions)):
+            on_progress(n)
+    return out
+
+
+def replan(oplan: OpenClawPlan, plan: Plan, changed: Collection[str]) -> OpenClawPlan:
+    """``oplan`` for ``plan``, the engine's plan after decisions on the sessions ``changed``:
+    only those are planned again (against the folder and database as read for ``oplan``);
+    the others are shared.  A plan whose files are not those of ``oplan`` (rebuilt by the
+    engine), or a target that could not be read, is planned again whole."""
+    old = oplan.plan
+    if oplan.refusal is not None or oplan.held is None or plan.index is not old.index:
+        return plan_openclaw(plan, oplan.target)
+    out = replace(oplan, plan=plan, sessions=list(oplan.sessions))
+    others: dict[str, str] = {}
+    for file_id in changed:
+        at = plan.index[file_id]
+        ts = TargetSession(plan.sessions[at])
+        _plan_session(ts, plan, oplan.target, oplan.store_entries, oplan.held, others)
+        out.sessions[at] = ts
     return out
 
 
