@@ -15,6 +15,8 @@ taking anything), so it predicts each refusal with the same exit code.
 from __future__ import annotations
 
 import contextlib
+import stat
+import time
 from dataclasses import dataclass
 
 from migrate_tui.core import fsio
@@ -24,6 +26,7 @@ from migrate_tui.engine import journal
 from migrate_tui.engine.model import Plan
 from migrate_tui.engine.oplock import operation_holder
 from migrate_tui.engine.state import WorkspaceState, require
+from migrate_tui.engine.targets import openclaw_lock
 
 
 def check_workspace(layout: Layout, state: WorkspaceState) -> None:
@@ -79,6 +82,7 @@ class BusyLock:
     pid: int | None = None
     command: str | None = None  # the holder's command line (or our command's name)
     since: str | None = None
+    openclaw: bool = False  # OpenClaw's own lock, in its state folder (the OpenClaw target)
 
     def describe(self) -> str:
         """``sessions.json.lock is held by process 4242 (node agent.js)``."""
@@ -100,18 +104,25 @@ def _command_line(pid: int) -> str | None:
     return (text[:77] + "…" if len(text) > 80 else text) or None
 
 
-def held_locks(layout: Layout) -> list[BusyLock]:
+def held_locks(layout: Layout, *, openclaw_store: str | None = None) -> list[BusyLock]:
     """The locks a migration would find held right now: the operation lock (another
     migrate-tui command) and ``sessions.json.lock`` (the agent's writers), each with its
     holder.  Read only: nothing is taken, waited for or removed; a lock file left by a
     process that is gone is not counted (the run reclaims it).  For a front end that waits
-    before it starts a run, rather than let the run give up after ``lock_timeout``."""
+    before it starts a run, rather than let the run give up after ``lock_timeout``.
+
+    ``openclaw_store``: the run goes into OpenClaw's folder (this ``sessions.json``): the
+    lock it takes is that store's ``sessions.json.lock``, judged as OpenClaw's writers judge
+    it (openclaw_lock: a stale one is taken over by the run), not the workspace's own."""
     out: list[BusyLock] = []
     with contextlib.suppress(WorkspaceError):  # not a lock file: check_workspace names it
         holder = operation_holder(layout)
         if holder is not None:
             out.append(BusyLock(OPLOCK, layout.oplock, holder.pid,
                                 f"migrate-tui {holder.command}", holder.since))
+    if openclaw_store is not None:
+        found = _openclaw_lock_held(openclaw_store + ".lock")
+        return out + ([found] if found is not None else [])
     with contextlib.suppress(OSError):
         pid = fsio.lock_holder(layout.lock)
         if pid is not None and not fsio.lock_left_behind(layout.lock):
@@ -119,3 +130,24 @@ def held_locks(layout: Layout) -> list[BusyLock]:
             out.append(BusyLock(LOCK, layout.lock, known,
                                 _command_line(known) if known is not None else None))
     return out
+
+
+def _openclaw_lock_held(path: str) -> BusyLock | None:
+    """OpenClaw's ``sessions.json.lock`` when a live writer holds it (not stale by its
+    protocol); read only.  Something else than a file there is left to the run, which
+    refuses it by name before writing anything."""
+    st = fsio.lstat_or_none(path)
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return None
+    try:
+        data: bytes | None = fsio.read_bytes(path, 64 * 1024)
+    except fsio.FileTooLarge:
+        data = None
+    except OSError:
+        return None
+    state = openclaw_lock.inspect(data, path, now=time.time(), mtime=st.st_mtime)
+    if state.stale:
+        return None
+    return BusyLock(LOCK, path, state.pid,
+                    _command_line(state.pid) if state.pid is not None else None,
+                    state.created_at, openclaw=True)

@@ -86,6 +86,7 @@ class Navigator:
         state.target = choice.target
         if state.plan is not None and state.same_target(choice.workspace, choice.agent_id):
             state.workspace = choice.workspace
+            self.app.plan_target()  # another target: its view of the plan is made again
             self.plan()  # back to the plan: nothing was lost
             return
         if state.plan is None:
@@ -138,6 +139,8 @@ class Navigator:
         state.outcome = None
         if not result.complete:  # the first rows are shown while the rest is planned
             self.app.plan_all(result.scan, agent_id, dict(state.decisions.current))
+        elif state.target is not None:  # planned: compared with OpenClaw's folder meanwhile
+            self.app.plan_all(result.scan, agent_id, dict(state.decisions.current), result.plan)
         self.plan()
 
     # ------------------------------------------------------------ 3-6 plan, errors, fix, backup
@@ -165,6 +168,10 @@ class Navigator:
             self.app.decide(choice.decisions, choice.label)
 
     def backup(self) -> None:
+        refused = self.state.target_refusal
+        if refused is not None:  # decided on the plan, not refused on the result screen
+            self.app.notify(refused, title="Not yet", severity="error", timeout=10)
+            return
         self.app.push_screen(BackupScreen(self.state.backup), self._backup_left)
 
     def _backup_left(self, backup: bool | None) -> None:
@@ -188,7 +195,7 @@ class Navigator:
 
     def _locks_held(self) -> list[BusyLock]:
         try:
-            return locks_held_now(self.state.workspace_abs)
+            return locks_held_now(self.state.workspace_abs, self.state.target)
         except (MigrateError, OSError):
             return []  # the run meets it too, and says what is wrong before writing anything
 

@@ -28,9 +28,11 @@ from migrate_tui.tui.workers import background
 CHECK_GROUP = "lock-check"
 
 
-def locks_held_now(workspace: str) -> list[BusyLock]:
-    """The locks a migration of ``workspace`` would find held (engine/preflight.py)."""
-    return held_locks(open_layout(workspace))
+def locks_held_now(workspace: str, target: Any = None) -> list[BusyLock]:
+    """The locks a migration of ``workspace`` would find held (engine/preflight.py); with
+    ``target`` (an OpenClaw target), OpenClaw's ``sessions.json.lock`` there, not the
+    workspace's own."""
+    return held_locks(open_layout(workspace), openclaw_store=target.store if target is not None else None)
 
 
 def waiting_text(holders: list[BusyLock], tries: int, show_path: Any) -> Parts:
@@ -38,7 +40,10 @@ def waiting_text(holders: list[BusyLock], tries: int, show_path: Any) -> Parts:
     for held in holders:
         text.append("● ", "$text-warning bold").append(held.describe() + "\n")
         text.append(f"  {show_path(held.path)}\n", "$text-muted")
-        if held.name == LOCK:
+        if held.name == LOCK and held.openclaw:
+            text.append("  OpenClaw (or another writer of its sessions.json) is using it; the "
+                        "migration waits rather than write beside it.\n", "italic")
+        elif held.name == LOCK:
             text.append("  The agent (or another writer of sessions.json) is using it; the "
                         "migration waits rather than write beside it.\n", "italic")
         else:
@@ -108,11 +113,11 @@ class LockWaitScreen(WizardScreen[bool]):
             return
         self.checking = True
         self._draw()
-        self._check(self.state.workspace_abs)
+        self._check(self.state.workspace_abs, self.state.target)
 
     @background("looking at the locks", group=CHECK_GROUP, exclusive=True)
-    def _check(self, workspace: str) -> None:
-        holders = locks_held_now(workspace)
+    def _check(self, workspace: str, target: Any) -> None:
+        holders = locks_held_now(workspace, target)
         self.app.call_from_thread(self._checked, holders)
 
     def _checked(self, holders: list[BusyLock]) -> None:
