@@ -6,16 +6,21 @@ would import and which issues it finds; it changes nothing (the import is the us
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from migrate_tui.engine.model import CancelFlag
 from migrate_tui.engine.targets.openclaw_layout import OpenClawLayout
 
+POLL_SECONDS = 0.1  # how often a running dry run looks at its cancel flag and its deadline
 COUNTS = ("legacyEntries", "validatedEntries", "validatedTranscriptEvents", "issues")
 
 
@@ -25,12 +30,15 @@ class DoctorDryRun:
     counts: dict[str, int] = field(default_factory=dict)
     issues: list[str] = field(default_factory=list)
     error: str | None = None  # it did not run, or said nothing we can read
+    cancelled: bool = False  # stopped on request (``cancel``) before it answered
 
     @property
     def ok(self) -> bool:
         return self.error is None and not self.issues and not self.counts.get("issues")
 
     def summary(self) -> str:
+        if self.cancelled:
+            return "OpenClaw's dry run was cancelled (it was stopped; it changes nothing)"
         if self.error is not None:
             return f"OpenClaw's dry run did not give an answer: {self.error}"
         c = self.counts
@@ -45,16 +53,23 @@ def openclaw_executable() -> str | None:
     return shutil.which("openclaw")
 
 
-def doctor_dry_run(target: OpenClawLayout, executable: str | None = None,
-                   timeout: float = 300.0, env: Mapping[str, str] | None = None,
-                   prefix: Sequence[str] = ()) -> DoctorDryRun:
-    """Run the doctor's dry run on ``target``'s state folder; never raises for its failures.
-    ``env``: the environment to run it in (default: this process's); ``prefix``: a command
-    it runs under (``unshare --net --``, say)."""
-    exe = executable or openclaw_executable()
-    command = [exe or "openclaw", "doctor", "--session-sqlite", "dry-run", "--json"]
+def doctor_command(target: OpenClawLayout, executable: str = "openclaw") -> list[str]:
+    """The dry run's command line (without the state folder, given in the environment)."""
+    command = [executable, "doctor", "--session-sqlite", "dry-run", "--json"]
     if target.agent_id != "main":
         command += ["--session-sqlite-agent", target.agent_id]
+    return command
+
+
+def doctor_dry_run(target: OpenClawLayout, executable: str | None = None,
+                   timeout: float = 300.0, env: Mapping[str, str] | None = None,
+                   prefix: Sequence[str] = (), cancel: CancelFlag | None = None) -> DoctorDryRun:
+    """Run the doctor's dry run on ``target``'s state folder; never raises for its failures.
+    ``env``: the environment to run it in (default: this process's); ``prefix``: a command
+    it runs under (``unshare --net --``, say).  Past ``timeout`` seconds, or once ``cancel``
+    is set, it is stopped (its whole process group) and the answer says so."""
+    exe = executable or openclaw_executable()
+    command = doctor_command(target, exe or "openclaw")
     out = DoctorDryRun(command)
     if exe is None:
         out.error = "openclaw is not on PATH"
@@ -62,14 +77,30 @@ def doctor_dry_run(target: OpenClawLayout, executable: str | None = None,
     env = {**(os.environ if env is None else env), "OPENCLAW_STATE_DIR": target.state_dir,
            "OPENCLAW_NO_AUTO_UPDATE": "1", "NO_COLOR": "1"}
     try:
-        proc = subprocess.run([*prefix, *command], env=env, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        out.error = str(exc)
+        proc = subprocess.Popen([*prefix, *command], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    except OSError as exc:
+        out.error = f"{exe} could not be started: {exc.strerror or exc}"
         return out
-    data = _json_in(proc.stdout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            stdout, stderr = proc.communicate(timeout=POLL_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            if cancel is not None and cancel.is_set():
+                _stop(proc)
+                out.cancelled = True
+                out.error = "cancelled"
+                return out
+            if time.monotonic() >= deadline:
+                _stop(proc)
+                out.error = f"no answer within {timeout:g} s; it was stopped"
+                return out
+    data = _json_in(stdout)
     if not isinstance(data, dict):
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
+        tail = (stderr or stdout).strip().splitlines()[-1:] or [""]
         out.error = f"exit {proc.returncode}, no JSON report ({tail[0][:300]})"
         return out
     found = data.get("totals")
@@ -79,6 +110,16 @@ def doctor_dry_run(target: OpenClawLayout, executable: str | None = None,
         for issue in (target_report.get("issues") or []) if isinstance(target_report, dict) else []:
             out.issues.append(_issue_text(issue))
     return out
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Stop the dry run and what it started (its own process group), and reap it."""
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        proc.kill()
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        proc.communicate(timeout=5)
 
 
 def _json_in(text: str) -> Any:
