@@ -44,6 +44,7 @@ from migrate_tui.tui.screens.operation import OperationScreen
 from migrate_tui.tui.screens.progress import APPLY_GROUP, ProgressScreen
 from migrate_tui.tui.settings import WizardSettings
 from migrate_tui.tui.state import WizardState
+from migrate_tui.tui.target_plan import TargetView, target_view, view_after
 from migrate_tui.tui.workers import background, still_running
 
 REPLAN_GROUP = "replan"
@@ -57,13 +58,19 @@ def changes_between(plan: Plan, decisions: Mapping[str, Decision]) -> dict[str, 
             if decisions.get(fid, MIGRATE) != built.get(fid, MIGRATE)}
 
 
+def _with_backup(plan: Plan) -> Plan:
+    if plan.backup:
+        return plan
+    out = Plan(plan.scan, plan.agent_id, True, plan.sessions, plan.decisions, plan.totals,
+               plan.warnings)
+    out.__dict__["index"] = plan.index  # the same sessions
+    return out
+
+
 def replanned(plan: Plan, decisions: Mapping[str, Decision]) -> Plan:
     """``build_plan(plan.scan, plan.agent_id, decisions, backup=True)``, made from ``plan``
     by planning only the sessions whose decision differs (``with_decisions``)."""
-    if not plan.backup:
-        plan = Plan(plan.scan, plan.agent_id, True, plan.sessions, plan.decisions, plan.totals,
-                    plan.warnings)
-    return with_decisions(plan, changes_between(plan, decisions))
+    return with_decisions(_with_backup(plan), changes_between(plan, decisions))
 
 
 class MigrateApp(App[int]):
@@ -141,45 +148,80 @@ class MigrateApp(App[int]):
         if not self._replanning:  # one at a time; what comes meanwhile is planned after it
             self._replanning = True
             assert self.state.plan is not None
-            self._replan_worker(self.state.plan, dict(self.state.decisions.current))
+            self._replan_worker(self.state.plan, dict(self.state.decisions.current),
+                                self.state.target_view)
 
     @background("planning your decisions", group=REPLAN_GROUP, exclusive=True)
-    def _replan_worker(self, base: Plan, decisions: dict[str, Decision]) -> None:
-        plan = replanned(base, decisions)
+    def _replan_worker(self, base: Plan, decisions: dict[str, Decision],
+                       view: TargetView | None) -> None:
+        changed = changes_between(base, decisions)
+        plan = with_decisions(_with_backup(base), changed)
+        if view is not None:  # the OpenClaw target: its view of the sessions decided
+            view = view_after(view, plan, changed.keys())
         if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._replanned, plan)
+            self.call_from_thread(self._replanned, plan, view)
 
-    def _replanned(self, plan: Plan) -> None:
+    def _replanned(self, plan: Plan, view: TargetView | None = None) -> None:
         self._replanning = False
         self.state.plan = plan
+        self.state.target_view = view
         current = self.state.decisions.current
         if plan.decisions != current:  # decided again meanwhile: plan that too
             self._replan(set())
             return
-        self.plan_changed.publish(plan)
+        shown = self.state.shown
+        assert shown is not None
+        self.plan_changed.publish(shown)
 
     # ------------------------------------------------------------ the whole plan, after the scan
 
-    def plan_all(self, scan: ScanResult, agent_id: str, decisions: dict[str, Decision]) -> None:
-        """Plan every session in a worker (the plan screen shows the first rows meanwhile);
+    def plan_all(self, scan: ScanResult, agent_id: str, decisions: dict[str, Decision],
+                 plan: Plan | None = None) -> None:
+        """Plan every session in a worker (the plan screen shows the first rows meanwhile),
+        then, with the OpenClaw target, compare each with OpenClaw's folder and database;
+        ``plan``: the whole plan, made already (only the target's view is left to make).
         ``plan_changed`` is published when the whole plan is in."""
         planning = Planning(len(scan.sessions))
         self.state.planning = planning
-        self._plan_all_worker(scan, agent_id, decisions, planning)
+        self.state.target_view = None
+        self._plan_all_worker(scan, agent_id, decisions, planning, plan, self.state.target)
 
     @background("planning the sessions", group=PLAN_ALL_GROUP, exclusive=True)
     def _plan_all_worker(self, scan: ScanResult, agent_id: str, decisions: dict[str, Decision],
-                         planning: Planning) -> None:
-        plan = plan_all(scan, agent_id, decisions, planning)
-        if plan is not None:
-            self.call_from_thread(self._planned_all, plan, planning)
+                         planning: Planning, plan: Plan | None, target: Any) -> None:
+        if plan is None:
+            plan = plan_all(scan, agent_id, decisions, planning)
+            if plan is None:
+                return
+        view = None
+        if target is not None:
+            planning.done, planning.stage = 0, "comparing with OpenClaw's folder"
+            view = target_view(plan, target, planning)
+            if view is None:
+                return
+        self.call_from_thread(self._planned_all, plan, planning, view)
 
-    def _planned_all(self, plan: Plan, planning: Planning) -> None:
+    def _planned_all(self, plan: Plan, planning: Planning, view: TargetView | None = None) -> None:
         if self.state.planning is not planning:
             return  # set aside meanwhile (another workspace)
         self.state.planning = None
         self.state.plan = plan
-        self.plan_changed.publish(plan)
+        self.state.target_view = view
+        shown = self.state.shown
+        assert shown is not None
+        self.plan_changed.publish(shown)
+
+    def plan_target(self) -> None:
+        """The target was chosen again for the plan held: make its view (or drop it)."""
+        state = self.state
+        if state.plan is None or state.scan is None:
+            return
+        if state.target is None:
+            state.target_view = None
+            return
+        if state.target_view is not None and state.target_view.target == state.target:
+            return
+        self.plan_all(state.scan, state.agent_id, dict(state.decisions.current), state.plan)
 
     def ways_forward(self, worker: Worker[Any], error: BaseException) -> list[Way]:
         """The app's own workers: planning the sessions, planning the decisions."""

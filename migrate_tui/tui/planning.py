@@ -31,6 +31,7 @@ class Planning:
 
     total: int
     done: int = 0  # sessions planned (written by the worker, read by the screen)
+    stage: str = "planning"  # what is being done: "planning", "comparing with OpenClaw's folder"
     stop: threading.Event = field(default_factory=threading.Event)
 
     @property

@@ -18,3 +18,4 @@ class WizardSettings:
     lock_retry: float = 5.0  # seconds between two looks at a held lock, before a migration
     disk_free: Callable[[str], int | None] = disk_free  # free bytes on the disk holding a path
     max_event_rate: float = 20.0  # progress updates drawn per second, at most
+    doctor_timeout: float = 300.0  # seconds OpenClaw's dry run may take before it is stopped

@@ -16,6 +16,7 @@ from migrate_tui.engine.commands import MigrateOutcome
 from migrate_tui.engine.report import EXIT_OK
 from migrate_tui.tui.decisions import DecisionBook
 from migrate_tui.tui.planning import Planning
+from migrate_tui.tui.target_plan import TargetView, refusal
 
 
 @dataclass
@@ -49,6 +50,23 @@ class WizardState:
     cancel: threading.Event = field(default_factory=threading.Event)  # apply stops at a safe point
     view: PlanView = field(default_factory=PlanView)
     planning: Planning | None = None  # the whole plan is being made (``plan`` holds its first rows)
+    target_view: TargetView | None = None  # the plan as the OpenClaw target sees it
+
+    @property
+    def shown(self) -> Plan | None:
+        """The plan the screens show: as the chosen target sees it (the engine's plan for
+        the workspace's own .sessions/, or while the target's view is being made)."""
+        if self.target is not None and self.target_view is not None \
+                and self.target_view.target == self.target:
+            return self.target_view.shown
+        return self.plan
+
+    @property
+    def target_refusal(self) -> str | None:
+        """Why a migration into the chosen target cannot start now (target_plan.refusal)."""
+        if self.target is None or self.target_view is None or self.target_view.target != self.target:
+            return None
+        return refusal(self.target_view)
 
     @property
     def workspace_abs(self) -> str:
@@ -74,6 +92,7 @@ class WizardState:
     def keep_plan(self, scan: ScanResult, plan: Plan, workspace: str, agent_id: str) -> None:
         self.scan = scan
         self.plan = plan
+        self.target_view = None
         self.planned_for = (_absolute(workspace), agent_id)
         self.workspace = workspace
         self.agent_id = agent_id
@@ -84,6 +103,7 @@ class WizardState:
             self.planning = None
         self.scan = None
         self.plan = None
+        self.target_view = None
         self.planned_for = None
         self.decisions = DecisionBook()
         self.view = PlanView()

@@ -83,8 +83,8 @@ class BackupScreen(WizardScreen[bool | None]):
 
     @property
     def plan(self) -> Plan:
-        assert self.state.plan is not None
-        return self.state.plan
+        assert self.state.shown is not None
+        return self.state.shown
 
     def compose(self) -> ComposeResult:
         yield StepHeader(6, "Backup", self.state.workspace)

@@ -99,8 +99,8 @@ class ErrorsScreen(WizardScreen[str]):
 
     @property
     def plan(self) -> Plan:
-        assert self.state.plan is not None
-        return self.state.plan
+        assert self.state.shown is not None
+        return self.state.shown
 
     def on_mount(self) -> None:
         self.wizard.plan_changed.subscribe(self, lambda plan: self._refill())

@@ -27,6 +27,7 @@ from migrate_tui.tui.formatting import plural
 from migrate_tui.tui.messages import FixChoice, FixPreviews, Way
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screen_base import WizardDialog
+from migrate_tui.tui.target_plan import TargetView
 from migrate_tui.tui.workers import background
 
 UNDO = "undo"
@@ -39,8 +40,14 @@ def offered_fixes(ps: PlannedSession) -> list[str]:
     return fixes_offered(ps)
 
 
-def effects_for(plan: Plan, file_id: str, fixes: list[str]) -> dict[str, PlannedSession]:
-    return {fix: preview_fix(plan, file_id, fix) for fix in fixes}
+def effects_for(plan: Plan, file_id: str, fixes: list[str],
+                view: TargetView | None = None) -> dict[str, PlannedSession]:
+    """What each fix makes of the session: in the engine's ``plan``, then, with a target's
+    ``view``, as that target sees it."""
+    effects = {fix: preview_fix(plan, file_id, fix) for fix in fixes}
+    if view is not None:
+        effects = {fix: view.oplan.session_after(ps) for fix, ps in effects.items()}
+    return effects
 
 
 def sharing(plan: Plan, code: str, fix: str | None) -> list[str]:
@@ -68,8 +75,9 @@ class FixDialog(WizardDialog[FixChoice | None]):
 
     @property
     def plan(self) -> Plan:
-        assert self.state.plan is not None
-        return self.state.plan
+        """The plan as the chosen target sees it (its problems are the ones fixed here)."""
+        assert self.state.shown is not None
+        return self.state.shown
 
     @property
     def sessions(self) -> list[PlannedSession]:
@@ -184,7 +192,11 @@ class FixDialog(WizardDialog[FixChoice | None]):
             alike[f"fix:{fix}"] = sharing(plan, code, fix) if code else [file_id]
         if ps.open_problems:
             alike[SKIP] = sharing(plan, ps.open_problems[0].code, None)
-        self.post_message(FixPreviews(file_id, effects_for(plan, file_id, fixes)))
+        engine_plan, view = self.state.plan, self.state.target_view
+        assert engine_plan is not None
+        if plan is engine_plan or (view is not None and plan is not view.shown):
+            view = None
+        self.post_message(FixPreviews(file_id, effects_for(engine_plan, file_id, fixes, view)))
         self.app.call_from_thread(self._got_alike, alike)
 
     def _got_alike(self, alike: dict[str, list[str]]) -> None:

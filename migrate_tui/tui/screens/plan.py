@@ -103,7 +103,8 @@ class PlanScreen(WizardScreen[PlanView]):
 
     @property
     def plan(self) -> Plan:
-        plan = self.state.plan
+        """The plan as the chosen target sees it (target_plan.py)."""
+        plan = self.state.shown
         assert plan is not None
         return plan
 
@@ -155,7 +156,7 @@ class PlanScreen(WizardScreen[PlanView]):
         planning = self.state.planning
         if planning is None:
             return False
-        self.notify(f"Still planning the sessions ({planning.fraction:.0%}): the first "
+        self.notify(f"Still {planning.stage} ({planning.fraction:.0%}): the first "
                     f"{len(self.plan.sessions):,} are listed meanwhile; deciding, filtering and "
                     "sorting wait for the rest.", timeout=3)
         return True
@@ -247,11 +248,14 @@ class PlanScreen(WizardScreen[PlanView]):
             return
         planning = self.state.planning
         if planning is not None:
-            text.append(f"planning {planning.total:,} sessions: {planning.fraction:.0%}", "bold")
+            text.append(f"{planning.stage}: {planning.total:,} sessions, {planning.fraction:.0%}", "bold")
             text.append(f" · the first {len(self.plan.sessions):,} are listed; deciding waits for "
                         "the rest", "italic")
             self.query_one("#plan-status", Static).update(text.content())
             return
+        refused = self.state.target_refusal
+        if refused is not None:
+            text.append("✗ " + refused + "\n", "$text-error bold")
         count = len(table.items)
         if count:
             text.append(f"row {table.cursor + 1:,} of {count:,}", "bold")
@@ -335,7 +339,9 @@ class PlanScreen(WizardScreen[PlanView]):
         current = self.table.current
         if current is not None:
             self._preview_for = current.file_id
-            self._load_preview(self.plan, current.file_id)
+            engine_plan = self.state.plan  # the legacy side: the target's part is added to it
+            assert engine_plan is not None
+            self._load_preview(engine_plan, current.file_id)
 
     @background("reading the session's file for the preview", group="preview", exclusive=True)
     def _load_preview(self, plan: Plan, file_id: str) -> None:

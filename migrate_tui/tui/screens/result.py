@@ -21,9 +21,15 @@ from textual.worker import Worker
 
 from migrate_tui.engine import commands
 from migrate_tui.engine.commands import CleanupOutcome, MigrateOutcome, RollbackOutcome
+from migrate_tui.engine.model import CancelFlag, EventSink, LogLine
 from migrate_tui.engine.rollback import describe
 from migrate_tui.engine.state import WorkspaceState, workspace_state
-from migrate_tui.engine.targets.openclaw_doctor import doctor_dry_run, openclaw_executable
+from migrate_tui.engine.targets.openclaw_doctor import (
+    DoctorDryRun,
+    doctor_command,
+    doctor_dry_run,
+    openclaw_executable,
+)
 from migrate_tui.tui.formatting import human_bytes, plural
 from migrate_tui.tui.messages import Ask, Job, RunOperation, Way
 from migrate_tui.tui.offers import LOOKING, offered_actions
@@ -34,6 +40,17 @@ from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.workers import background
 
 MAX_LISTED = 300  # sessions listed as not migrated; the rest are counted
+
+
+def run_doctor(target: Any, timeout: float, on_event: EventSink, cancel: CancelFlag) -> DoctorDryRun:
+    """OpenClaw's dry run, saying on the operation screen what runs and where."""
+    command = " ".join(doctor_command(target))
+    on_event(LogLine("info", f"running: OPENCLAW_STATE_DIR={target.state_dir} {command}"))
+    on_event(LogLine("info", f"it reads {target.sessions_dir} and changes nothing; escape stops it "
+                     f"(it is stopped anyway after {timeout:g} s)"))
+    found = doctor_dry_run(target, timeout=timeout, cancel=cancel)
+    on_event(LogLine("info" if found.ok else "warning", found.summary()))
+    return found
 
 
 def headline(outcome: MigrateOutcome) -> tuple[str, str]:
@@ -227,16 +244,23 @@ class ResultScreen(WizardScreen[str]):
                     and self.rolled_back is None and openclaw_executable() is not None)
 
     def action_doctor(self) -> None:
+        """OpenClaw's dry run, on the progress screen of long operations: it says what runs,
+        escape stops it (the program is killed), a timeout or a program that cannot start
+        comes back as a sentence."""
         if not self._doctor_offered():
             return
-        self.say("Running `openclaw doctor --session-sqlite dry-run` (it changes nothing)…", "italic")
-        self._run_doctor(self.state.target)
+        target, timeout = self.state.target, self.wizard.settings.doctor_timeout
+        self.say("Running OpenClaw's dry run (it changes nothing)…", "italic")
+        self._after("Running OpenClaw's dry run", "OpenClaw's dry run",
+                    lambda on_event, cancel: run_doctor(target, timeout, on_event, cancel),
+                    self._doctor_done)
 
-    @background("OpenClaw's dry run", group="after", exclusive=True)
-    def _run_doctor(self, target: Any) -> None:
-        found = doctor_dry_run(target)
-        self.app.call_from_thread(self.say, found.summary(),
-                                  "$text-success" if found.ok else "$text-warning bold")
+    def _doctor_done(self, found: DoctorDryRun | None) -> None:
+        if found is None:
+            self.say("OpenClaw's dry run did not end. " + self._choices())
+            return
+        style = "$text-success" if found.ok else "" if found.cancelled else "$text-warning bold"
+        self.say(found.summary() + "\n" + self._choices(), style)
 
     def action_continue(self) -> None:
         self.finish("continue")

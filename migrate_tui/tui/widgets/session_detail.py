@@ -5,6 +5,7 @@ problems and conflicts)."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from textual.app import ComposeResult
@@ -76,6 +77,14 @@ OPENCLAW_STATES = {"write": "will be written", "same": "already there, the same 
                    "keep": "the file there is kept"}
 
 
+def home_short(path: str) -> str:
+    """``~/.openclaw/…`` for a path in the home folder (as OpenClaw's own messages say it)."""
+    home = os.path.expanduser("~").rstrip(os.sep)
+    if home and path.startswith(home + os.sep):
+        return "~" + path[len(home):]
+    return path
+
+
 def openclaw_text(ps: PlannedSession, preview: SessionPreview) -> Content:
     """What the OpenClaw target writes for the session: its entry and first events."""
     ts = preview.target
@@ -83,12 +92,17 @@ def openclaw_text(ps: PlannedSession, preview: SessionPreview) -> Content:
     status, _ = status_of(ps)
     text.append(f"{status}  ", style="bold")
     text.append(ACTION_WORDS.get(ts.action, ts.action) + "\n")
-    text.append(f"into OpenClaw: {preview.target_dir}\n", style="$text-muted")
-    for p in [*ps.open_problems, *ts.problems]:
+    text.append(f"into OpenClaw: {home_short(preview.target_dir or '')}\n", style="$text-muted")
+    # the row is the target's view already (target_plan.py): its problems are OpenClaw's;
+    # what the preview found besides (read again just now) is added, once
+    shown = {(p.code, p.message) for p in ps.open_problems}
+    for p in [*ps.open_problems, *(q for q in ts.problems if (q.code, q.message) not in shown)]:
         text.append(f"✗ {p.code}: {p.message}\n", style="$text-error bold")
         if p.fixes:
             text.append(f"  fixes: {', '.join(p.fixes)} (f) or skip (space)\n", style="italic")
     for conflict in ts.database:
+        if ("openclaw_database", conflict.message) in shown:
+            continue
         text.append(f"✗ OpenClaw's database: {conflict.message}\n", style="$text-error bold")
         text.append("  fix: replace-existing (f) or skip (space)\n", style="italic")
     if ts.entry is not None:
