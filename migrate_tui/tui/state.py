@@ -64,9 +64,12 @@ class WizardState:
     @property
     def target_refusal(self) -> str | None:
         """Why a migration into the chosen target cannot start now (target_plan.refusal)."""
+        return self.target_refused()
+
+    def target_refused(self, *, short: bool = False) -> str | None:
         if self.target is None or self.target_view is None or self.target_view.target != self.target:
             return None
-        return refusal(self.target_view)
+        return refusal(self.target_view, short=short)
 
     @property
     def workspace_abs(self) -> str:

@@ -55,7 +55,7 @@ def view_after(view: TargetView, plan: Plan, changed: Collection[str]) -> Target
     return TargetView(view.target, oplan, _shown(oplan))
 
 
-def refusal(view: TargetView) -> str | None:
+def refusal(view: TargetView, *, short: bool = False) -> str | None:
     """Why the migration cannot start into this target as decided (None: it can): the
     target cannot be used, or sessions would shadow what OpenClaw's database holds and the
     user has not decided for them."""
@@ -66,6 +66,10 @@ def refusal(view: TargetView) -> str | None:
     if not found:
         return None
     sessions = len({ts.file_id for ts, _ in found})
+    if short:  # one line of the plan screen, at 80 columns
+        verb = "shadows" if sessions == 1 else "shadow"
+        return (f"{plural(sessions, 'session')} {verb} OpenClaw's database: "
+                "f replace-existing · space skip")
     return (f"{plural(sessions, 'session')} would shadow what OpenClaw's SQLite database already "
             "holds: decide each on the plan (2: problems), f → replace-existing imports over "
             "it, space skips it. Nothing was written.")

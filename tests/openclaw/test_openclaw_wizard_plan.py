@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, OptionList, Select, Static
 
 from migrate_tui.demo import generate_workspace
 from migrate_tui.engine.targets.openclaw_lock import payload
@@ -78,7 +78,7 @@ def store_of(state: Path) -> dict:
 async def to_openclaw_plan(app: MigrateApp, pilot, state: Path | None = None) -> PlanScreen:
     """Step 1 with the OpenClaw target (its default state folder, or ``state``), scanned."""
     await settle(app, pilot)
-    app.screen.query_one("#target").value = "openclaw"
+    app.screen.query_one("#target", Select).value = "openclaw"
     await settle(app, pilot)
     if state is not None:
         app.screen.query_one("#openclaw-state", Input).value = str(state)
@@ -87,6 +87,11 @@ async def to_openclaw_plan(app: MigrateApp, pilot, state: Path | None = None) ->
     await settle(app, pilot, 0.4)
     assert isinstance(app.screen, PlanScreen)
     assert app.state.target is not None and app.state.target_view is not None
+    return app.screen
+
+
+def current(app: MigrateApp) -> object:
+    """The screen on top (typed loosely: the tests compare it with screens they hold)."""
     return app.screen
 
 
@@ -108,8 +113,9 @@ async def test_a_sqlite_conflict_is_decided_on_the_plan(demo: Path) -> None:
         assert [p.code for p in ps.open_problems] == ["openclaw_database"]
         assert ps.open_problems[0].fixes == ("replace-existing",)
         said = screen_text(app)
-        assert "1 session would shadow what OpenClaw's SQLite database already holds" in said
+        assert "1 session shadows OpenClaw's database: f replace-existing · space skip" in said
         assert "problems 1" in said  # the filter tab counts the target's problem
+        assert "already holds: decide each on the plan" in str(app.state.target_refusal)
 
         # onwards is refused before anything is written, whatever the way (errors review)
         await pilot.press("enter")
@@ -117,7 +123,7 @@ async def test_a_sqlite_conflict_is_decided_on_the_plan(demo: Path) -> None:
         assert isinstance(app.screen, ErrorsScreen)
         await pilot.press("enter")
         await settle(app, pilot)
-        assert app.screen is plan  # back on the plan, where it is decided
+        assert current(app) is plan  # back on the plan, where it is decided
         assert not (state / "agents" / "main" / "sessions").exists()
         assert not (demo / "demo" / "backup_old_format").exists()
 
@@ -132,7 +138,7 @@ async def test_a_sqlite_conflict_is_decided_on_the_plan(demo: Path) -> None:
         options.highlighted = 0
         await pilot.press("enter")
         await settle(app, pilot)
-        assert app.screen is plan
+        assert current(app) is plan
         assert app.state.decisions.current[ps.file_id].fixes == frozenset({"replace-existing"})
         assert row(app, sid).action == "migrate" and app.state.target_refusal is None
         assert "would shadow" not in screen_text(app)
@@ -160,7 +166,9 @@ async def test_skip_and_undo_follow_the_targets_view(demo: Path) -> None:
         await pilot.press("space")
         await settle(app, pilot)
         assert row(app, sid).action == "skip" and app.state.target_refusal is None
-        others = [p for p in app.state.shown.sessions if p.final_id != sid]
+        shown = app.state.shown
+        assert shown is not None
+        others = [p for p in shown.sessions if p.final_id != sid]
         assert all(p.action == "migrate" for p in others)
         await pilot.press("u")
         await settle(app, pilot)
@@ -224,7 +232,7 @@ async def test_choosing_the_target_again_keeps_the_scan_and_shows_its_view(demo:
         scan = app.state.scan
         await pilot.press("escape")
         await settle(app, pilot)
-        app.screen.query_one("#target").value = "openclaw"
+        app.screen.query_one("#target", Select).value = "openclaw"
         await settle(app, pilot)
         await pilot.press("ctrl+s")
         await settle(app, pilot, 0.4)
@@ -312,7 +320,7 @@ async def test_the_doctor_dry_run_says_what_runs_and_escape_stops_it(
         assert alive(pid)
         await pilot.press("escape")
         await settle(app, pilot, 0.3)
-        assert app.screen is result
+        assert current(app) is result
         assert "OpenClaw's dry run was cancelled" in str(result.query_one("#after", Static).content)
         for _ in range(50):
             if not alive(pid):
@@ -332,7 +340,7 @@ async def test_a_doctor_that_does_not_answer_in_time_is_a_sentence(
         result = app.screen
         await pilot.press("d")
         await settle(app, pilot, 0.3)
-        assert app.screen is result
+        assert current(app) is result
         after = str(result.query_one("#after", Static).content)
         assert "OpenClaw's dry run did not give an answer: no answer within 0.5 s; it was stopped" in after
         await pilot.press("q")
@@ -350,7 +358,7 @@ async def test_a_doctor_that_cannot_start_or_is_gone_is_a_sentence(
         script.write_text("#!/nonexistent/interpreter\n" + script.read_text().split("\n", 1)[1])
         await pilot.press("d")
         await settle(app, pilot, 0.3)
-        assert app.screen is result
+        assert current(app) is result
         after = str(result.query_one("#after", Static).content)
         assert "OpenClaw's dry run did not give an answer:" in after and "could not be started" in after
         # gone from PATH between the offer and the run
@@ -361,3 +369,49 @@ async def test_a_doctor_that_cannot_start_or_is_gone_is_a_sentence(
         after = str(result.query_one("#after", Static).content)
         assert "OpenClaw's dry run did not give an answer: openclaw is not on PATH" in after
         await pilot.press("q")
+
+
+def test_held_locks_judges_openclaws_lock_by_its_protocol(demo: Path) -> None:
+    from migrate_tui.core.layout import open_layout
+    from migrate_tui.engine.preflight import held_locks
+
+    folder = demo / ".openclaw" / "agents" / "main" / "sessions"
+    folder.mkdir(parents=True)
+    store = str(folder / "sessions.json")
+    layout = open_layout(str(demo / "demo"))
+    assert held_locks(layout, openclaw_store=store) == []
+    lock = folder / "sessions.json.lock"
+    lock.write_bytes(payload(os.getpid()))
+    [held] = held_locks(layout, openclaw_store=store)
+    assert held.openclaw and held.pid == os.getpid() and held.path == str(lock)
+    assert held_locks(layout) == []  # the workspace's own lock is another file
+    lock.write_bytes(payload(os.getpid(), now=0))  # 1970: stale, the run takes it over
+    assert held_locks(layout, openclaw_store=store) == []
+    assert lock.exists()  # only looked at
+
+
+def test_the_view_after_decisions_is_the_view_planned_whole(demo: Path) -> None:
+    from migrate_tui.engine import Decision, commands
+    from migrate_tui.engine.plan import with_decisions
+    from migrate_tui.engine.targets.openclaw_layout import openclaw_layout
+    from migrate_tui.tui.target_plan import target_view, view_after
+
+    state = demo / ".openclaw"
+    key, sid = first_key(demo)
+    database_with(state, key, "live-session")
+    prepared = commands.prepare(str(demo / "demo"))
+    assert prepared.plan is not None
+    target = openclaw_layout(str(state))
+    view = target_view(prepared.plan, target)
+    assert view is not None
+    fid = next(ps.file_id for ps in prepared.plan.sessions if ps.final_id == sid)
+    other = next(ps.file_id for ps in prepared.plan.sessions if ps.final_id != sid)
+    changes = {fid: Decision(fixes=frozenset({"replace-existing"})), other: Decision(skip=True)}
+    plan = with_decisions(prepared.plan, changes)
+    after = view_after(view, plan, changes.keys())
+    whole = target_view(plan, target)
+    assert whole is not None
+    assert after.shown.sessions == whole.shown.sessions and after.shown.totals == whole.shown.totals
+    assert after.shown.index is view.shown.index  # rows shared: the screen redraws two
+    assert after.shown.sessions[0] is view.shown.sessions[0] or 0 in (
+        plan.index[fid], plan.index[other])

@@ -253,9 +253,11 @@ class PlanScreen(WizardScreen[PlanView]):
                         "the rest", "italic")
             self.query_one("#plan-status", Static).update(text.content())
             return
-        refused = self.state.target_refusal
-        if refused is not None:
-            text.append("✗ " + refused + "\n", "$text-error bold")
+        refused = self.state.target_refused(short=True)
+        if refused is not None:  # the whole sentence comes when the user tries to go on
+            text.append("✗ " + refused, "$text-error bold")
+            self.query_one("#plan-status", Static).update(text.content())
+            return
         count = len(table.items)
         if count:
             text.append(f"row {table.cursor + 1:,} of {count:,}", "bold")
