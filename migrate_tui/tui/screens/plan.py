@@ -156,7 +156,8 @@ class PlanScreen(WizardScreen[PlanView]):
         planning = self.state.planning
         if planning is None:
             return False
-        self.notify(f"Still {planning.stage} ({planning.fraction:.0%}): the first "
+        what = "planning the sessions" if planning.stage == "planning" else planning.stage
+        self.notify(f"Still {what} ({planning.fraction:.0%}): the first "
                     f"{len(self.plan.sessions):,} are listed meanwhile; deciding, filtering and "
                     "sorting wait for the rest.", timeout=3)
         return True
@@ -248,7 +249,9 @@ class PlanScreen(WizardScreen[PlanView]):
             return
         planning = self.state.planning
         if planning is not None:
-            text.append(f"{planning.stage}: {planning.total:,} sessions, {planning.fraction:.0%}", "bold")
+            text.append(f"planning {planning.total:,} sessions: {planning.fraction:.0%}"
+                        if planning.stage == "planning" else
+                        f"{planning.stage}: {planning.total:,} sessions, {planning.fraction:.0%}", "bold")
             text.append(f" · the first {len(self.plan.sessions):,} are listed; deciding waits for "
                         "the rest", "italic")
             self.query_one("#plan-status", Static).update(text.content())
