@@ -84,17 +84,29 @@ def wizard(workspace: str, agent_id: str) -> None:
 
 @cli.command()
 @click.argument("workspace_dir", type=click.Path(file_okay=False))
-@click.option("--agent-id", default="main", show_default=True, help="Agent id for keys of sessions no key points to.")
-@click.option("--no-backup", is_flag=True, help="Do not copy the legacy files to backup_old_format/ (files the migration replaces are always saved).")
+@click.option("--agent-id", default="main", show_default=True,
+              help="Agent id for keys of sessions no key points to.")
+@click.option("--no-backup", is_flag=True,
+              help="Do not copy the legacy files to backup_old_format/ "
+              "(files the migration replaces are always saved).")
 @click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
 @click.option("--verbose", "-v", is_flag=True, help="Show every session, its notes and warnings.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout and nothing else.")
-@click.option("--skip", "skips", multiple=True, metavar="SESSION_ID", help="Leave this session as it is (repeatable).")
-@click.option("--fix", "fixes", multiple=True, metavar="SESSION_ID=FIX", help=f"Apply a named fix: {', '.join(ALL_FIXES)} (repeatable).")
-@click.option("--skip-where", "skip_queries", multiple=True, metavar="QUERY", help="Skip every session the query chooses, e.g. 'key:*:cron:* older:30d' (repeatable; see above).")
-@click.option("--fix-where", "fix_queries", multiple=True, metavar="QUERY=FIX", help="Apply a fix to every session the query chooses whose problems offer it, e.g. 'problem:invalid_json=salvage' (repeatable).")
-@click.option("--lock-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS", help="How long to wait for sessions.json.lock.")
-@click.option("--max-file-size", default=256, show_default=True, type=click.IntRange(min=1), metavar="MIB", help="Legacy files larger than this are reported, not parsed.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON report on stdout and nothing else.")
+@click.option("--skip", "skips", multiple=True, metavar="SESSION_ID",
+              help="Leave this session as it is (repeatable).")
+@click.option("--fix", "fixes", multiple=True, metavar="SESSION_ID=FIX",
+              help=f"Apply a named fix: {', '.join(ALL_FIXES)} (repeatable).")
+@click.option("--skip-where", "skip_queries", multiple=True, metavar="QUERY",
+              help="Skip every session the query chooses, e.g. 'key:*:cron:* older:30d' "
+              "(repeatable; see above).")
+@click.option("--fix-where", "fix_queries", multiple=True, metavar="QUERY=FIX",
+              help="Apply a fix to every session the query chooses whose problems offer it, "
+              "e.g. 'problem:invalid_json=salvage' (repeatable).")
+@click.option("--lock-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0),
+              metavar="SECONDS", help="How long to wait for sessions.json.lock.")
+@click.option("--max-file-size", default=256, show_default=True, type=click.IntRange(min=1),
+              metavar="MIB", help="Legacy files larger than this are reported, not parsed.")
 @click.option("--target", type=click.Choice(["default", "openclaw"]), default="default",
               show_default=True, help="default: sessions.json and transcripts in "
               "WORKSPACE_DIR/.sessions/; openclaw: today's OpenClaw, files its doctor imports.")
@@ -275,9 +287,12 @@ def verify(workspace_dir: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("workspace_dir", type=click.Path(file_okay=False))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--force", is_flag=True, help="Roll back even files changed after the migration (their current content is saved in the backup first).")
+@click.option("--force", is_flag=True,
+              help="Roll back even files changed after the migration "
+              "(their current content is saved in the backup first).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--lock-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS")
+@click.option("--lock-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0),
+              metavar="SECONDS")
 def rollback(workspace_dir: str, yes: bool, force: bool, as_json: bool, lock_timeout: float) -> None:
     """Undo the migration: remove what it created, restore what it replaced (an interrupted
     run too)."""
@@ -366,4 +381,4 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-__all__ = ["cli", "main", "EXIT_PROBLEMS"]
+__all__ = ["EXIT_PROBLEMS", "cli", "main"]

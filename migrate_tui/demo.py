@@ -25,12 +25,13 @@ import random
 import shutil
 import sys
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-UTC = timezone.utc
+UTC = UTC
 
 # The fixed "now" the demo is generated against, unless the caller passes one.
 BASE_NOW = datetime(2026, 2, 28, 18, 0, 0, tzinfo=UTC)
@@ -184,7 +185,7 @@ _USER_LINES = (
     "Translate 'see you soon' into Japanese.",
     "What did we decide about the budget last week?",
     "Ça marche, merci ! On se voit à la réunion de 14h.",
-    "明日の天気はどうですか？",
+    "明日の天気はどうですか？",  # noqa: RUF001  Japanese text ends with the full-width mark
     "Ship it 🚀 and let the team know 🎉",
 )
 _ASSISTANT_LINES = (
@@ -320,7 +321,7 @@ def _stamps(rng: random.Random, conv: _Conversation, start: datetime) -> tuple[s
 
 
 # Keys and metadata for the sessions after the fixed ones (see _session_specs).
-_EXTRA_CHANNELS = (
+_EXTRA_CHANNELS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("slack:channel:c-ops", "slack", "channel", {"group_channel": "#ops", "space": "acme"}),
     ("whatsapp:group:120363040000000001@g.us", "whatsapp", "group", {"subject": "Family"}),
     ("signal:dm:+15550142", "signal", "direct", {}),
@@ -369,7 +370,8 @@ def _session_specs(count: int, agent_id: str) -> list[dict[str, Any]]:
             suffix, channel, chat_type, extra = _EXTRA_CHANNELS[n]
         else:
             suffix, channel, chat_type, extra = f"telegram:dm:{100000 + n}", "telegram", "direct", {}
-        metadata = {"label": _LABELS[n % len(_LABELS)], "display_name": f"{channel}:{suffix.rsplit(':', 1)[1]}",
+        metadata = {"label": _LABELS[n % len(_LABELS)],
+                    "display_name": f"{channel}:{suffix.rsplit(':', 1)[1]}",
                     "thinking_level": _THINKING[n % len(_THINKING)]}
         if n % 2 == 0:  # every other one carries more SessionEntry fields
             metadata.update({"channel": channel, "chat_type": chat_type, **extra})
@@ -449,7 +451,7 @@ def _damaged_sessions(rng: random.Random, folder: Path, now: datetime, agent_id:
     orphan = dict(conv.messages[1])
     del orphan["role"]
     orphan["content"] = "(a reply whose role was lost)"
-    messages = conv.messages[:2] + [orphan, "stray text that is not a message"] + conv.messages[2:]
+    messages = [*conv.messages[:2], orphan, "stray text that is not a message", *conv.messages[2:]]
     created, updated = _stamps(rng, conv, start)
     path = write_legacy_session(folder, sid, messages, {"label": "Mixed", "display_name": "Mixed",
                                                         "thinking_level": "low"}, created, updated)
