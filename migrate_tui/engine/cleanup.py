@@ -319,4 +319,4 @@ def _remove(layout: Layout, plan: CleanupPlan, result: CleanupResult, on_event: 
     on_event(LogLine("info", result.message))
 
 
-__all__ = ["CleanupPlan", "CleanupResult", "cleanup_workspace", "plan_cleanup", "WorkspaceError"]
+__all__ = ["CleanupPlan", "CleanupResult", "WorkspaceError", "cleanup_workspace", "plan_cleanup"]

@@ -241,7 +241,7 @@ def _is_sha(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 64
 
 
-def _wrong(record: Any, runs: dict[str, Run]) -> str | None:  # noqa: C901 - one check per field
+def _wrong(record: Any, runs: dict[str, Run]) -> str | None:
     """What is wrong with a parsed line as a journal record (None when it is a good one)."""
     if not isinstance(record, dict):
         return f"is {_kind(record)}, not a journal record"
@@ -257,9 +257,10 @@ def _wrong(record: Any, runs: dict[str, Run]) -> str | None:  # noqa: C901 - one
         if record.get("command", "migrate") not in COMMANDS:
             return f"run {run} is of an unknown command"
         return None
-    if op in ("create", "replace", "keys", "commit") or run is not None:
-        if not isinstance(run, str) or run not in runs:
-            return f"a {op} record of a run that never began ({_kind(run) if not isinstance(run, str) else run})"
+    if ((op in ("create", "replace", "keys", "commit") or run is not None)
+            and (not isinstance(run, str) or run not in runs)):
+        began = run if isinstance(run, str) else _kind(run)
+        return f"a {op} record of a run that never began ({began})"
     folder = record.get("dir")
     if folder is not None and not (isinstance(folder, str) and folder.startswith("/")
                                    and "\0" not in folder and "/../" not in folder + "/"):

@@ -327,4 +327,4 @@ def describe(plan: RollbackPlan) -> str:
     return "\n".join(lines) or "nothing to roll back"
 
 
-__all__ = ["plan_rollback", "rollback_workspace", "RollbackPlan", "RollbackResult", "describe"]
+__all__ = ["RollbackPlan", "RollbackResult", "describe", "plan_rollback", "rollback_workspace"]

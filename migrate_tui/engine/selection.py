@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from migrate_tui.core.errors import MigrateError
 from migrate_tui.engine.model import Decision, Plan, PlannedSession, Severity
@@ -76,10 +76,7 @@ class Query:
         return not self.terms
 
     def matches(self, ps: PlannedSession) -> bool:
-        for term in self.terms:
-            if not term(ps):
-                return False
-        return True
+        return all(term(ps) for term in self.terms)
 
 
 # ---------------------------------------------------------------- what a session is
@@ -296,7 +293,7 @@ def _moment(body: str, value: str, now: float) -> int:
         raise QueryError(f"{body!r}: {value!r} is neither an age (30d, 12h, 2w) nor a date "
                          "(2026-01-31)") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
 
 
@@ -332,7 +329,19 @@ def fixes_where(plan: Plan, query: Query | str, fix: str, now: float | None = No
 
 
 __all__ = [
-    "FIELDS", "Query", "QueryError", "STATUSES", "channel_of", "fixes_offered", "has_warning",
-    "fixes_where", "last_update_ms", "parse_query", "problem_codes", "problem_counts", "select",
-    "session_keys", "skips_where",
+    "FIELDS",
+    "STATUSES",
+    "Query",
+    "QueryError",
+    "channel_of",
+    "fixes_offered",
+    "fixes_where",
+    "has_warning",
+    "last_update_ms",
+    "parse_query",
+    "problem_codes",
+    "problem_counts",
+    "select",
+    "session_keys",
+    "skips_where",
 ]
