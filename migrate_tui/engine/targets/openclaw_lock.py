@@ -29,7 +29,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from migrate_tui.core import fsio
@@ -56,7 +56,7 @@ class LockState:
 def payload(pid: int | None = None, now: float | None = None) -> bytes:
     """The lock file's content for this process, as OpenClaw writes it."""
     pid = os.getpid() if pid is None else pid
-    moment = datetime.fromtimestamp(time.time() if now is None else now, timezone.utc)
+    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     created = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     fields: dict[str, Any] = {"pid": pid, "createdAt": created}
     start = process_start_time(pid)
@@ -148,7 +148,7 @@ def _age(created: str | None, now: float) -> float | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return max(0.0, now - moment.timestamp())
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from migrate_tui.core.jsonio import RawNumber
 
 
-class Reading(str, Enum):
+class Reading(StrEnum):
     EXACT = "exact"
     ROUNDED = "rounded"  # read as a nearby, different number (an integer past 2**53)
     OVERFLOW = "overflow"  # read as Infinity, which OpenClaw then stores as null

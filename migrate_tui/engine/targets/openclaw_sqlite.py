@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +78,7 @@ def read_held_sessions(path: str, timeout: float = 5.0) -> HeldSessions:
     try:
         db.execute("PRAGMA query_only = ON")
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        rows: Iterable[tuple[object, object]]
         if "session_nodes" in tables:
             columns = {row[1] for row in db.execute("PRAGMA table_info(session_nodes)")}
             valid = "entry_valid = 1" if "entry_valid" in columns else "entry_json <> '{}'"
@@ -85,7 +86,7 @@ def read_held_sessions(path: str, timeout: float = 5.0) -> HeldSessions:
         elif "session_entries" in tables:
             rows = db.execute("SELECT session_key, session_id FROM session_entries")
         else:
-            rows = iter(())
+            rows = []
         for key, session_id in rows:
             if isinstance(key, str) and isinstance(session_id, str):
                 held.keys[key] = session_id

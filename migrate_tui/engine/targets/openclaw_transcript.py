@@ -30,7 +30,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from migrate_tui.core import jsonio
@@ -41,7 +41,7 @@ LEGACY_MESSAGE_TYPE = "migrate-tui.legacy-message"
 API = "openai-completions"  # the shape the legacy messages had (OpenAI chat completions)
 UNKNOWN = "unknown"
 _ZERO_COST = {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0, "total": 0}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The legacy fields (the old pydantic Message: role, content, timestamp, tool_calls,
 # tool_call_id, name, images) each kind of OpenClaw message has a place for.
 _PLACES = {
@@ -89,8 +89,8 @@ def parse_time(value: Any) -> Moment | None:
     try:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        moment = moment.astimezone(timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
     delta = moment - _EPOCH
@@ -148,7 +148,8 @@ class _Builder:
         candidate = event_id(self.session_id, position, length)
         while candidate in self.ids:  # never in practice; still never two events with one id
             length += 8
-            candidate = event_id(self.session_id, position, length) if length < 64 else f"{candidate}-{position}"
+            candidate = (event_id(self.session_id, position, length) if length < 64
+                         else f"{candidate}-{position}")
         self.ids.add(candidate)
         return candidate
 
@@ -175,7 +176,8 @@ class _Builder:
                     if extra not in ("type", "text") and part[extra] is not None:
                         self.gaps.add(n, f"content[{k}].{extra}", role)
                 continue
-            url = part.get("image_url") if isinstance(part, dict) and part.get("type") == "image_url" else None
+            is_image = isinstance(part, dict) and part.get("type") == "image_url"
+            url = part.get("image_url") if is_image else None
             url = url.get("url") if isinstance(url, dict) else url
             image = image_block(url) if images_allowed and isinstance(url, str) else None
             if image is not None:
@@ -276,9 +278,9 @@ class _Builder:
         kind = role if role in ("user", "assistant") else "tool" if role in ("tool", "function") else "custom"
         shown_role = role if isinstance(role, str) else jsonio.kind_of(role)
         places = _PLACES[kind]
-        for name, value in m.items():
-            if value is not None and name not in places:
-                self.gaps.add(n, name, shown_role)
+        for key, value in m.items():
+            if value is not None and key not in places:
+                self.gaps.add(n, key, shown_role)
         content = m.get("content")
         if kind == "user":
             blocks = self.text_blocks(n, shown_role, content, True)
@@ -346,7 +348,7 @@ def convert_transcript(
     events: list[dict[str, Any]] = [header]
     previous: str | None = None
     last = start or Moment(0, "1970-01-01T00:00:00.000Z")
-    for n, (m, moment) in enumerate(zip(messages, times)):
+    for n, (m, moment) in enumerate(zip(messages, times, strict=True)):
         if not isinstance(m, dict):
             raise ValueError(f"message {n + 1} is {jsonio.kind_of(m)}, not an object")
         if moment is None:
