@@ -85,7 +85,7 @@ def check_legacy(session_id: str, legacy: list[dict[str, Any]], events: list[dic
     if len(messages) != len(legacy):
         raise Failed(f"{session_id}: {len(legacy)} legacy messages, {len(messages)} events")
     checked = 0
-    for n, (old, new) in enumerate(zip(legacy, messages)):
+    for n, (old, new) in enumerate(zip(legacy, messages, strict=True)):
         where = f"{session_id} message {n}"
         content = old.get("content")
         if isinstance(content, str) and content and content not in _texts(new):
@@ -93,7 +93,10 @@ def check_legacy(session_id: str, legacy: list[dict[str, Any]], events: list[dic
         role = old.get("role")
         if role == "assistant":
             calls = [b for b in new["content"] if b.get("type") == "toolCall"]
-            for old_call, new_call in zip(old.get("tool_calls") or [], calls):
+            old_calls = old.get("tool_calls") or []
+            if len(old_calls) != len(calls):
+                raise Failed(f"{where}: {len(old_calls)} tool calls, {len(calls)} arrived")
+            for old_call, new_call in zip(old_calls, calls, strict=True):
                 function = old_call["function"]
                 if new_call["id"] != old_call["id"] or new_call["name"] != function["name"]:
                     raise Failed(f"{where}: tool call {old_call['id']} did not arrive")
@@ -151,14 +154,17 @@ def check(migrated: Migrated, openclaw: str, node_dir: str, home: str, state: st
     database = openclaw_layout(state, agent_id).database
     db = sqlite3.connect(f"{Path(database).as_uri()}?mode=ro", uri=True)
     try:
-        nodes = dict(db.execute("SELECT session_key, current_session_id FROM session_nodes WHERE entry_valid = 1"))
+        nodes = dict(db.execute("SELECT session_key, current_session_id FROM session_nodes "
+                                "WHERE entry_valid = 1"))
         if nodes != {k: e["sessionId"] for k, e in keys.items()}:
             raise Failed(f"session_nodes holds {nodes}, not the migrated keys")
         stored: dict[str, list[Any]] = {}
-        for sid, text in db.execute("SELECT session_id, event_json FROM transcript_events ORDER BY session_id, seq"):
+        for sid, text in db.execute("SELECT session_id, event_json FROM transcript_events "
+                                    "ORDER BY session_id, seq"):
             stored.setdefault(sid, []).append(json.loads(text))
         index = {row[0]: row[1:] for row in db.execute(
-            "SELECT session_id, active_event_count, active_message_count FROM session_transcript_index_state")}
+            "SELECT session_id, active_event_count, active_message_count "
+            "FROM session_transcript_index_state")}
         fts = Counter(row[0] for row in db.execute("SELECT session_id FROM session_transcript_fts"))
     finally:
         db.close()
@@ -167,7 +173,7 @@ def check(migrated: Migrated, openclaw: str, node_dir: str, home: str, state: st
         mine, theirs = events[sid], stored.get(sid, [])
         if len(mine) != len(theirs):
             raise Failed(f"{sid}: {len(mine)} events written, {len(theirs)} in transcript_events")
-        for n, (a, b) in enumerate(zip(mine, theirs)):
+        for n, (a, b) in enumerate(zip(mine, theirs, strict=True)):
             if js(a) != js(b):
                 raise Failed(f"{sid} event {n} differs in OpenClaw:\n  ours   {a}\n  theirs {b}")
         if index.get(sid, (None,))[0] != len(mine) - 1:

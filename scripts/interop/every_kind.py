@@ -45,15 +45,18 @@ def kinds_messages() -> list[dict[str, Any]]:
     """One conversation holding every kind of message the old agent wrote, and odd ones."""
     return [
         {"role": "system", "content": "You are a helpful assistant. Be brief.", "timestamp": _t(0)},
-        {"role": "user", "content": "Salut ! Café ☕, naïve résumé, 東京, 🎉 — \"quotes\" \\ back\\slash\n\ttab",
+        {"role": "user",
+         "content": "Salut ! Café ☕, naïve résumé, 東京, 🎉 — \"quotes\" \\ back\\slash\n\ttab",
          "timestamp": _t(1)},
         {"role": "assistant", "content": "Bien sûr ! 喜んで 😊", "timestamp": _t(2, 0)},
         {"role": "user", "content": "Weather in Paris, and my calendar?", "timestamp": _t(3),
          "name": "alice"},
         {"role": "assistant", "content": "", "timestamp": _t(4), "tool_calls": [
             _call("call_weather_1", "weather",
-                  json.dumps({"lat": 48.8566, "lon": 2.3522, "units": "metric", "ratio": 0.30000000000000004})),
-            _call("call_cal_2", "calendar_list", '{"date": "2026-03-01", "limit": 1E2, "note": "caf\\u00e9"}'),
+                  json.dumps({"lat": 48.8566, "lon": 2.3522, "units": "metric",
+                              "ratio": 0.30000000000000004})),
+            _call("call_cal_2", "calendar_list",
+                  '{"date": "2026-03-01", "limit": 1E2, "note": "caf\\u00e9"}'),
         ]},
         {"role": "tool", "content": '{"temp_c": 7.5, "summary": "light rain"}', "timestamp": _t(5),
          "tool_call_id": "call_weather_1", "name": "weather"},
@@ -66,15 +69,18 @@ def kinds_messages() -> list[dict[str, Any]]:
          "images": [PNG]},  # an assistant's image has no place
         {"role": "assistant", "content": None, "timestamp": _t(10), "tool_calls": [
             _call("call_raw_3", "exec", "ls -la /tmp"),  # not JSON: kept as text
-            _call("call_big_4", "lookup", '{"chat_id": %d, "n": 1}' % BIG),  # kept as text
+            _call("call_big_4", "lookup", f'{{"chat_id": {BIG}, "n": 1}}'),  # kept as text
             _call("call_nan_5", "stats", '{"mean": NaN}'),  # Python json accepted NaN
             _call("call_list_6", "multi", "[1, 2, 3]"),  # JSON, not an object
         ]},
-        {"role": "tool", "content": "total 0", "timestamp": _t(11), "tool_call_id": "call_raw_3", "name": "exec"},
-        {"role": "tool", "content": "", "timestamp": _t(12), "tool_call_id": "call_big_4", "name": "lookup"},
-        {"role": "tool", "content": "mean: NaN", "timestamp": _t(13), "tool_call_id": "call_nan_5", "name": "stats"},
-        {"role": "tool", "content": "done", "timestamp": _t(14), "tool_call_id": "call_list_6", "name": "multi",
-         "images": [GIF]},
+        {"role": "tool", "content": "total 0", "timestamp": _t(11), "tool_call_id": "call_raw_3",
+         "name": "exec"},
+        {"role": "tool", "content": "", "timestamp": _t(12), "tool_call_id": "call_big_4",
+         "name": "lookup"},
+        {"role": "tool", "content": "mean: NaN", "timestamp": _t(13), "tool_call_id": "call_nan_5",
+         "name": "stats"},
+        {"role": "tool", "content": "done", "timestamp": _t(14), "tool_call_id": "call_list_6",
+         "name": "multi", "images": [GIF]},
         {"role": "function", "content": "legacy function result", "timestamp": _t(15), "name": "old_fn"},
         {"role": "developer", "content": "Developer note: prefer metric units.", "timestamp": _t(16)},
         {"role": "user", "content": "", "timestamp": _t(17)},  # empty content

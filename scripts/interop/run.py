@@ -25,11 +25,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from check import ISOLATE, Failed, check  # noqa: E402
-from convert import CliFailed, migrate_cli  # noqa: E402
-from every_kind import write_every_kind  # noqa: E402
+from check import ISOLATE, Failed, check
+from convert import CliFailed, migrate_cli
+from every_kind import write_every_kind
 
-from migrate_tui.demo import generate_workspace  # noqa: E402
+from migrate_tui.demo import generate_workspace
 from migrate_tui.engine.targets.openclaw_doctor import doctor_dry_run
 from migrate_tui.engine.targets.openclaw_layout import openclaw_layout
 
