@@ -71,9 +71,11 @@ def test_a_live_holder_makes_us_wait_then_time_out(tmp_path: Path) -> None:
         _write_lock(lock, {"pid": holder.pid, "createdAt": _iso(1),
                            "starttime": process_start_time(holder.pid)})
         sleeps: list[float] = []
-        with pytest.raises(LockTimeout) as caught:
-            with store_lock(str(tmp_path / "sessions.json"), timeout=0.3, sleep=sleeps.append):
-                pass
+        with (
+            pytest.raises(LockTimeout) as caught,
+            store_lock(str(tmp_path / "sessions.json"), timeout=0.3, sleep=sleeps.append),
+        ):
+            pass
         assert caught.value.holder == holder.pid
         assert sleeps[:3] == pytest.approx([0.05, 0.1, 0.15])  # OpenClaw's back-off: 50 ms more each time
         assert json.loads(lock.read_bytes())["pid"] == holder.pid  # left alone
@@ -102,9 +104,8 @@ def test_a_stale_lock_is_taken_over(tmp_path: Path, case: str) -> None:
 def test_a_lock_being_written_is_judged_by_its_mtime(tmp_path: Path) -> None:
     lock = tmp_path / "sessions.json.lock"
     _write_lock(lock, raw=b"", age=0)  # created, payload not written yet
-    with pytest.raises(LockTimeout):
-        with store_lock(str(tmp_path / "sessions.json"), timeout=0.1, sleep=_no_wait):
-            pass
+    with pytest.raises(LockTimeout), store_lock(str(tmp_path / "sessions.json"), timeout=0.1, sleep=_no_wait):
+        pass
     assert lock.read_bytes() == b""
     state = inspect(b"", str(lock), now=time.time(), mtime=time.time() - 31)
     assert state.stale and state.reasons == ("missing-pid", "invalid-createdAt")
@@ -128,9 +129,11 @@ def test_a_symlink_at_the_lock_path_is_never_followed_or_removed(tmp_path: Path)
     target.write_text("precious")
     lock = tmp_path / "sessions.json.lock"
     lock.symlink_to(target)
-    with pytest.raises(WorkspaceError, match="symlink"):
-        with store_lock(str(tmp_path / "sessions.json"), timeout=0.1, sleep=_no_wait):
-            pass
+    with (
+        pytest.raises(WorkspaceError, match="symlink"),
+        store_lock(str(tmp_path / "sessions.json"), timeout=0.1, sleep=_no_wait),
+    ):
+        pass
     assert lock.is_symlink() and target.read_text() == "precious"
 
 
@@ -162,9 +165,8 @@ def test_two_processes_take_turns(tmp_path: Path) -> None:
                              stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "held"
-        with pytest.raises(LockTimeout) as caught:
-            with store_lock(store, timeout=0.2):
-                pass
+        with pytest.raises(LockTimeout) as caught, store_lock(store, timeout=0.2):
+            pass
         assert caught.value.holder == child.pid
         child.stdin.write("\n")
         child.stdin.flush()

@@ -67,23 +67,26 @@ def test_the_same_file_gives_the_same_bytes(tmp_path: Path) -> None:
     write_every_kind(tmp_path)
     path = tmp_path / ".sessions" / f"{KINDS_ID}.json"
     content = _read(path)
-    first = transcript_bytes(convert_transcript(KINDS_ID, content.messages, created_at=content.created_at))
-    again = transcript_bytes(convert_transcript(KINDS_ID, _read(path).messages, created_at=content.created_at))
+    created = content.created_at
+    first = transcript_bytes(convert_transcript(KINDS_ID, content.messages, created_at=created))
+    again = transcript_bytes(convert_transcript(KINDS_ID, _read(path).messages, created_at=created))
     assert first == again
 
 
 def test_user_and_assistant_text_every_byte(kinds) -> None:
     _, events = kinds
     legacy = kinds_messages()
-    for n, (old, event) in enumerate(zip(legacy, events[1:])):
+    for n, (old, event) in enumerate(zip(legacy, events[1:], strict=True)):
         content = old.get("content")
         if isinstance(content, str) and content:
             assert _texts(event) == [content], n
         elif old["role"] != "tool":
             assert _texts(event) == [], n  # empty or null content makes no block
     assert events[2]["message"]["content"] == [
-        {"type": "text", "text": "Salut ! Café ☕, naïve résumé, 東京, 🎉 — \"quotes\" \\ back\\slash\n\ttab"}]
-    assert events[18]["message"] == {"role": "user", "content": [], "timestamp": events[18]["message"]["timestamp"]}
+        {"type": "text",
+         "text": "Salut ! Café ☕, naïve résumé, 東京, 🎉 — \"quotes\" \\ back\\slash\n\ttab"}]
+    assert events[18]["message"] == {"role": "user", "content": [],
+                                     "timestamp": events[18]["message"]["timestamp"]}
 
 
 def test_assistant_message_shape(kinds) -> None:
@@ -109,7 +112,8 @@ def test_tool_calls_with_parsed_arguments_and_linked_results(kinds) -> None:
                       "content": [{"type": "text", "text": '{"temp_c": 7.5, "summary": "light rain"}'}],
                       "isError": False, "timestamp": result["timestamp"]}
     # a result without a name gets its call's
-    assert (events[7]["message"]["toolCallId"], events[7]["message"]["toolName"]) == ("call_cal_2", "calendar_list")
+    unnamed = events[7]["message"]
+    assert (unnamed["toolCallId"], unnamed["toolName"]) == ("call_cal_2", "calendar_list")
 
 
 def test_numbers_in_arguments_are_written_as_read(kinds) -> None:
@@ -124,7 +128,7 @@ def test_arguments_kept_as_text_when_an_object_would_lose_something(kinds) -> No
     calls = {c["id"]: c["arguments"] for c in events[11]["message"]["content"]}
     assert calls == {
         "call_raw_3": "ls -la /tmp",  # not JSON
-        "call_big_4": '{"chat_id": %d, "n": 1}' % BIG,  # a number JavaScript rounds
+        "call_big_4": f'{{"chat_id": {BIG}, "n": 1}}',  # a number JavaScript rounds
         "call_nan_5": '{"mean": NaN}',  # NaN, which JSON for OpenClaw does not have
         "call_list_6": "[1, 2, 3]",  # JSON, but not an object
     }
@@ -262,7 +266,7 @@ def test_the_demo_workspace_converts_whole(tmp_path: Path) -> None:
         converted, events = _convert(path)
         assert len(events) == len(content.messages) + 1
         assert not not_json(converted.events)
-        for old, event in zip(content.messages, events[1:]):
+        for old, event in zip(content.messages, events[1:], strict=True):
             if isinstance(old.get("content"), str) and old["content"]:
                 assert old["content"] in _texts(event)
 
