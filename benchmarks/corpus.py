@@ -33,7 +33,7 @@ import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,6 @@ CONTENT_SCALE = 0.83  # tuned so that corpus A lands near 180 MB
 SEED = 20260301
 HERE = Path(__file__).resolve().parent
 CORPORA_DIR = HERE / "corpora"
-UTC = timezone.utc
 BASE_NOW = datetime(2026, 2, 28, 18, 0, 0, tzinfo=UTC)
 MESSAGE_FIELDS = ("role", "content", "timestamp", "tool_calls", "tool_call_id", "name", "images")
 
@@ -73,7 +72,7 @@ QUICK = {
 
 # ---------------------------------------------------------------- text
 
-_WORDS = (
+_WORDS = (  # noqa: SIM905  a word list reads best as text; split once, at import
     "the of and to in is that for it with as on be this are was by at from or have an "
     "not they which one you had but all were when we there can their what so if out "
     "about up them would has more will her make like him into time its two see could "
@@ -173,7 +172,7 @@ class _Conversation:
         pick = rng.random()
         if pick < 0.18:  # a tool call: question, call, result, answer
             name, make_args = rng.choice(_TOOLS)
-            call_id = "call_" + "%024x" % rng.getrandbits(96)
+            call_id = f"call_{rng.getrandbits(96):024x}"
             self.add("user", _text(rng, 70))
             self.add("assistant", rng.choice(("", "", "Let me check.", "One moment.")), tool_calls=[
                 {"id": call_id, "type": "function",
@@ -181,7 +180,8 @@ class _Conversation:
             big = rng.random() < 0.08
             result = _text(rng, 2400 if big else 260, 0.6)
             if name in ("web_search", "calendar_list", "weather"):
-                result = json.dumps({"ok": True, "items": [result[i:i + 120] for i in range(0, len(result), 120)]})
+                items = [result[i:i + 120] for i in range(0, len(result), 120)]
+                result = json.dumps({"ok": True, "items": items})
             self.add("tool", result, tool_call_id=call_id, name=name)
             self.add("assistant", _text(rng, 200))
         elif pick < 0.20:  # an image

@@ -42,6 +42,7 @@ previous copy just before each operation, charged that to every operation.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -136,10 +137,8 @@ def reap_left_over(deadline_s: float = 120.0) -> int:
             continue
         if time.monotonic() > deadline:
             for child in _children_of_this_process():
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(child, 9)
-                except ProcessLookupError:
-                    pass
         time.sleep(0.01)
 
 
@@ -220,10 +219,8 @@ def measure(cmd: list[str], tag: str, cwd: Path = REPO) -> dict[str, Any]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     maxrss_kib = usage.ru_maxrss  # fallback: an upper bound (see above)
     if TIME:
-        try:
+        with contextlib.suppress(OSError, ValueError, IndexError):
             maxrss_kib = int(rss_path.read_text().split()[-1])
-        except (OSError, ValueError, IndexError):
-            pass
     return {
         "wall_s": round(wall, 4),
         # the whole tree: every process waited for, by its parent or (left over) by this one
@@ -271,7 +268,8 @@ def fresh_copy(spec: corpus.CorpusSpec, tag: str) -> Path:
     Nothing is deleted here: the copies of one corpus are removed together afterwards."""
     ws = WORK / "ws" / tag
     ws.mkdir(parents=True)
-    subprocess.run(["cp", "-a", str(corpus.corpus_dir(spec) / ".sessions"), str(ws / ".sessions")], check=True)
+    subprocess.run(["cp", "-a", str(corpus.corpus_dir(spec) / ".sessions"), str(ws / ".sessions")],
+                   check=True)
     os.sync()  # the copy's write-back must not be charged to the measured operation
     return ws
 
@@ -351,7 +349,8 @@ def bench_corpus(spec: corpus.CorpusSpec, info: dict[str, Any], ops: tuple[str, 
             log(f"  !! {failures[-1]}")
         samples[op].append(sample)
         log(f"  run {run + 1}/{runs} {LABELS[op]:<16} {sample['wall_s']:8.2f} s  "
-            f"cpu {sample['user_s'] + sample['sys_s']:6.2f} s  {max(sample['maxrss_mb'], sample['tree_rss_mb']):7.1f} MB")
+            f"cpu {sample['user_s'] + sample['sys_s']:6.2f} s  "
+            f"{max(sample['maxrss_mb'], sample['tree_rss_mb']):7.1f} MB")
 
     for run in range(runs):
         # rotate the order from run to run, so no operation always follows the same one
@@ -453,8 +452,10 @@ def table(name: str, result: dict[str, Any]) -> str:
         r = result["ops"].get(op)
         if r is None:
             continue
-        ratio = f"{r['x_base']:>8.2f}{r['x_base_cpu']:>7.2f}  {LABELS[r['vs']][:10]:<10}" if r["vs"] else " " * 25
-        lines.append(f"  {LABELS[op]:<17}{r['median_s']:>8.2f}{r['min_s']:>7.2f}{r['max_s']:>7.2f}{r['cpu_s']:>8.2f}"
+        ratio = (f"{r['x_base']:>8.2f}{r['x_base_cpu']:>7.2f}  {LABELS[r['vs']][:10]:<10}" if r["vs"]
+                 else " " * 25)
+        lines.append(f"  {LABELS[op]:<17}{r['median_s']:>8.2f}{r['min_s']:>7.2f}{r['max_s']:>7.2f}"
+                     f"{r['cpu_s']:>8.2f}"
                      f"{r['peak_rss_mb']:>9.1f}{r['tree_rss_mb']:>9.1f}{ratio}{r['left_over']:>5}"
                      f"  {'yes' if r['all_ok'] else 'NO'}")
     return "\n".join(lines)
@@ -478,19 +479,22 @@ def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
                 f"= {bound['x_base']:.2f}x, ours = {dry['median_s'] / bound['median_s']:.2f}x the bound"
                 if bound and bound["median_s"] else "")
         out.append(_verdict(f"dry_run_{name}", dry["x_base"] <= target and dry["all_ok"],
-                            f"corpus {name}: dry run {dry['median_s']:.2f} s = {dry['x_base']:.2f}x the naive dry run "
-                            f"({base['median_s']:.2f} s; CPU {dry['cpu_s']:.2f} s = {dry['x_base_cpu']:.2f}x), "
+                            f"corpus {name}: dry run {dry['median_s']:.2f} s = "
+                            f"{dry['x_base']:.2f}x the naive dry run ({base['median_s']:.2f} s; "
+                            f"CPU {dry['cpu_s']:.2f} s = {dry['x_base_cpu']:.2f}x), "
                             f"target <= {target}x{near}", dry["x_base"], target))
     for name, target in TARGETS["migrate_vs_naive"].items():
         ops = results.get(name, {}).get("ops")
         if not ops or "migrate" not in ops or "naive" not in ops:
             continue
         full, bound = ops["migrate"], ops.get("bound")
-        near = (f"; lower bound {bound['x_base']:.2f}x, ours = {full['median_s'] / bound['median_s']:.2f}x the bound"
+        near = (f"; lower bound {bound['x_base']:.2f}x, "
+                f"ours = {full['median_s'] / bound['median_s']:.2f}x the bound"
                 if bound and bound["median_s"] else "")
         out.append(_verdict(f"migrate_{name}", full["x_base"] <= target and full["all_ok"],
-                            f"corpus {name}: full migration {full['median_s']:.2f} s = {full['x_base']:.2f}x naive "
-                            f"({ops['naive']['median_s']:.2f} s; CPU {full['x_base_cpu']:.2f}x), target <= {target}x"
+                            f"corpus {name}: full migration {full['median_s']:.2f} s = "
+                            f"{full['x_base']:.2f}x naive ({ops['naive']['median_s']:.2f} s; "
+                            f"CPU {full['x_base_cpu']:.2f}x), target <= {target}x"
                             f"{near} (the write path: next wave)", full["x_base"], target))
     for name, target in TARGETS["memory_mb"].items():
         ops = results.get(name, {}).get("ops")
@@ -514,9 +518,9 @@ def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
                             TARGETS["kb_per_session"]))
     left = {f"{name} {op}": r["left_over"] for name, res in results.items() for op, r in res["ops"].items()
             if op in OURS and r["left_over"]}
+    outlived = ", ".join(f"{k}: {v}" for k, v in left.items()) if left else "none"
     out.append(_verdict("no_process_left_over", not left,
-                        "processes that outlived our command: " + (", ".join(f"{k}: {v}" for k, v in left.items())
-                                                                     if left else "none")))
+                        "processes that outlived our command: " + outlived))
     if quick:
         for v in out:
             v["text"] += "  [quick corpus: smoke test only]"
@@ -524,14 +528,17 @@ def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=None, help="runs per operation (default 3; 1 with --quick)")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=None,
+                        help="runs per operation (default 3; 1 with --quick)")
     parser.add_argument("--quick", action="store_true", help="small corpora, 1 run: a smoke test")
     parser.add_argument("--only", action="append", default=[], metavar="A[,B]", help="only these corpora")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK,
                         help=f"where the fresh copies are measured (default {DEFAULT_WORK})")
     parser.add_argument("--no-plan-screen", action="store_true", help="skip the plan-screen measurement")
-    parser.add_argument("--plan-screen-n", type=int, default=None, help="sessions for the plan screen (50,000)")
+    parser.add_argument("--plan-screen-n", type=int, default=None,
+                        help="sessions for the plan screen (50,000)")
     args = parser.parse_args(argv)
     runs = args.runs if args.runs is not None else (1 if args.quick else 3)
     if runs < 1:
@@ -559,7 +566,8 @@ def main(argv: list[str] | None = None) -> int:
     measure([PY, "-c", "import migrate_tui.cli, benchmarks.naive"], "warm-up")
     info_machine = machine()
     info_machine["work_dir"] = str(WORK)
-    info_machine["tree_cpu"] = "subreaper + RUSAGE_CHILDREN" if subreaper else "RUSAGE_CHILDREN (orphans missed)"
+    info_machine["tree_cpu"] = ("subreaper + RUSAGE_CHILDREN" if subreaper
+                                else "RUSAGE_CHILDREN (orphans missed)")
     settle_after_deletes(log)  # the previous run's folders were just removed
     info_machine["create_ms"] = create_cost_ms(WORK)
     report: dict[str, Any] = {"machine": info_machine, "quick": args.quick, "runs": runs,
@@ -602,7 +610,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"plan screen: FAILED ({ps['error']})")
         else:
             shown = ", ".join(f"{k} {v}" for k, v in ps.items() if k not in ("n", "wall_s", "peak_rss_mb"))
-            print(f"plan screen ({ps['n']:,} sessions; {ps['wall_s']:.1f} s, {ps['peak_rss_mb']:.1f} MB): {shown}")
+            print(f"plan screen ({ps['n']:,} sessions; {ps['wall_s']:.1f} s, "
+                  f"{ps['peak_rss_mb']:.1f} MB): {shown}")
     failures = [f for r in report["corpora"].values() for f in r["failures"]]
     print()
     for v in report["verdicts"]:

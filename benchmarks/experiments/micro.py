@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
@@ -17,8 +18,9 @@ import statistics
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from benchmarks import corpus
 
@@ -82,7 +84,7 @@ def exp_json() -> None:
             ("\n".join(json.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in x) + "\n").encode()
             for x in lines),
         "first_difference(out, lines) (re-parse+compare)": lambda: (
-            jsonio.first_difference(o, x, enc) for o, x in zip(outs, lines)),
+            jsonio.first_difference(o, x, enc) for o, x in zip(outs, lines, strict=True)),
         "  of which: parse of the output": lambda: (
             jsonio.loads("[" + ",".join(ln.decode() for ln in o.split(b"\n")[:-1]) + "]") for o in outs),
         "sha256 of the output": lambda: (hashlib.sha256(o).hexdigest() for o in outs),
@@ -124,7 +126,7 @@ def exp_fsync() -> None:
                     tmp = folder / f".f{i}.tmp"
                     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                     os.write(fd, p)
-                    sync(lambda: os.fsync(fd))
+                    sync(functools.partial(os.fsync, fd))
                     os.close(fd)
                     os.rename(tmp, folder / f"f{i}")
             else:
@@ -136,7 +138,7 @@ def exp_fsync() -> None:
                     fds.append((fd, i, tmp))
                 if mode == "write batch, then fsync each":
                     for fd, _, _ in fds:
-                        sync(lambda: os.fsync(fd))
+                        sync(functools.partial(os.fsync, fd))
                 elif mode == "write batch, then one syncfs":
                     sync(os.sync)  # syncfs(fd) of this file system would do; os.sync here
                 for fd, i, tmp in fds:
@@ -144,7 +146,7 @@ def exp_fsync() -> None:
                     os.rename(tmp, folder / f"f{i}")
             dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
             if mode != "no fsync (naive)":
-                sync(lambda: os.fsync(dfd))
+                sync(functools.partial(os.fsync, dfd))
             os.close(dfd)
         wall = time.perf_counter() - start
         shutil.rmtree(folder)
@@ -163,7 +165,8 @@ def exp_fsync() -> None:
     for m in modes:
         walls = [w for w, _ in times[m]]
         syncs = [d for _, d in times[m]]
-        print(f"  {m:<32}{statistics.median(walls):>10.2f} s{min(walls):>8.2f} s{statistics.median(syncs):>22.2f} s")
+        print(f"  {m:<32}{statistics.median(walls):>10.2f} s{min(walls):>8.2f} s"
+              f"{statistics.median(syncs):>22.2f} s")
     shutil.rmtree(WORK, ignore_errors=True)
 
 
@@ -186,7 +189,7 @@ def exp_backup() -> None:
               f"-> {per * n / 2:.1f} s for a run that backs up {n:,} files (find before each add)")
     start = time.perf_counter()
     for _ in range(200):
-        [f"s.json"] + [f"s.json.{k}" for k in range(2, 10_000)]
+        ["s.json"] + [f"s.json.{k}" for k in range(2, 10_000)]
     per = (time.perf_counter() - start) / 200
     print(f"_free_name's candidate list (10,000 names built per call): {per * 1e3:.2f} ms per call "
           f"-> {per * 2000:.1f} s on A (2,001 calls), {per * 20000:.1f} s on B (20,001 calls)")
@@ -220,7 +223,7 @@ def exp_memory() -> None:
     step("first_difference (re-parse of the output)", jsonio.first_difference(out, lines, enc))
     step("read back the written file (bytes)", bytes(bytearray(out)))
     tracemalloc.stop()
-    del keep
+    keep.clear()  # the steps' results freed before the next measure
 
     print("\nB: what the scan, the plan and the report keep per session (tracemalloc)")
     from migrate_tui.engine import build_plan, build_report, scan_workspace
@@ -238,7 +241,8 @@ def exp_memory() -> None:
     after_text, peak = tracemalloc.get_traced_memory()
     n = len(scan.sessions)
     for label, a, b in (("scan result", base, after_scan), ("plan", after_scan, after_plan),
-                        ("report dict", after_plan, after_report), ("report JSON text", after_report, after_text)):
+                        ("report dict", after_plan, after_report),
+                        ("report JSON text", after_report, after_text)):
         print(f"  {label:<20}{(b - a) / 1e6:8.1f} MB  = {(b - a) / n / 1e3:6.2f} KB per session")
     print(f"  peak {peak / 1e6:.1f} MB for {n:,} sessions; report text {len(text) / 1e6:.1f} MB")
     tracemalloc.stop()

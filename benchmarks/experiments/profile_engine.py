@@ -39,7 +39,8 @@ def fresh(spec: corpus.CorpusSpec, migrated: bool) -> Path:
     ws = WORK / "ws"
     shutil.rmtree(WORK, ignore_errors=True)
     ws.mkdir(parents=True)
-    subprocess.run(["cp", "-a", str(corpus.corpus_dir(spec) / ".sessions"), str(ws / ".sessions")], check=True)
+    subprocess.run(["cp", "-a", str(corpus.corpus_dir(spec) / ".sessions"), str(ws / ".sessions")],
+                   check=True)
     if migrated:
         subprocess.run([sys.executable, "-m", "migrate_tui", "migrate", str(ws), "--json"],
                        check=True, stdout=subprocess.DEVNULL)
@@ -180,9 +181,11 @@ def report_counts(c: Counters, wall: float, data_bytes: int) -> str:
                    f"{c.seconds[name]:>9.2f}")
     ft = sorted(c.fsync_times)
     if ft:
-        out += ["", f"os.fsync: {len(ft):,} calls, {sum(ft):.2f} s summed over threads, median {ft[len(ft) // 2] * 1e3:.2f} ms, "
+        out += ["", f"os.fsync: {len(ft):,} calls, {sum(ft):.2f} s summed over threads, "
+                f"median {ft[len(ft) // 2] * 1e3:.2f} ms, "
                 f"p90 {ft[int(len(ft) * 0.9)] * 1e3:.2f} ms, max {ft[-1] * 1e3:.2f} ms"]
-    out += ["", "fsio operations (fault-hook points): " + ", ".join(f"{k} {v:,}" for k, v in c.ops.most_common())]
+    ops = ", ".join(f"{k} {v:,}" for k, v in c.ops.most_common())
+    out += ["", "fsio operations (fault-hook points): " + ops]
     return "\n".join(out)
 
 
