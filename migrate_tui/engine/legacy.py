@@ -10,15 +10,15 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from migrate_tui.core import jsonio
 from migrate_tui.core.entry_fields import FIELD_SET, STRUCTURAL_FIELDS
 from migrate_tui.engine.model import FIXES_BY_CODE, Problem, Severity
 
 KNOWN_TOP = ("session_id", "messages", "metadata", "created_at", "updated_at")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _WS = re.compile(r"[ \t\n\r]*")
 
 
@@ -94,7 +94,14 @@ _BOMS = (
 )
 
 
-def decode(data: bytes, file: str, replace: bool, out: LegacyContent) -> str | None:
+class DecodeNotes(Protocol):
+    """Where ``decode`` records what it found: a ``LegacyContent``, or a holder of the two."""
+
+    problems: list[Problem]
+    replaced_bytes: int
+
+
+def decode(data: bytes, file: str, replace: bool, out: DecodeNotes) -> str | None:
     """Bytes to text.  A byte-order mark is handled without asking (a warning says so);
     bytes that are not UTF-8 are a problem unless ``replace`` turns them into U+FFFD."""
     encoding = "utf-8"
@@ -110,11 +117,13 @@ def decode(data: bytes, file: str, replace: bool, out: LegacyContent) -> str | N
     except UnicodeDecodeError as exc:
         pos = exc.start
         bad = data.decode(encoding, "surrogateescape") if encoding == "utf-8" else None
-        count = sum(1 for ch in bad if "\udc80" <= ch <= "\udcff") if bad is not None else exc.end - exc.start
+        count = (sum(1 for ch in bad if "\udc80" <= ch <= "\udcff") if bad is not None
+                 else exc.end - exc.start)
         out.replaced_bytes = count
         if replace:
             out.problems.append(warning(
-                "replaced_bytes", f"{count} byte(s) that are not {encoding.upper()} were replaced by U+FFFD", file))
+                "replaced_bytes",
+                f"{count} byte(s) that are not {encoding.upper()} were replaced by U+FFFD", file))
             return data.decode(encoding, "replace")
         line, col = line_col(data, pos)
         hint = ""
@@ -133,6 +142,12 @@ def decode(data: bytes, file: str, replace: bool, out: LegacyContent) -> str | N
 # ---------------------------------------------------------------- salvage
 
 
+def _skip_ws(text: str, pos: int) -> int:
+    """The position of the first character at or after ``pos`` that is not JSON whitespace."""
+    found = _WS.match(text, pos)  # matches everywhere, if only the empty string
+    return found.end() if found is not None else pos
+
+
 def _salvage(text: str, dups: jsonio.DuplicateKeys) -> tuple[dict[str, Any], int, bool]:
     """Read a damaged top-level object as far as it is complete.
 
@@ -140,27 +155,27 @@ def _salvage(text: str, dups: jsonio.DuplicateKeys) -> tuple[dict[str, Any], int
     the complete messages before it, and whether "messages" itself was complete."""
     decoder = jsonio.make_decoder(dups)
     found: dict[str, Any] = {}
-    pos = _WS.match(text, 0).end()
+    pos = _skip_ws(text, 0)
     messages_complete = False
     if not text.startswith("{", pos):
         return found, 0, False
     pos += 1
     while True:
-        pos = _WS.match(text, pos).end()
+        pos = _skip_ws(text, pos)
         try:
             key, pos = decoder.raw_decode(text, pos)
         except (ValueError, RecursionError):
             break
         if not isinstance(key, str):
             break
-        pos = _WS.match(text, pos).end()
+        pos = _skip_ws(text, pos)
         if not text.startswith(":", pos):
             break
-        pos = _WS.match(text, pos + 1).end()
+        pos = _skip_ws(text, pos + 1)
         if key == "messages" and text.startswith("[", pos):
             messages: list[Any] = []
             found["messages"] = messages
-            pos = _WS.match(text, pos + 1).end()
+            pos = _skip_ws(text, pos + 1)
             if text.startswith("]", pos):
                 messages_complete = True
                 pos += 1
@@ -172,10 +187,10 @@ def _salvage(text: str, dups: jsonio.DuplicateKeys) -> tuple[dict[str, Any], int
                     except (ValueError, RecursionError):
                         return found, len(messages), False
                     end = pos
-                    pos = _WS.match(text, pos).end()
+                    pos = _skip_ws(text, pos)
                     if text.startswith(",", pos):
                         messages.append(value)
-                        pos = _WS.match(text, pos + 1).end()
+                        pos = _skip_ws(text, pos + 1)
                         continue
                     if text.startswith("]", pos):
                         messages.append(value)
@@ -193,13 +208,13 @@ def _salvage(text: str, dups: jsonio.DuplicateKeys) -> tuple[dict[str, Any], int
             except (ValueError, RecursionError):
                 break
             found[key] = value
-        pos = _WS.match(text, pos).end()
+        pos = _skip_ws(text, pos)
         if text.startswith(",", pos):
             pos += 1
             continue
         break
-    messages = found.get("messages")  # not a list when the damage made it something else
-    return found, len(messages) if isinstance(messages, list) else 0, messages_complete
+    kept = found.get("messages")  # not a list when the damage made it something else
+    return found, len(kept) if isinstance(kept, list) else 0, messages_complete
 
 
 def _closes_in_line(text: str, start: int, end: int) -> bool:
@@ -228,7 +243,7 @@ def to_ms(value: Any) -> int | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     delta = moment - _EPOCH
     return (delta.days * 86_400_000) + (delta.seconds * 1000) + (delta.microseconds // 1000)
 
@@ -372,7 +387,8 @@ def _read_document(doc: Any, file: str, fixes: frozenset[str], out: LegacyConten
         out.metadata = metadata
     elif metadata is not None:
         out.problems.append(warning(
-            "bad_metadata", f'"metadata" is {jsonio.kind_of(metadata)}, not an object: it is not carried', file))
+            "bad_metadata",
+            f'"metadata" is {jsonio.kind_of(metadata)}, not an object: it is not carried', file))
 
     if streamed is not None:
         count, bad = streamed

@@ -62,7 +62,8 @@ PR_SET_PDEATHSIG = 1
 def jobs_for(sizes: list[int]) -> int:
     """How many worker processes to use for items of these sizes (0: none, work here)."""
     total = sum(sizes)
-    if fsio.hooked() or len(sizes) < MIN_ITEMS or total < MIN_TOTAL_BYTES or total < MIN_AVERAGE_BYTES * len(sizes):
+    if (fsio.hooked() or len(sizes) < MIN_ITEMS or total < MIN_TOTAL_BYTES
+            or total < MIN_AVERAGE_BYTES * len(sizes)):
         return 0
     wanted = os.environ.get(JOBS_VARIABLE, "").strip()
     if wanted:
@@ -139,7 +140,10 @@ def _stop_fork_server() -> None:
     try:
         from multiprocessing import forkserver
 
-        forkserver._forkserver._stop()  # what the standard library's own tests use
+        # what the standard library's own tests use; private, so looked up, not assumed
+        stop = getattr(forkserver._forkserver, "_stop", None)
+        if stop is not None:
+            stop()
     except (AttributeError, OSError, ChildProcessError):
         pass
 
@@ -162,7 +166,7 @@ class InOrder(Iterator[R]):
                  local_task: Callable[[T], R] | None = None) -> None:
         self._task = task
         self._local_task = local_task or task
-        self._pairs = list(zip(items, sizes))
+        self._pairs = list(zip(items, sizes, strict=True))
         self._done = 0  # results handed out
         self._next = 0  # items handed to the workers
         self._in_flight = 0

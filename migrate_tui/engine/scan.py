@@ -305,6 +305,7 @@ def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int
     path = layout.in_sessions(name)
     label = path
     session = SessionScan(file_name=name, file_id=name[:-5], path=ids.display(path))
+    st: os.stat_result | None
     if regular:
         try:
             data, st = fsio.read_regular(path, limit)
@@ -396,8 +397,8 @@ def _scan_variants(data: bytes, label: str, session: SessionScan, transcripts: d
             pending.append(combo | {extra})
     # every combination of the fixes found, so any choice the user makes is previewed
     for size in range(2, len(known) + 1):
-        for combo in itertools.combinations(sorted(known), size):
-            key = frozenset(combo)
+        for names in itertools.combinations(sorted(known), size):
+            key = frozenset(names)
             if key not in session.variants:
                 session.variants[key] = summarize(data, label, key, session, transcripts)
 
@@ -452,7 +453,8 @@ def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionSc
             "name is used", label))
         out.content_id = None
     if transcripts:
-        if not content.messages_kept and any(sid in transcripts for sid in _candidate_ids(session, content.content_id)):
+        if not content.messages_kept and any(
+                sid in transcripts for sid in _candidate_ids(session, content.content_id)):
             content = read_legacy(data, label, fixes)  # a big file whose transcript is compared
         out.transcripts = _check_transcripts(session, content, transcripts, os.path.dirname(label))
     if not fixes and content.exact and session.sha256 is not None:
@@ -533,4 +535,4 @@ def _attach_keys(result: ScanResult) -> None:
                 "it is not migrated", os.path.join(result.sessions_dir, SESSION_MAP)))
 
 
-__all__ = ["scan_workspace", "scan_file", "line_col", "transcript_bytes"]
+__all__ = ["line_col", "scan_file", "scan_workspace", "transcript_bytes"]
