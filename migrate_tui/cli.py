@@ -18,10 +18,11 @@ from typing import Any, NoReturn
 import click
 
 from migrate_tui.core import fsio
+from migrate_tui.core.errors import WorkspaceError
 from migrate_tui.core.ids import is_valid_key
 from migrate_tui.core.layout import Layout, open_layout
 from migrate_tui.engine import commands
-from migrate_tui.engine.model import ALL_FIXES, MIGRATE, Decision, LogLine, Progress, WorkspaceError
+from migrate_tui.engine.model import ALL_FIXES, MIGRATE, Decision, LogLine, Progress
 from migrate_tui.engine.report import EXIT_CANCELLED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, results_block
 from migrate_tui.engine.rollback import describe
 

@@ -1,6 +1,7 @@
 """The headless migration engine: scan → plan (with decisions) → apply → verify / rollback /
 cleanup.  Plain functions and data; never imports Textual."""
 
+from migrate_tui.core.errors import LockBusy, WorkspaceError
 from migrate_tui.engine.apply import apply_plan
 from migrate_tui.engine.inventory import Inventory, inventory
 from migrate_tui.engine.model import (
@@ -9,7 +10,6 @@ from migrate_tui.engine.model import (
     SKIP,
     ApplyResult,
     Decision,
-    LockBusy,
     LogLine,
     PhaseStarted,
     Plan,
@@ -19,7 +19,6 @@ from migrate_tui.engine.model import (
     ScanResult,
     SessionScan,
     Severity,
-    WorkspaceError,
 )
 from migrate_tui.engine.plan import build_plan, with_decision
 from migrate_tui.engine.preview import SessionPreview, preview_fix, session_preview

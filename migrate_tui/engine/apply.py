@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrate_tui.core import fsio, jsonio
-from migrate_tui.core.errors import ApplyError, BackupError, LockTimeout
+from migrate_tui.core.errors import ApplyError, BackupError, LockBusy, LockTimeout, WorkspaceError
 from migrate_tui.core.layout import SESSION_MAP, STORE, Layout, open_layout
 from migrate_tui.engine import backup, journal, preflight, processes
 from migrate_tui.engine.model import (
@@ -30,7 +30,6 @@ from migrate_tui.engine.model import (
     ApplyResult,
     CancelFlag,
     EventSink,
-    LockBusy,
     LogLine,
     NeverCancel,
     PhaseStarted,
@@ -39,7 +38,6 @@ from migrate_tui.engine.model import (
     Problem,
     Progress,
     SessionFailure,
-    WorkspaceError,
     no_events,
 )
 from migrate_tui.engine.oplock import operation_lock
@@ -50,6 +48,13 @@ from migrate_tui.engine.transcript_encoding import Encoded, Job, encode_transcri
 BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 512
 _NOT_WRITTEN = ("same", "extended", "keep-existing")  # transcripts already right, or kept
+
+
+def _read_sha256(ps: PlannedSession) -> str:
+    """The SHA-256 the scan found for a session's file.  A session whose transcript is
+    written was read by the scan, so it has one; were it missing, "" matches no file and
+    the encoder reports that session as changed during the migration (nothing written)."""
+    return ps.scan.sha256 or ""
 
 
 def new_file_mode(source_modes: list[int]) -> int:
@@ -207,7 +212,7 @@ class _Run:
         sizes = [ps.scan.size for ps in needed]
         self.encoded = processes.InOrder(
             encode_transcript,
-            [Job(self.layout.in_sessions(ps.scan.file_name), ps.scan.sha256,
+            [Job(self.layout.in_sessions(ps.scan.file_name), _read_sha256(ps),
                  ps.decision.fixes & CONTENT_FIXES, ps.scan.content.messages_digest)
              for ps in needed],
             sizes, jobs=processes.jobs_for(sizes) if self.workers else 0)
@@ -318,8 +323,8 @@ class _Run:
                                  "it keeps that entry")
                         self.lost_keys.setdefault(ps.file_id, []).append(key)
                         continue
-                    if there is not None and isinstance(there, dict) and \
-                            there.get("session_id") == ps.final_id and key not in self.plan.scan.store_entries:
+                    if isinstance(there, dict) and there.get("session_id") == ps.final_id \
+                            and key not in self.plan.scan.store_entries:
                         continue  # another writer added the same entry meanwhile: theirs is newer
                     merged[key] = dict(ps.entry)
                     intended[key] = ps.entry

@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass, field
 
 from migrate_tui.core import fsio
+from migrate_tui.core.errors import WorkspaceError
 from migrate_tui.core.layout import BACKUP, OPLOCK, Layout, open_layout
-from migrate_tui.engine.model import WorkspaceError
 from migrate_tui.engine.scan import RECENT_SECONDS, is_legacy_name
 from migrate_tui.engine.state import workspace_state
 

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from typing import Any, Protocol
 
-from migrate_tui.core.errors import LockBusy, WorkspaceError
 
-
-class Severity(str, Enum):
+class Severity(StrEnum):
     WARNING = "warning"  # migrates, with a note
     PROBLEM = "problem"  # needs a decision: a fix, or skip
 

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate_tui.core import fsio
-from migrate_tui.core.errors import BackupError, LockTimeout
+from migrate_tui.core.errors import BackupError, LockBusy, LockTimeout
 from migrate_tui.core.layout import BACKUP, STORE, Layout, check_lock_path, open_layout
 from migrate_tui.engine import backup, journal
 from migrate_tui.engine.model import (
     CancelFlag,
     EventSink,
-    LockBusy,
     LogLine,
     NeverCancel,
     PhaseStarted,

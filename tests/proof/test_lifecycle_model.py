@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from migrate_tui.core import fsio
+from migrate_tui.core.errors import LockBusy
 from migrate_tui.engine import Decision, apply_plan, build_plan, scan_workspace
 from migrate_tui.engine.cleanup import cleanup_workspace
-from migrate_tui.engine.model import LockBusy
 from migrate_tui.engine.rollback import rollback_workspace
 from migrate_tui.engine.verify import verify_workspace
 from migrate_tui.store import update_session_store
