@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
+from migrate_tui import __version__
 from migrate_tui.core import fsio
 from migrate_tui.core.errors import WorkspaceError
 from migrate_tui.core.ids import is_valid_key
@@ -65,7 +66,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="migrate-tui")
+@click.version_option(version=__version__, prog_name="migrate-tui")
 def cli() -> None:
     """Move an OpenClaw workspace from one JSON file per session to sessions.json plus one
     JSONL transcript per session, without losing a message, key or field.

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 class Severity(StrEnum):
@@ -70,11 +70,18 @@ class Problem:
         return f"{self.where}: {self.message}"
 
 
+# what an existing transcript is, compared with what the migration would write
+TranscriptState = Literal["same", "extended", "different", "not_regular"]
+# what the migration does with one legacy file
+Action = Literal["migrate", "skip", "done", "blocked"]
+
+
 @dataclass(slots=True)
 class TranscriptCheck:
     """How an existing ``<id>.jsonl`` compares with what the migration would write."""
 
-    state: str  # "same" | "extended" (ours, continued by the agent) | "different"
+    state: TranscriptState  # "extended": ours, continued by the agent since; "not_regular":
+    # something else than a regular file is at its path
     size: int
 
 
@@ -195,7 +202,7 @@ class PlannedSession:
 
     scan: SessionScan
     decision: Decision
-    action: str  # "migrate" | "skip" | "done" (already migrated) | "blocked" (unresolved problem)
+    action: Action  # "done": already migrated; "blocked": a problem left undecided
     final_id: str | None = None
     keys: list[str] = field(default_factory=list)  # keys whose entries will be written
     kept_keys: list[str] = field(default_factory=list)  # keys left as they are (done, or keep-existing)

@@ -223,7 +223,7 @@ class Report:
 
 def _session_line(ps: PlannedSession, ran: bool, failed: set[str], migrated: set[str]) -> SessionLine:
     summary = ps.scan.summary_for(ps.decision.fixes)
-    status: SessionStatus = ps.action  # type: ignore[assignment]
+    status: SessionStatus = ps.action
     if ran and ps.action == "migrate":
         status = "migrated" if ps.file_id in migrated else ("failed" if ps.file_id in failed else "pending")
     warnings = [p.code for p in summary.problems if p.severity is Severity.WARNING]

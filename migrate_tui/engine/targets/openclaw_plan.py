@@ -23,12 +23,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from migrate_tui.core import fsio, jsonio
 from migrate_tui.core.errors import MigrateError
 from migrate_tui.engine.legacy import problem, read_legacy
-from migrate_tui.engine.model import CONTENT_FIXES, Plan, PlannedSession, Problem, Totals
+from migrate_tui.engine.model import CONTENT_FIXES, Action, Plan, PlannedSession, Problem, Totals
 from migrate_tui.engine.targets.openclaw_entry import convert_entry
 from migrate_tui.engine.targets.openclaw_layout import OpenClawLayout
 from migrate_tui.engine.targets.openclaw_sqlite import (
@@ -62,7 +62,7 @@ class TargetSession:
     transcript_size: int = 0
     transcript_lines: int = 0
     preview: list[dict[str, Any]] = field(default_factory=list)  # the first events
-    transcript_state: str = "write"  # "write" | "same" | "replace" | "keep"
+    transcript_state: Literal["write", "same", "replace", "keep"] = "write"
     old_sha256: str | None = None  # "replace": what is there now
     keys: list[str] = field(default_factory=list)  # entries to write
     kept_keys: list[str] = field(default_factory=list)  # entries there already (or kept)
@@ -82,7 +82,7 @@ class TargetSession:
         return self.ps.final_id
 
     @property
-    def action(self) -> str:
+    def action(self) -> Action:
         """"migrate" (something to write), "done" (all there), "blocked", "skip"."""
         if self.ps.action in ("skip", "blocked"):
             return self.ps.action

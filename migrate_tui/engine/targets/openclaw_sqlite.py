@@ -19,6 +19,7 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from migrate_tui.core import fsio
 from migrate_tui.core.errors import MigrateError
@@ -42,7 +43,7 @@ class HeldSessions:
 class Conflict:
     key: str
     session_id: str  # the migrated session's id
-    kind: str  # "key_taken" | "already_there" | "id_taken"
+    kind: Literal["key_taken", "already_there", "id_taken"]
     held_session_id: str | None = None  # key_taken: the id the database has for the key
     held_key: str | None = None  # id_taken: the key the database has the id under
 
