@@ -162,7 +162,7 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
             prepared = commands.prepare(
                 workspace_dir, agent_id=agent_id, decisions=decisions, skip_where=skip_queries,
                 fix_where=fix_where, backup=not no_backup, max_file_bytes=max_file_size << 20,
-                on_event=on_event, cancel=cancel, workers=True)
+                on_event=on_event, cancel=cancel, workers=True, target=openclaw)
         if prepared.refusal is not None:
             _refused(prepared.refusal, as_json, workspace=layout.workspace)
         assert prepared.plan is not None

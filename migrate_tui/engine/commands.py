@@ -115,12 +115,15 @@ def prepare(workspace: str, *, agent_id: str = "main", decisions: Mapping[str, D
             skip_where: tuple[str, ...] = (), fix_where: tuple[tuple[str, str], ...] = (),
             backup: bool = True, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
             on_event: EventSink = no_events, cancel: CancelFlag | None = None,
-            workers: bool = False, now: float | None = None) -> Prepared:
+            workers: bool = False, now: float | None = None,
+            target: OpenClawLayout | None = None) -> Prepared:
     """Scan ``workspace`` and plan it with ``decisions`` (a session named by its file name
     without ``.json``, or by the id inside), then the bulk decisions: each ``fix_where``
     (query, fix) applies the fix to every session the query chooses whose problems offer it,
     each ``skip_where`` query skips what it chooses.  A session named in ``decisions`` keeps
-    that decision.  A name or a query that is wrong is a usage refusal."""
+    that decision.  A name or a query that is wrong is a usage refusal.  With an OpenClaw
+    ``target`` the queries see each session as that target does (its conflicts and SQLite
+    sessions are problems a query can choose), as the wizard's plan shows them."""
     try:
         scan = scan_workspace(workspace, on_event=on_event, cancel=cancel,
                               max_file_bytes=max_file_bytes, workers=workers)
@@ -136,7 +139,7 @@ def prepare(workspace: str, *, agent_id: str = "main", decisions: Mapping[str, D
         out = Prepared(plan)
         if skip_where or fix_where:
             out.plan, out.chosen = _decide_where(plan, named, skip_where, fix_where,
-                                                 time.time() if now is None else now)
+                                                 time.time() if now is None else now, target)
     except (SelectionError, QueryError) as exc:
         return Prepared(refusal=Refusal("usage", str(exc)))
     return out
@@ -166,8 +169,10 @@ def resolve_names(decisions: Mapping[str, Decision], scan: Any) -> dict[str, Dec
 
 
 def _decide_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tuple[str, ...],
-                  fix_queries: tuple[tuple[str, str], ...], now: float
-                  ) -> tuple[Plan, list[tuple[str, str, int]]]:
+                  fix_queries: tuple[tuple[str, str], ...], now: float,
+                  target: OpenClawLayout | None = None) -> tuple[Plan, list[tuple[str, str, int]]]:
+    # what the queries look at: the plan as the target will carry it out
+    seen = plan if target is None else plan_openclaw(plan, target).as_plan()
     changes: dict[str, Decision] = {}
     chosen: list[tuple[str, str, int]] = []
 
@@ -175,14 +180,14 @@ def _decide_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tuple
         return changes.get(fid, plan.session(fid).decision)
 
     for query, fix in fix_queries:
-        fids = [fid for fid in fixes_where(plan, parse_query(query, now), fix) if fid not in named]
+        fids = [fid for fid in fixes_where(seen, parse_query(query, now), fix) if fid not in named]
         for fid in fids:
             changes[fid] = current(fid).with_fix(fix)
         chosen.append(("--fix-where", f"{query}={fix}", len(fids)))
     for query in skip_queries:
         if not query.strip():
             raise SelectionError("an empty query would skip every session")
-        fids = [fid for fid in skips_where(plan, parse_query(query, now)) if fid not in named]
+        fids = [fid for fid in skips_where(seen, parse_query(query, now)) if fid not in named]
         for fid in fids:
             changes[fid] = Decision(skip=True, fixes=current(fid).fixes)
         chosen.append(("--skip-where", query, len(fids)))

@@ -214,6 +214,24 @@ def test_refused_when_openclaws_database_would_be_shadowed(demo: tuple[Path, Pat
     assert strict_json((sessions_dir(state) / "sessions.json").read_bytes())[key]["sessionId"] == sid
 
 
+def test_database_conflicts_are_chosen_by_a_query_as_in_the_wizard(demo: tuple[Path, Path]) -> None:
+    """--fix-where and --skip-where see the sessions as the OpenClaw target does: a session
+    OpenClaw's SQLite already holds is a problem a query can choose (the wizard's bulk fix)."""
+    workspace, state = demo
+    session_map = json.loads((workspace / ".sessions" / "session_map.json").read_text())
+    key, sid = next(iter(session_map.items()))
+    _database_with(state, key, "live-session")
+    skipped = cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state, "--json",
+                  "--dry-run", "--skip-where", "problem:openclaw_database")
+    assert skipped.returncode in (0, 1), skipped.stdout + skipped.stderr
+    [line] = [s for s in json.loads(skipped.stdout)["sessions"] if s["session_id"] == sid]
+    assert line["status"] == "skip"
+    run = cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state, "--json",
+              "--fix-where", "problem:openclaw_database=replace-existing")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert strict_json((sessions_dir(state) / "sessions.json").read_bytes())[key]["sessionId"] == sid
+
+
 def test_cleanup_only_after_a_committed_run(demo: tuple[Path, Path]) -> None:
     workspace, state = demo
     target = openclaw_layout(str(state))
