@@ -344,6 +344,14 @@ def verify(workspace: str, *, on_event: EventSink = no_events, cancel: CancelFla
 # ---------------------------------------------------------------- rollback
 
 
+def _operation_exit_code(refusal: Refusal | None, status: str) -> int:
+    """A rollback's or a clean-up's exit code: its refusal's, else by how it ended."""
+    if refusal is not None:
+        return refusal.exit_code
+    return {"success": EXIT_OK, "nothing_to_do": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(
+        status, EXIT_PROBLEMS)
+
+
 @dataclass
 class RollbackOutcome:
     plan: rollback_engine.RollbackPlan | None = None
@@ -362,10 +370,7 @@ class RollbackOutcome:
 
     @property
     def exit_code(self) -> int:
-        if self.refusal is not None:
-            return self.refusal.exit_code
-        return {"success": EXIT_OK, "nothing_to_do": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(
-            self.status, EXIT_PROBLEMS)
+        return _operation_exit_code(self.refusal, self.status)
 
     @property
     def message(self) -> str:
@@ -433,10 +438,7 @@ class CleanupOutcome:
 
     @property
     def exit_code(self) -> int:
-        if self.refusal is not None:
-            return self.refusal.exit_code
-        return {"success": EXIT_OK, "nothing_to_do": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(
-            self.status, EXIT_PROBLEMS)
+        return _operation_exit_code(self.refusal, self.status)
 
     @property
     def message(self) -> str:
