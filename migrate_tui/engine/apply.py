@@ -298,17 +298,7 @@ class _Run:
                 held.enter_context(fsio.presence_lock(self.layout.lock, self.lock_timeout))
             except LockTimeout as exc:
                 raise LockBusy(str(exc)) from None
-            st = fsio.lstat_or_none(path)
-            current_bytes = fsio.read_bytes(path) if st is not None else None
-            current: dict[str, Any] = {}
-            if current_bytes is not None:
-                try:
-                    current = jsonio.loads_document(current_bytes)
-                except (ValueError, RecursionError) as exc:
-                    raise ApplyError(f"{path} became unreadable since the scan ({exc}); "
-                                     "it was not touched") from None
-                if not isinstance(current, dict):
-                    raise ApplyError(f"{path} is no longer a JSON object; it was not touched")
+            st, current_bytes, current = store_as_it_is(path)
             merged = dict(current)
             keys_written: dict[str, str] = {}
             for w in written:
@@ -377,6 +367,23 @@ class _Run:
                 self.result.migrated.append(ps.file_id)
             self.on_event(Progress("verify", n, len(written), ps.file_id))
         self.result.verified = not problems
+
+
+def store_as_it_is(path: str) -> tuple[os.stat_result | None, bytes | None, dict[str, Any]]:
+    """A ``sessions.json`` read again under its lock, just before the merge: its status, its
+    bytes and its entries (none when it does not exist).  One that became unreadable or is no
+    longer an object stops the run (ApplyError); it is not touched."""
+    st = fsio.lstat_or_none(path)
+    data = fsio.read_bytes(path) if st is not None else None
+    if data is None:
+        return st, None, {}
+    try:
+        current = jsonio.loads_document(data)
+    except (ValueError, RecursionError) as exc:
+        raise ApplyError(f"{path} became unreadable since the scan ({exc}); it was not touched") from None
+    if not isinstance(current, dict):
+        raise ApplyError(f"{path} is no longer a JSON object; it was not touched")
+    return st, data, current
 
 
 def apply_plan(

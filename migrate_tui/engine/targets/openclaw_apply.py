@@ -22,7 +22,7 @@ from migrate_tui.core import fsio, jsonio
 from migrate_tui.core.errors import ApplyError, BackupError, LockBusy, LockTimeout, WorkspaceError
 from migrate_tui.core.layout import open_layout
 from migrate_tui.engine import backup, journal, preflight
-from migrate_tui.engine.apply import _describe, _outcomes_of, _Run, _tidy
+from migrate_tui.engine.apply import _describe, _outcomes_of, _Run, _tidy, store_as_it_is
 from migrate_tui.engine.model import (
     ApplyResult,
     CancelFlag,
@@ -212,17 +212,7 @@ def _merge(run: _Run, oplan: OpenClawPlan, written: list[TargetSession],
     except LockTimeout as exc:
         raise ApplyError(f"{exc}: OpenClaw's sessions.json was not changed") from None
     try:
-        st = fsio.lstat_or_none(target.store)
-        current_bytes = fsio.read_bytes(target.store) if st is not None else None
-        current: dict[str, Any] = {}
-        if current_bytes is not None:
-            try:
-                current = jsonio.loads_document(current_bytes)
-            except (ValueError, RecursionError) as exc:
-                raise ApplyError(f"{target.store} became unreadable since the scan ({exc}); "
-                                 "it was not touched") from None
-            if not isinstance(current, dict):
-                raise ApplyError(f"{target.store} is no longer a JSON object; it was not touched")
+        st, current_bytes, current = store_as_it_is(target.store)
         merged = dict(current)
         keys_written: dict[str, str] = {}
         for ts in written:
