@@ -181,6 +181,7 @@ def read(layout: Layout) -> JournalState:
         lines.pop()
     runs: dict[str, Run] = {}
     in_effect: list[dict[str, Any]] = []
+    shared: dict[str, str] = {}
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
@@ -196,6 +197,7 @@ def read(layout: Layout) -> JournalState:
         if wrong is not None:
             state.damage.append(Damage(path, wrong, number))
             continue
+        record = _compact(record, shared)
         op = record["op"]
         if op == "rollback":
             for run in runs.values():
@@ -217,6 +219,22 @@ def read(layout: Layout) -> JournalState:
     if len(data) == st.st_size:  # read whole, as the identity says
         _last = (identity, state)
     return state
+
+
+def _compact(record: dict[str, Any], shared: dict[str, str]) -> dict[str, Any]:
+    """The same record, its keys and its short repeated values (op, run id, command, target,
+    folder) one string object each across the journal: a record is parsed alone, so each
+    would otherwise be a string of its own, and a journal of 100,000 sessions is held whole."""
+    out = {}
+    for key, value in record.items():
+        key = shared.setdefault(key, key)
+        if key in _SHARED_VALUES and type(value) is str:
+            value = shared.setdefault(value, value)
+        out[key] = value
+    return out
+
+
+_SHARED_VALUES = frozenset({"op", "run", "command", "target", "dir"})
 
 
 def _cut_short(raw: bytes, exc: BaseException) -> bool:

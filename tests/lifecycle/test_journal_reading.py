@@ -1,0 +1,29 @@
+"""The journal is held whole by every command (a line per session migrated): what is read
+back equals what was written, and what repeats from record to record (the field names, the
+operation, the run id) is held once, not once per record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from migrate_tui.core.layout import open_layout
+from migrate_tui.engine import journal
+from tests.lifecycle.lifecycle_support import Workspace, three
+
+
+def test_records_read_back_as_written_sharing_what_repeats(ws: Workspace) -> None:
+    three(ws)
+    assert ws.migrate().rc == 0
+    layout = open_layout(str(ws.root))
+    written = [json.loads(line) for line in Path(layout.journal).read_bytes().splitlines()]
+    state = journal.read(layout)
+    assert state.records == written
+    assert [list(r) for r in state.records] == [list(r) for r in written]  # same key order
+    creates = [r for r in state.records if r["op"] == "create" and r.get("source")]
+    assert len(creates) == 3
+    first, *others = creates
+    for record in others:
+        assert record["op"] is first["op"] and record["run"] is first["run"]
+        for key in ("file", "sha256", "source", "source_sha256", "fixes"):
+            assert next(k for k in record if k == key) is next(k for k in first if k == key)
