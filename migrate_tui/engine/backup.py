@@ -76,10 +76,17 @@ def read_manifest(layout: Layout) -> tuple[Manifest, Damage | None]:
     if not isinstance(files, dict):
         return Manifest(), Damage(path, "is not a manifest (no object of files)", 1)
     good: dict[str, dict[str, Any]] = {}
+    runs: dict[str, str] = {}
     for name, info in files.items():
         wrong = _wrong_entry(name, info)
         if wrong is not None:
             return Manifest(good), Damage(path, f"the entry {name!r} {wrong}"[:300], _line_of(data, name))
+        # held for every session migrated: the run id and the original's name (mostly the
+        # copy's own) one string object each, not one per entry
+        if info.get("original") == name:
+            info["original"] = name
+        if type(info.get("run")) is str:
+            info["run"] = runs.setdefault(info["run"], info["run"])
         good[name] = info
     return Manifest(good), None
 

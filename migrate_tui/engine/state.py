@@ -27,7 +27,7 @@ from migrate_tui.engine.journal import Damage, JournalState, Run
 from migrate_tui.engine.oplock import OperationHolder, operation_holder
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What the latest committed migration that saw a legacy file made of it."""
 

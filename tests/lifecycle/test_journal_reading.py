@@ -1,4 +1,4 @@
-"""The journal is held whole by every command (a line per session migrated): what is read
+"""The journal and the manifest are held whole by every command (a line per session migrated): what is read
 back equals what was written, and what repeats from record to record (the field names, the
 operation, the run id) is held once, not once per record."""
 
@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from migrate_tui.core.layout import open_layout
-from migrate_tui.engine import journal
+from migrate_tui.engine import backup, journal
 from tests.lifecycle.lifecycle_support import Workspace, three
 
 
@@ -27,3 +27,16 @@ def test_records_read_back_as_written_sharing_what_repeats(ws: Workspace) -> Non
         assert record["op"] is first["op"] and record["run"] is first["run"]
         for key in ("file", "sha256", "source", "source_sha256", "fixes"):
             assert next(k for k in record if k == key) is next(k for k in first if k == key)
+
+
+def test_manifest_entries_share_the_run_id_and_their_name(ws: Workspace) -> None:
+    three(ws)
+    assert ws.migrate().rc == 0
+    layout = open_layout(str(ws.root))
+    written = json.loads(Path(layout.backup_dir, "manifest.json").read_bytes())["files"]
+    manifest, damage = backup.read_manifest(layout)
+    assert damage is None and manifest.files == written
+    entries = [(name, info) for name, info in manifest.files.items() if info["original"] == name]
+    assert len(entries) == 4  # the three sessions and session_map.json
+    for name, info in entries:
+        assert info["original"] is name and info["run"] is entries[0][1]["run"]
