@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from migrate_tui.demo import generate_workspace
 from migrate_tui.engine import commands
 from migrate_tui.engine.targets.openclaw_layout import openclaw_layout
 from tests.docs.test_report_schema import valid
-from tests.openclaw.openclaw_support import strict_json
+from tests.openclaw.openclaw_support import database_with, strict_json
 
 
 def cli(*args: Any, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -179,26 +178,11 @@ def test_a_key_taken_in_openclaws_store_is_a_decision(demo: tuple[Path, Path]) -
     assert strict_json((folder / "sessions.json").read_bytes())[key]["sessionId"] == sid
 
 
-def _database_with(state: Path, key: str, session_id: str) -> None:
-    path = state / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
-    path.parent.mkdir(parents=True)
-    db = sqlite3.connect(path)
-    db.executescript("""
-        CREATE TABLE session_nodes (session_key TEXT NOT NULL PRIMARY KEY, current_session_id TEXT NOT NULL,
-          entry_json TEXT NOT NULL, entry_valid INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);
-        CREATE TABLE session_windows (session_id TEXT PRIMARY KEY, session_key TEXT NOT NULL);
-    """)
-    db.execute("INSERT INTO session_nodes VALUES (?, ?, '{}', 1, 0)", (key, session_id))
-    db.execute("INSERT INTO session_windows VALUES (?, ?)", (session_id, key))
-    db.commit()
-    db.close()
-
-
 def test_refused_when_openclaws_database_would_be_shadowed(demo: tuple[Path, Path]) -> None:
     workspace, state = demo
     session_map = json.loads((workspace / ".sessions" / "session_map.json").read_text())
     key, sid = next(iter(session_map.items()))
-    _database_with(state, key, "live-session")
+    database_with(state, key, "live-session")
     before = tree(workspace), tree(state)
     run = cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state)
     assert run.returncode == 2
@@ -220,7 +204,7 @@ def test_database_conflicts_are_chosen_by_a_query_as_in_the_wizard(demo: tuple[P
     workspace, state = demo
     session_map = json.loads((workspace / ".sessions" / "session_map.json").read_text())
     key, sid = next(iter(session_map.items()))
-    _database_with(state, key, "live-session")
+    database_with(state, key, "live-session")
     skipped = cli("migrate", workspace, "--target", "openclaw", "--openclaw-state", state, "--json",
                   "--dry-run", "--skip-where", "problem:openclaw_database")
     assert skipped.returncode in (0, 1), skipped.stdout + skipped.stderr

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import sqlite3
 import stat
 import sys
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from migrate_tui.tui.screens.operation import OperationScreen
 from migrate_tui.tui.screens.plan import PlanScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.widgets.session_table import SessionTable
-from tests.openclaw.openclaw_support import strict_json
+from tests.openclaw.openclaw_support import database_with, strict_json
 from tests.tui.screen_text import screen_text
 from tests.tui.tui_support import SIZE, make_app, move_to, settle
 
@@ -53,22 +52,6 @@ def first_key(demo: Path) -> tuple[str, str]:
     """(key, session id) of the demo's first session_map.json entry."""
     session_map = json.loads((demo / "demo" / ".sessions" / "session_map.json").read_text())
     return next(iter(session_map.items()))
-
-
-def database_with(state: Path, key: str, session_id: str) -> None:
-    """The agent's SQLite database (OpenClaw 2026.9's tables we read) holding ``key``."""
-    path = state / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
-    path.parent.mkdir(parents=True)
-    db = sqlite3.connect(path)
-    db.executescript("""
-        CREATE TABLE session_nodes (session_key TEXT NOT NULL PRIMARY KEY, current_session_id TEXT NOT NULL,
-          entry_json TEXT NOT NULL, entry_valid INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);
-        CREATE TABLE session_windows (session_id TEXT PRIMARY KEY, session_key TEXT NOT NULL);
-    """)
-    db.execute("INSERT INTO session_nodes VALUES (?, ?, '{}', 1, 0)", (key, session_id))
-    db.execute("INSERT INTO session_windows VALUES (?, ?)", (session_id, key))
-    db.commit()
-    db.close()
 
 
 def store_of(state: Path) -> dict:

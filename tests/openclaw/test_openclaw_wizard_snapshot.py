@@ -15,7 +15,8 @@ from textual.widgets import Select
 
 from migrate_tui.demo import generate_workspace
 from migrate_tui.tui.widgets.session_table import SessionTable
-from tests.openclaw.test_openclaw_wizard_plan import database_with, first_key
+from tests.openclaw.openclaw_support import database_with
+from tests.openclaw.test_openclaw_wizard_plan import first_key
 from tests.tui.tui_support import make_app, move_to, settle
 
 
