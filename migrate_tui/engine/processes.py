@@ -14,8 +14,9 @@ server, a fresh interpreter, since forking a process that runs threads is unsafe
 stays here, one item at a time, when:
 
 * there is little of it (``MIN_ITEMS``, ``MIN_TOTAL_BYTES``), or the files are small
-  (``MIN_AVERAGE_BYTES``: sending a result back costs as much as computing it), or one
-  core, or ``MIGRATE_TUI_JOBS=1``;
+  (``MIN_AVERAGE_BYTES``: sending a result back costs as much as computing it; a caller
+  whose results are cheap to send, as the scan's, asks for less), or one core, or
+  ``MIGRATE_TUI_JOBS=1``;
 * a fault hook is installed (``fsio.fault_hook``): the hook must see every operation;
 * the workers cannot be started or die (the remaining items are done here).
 
@@ -59,11 +60,14 @@ PRELOAD = ["migrate_tui.engine.scan", "migrate_tui.engine.transcript_encoding"]
 PR_SET_PDEATHSIG = 1
 
 
-def jobs_for(sizes: list[int]) -> int:
-    """How many worker processes to use for items of these sizes (0: none, work here)."""
+def jobs_for(sizes: list[int], min_average_bytes: int | None = None) -> int:
+    """How many worker processes to use for items of these sizes (0: none, work here).
+    ``min_average_bytes``: the least average size worth sending out, for a caller whose
+    results cost less to send back than ``MIN_AVERAGE_BYTES`` assumes (never more than it)."""
     total = sum(sizes)
+    least = MIN_AVERAGE_BYTES if min_average_bytes is None else min(min_average_bytes, MIN_AVERAGE_BYTES)
     if (fsio.hooked() or len(sizes) < MIN_ITEMS or total < MIN_TOTAL_BYTES
-            or total < MIN_AVERAGE_BYTES * len(sizes)):
+            or total < least * len(sizes)):
         return 0
     wanted = os.environ.get(JOBS_VARIABLE, "").strip()
     if wanted:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import json
+import operator
 import os
 import stat
 import time
@@ -102,15 +104,16 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     on_event(PhaseStarted("scan", len(legacy)))
     # the files are parsed in worker processes when there are many (processes.py)
     legacy_sizes = [min(sizes.get(name, 0), max_file_bytes) for name, _ in legacy]
-    scans = processes.InOrder(
-        _scan_named, legacy, legacy_sizes, jobs=processes.jobs_for(legacy_sizes) if workers else 0,
+    jobs = processes.jobs_for(legacy_sizes, SCAN_MIN_AVERAGE_BYTES) if workers else 0
+    scans: processes.InOrder[SessionScan | tuple[Any, ...]] = processes.InOrder(
+        _scan_named, legacy, legacy_sizes, jobs=jobs,
         initializer=_scan_setup, initargs=(layout, result.transcripts, max_file_bytes),
         local_task=lambda item: scan_file(layout, item[0], result.transcripts, max_file_bytes, item[1]))
     try:
         for done, (name, _) in enumerate(legacy, 1):
             if cancel.is_set():
                 break
-            session = next(scans)
+            session = _restored(next(scans))
             total_bytes += session.size
             result.sessions.append(session)
             on_event(Progress("scan", done, len(legacy), name, total_bytes))
@@ -290,10 +293,43 @@ def _scan_setup(layout: Layout | None, transcripts: dict[str, int], limit: int) 
     _setup = (layout, transcripts, limit)
 
 
-def _scan_named(item: tuple[str, bool]) -> SessionScan:
+def _scan_named(item: tuple[str, bool]) -> tuple[Any, ...]:
+    """``scan_file`` in a worker process, its result as plain values (``_compact``)."""
     layout, transcripts, limit = _setup
     assert layout is not None
-    return scan_file(layout, item[0], transcripts, limit, item[1])
+    return _compact(scan_file(layout, item[0], transcripts, limit, item[1]))
+
+
+# A worker's result goes back to this process pickled.  A SessionScan and its ContentSummary
+# (dataclasses with slots) pickle through their __getstate__/__setstate__, Python functions:
+# about 12 us a session to write and as much to read back on corpus B, as much as reading
+# the file.  As one tuple of their fields' values (read in C by attrgetter, made back by the
+# classes' own __init__) it is about 8 us in the worker and 4 us here, so that workers pay
+# off for small files too (SCAN_MIN_AVERAGE_BYTES).
+_SESSION_FIELDS = [f.name for f in dataclasses.fields(SessionScan)]
+_CONTENT_FIELDS = [f.name for f in dataclasses.fields(ContentSummary)]
+assert all(f.init for f in dataclasses.fields(SessionScan) + dataclasses.fields(ContentSummary))
+_CONTENT_AT = _SESSION_FIELDS.index("content")
+_session_values = operator.attrgetter(*_SESSION_FIELDS)
+_content_values = operator.attrgetter(*_CONTENT_FIELDS)
+SCAN_MIN_AVERAGE_BYTES = 0
+
+
+def _compact(session: SessionScan) -> tuple[Any, ...]:
+    """A session as the tuple of its fields' values, its content (read without a fix) as
+    the tuple of its own; ``_restored`` makes it back."""
+    values = list(_session_values(session))
+    values[_CONTENT_AT] = _content_values(session.content)
+    return tuple(values)
+
+
+def _restored(result: SessionScan | tuple[Any, ...]) -> SessionScan:
+    """A session from ``_compact`` (a worker's result), or one scanned here, as it is."""
+    if type(result) is not tuple:
+        return result  # type: ignore[return-value]
+    values = list(result)
+    values[_CONTENT_AT] = ContentSummary(*values[_CONTENT_AT])
+    return SessionScan(*values)
 
 
 def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int,

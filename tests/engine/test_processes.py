@@ -29,6 +29,7 @@ from migrate_tui.engine import (
     apply_plan,
     build_plan,
     processes,
+    scan,
     scan_workspace,
 )
 from migrate_tui.engine.report import build_report
@@ -125,6 +126,9 @@ def test_little_work_stays_here(monkeypatch: pytest.MonkeyPatch) -> None:
     assert processes.jobs_for([1_000_000] * (processes.MIN_ITEMS - 1)) == 0  # few files
     assert processes.jobs_for([1_000] * 1_000) == 0  # 1 MB in all: starting workers would cost more
     assert processes.jobs_for([5_000] * 20_000) == 0  # small files: sending results back costs as much
+    # ... unless the results are cheap to send back, as the scan's are (scan._compact)
+    assert processes.jobs_for([5_000] * 20_000, scan.SCAN_MIN_AVERAGE_BYTES) == 2
+    assert processes.jobs_for([5_000] * 20_000, 10 ** 9) == 0  # never above MIN_AVERAGE_BYTES
 
 
 # ---------------------------------------------------------------- the iterator itself
