@@ -163,14 +163,16 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
                 workspace_dir, agent_id=agent_id, decisions=decisions, skip_where=skip_queries,
                 fix_where=fix_where, backup=not no_backup, max_file_bytes=max_file_size << 20,
                 on_event=on_event, cancel=cancel, workers=True, target=openclaw)
+            # what the scan and the plan made stays to the end: out of the collector's way,
+            # before it runs again (its first pass would go through all of it: 0.1 s of the
+            # dry run's 1 s on 20,000 small sessions)
+            gc.freeze()
         if prepared.refusal is not None:
             _refused(prepared.refusal, as_json, workspace=layout.workspace)
         assert prepared.plan is not None
         if not as_json and verbose:
             for option, text, count in prepared.chosen:
                 click.echo(f"{option} {text}: {count:,} session(s)", err=True)
-        # what the scan and the plan made stays to the end: out of the collector's way
-        gc.freeze()
         outcome = commands.migrate(prepared.plan, dry_run=dry_run, on_event=on_event,
                                    cancel=cancel, lock_timeout=lock_timeout, workers=True,
                                    target=openclaw)
