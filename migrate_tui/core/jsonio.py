@@ -149,9 +149,10 @@ def loads_document(data: bytes) -> Any:
 #   ``\"`` in both, and a key or value lost to a repetition takes its quotes with it.  Only
 #   a '"' written as ``\u0022`` would upset the count: such a file (or one that merely
 #   holds that text) goes the standard library's way;
-# * no ``-0`` (when there are integers): no "-0" in the source that a digit, ".", "e" or
-#   "E" does not follow (which is all a ``-0`` token can be; "-0" in a string only sends the
-#   file the standard library's way);
+# * no ``-0`` (when there are integers): no "-0" in the source followed by what may follow
+#   a number in a JSON text orjson accepted (white space, ",", "]", "}" or the end); a
+#   "-0" in a string followed by one of those only sends the file the standard library's
+#   way, and one followed by anything else, as in an id like "…-0c45…", does not;
 # * nesting within what the standard library parses: orjson writes no more than 254 levels.
 #
 # Each check is a count or a search over bytes, or a pass over the value.
@@ -187,7 +188,7 @@ def _number_types(value: Any) -> set[type]:
 
 
 _QUOTE_ESCAPE = re.compile(rb"\\u0022")
-_MINUS_ZERO = re.compile(rb"-0(?![0-9.eE])")
+_MINUS_ZERO = re.compile(rb"-0(?=[ \t\n\r,\]}]|\Z)")
 
 
 def _proof(source: bytes, values: list[Any], texts: list[bytes]) -> bool:

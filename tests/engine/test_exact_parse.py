@@ -104,6 +104,11 @@ TRIGGERS = {
     "integer past 64 bits after an escaped backslash": ['["\\\\", 18446744073709551616]'],
     "negative zero": ["-0"],
     "negative zero in a list": ["[1, -0, 2]"],
+    # each thing that may follow a number: the proof's search for -0 looks before each one
+    "negative zero before a bracket": ["[-0]"],
+    "negative zero before a space": ["[-0 ]"],
+    "negative zero before a tab": ['{"a": -0\t}'],
+    "negative zero before a carriage return": ["[-0\r\n]"],
     "nested 300 levels": ["[" * 300 + "]" * 300],
     "nested 1,000 levels": ["[" * 1000 + "]" * 1000],
 }
@@ -166,7 +171,9 @@ def test_a_plain_legacy_file_goes_the_fast_way(monkeypatch: pytest.MonkeyPatch) 
     values = ['"hello"', '"caf\\u00e9 \\ud83d\\ude00"', "0", "-7", str(2 ** 64 - 1), str(-(2 ** 63)),
               "true", "null", '[1, [2, {"a": null}], {}]', '{"b": 1, "a": {"c": []}}',
               '"a \\"quote\\" and -05 in a string"', '"1.5e3 and 1e400 in a string"',
-              '"ends in a backslash \\\\"', '{"k\\\\": "v", "q\\"": 3}', '"\\\\\\""']
+              '"ends in a backslash \\\\"', '{"k\\\\": "v", "q\\"": 3}', '"\\\\\\""',
+              # "-0" in a string, followed by what cannot follow a number: no reason to give way
+              '"ids like 5f3c-0c45-4e1a-0b2f and -0x"']
     data = legacy_doc(values, '{"label": "x", "input_tokens": -12}')
     (value,) = jsonio.exact_loads(data)
     assert same(value, jsonio.loads(data.decode()))
@@ -203,6 +210,8 @@ def test_orjson_s_value_is_used_only_where_it_is_the_lossless_one(values: list[s
 @given(data=st.binary(max_size=200) | st.text(max_size=60).map(lambda t: t.encode("utf-8", "surrogatepass")))
 @example(data=b'{"a": 1, "a": 2}')
 @example(data=b'[1, -0]')
+@example(data=b'-0')
+@example(data=b'-0 ')
 def test_any_bytes(data: bytes) -> None:
     exact = jsonio.exact_loads(data)
     if exact is None:
