@@ -1,0 +1,119 @@
+"""The proven dry bound: the least work a dry run that keeps its promises has to do, done
+as fast as this machine allows.
+
+    python -m benchmarks.dry_bound WORKSPACE
+
+``benchmarks.lower_bound --dry-run`` reads every file and parses it with orjson: it shows
+how fast a first pass can get, but our dry run may not stop there.  What it says is a
+promise about the real run, and these parts of it cannot be left out:
+
+* every legacy file read whole (a plan needs all of them before anything is written);
+* its SHA-256: the plan names the bytes it was made from, and apply refuses to write from
+  a file that changed since;
+* a parse, and the proof that the parsed value is the one the lossless parser gives (a
+  dry run that passes a file the real run would carry differently predicts nothing).
+  orjson parses several times faster than the standard library but is not lossless
+  (integers past 64 bits and every float become Python floats, a repeated key keeps its
+  last value silently, ``-0`` becomes ``0``); it refuses the rest (NaN, lone surrogates,
+  bad UTF-8, deep nesting).  The cheapest proof we know is ``migrate_tui.core.jsonio``'s,
+  done here in its plainest form: orjson's compact writing of the value has as many '"'
+  as the source (no key was lost to a repetition) and the source has no ``\\u0022``; one
+  pass over the value finds no float; where it finds an integer, the source has no
+  ``-0`` token.  A file that fails the proof would go to the standard library's parser,
+  which costs more: on the benchmark corpora none does, so the bound never pays for it.
+
+Two worker processes share the files (forked: nothing here runs threads before), each
+sends back one small tuple per file (its name, its session id, its message count and its
+SHA-256), and this process gathers them, as a dry run must before it can plan.  Left out:
+everything else our dry run does (classifying problems, dates, keys, the plan, the report,
+reading the index files, the locks); that is why this is a bound and not a dry run.
+Standard library and orjson only.
+
+It parses each file whole.  On one huge file (corpus C) our scan, which parses and proves
+a big file a megabyte at a time to bound its memory, took less CPU than this does: there
+the bound is not the least, and ours is compared with it only as an upper estimate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import sys
+
+import orjson
+
+WORKERS = 2
+_QUOTE_ESCAPE = re.compile(rb"\\u0022")
+_MINUS_ZERO = re.compile(rb"-0(?=[ \t\n\r,\]}]|\Z)")
+
+
+def _has_float(value: object) -> tuple[bool, bool]:
+    """(a float is in the value, an integer is), stopping at the first float."""
+    ints = False
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str or item is None:
+            continue
+        if kind is dict:
+            extend(item.values())  # type: ignore[attr-defined]
+        elif kind is list:
+            extend(item)  # type: ignore[arg-type]
+        elif kind is float:
+            return True, ints
+        elif kind is int:
+            ints = True
+    return False, ints
+
+
+def _proven(data: bytes, value: object) -> bool:
+    text = orjson.dumps(value)
+    if data.count(b'"') != text.count(b'"') or _QUOTE_ESCAPE.search(data):
+        return False
+    floats, ints = _has_float(value)
+    return not floats and not (ints and _MINUS_ZERO.search(data))
+
+
+def _first_pass(job: tuple[str, list[str]]) -> list[tuple[str, str, int, str]]:
+    folder, names = job
+    found = []
+    for name in names:
+        fd = os.open(os.path.join(folder, name), os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            data = os.read(fd, os.fstat(fd).st_size + 1)
+        finally:
+            os.close(fd)
+        digest = hashlib.sha256(data).hexdigest()
+        doc = orjson.loads(data)
+        if not _proven(data, doc):
+            raise SystemExit(f"{name}: orjson's value is not proven lossless; this bound does "
+                             "not carry the standard library's parse")
+        found.append((name, doc["session_id"], len(doc["messages"]), digest))
+    return found
+
+
+def dry_bound(workspace: str) -> int:
+    folder = os.path.join(workspace, ".sessions")
+    names = sorted(n for n in os.listdir(folder)
+                   if n.endswith(".json") and n not in ("session_map.json", "sessions.json"))
+    jobs = [(folder, names[i::WORKERS]) for i in range(WORKERS)]
+    with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
+        return len([item for part in pool.map(_first_pass, jobs) for item in part])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    print(json.dumps({"migrated": dry_bound(args[0])}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
