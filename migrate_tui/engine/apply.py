@@ -351,7 +351,7 @@ class _Run:
                 problems.append(f"sessions.json: the entry {key!r} is not what was written")
         for n, w in enumerate(written, 1):
             ps = w.ps
-            reachable = [k for k in ps.keys + ps.kept_keys
+            reachable = [k for k in (*ps.keys, *ps.kept_keys)
                          if isinstance(store.get(k), dict) and store[k].get("session_id") == ps.final_id]
             if not reachable and ps.transcript != "keep-existing":
                 lost = self.lost_keys.get(ps.file_id)

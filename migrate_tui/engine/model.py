@@ -6,11 +6,16 @@ Plain dataclasses, no I/O.  The data flows one way: files → ``ScanResult`` →
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any, Literal, Protocol
+
+from migrate_tui.core import ids
 
 
 class Severity(StrEnum):
@@ -85,49 +90,306 @@ class TranscriptCheck:
     size: int
 
 
-@dataclass(slots=True)
+# Shared, immutable empties: most sessions have no problem, no variant, no bad message.  A
+# record holds these (or a tuple made once, when it has something) rather than a fresh list
+# or dict per session: at 100,000 sessions the empties alone were 0.4 KB a session.  Being
+# immutable, one session's problems can never land in another's by an append.
+NO_PROBLEMS: tuple[Problem, ...] = ()
+_NO_MAPPING: Mapping[Any, Any] = MappingProxyType({})
+
+
+def _rare_attribute(name: str, default: Any) -> Any:
+    """An attribute most records leave at ``default``: kept in the record's ``_rare`` dict,
+    made only when one such attribute is set to something else."""
+
+    def get(self: ContentSummary) -> Any:
+        rare = self._rare
+        return default if rare is None else rare.get(name, default)
+
+    def put(self: ContentSummary, value: Any) -> None:
+        if value is None if default is None else not value:  # the default (or an empty one)
+            if self._rare is not None:
+                self._rare.pop(name, None)
+            return
+        if self._rare is None:
+            self._rare = {}
+        self._rare[name] = value
+
+    return property(get, put)
+
+
 class ContentSummary:
-    """What a legacy file holds, read with one set of content fixes.  No messages kept."""
+    """What a legacy file holds, read with one set of content fixes.  No messages kept.
 
-    readable: bool = False
-    content_id: Any = None  # "session_id" inside the file (any JSON value), None when absent
-    message_count: int = 0
-    bad_messages: list[int] = field(default_factory=list)
-    entry_fields: dict[str, Any] = field(default_factory=dict)  # metadata carried into the entry
-    not_carried: list[str] = field(default_factory=list)
-    updated_at_ms: int | None = None
-    created_at_ms: int | None = None
-    meta_key: str | None = None  # metadata["session_key"], when it is a valid key
-    salvage_count: int | None = None
-    salvage_missing: list[str] = field(default_factory=list)
-    replaced_bytes: int = 0
-    problems: list[Problem] = field(default_factory=list)  # content problems and warnings
-    transcripts: dict[str, TranscriptCheck] = field(default_factory=dict)  # candidate id → check
-    # with no content fix: legacy.exact_token(sha256) when orjson provably reads the file
-    # exactly as the lossless parser does (apply may then parse it with orjson), else None
-    messages_digest: str | None = None
+    Held compactly (one per session, 100,000 at a time): the sequences are tuples (the
+    shared empty one when there is nothing), the metadata carried into the entry is a tuple
+    of field names shared by every file with the same fields plus a tuple of their values,
+    the few attributes most files leave at their default live in one small dict made only
+    when one is set, and ``messages_digest`` refers to the scan's SHA-256 bytes."""
+
+    __slots__ = (
+        "_digest",
+        "_fields",
+        "_rare",
+        "content_id",
+        "created_at_ms",
+        "message_count",
+        "not_carried",
+        "problems",
+        "readable",
+        "updated_at_ms",
+    )
+
+    readable: bool
+    content_id: Any  # "session_id" inside the file (any JSON value), None when absent
+    message_count: int
+    not_carried: Sequence[str]
+    updated_at_ms: int | None
+    created_at_ms: int | None
+    problems: Sequence[Problem]  # content problems and warnings
+    # bad_messages: Sequence[int]; meta_key: metadata["session_key"] when it is a valid key;
+    # salvage_count: int | None; salvage_missing: Sequence[str]; replaced_bytes: int;
+    # transcripts: candidate id → TranscriptCheck (properties below)
+
+    def __init__(self, readable: bool = False, content_id: Any = None, message_count: int = 0,
+                 bad_messages: Sequence[int] = (), entry_fields: Mapping[str, Any] | None = None,
+                 not_carried: Sequence[str] = (), updated_at_ms: int | None = None,
+                 created_at_ms: int | None = None, meta_key: str | None = None,
+                 salvage_count: int | None = None, salvage_missing: Sequence[str] = (),
+                 replaced_bytes: int = 0, problems: Sequence[Problem] = NO_PROBLEMS,
+                 transcripts: Mapping[str, TranscriptCheck] | None = None,
+                 messages_digest: str | None = None) -> None:
+        self.readable = readable
+        self.content_id = content_id
+        self.message_count = message_count
+        self.not_carried = not_carried
+        self.updated_at_ms = updated_at_ms
+        self.created_at_ms = created_at_ms
+        self.problems = problems
+        self._fields: tuple[Any, ...] | None = None
+        self._digest: bytes | str | None = None
+        self._rare: dict[str, Any] | None = None
+        if entry_fields:
+            self.entry_fields = entry_fields
+        if messages_digest is not None:
+            self.messages_digest = messages_digest
+        if bad_messages:
+            self.bad_messages = bad_messages
+        if meta_key is not None:
+            self.meta_key = meta_key
+        if salvage_count is not None:
+            self.salvage_count = salvage_count
+        if salvage_missing:
+            self.salvage_missing = salvage_missing
+        if replaced_bytes:
+            self.replaced_bytes = replaced_bytes
+        if transcripts:
+            self.transcripts = transcripts
+
+    # the metadata carried into the entry: (names, *values), names shared between files
+    @property
+    def entry_fields(self) -> dict[str, Any]:
+        """The metadata carried into the entry (a new dict at each call)."""
+        held = self._fields
+        if held is None:
+            return {}
+        return dict(zip(held[0], held[1:], strict=True))
+
+    @entry_fields.setter
+    def entry_fields(self, value: Mapping[str, Any]) -> None:
+        self._fields = (_shared_names(tuple(value)), *value.values()) if value else None
+
+    def set_entry_fields(self, names: tuple[str, ...], values: Sequence[Any]) -> None:
+        """``entry_fields`` from its names (shared by the caller between files) and values."""
+        self._fields = (names, *values) if names else None
+
+    @property
+    def messages_digest(self) -> str | None:
+        """With no content fix: legacy.exact_token(sha256) when orjson provably reads the
+        file exactly as the lossless parser does (apply may then parse it with orjson)."""
+        held = self._digest
+        if held is None or isinstance(held, str):
+            return held
+        from migrate_tui.engine.legacy import exact_token
+        return exact_token(held.hex())
+
+    @messages_digest.setter
+    def messages_digest(self, value: str | None) -> None:
+        self._digest = value
+
+    def mark_exact(self, sha256: bytes) -> None:
+        """``messages_digest`` is the exact token of this SHA-256 (its 32 bytes, shared)."""
+        self._digest = sha256
+
+    bad_messages = _rare_attribute("bad_messages", ())
+    meta_key = _rare_attribute("meta_key", None)
+    salvage_count = _rare_attribute("salvage_count", None)
+    salvage_missing = _rare_attribute("salvage_missing", ())
+    replaced_bytes = _rare_attribute("replaced_bytes", 0)
+    transcripts = _rare_attribute("transcripts", _NO_MAPPING)
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.readable, self.content_id, self.message_count, tuple(self.bad_messages),
+                self.entry_fields, tuple(self.not_carried), self.updated_at_ms,
+                self.created_at_ms, self.meta_key, self.salvage_count,
+                tuple(self.salvage_missing), self.replaced_bytes, tuple(self.problems),
+                dict(self.transcripts), self.messages_digest)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        names = ("readable", "content_id", "message_count", "bad_messages", "entry_fields",
+                 "not_carried", "updated_at_ms", "created_at_ms", "meta_key", "salvage_count",
+                 "salvage_missing", "replaced_bytes", "problems", "transcripts", "messages_digest")
+        return "ContentSummary(" + ", ".join(
+            f"{n}={v!r}" for n, v in zip(names, self._values(), strict=True)) + ")"
 
 
-@dataclass(slots=True)
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple per distinct set of field names (there are a handful), not one per file."""
+    if len(_NAMES) > 4096:
+        return names
+    return _NAMES.setdefault(names, names)
+
+
+_MODES: dict[int, int] = {}
+
+
 class SessionScan:
-    """Everything scanning learned about one legacy file."""
+    """Everything scanning learned about one legacy file.
 
-    file_name: str  # the name inside .sessions/ (may be unsafe; never joined into a path unchecked)
+    Held compactly (100,000 at a time): ``file_name`` and ``path`` are made from
+    ``file_id`` and the folder when asked for; ``sha256`` is kept as its 32 bytes and given
+    as hex; ``file_problems`` and ``keys`` are tuples (the shared empty one when there is
+    nothing); ``variants`` is held only when there is one."""
+
+    __slots__ = (
+        "_dir",
+        "_mode",
+        "_odd",
+        "_sha",
+        "_variants",
+        "content",
+        "file_id",
+        "file_problems",
+        "keys",
+        "kind",
+        "mtime_ns",
+        "size",
+    )
+
     file_id: str  # the name without ".json"
-    path: str = ""  # the full path, for messages
-    kind: str = "regular file"
-    size: int = 0
-    mtime_ns: int = 0
-    mode: int = 0o600
-    sha256: str | None = None
-    file_problems: list[Problem] = field(default_factory=list)  # symlink, FIFO, too large, ...
-    content: ContentSummary = field(default_factory=ContentSummary)  # read as it is
-    variants: dict[frozenset[str], ContentSummary] = field(default_factory=dict)  # with content fixes
-    keys: list[str] = field(default_factory=list)  # session_map keys pointing at this session
+    kind: str
+    size: int
+    mtime_ns: int
+    file_problems: Sequence[Problem]  # symlink, FIFO, too large, ...
+    content: ContentSummary  # read as it is
+    keys: Sequence[str]  # session_map keys pointing at this session
+
+    def __init__(self, file_name: str, file_id: str, path: str = "", kind: str = "regular file",
+                 size: int = 0, mtime_ns: int = 0, mode: int = 0o600, sha256: str | bytes | None = None,
+                 file_problems: Sequence[Problem] = NO_PROBLEMS,
+                 content: ContentSummary | None = None,
+                 variants: dict[frozenset[str], ContentSummary] | None = None,
+                 keys: Sequence[str] = (), *, folder: str | None = None) -> None:
+        self.file_id = file_id
+        self.kind = kind
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.mode = mode
+        self.sha256 = sha256
+        self.file_problems = file_problems
+        self.content = content if content is not None else ContentSummary()
+        self._variants = variants or None
+        self.keys = keys
+        # ``folder``: the folder the file is in, the path then made from it (given by the
+        # scan, one string shared by every session); else what is not as usual
+        self._dir = folder
+        odd = {}
+        if file_name != file_id + ".json":
+            odd["file_name"] = file_name
+        if folder is None and path:
+            odd["path"] = path
+        self._odd: dict[str, str] | None = odd or None
+
+    @property
+    def file_name(self) -> str:
+        """The name inside .sessions/ (may be unsafe; never joined into a path unchecked)."""
+        odd = self._odd
+        if odd is not None and "file_name" in odd:
+            return odd["file_name"]
+        return self.file_id + ".json"
+
+    @property
+    def path(self) -> str:
+        """The full path, for messages ("" when the scan did not say)."""
+        odd = self._odd
+        if odd is not None and "path" in odd:
+            return odd["path"]
+        if self._dir is None:
+            return ""
+        return ids.display(os.path.join(self._dir, self.file_name))
+
+    @path.setter
+    def path(self, value: str) -> None:
+        self._odd = {**(self._odd or {}), "path": value}
+
+    @property
+    def mode(self) -> int:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: int) -> None:
+        self._mode = _MODES.setdefault(value, value) if len(_MODES) < 64 else value
+
+    @property
+    def sha256(self) -> str | None:
+        """The file's SHA-256, hex (None: not read)."""
+        held = self._sha
+        return held.hex() if isinstance(held, bytes) else held
+
+    @sha256.setter
+    def sha256(self, value: str | bytes | None) -> None:
+        if isinstance(value, str) and len(value) == 64:
+            try:
+                raw = bytes.fromhex(value)
+            except ValueError:
+                raw = None
+            if raw is not None and raw.hex() == value:
+                self._sha: bytes | str | None = raw
+                return
+        elif isinstance(value, bytes) and len(value) != 32:
+            raise ValueError("a SHA-256 is 32 bytes")
+        self._sha = value
+
+    @property
+    def sha256_raw(self) -> bytes | None:
+        """The SHA-256's 32 bytes (None: not read, or not held as bytes)."""
+        held = self._sha
+        return held if isinstance(held, bytes) else None
+
+    @property
+    def variants(self) -> Mapping[frozenset[str], ContentSummary]:
+        """The file read with each combination of the content fixes it needs."""
+        held = self._variants
+        return _NO_MAPPING if held is None else held
+
+    def add_variant(self, fixes: frozenset[str], summary: ContentSummary) -> None:
+        if self._variants is None:
+            self._variants = {}
+        self._variants[fixes] = summary
 
     @property
     def problems(self) -> list[Problem]:
-        return self.file_problems + self.content.problems
+        return [*self.file_problems, *self.content.problems]
 
     @property
     def content_fixes(self) -> frozenset[str]:
@@ -138,10 +400,28 @@ class SessionScan:
         return frozenset(out)
 
     def summary_for(self, fixes: frozenset[str]) -> ContentSummary:
-        if not fixes or not self.variants:  # most sessions: no fix, or none that reads differently
+        if not fixes or self._variants is None:  # most sessions: no fix, or none that reads differently
             return self.content
         combo = fixes & self.content_fixes
-        return self.variants.get(combo, self.content) if combo else self.content
+        return self._variants.get(combo, self.content) if combo else self.content
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.file_name, self.file_id, self.path, self.kind, self.size, self.mtime_ns,
+                self.mode, self.sha256, tuple(self.file_problems), self.content,
+                dict(self.variants), tuple(self.keys))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        names = ("file_name", "file_id", "path", "kind", "size", "mtime_ns", "mode", "sha256",
+                 "file_problems", "content", "variants", "keys")
+        return "SessionScan(" + ", ".join(
+            f"{n}={v!r}" for n, v in zip(names, self._values(), strict=True)) + ")"
 
 
 @dataclass
@@ -196,27 +476,49 @@ MIGRATE = Decision()
 SKIP = Decision(skip=True)
 
 
+class _Lazy:
+    """Held in ``PlannedSession.entry`` for an entry made from the plan when asked for."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "LAZY_ENTRY"
+
+
+LAZY_ENTRY: Any = _Lazy()
+
+
 @dataclass(slots=True)
 class PlannedSession:
-    """What the migration will do with one legacy file, given the decision."""
+    """What the migration will do with one legacy file, given the decision.
+
+    Held compactly (100,000 at a time): the sequences are tuples, shared with the scan
+    where they are the same (the keys, what is not carried) and the shared empty one when
+    there is nothing, and ``entry`` is made from the session's id, ``updated_at`` and the
+    scan's metadata when asked for (a new dict at each call), unless one is set."""
 
     scan: SessionScan
     decision: Decision
     action: Action  # "done": already migrated; "blocked": a problem left undecided
     final_id: str | None = None
-    keys: list[str] = field(default_factory=list)  # keys whose entries will be written
-    kept_keys: list[str] = field(default_factory=list)  # keys left as they are (done, or keep-existing)
+    keys: Sequence[str] = ()  # keys whose entries will be written
+    kept_keys: Sequence[str] = ()  # keys left as they are (done, or keep-existing)
     entry: dict[str, Any] | None = None  # the entry written under each key
     transcript: str = "write"  # "write" | "same" | "extended" | "keep-existing" | "replace-existing"
-    open_problems: list[Problem] = field(default_factory=list)  # problems the decision leaves unresolved
-    notes: list[str] = field(default_factory=list)  # what the fixes do, what is used instead
-    not_carried: list[str] = field(default_factory=list)
+    open_problems: Sequence[Problem] = ()  # problems the decision leaves unresolved
+    notes: Sequence[str] = ()  # what the fixes do, what is used instead
+    not_carried: Sequence[str] = ()
     message_count: int = 0  # messages the transcript will hold
+    updated_at: int | None = None  # the entry's updated_at, for an entry made when asked for
 
     @property
     def file_id(self) -> str:
         return self.scan.file_id
 
+    @property
+    def has_entry(self) -> bool:
+        """``entry is not None``, without making it."""
+        return _entry_slot.__get__(self, PlannedSession) is not None
 
     @property
     def label(self) -> str:
@@ -224,6 +526,24 @@ class PlannedSession:
         if self.action in ("skip", "blocked"):
             return "skip"
         return self.decision.label if self.decision.fixes else "migrate"
+
+
+# ``entry`` is a property over its slot: the slot holds the entry, None, or LAZY_ENTRY
+_entry_slot: Any = PlannedSession.__dict__["entry"]
+
+
+def _get_entry(ps: PlannedSession) -> dict[str, Any] | None:
+    held = _entry_slot.__get__(ps, PlannedSession)
+    if held is not LAZY_ENTRY:
+        return held
+    final_id = ps.final_id
+    entry: dict[str, Any] = {"session_id": final_id, "updated_at": ps.updated_at,
+                             "session_file": f"{final_id}.jsonl"}
+    entry.update(ps.scan.summary_for(ps.decision.fixes).entry_fields)
+    return entry
+
+
+setattr(PlannedSession, "entry", property(_get_entry, _entry_slot.__set__))  # noqa: B010
 
 
 @dataclass

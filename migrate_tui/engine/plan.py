@@ -13,6 +13,7 @@ from typing import Any
 from migrate_tui.core import ids
 from migrate_tui.engine.legacy import problem
 from migrate_tui.engine.model import (
+    LAZY_ENTRY,
     MIGRATE,
     ContentSummary,
     Decision,
@@ -153,12 +154,11 @@ def _plan_plain(s: SessionScan, decision: Decision) -> PlannedSession | None:
     for p in summary.problems:
         if p.severity is Severity.PROBLEM:
             return None
-    entry: dict[str, Any] = {"session_id": fid, "updated_at": summary.updated_at_ms,
-                             "session_file": f"{fid}.jsonl"}
-    entry.update(summary.entry_fields)
+    # the entry ({"session_id", "updated_at", "session_file"} + the metadata carried) is
+    # made from these when asked for; the sequences are the scan's own (tuples)
     return PlannedSession(scan=s, decision=decision, action="skip" if decision.skip else "migrate",
-                          final_id=fid, entry=entry, not_carried=list(summary.not_carried),
-                          message_count=summary.message_count)
+                          final_id=fid, entry=LAZY_ENTRY, not_carried=summary.not_carried,
+                          message_count=summary.message_count, updated_at=summary.updated_at_ms)
 
 
 def _plan_one(s: SessionScan, decision: Decision, scan: ScanResult, agent_id: str) -> PlannedSession:
@@ -172,7 +172,7 @@ def _plan_one(s: SessionScan, decision: Decision, scan: ScanResult, agent_id: st
         return ps
     summary = s.summary_for(decision.fixes)
     ps.message_count = summary.message_count
-    ps.not_carried = list(summary.not_carried)
+    ps.not_carried = summary.not_carried
     open_problems = [p for p in summary.problems if p.severity is Severity.PROBLEM]
     notes = _content_notes(s, decision.fixes, summary)
 
@@ -211,10 +211,8 @@ def _plan_one(s: SessionScan, decision: Decision, scan: ScanResult, agent_id: st
     ps.open_problems = open_problems
     ps.notes = notes
     if final_id is not None and updated is not None:
-        entry: dict[str, Any] = {
-            "session_id": final_id, "updated_at": updated, "session_file": f"{final_id}.jsonl"}
-        entry.update(summary.entry_fields)
-        ps.entry = entry
+        ps.updated_at = updated
+        ps.entry = LAZY_ENTRY  # made from final_id, updated_at and the metadata when asked for
         _plan_transcript(ps, summary, decision)
     if decision.skip:
         ps.action = "skip"
@@ -281,21 +279,26 @@ def _plan_transcript(ps: PlannedSession, summary: ContentSummary, decision: Deci
         return
     name = f"{ps.final_id}.jsonl"
     if check.state == "not_regular":
-        ps.open_problems.append(problem(
+        _add(ps, "open_problems", _no_fixes(problem(
             "transcript_conflict", f"{name} exists and is not a regular file; it is never "
-            "written through", _path(ps.scan)))
-        ps.open_problems[-1] = _no_fixes(ps.open_problems[-1])
+            "written through", _path(ps.scan))))
         return
     if "keep-existing" in decision.fixes:
         ps.transcript = "keep-existing"
-        ps.notes.append(f"the existing {name} is kept; this file's messages stay in the backup only")
+        _add(ps, "notes", f"the existing {name} is kept; this file's messages stay in the backup only")
     elif "replace-existing" in decision.fixes:
         ps.transcript = "replace-existing"
-        ps.notes.append(f"the existing {name} is replaced (it goes to the backup first)")
+        _add(ps, "notes", f"the existing {name} is replaced (it goes to the backup first)")
     else:
-        ps.open_problems.append(problem(
+        _add(ps, "open_problems", problem(
             "transcript_conflict", f"{name} already exists with other content "
             f"({check.size:,} bytes)", _path(ps.scan)))
+
+
+def _add(ps: PlannedSession, name: str, item: Any) -> None:
+    """Append to one of ``ps``'s sequences (a tuple, maybe the shared empty one: a new tuple
+    is made, so nothing is ever added to a sequence another session holds)."""
+    setattr(ps, name, (*getattr(ps, name), item))
 
 
 def _no_fixes(p: Problem) -> Problem:
@@ -318,16 +321,13 @@ def _settle_ids(planned: list[PlannedSession]) -> None:
             continue
         if "rename" in ps.decision.fixes:
             new_id = ids.rename_id(ps.final_id, ps.file_id)
-            ps.notes.append(f"the id {ps.final_id!r} is taken by {first.scan.file_name}; "
-                            f"renamed {new_id!r}")
-            ps.final_id = new_id
-            if ps.entry is not None:
-                ps.entry["session_id"] = new_id
-                ps.entry["session_file"] = f"{new_id}.jsonl"
+            _add(ps, "notes", f"the id {ps.final_id!r} is taken by {first.scan.file_name}; "
+                 f"renamed {new_id!r}")
+            ps.final_id = new_id  # the entry (made when asked for) follows
             ps.transcript = "write"
             owners[new_id] = ps
         else:
-            ps.open_problems.append(problem(
+            _add(ps, "open_problems", problem(
                 "duplicate_id", f"{first.scan.file_name} has the same session id "
                 f"{ps.final_id!r}", _path(ps.scan)))
 
@@ -336,66 +336,84 @@ def _settle_keys(planned: list[PlannedSession], scan: ScanResult, agent_id: str)
     existing = scan.store_entries
     claimed: set[str] = set(scan.session_map)
     for ps in planned:
-        if ps.entry is None:
+        if not ps.has_entry:
             continue
-        keys = list(ps.scan.keys)
-        summary = ps.scan.summary_for(ps.decision.fixes)
-        if not keys and ps.transcript in ("same", "extended"):
-            # migrated already (by an earlier run, perhaps with another --agent-id): the
-            # entries that reach it are kept, and no second key is made for it
-            reaching = _keys_reaching(scan, ps.final_id or "")
-            if reaching:
-                claimed.update(reaching)
-                ps.kept_keys += reaching
-                ps.notes.append(f"already migrated: reachable as {reaching[0]!r}; no other key is "
-                                "made for it")
-                continue
-        if not keys:
-            meta = summary.meta_key
-            if meta and meta not in claimed and _free_for(existing, meta, ps.final_id):
-                keys = [meta]
-                ps.notes.append(f"no key points at this session: metadata.session_key {meta!r} is used")
-            else:
-                fallback = ids.fallback_key(agent_id, ps.final_id or "")
-                if fallback in claimed:
-                    # another session's key (rule 1): never taken over, not even by this rule
-                    owner = scan.session_map.get(fallback)
-                    whose = f"session {owner!r} (session_map.json)" if owner else "another session"
-                    ps.open_problems.append(_no_fixes(problem(
-                        "key_conflict", f"no key points at this session, and the key it would "
-                        f"get, {fallback!r}, already belongs to {whose}; add a key for it to "
-                        "session_map.json, or skip it", _path(ps.scan))))
-                    continue
-                keys = [fallback]
-                why = " (its metadata.session_key is taken)" if meta else ""
-                ps.notes.append(f"no key points at this session: it gets {fallback!r}{why}")
-        for key in keys:
-            claimed.add(key)
-            current = existing.get(key)
-            if current is None:
-                ps.keys.append(key)
-            elif current.get("session_id") == ps.final_id:
-                ps.kept_keys.append(key)
-            elif "keep-existing" in ps.decision.fixes:
-                ps.kept_keys.append(key)
-                ps.notes.append(f"{key!r} keeps its existing entry (session "
-                                f"{current.get('session_id')!r})")
-            elif "replace-existing" in ps.decision.fixes:
-                ps.keys.append(key)
-                ps.notes.append(f"{key!r} is replaced (it pointed at session "
-                                f"{current.get('session_id')!r}; the old sessions.json goes to the backup)")
-            else:
-                ps.open_problems.append(problem(
-                    "key_conflict", f"the key {key!r} already points at session "
-                    f"{current.get('session_id')!r} in sessions.json", _path(ps.scan)))
-        reachable = ps.keys or any(
-            existing.get(k, {}).get("session_id") == ps.final_id for k in ps.kept_keys)
-        if not reachable and not ps.open_problems:
+        new_keys: list[str] = []
+        kept: list[str] = list(ps.kept_keys)
+        notes: list[str] = list(ps.notes)
+        problems: list[Problem] = list(ps.open_problems)
+        try:
+            _settle_keys_of(ps, scan, agent_id, existing, claimed, new_keys, kept, notes, problems)
+        finally:
+            # the sequences the session holds: tuples, the scan's own keys when they are the same
+            scan_keys = ps.scan.keys
+            ps.keys = scan_keys if new_keys == list(scan_keys) else tuple(new_keys)
+            ps.kept_keys = tuple(kept)
+            ps.notes = tuple(notes)
+            ps.open_problems = tuple(problems)
+
+
+def _settle_keys_of(ps: PlannedSession, scan: ScanResult, agent_id: str,
+                    existing: Mapping[str, Any], claimed: set[str], new_keys: list[str],
+                    kept: list[str], notes: list[str], problems: list[Problem]) -> None:
+    keys = list(ps.scan.keys)
+    summary = ps.scan.summary_for(ps.decision.fixes)
+    if not keys and ps.transcript in ("same", "extended"):
+        # migrated already (by an earlier run, perhaps with another --agent-id): the
+        # entries that reach it are kept, and no second key is made for it
+        reaching = _keys_reaching(scan, ps.final_id or "")
+        if reaching:
+            claimed.update(reaching)
+            kept += reaching
+            notes.append(f"already migrated: reachable as {reaching[0]!r}; no other key is "
+                         "made for it")
+            return
+    if not keys:
+        meta = summary.meta_key
+        if meta and meta not in claimed and _free_for(existing, meta, ps.final_id):
+            keys = [meta]
+            notes.append(f"no key points at this session: metadata.session_key {meta!r} is used")
+        else:
             fallback = ids.fallback_key(agent_id, ps.final_id or "")
-            if _free_for(existing, fallback, ps.final_id) and fallback not in keys \
-                    and fallback not in claimed:
-                ps.keys.append(fallback)
-                ps.notes.append(f"all its keys keep their existing entries: it is reachable as {fallback!r}")
+            if fallback in claimed:
+                # another session's key (rule 1): never taken over, not even by this rule
+                owner = scan.session_map.get(fallback)
+                whose = f"session {owner!r} (session_map.json)" if owner else "another session"
+                problems.append(_no_fixes(problem(
+                    "key_conflict", f"no key points at this session, and the key it would "
+                    f"get, {fallback!r}, already belongs to {whose}; add a key for it to "
+                    "session_map.json, or skip it", _path(ps.scan))))
+                return
+            keys = [fallback]
+            why = " (its metadata.session_key is taken)" if meta else ""
+            notes.append(f"no key points at this session: it gets {fallback!r}{why}")
+    for key in keys:
+        claimed.add(key)
+        current = existing.get(key)
+        if current is None:
+            new_keys.append(key)
+        elif current.get("session_id") == ps.final_id:
+            kept.append(key)
+        elif "keep-existing" in ps.decision.fixes:
+            kept.append(key)
+            notes.append(f"{key!r} keeps its existing entry (session "
+                         f"{current.get('session_id')!r})")
+        elif "replace-existing" in ps.decision.fixes:
+            new_keys.append(key)
+            notes.append(f"{key!r} is replaced (it pointed at session "
+                         f"{current.get('session_id')!r}; the old sessions.json goes to the backup)")
+        else:
+            problems.append(problem(
+                "key_conflict", f"the key {key!r} already points at session "
+                f"{current.get('session_id')!r} in sessions.json", _path(ps.scan)))
+    reachable = new_keys or any(
+        existing.get(k, {}).get("session_id") == ps.final_id for k in kept)
+    if not reachable and not problems:
+        fallback = ids.fallback_key(agent_id, ps.final_id or "")
+        if _free_for(existing, fallback, ps.final_id) and fallback not in keys \
+                and fallback not in claimed:
+            new_keys.append(fallback)
+            notes.append(f"all its keys keep their existing entries: it is reachable as {fallback!r}")
 
 
 def _keys_reaching(scan: ScanResult, session_id: str) -> list[str]:
@@ -418,9 +436,15 @@ def _free_for(existing: Mapping[str, Any], key: str, session_id: str | None) -> 
 
 
 def _finish(ps: PlannedSession) -> None:
+    # the sequences held as tuples (the shared empty one when there is nothing), as
+    # _settle_keys leaves those it settles
+    for name in ("open_problems", "notes"):
+        held = getattr(ps, name)
+        if type(held) is not tuple:
+            setattr(ps, name, tuple(held))
     if ps.action == "skip":
         return
-    if ps.open_problems or ps.entry is None:
+    if ps.open_problems or not ps.has_entry:
         ps.action = "blocked"
         return
     if ps.transcript in ("same", "extended", "keep-existing") and not ps.keys:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import itertools
 import json
-import operator
 import os
 import stat
 import time
@@ -27,7 +25,6 @@ from migrate_tui.engine import journal, processes
 from migrate_tui.engine.legacy import (
     carried_fields,
     decode,
-    exact_token,
     line_col,
     problem,
     read_legacy,
@@ -37,6 +34,7 @@ from migrate_tui.engine.legacy import (
 )
 from migrate_tui.engine.model import (
     CONTENT_FIXES,
+    NO_PROBLEMS,
     CancelFlag,
     ContentSummary,
     EventSink,
@@ -90,6 +88,7 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
           now: float | None, workers: bool) -> ScanResult:
     layout = open_layout(workspace)
     cancel = cancel or NeverCancel()
+    _forget_shared()
     result = ScanResult(layout.workspace, layout.sessions_dir, fsio.is_real_dir(layout.sessions_dir))
     if not result.sessions_dir_exists:
         return result
@@ -104,16 +103,16 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     on_event(PhaseStarted("scan", len(legacy)))
     # the files are parsed in worker processes when there are many (processes.py)
     legacy_sizes = [min(sizes.get(name, 0), max_file_bytes) for name, _ in legacy]
-    jobs = processes.jobs_for(legacy_sizes, SCAN_MIN_AVERAGE_BYTES) if workers else 0
-    scans: processes.InOrder[SessionScan | tuple[Any, ...]] = processes.InOrder(
-        _scan_named, legacy, legacy_sizes, jobs=jobs,
+    del listing, names, sizes  # not held while the sessions are read (0.1 KB a file)
+    scans = processes.InOrder(
+        _scan_named, legacy, legacy_sizes, jobs=processes.jobs_for(legacy_sizes) if workers else 0,
         initializer=_scan_setup, initargs=(layout, result.transcripts, max_file_bytes),
         local_task=lambda item: scan_file(layout, item[0], result.transcripts, max_file_bytes, item[1]))
     try:
         for done, (name, _) in enumerate(legacy, 1):
             if cancel.is_set():
                 break
-            session = _restored(next(scans))
+            session = next(scans)
             total_bytes += session.size
             result.sessions.append(session)
             on_event(Progress("scan", done, len(legacy), name, total_bytes))
@@ -293,43 +292,22 @@ def _scan_setup(layout: Layout | None, transcripts: dict[str, int], limit: int) 
     _setup = (layout, transcripts, limit)
 
 
-def _scan_named(item: tuple[str, bool]) -> tuple[Any, ...]:
-    """``scan_file`` in a worker process, its result as plain values (``_compact``)."""
+def _scan_named(item: tuple[str, bool]) -> SessionScan:
     layout, transcripts, limit = _setup
     assert layout is not None
-    return _compact(scan_file(layout, item[0], transcripts, limit, item[1]))
+    return scan_file(layout, item[0], transcripts, limit, item[1])
 
 
-# A worker's result goes back to this process pickled.  A SessionScan and its ContentSummary
-# (dataclasses with slots) pickle through their __getstate__/__setstate__, Python functions:
-# about 12 us a session to write and as much to read back on corpus B, as much as reading
-# the file.  As one tuple of their fields' values (read in C by attrgetter, made back by the
-# classes' own __init__) it is about 8 us in the worker and 4 us here, so that workers pay
-# off for small files too (SCAN_MIN_AVERAGE_BYTES).
-_SESSION_FIELDS = [f.name for f in dataclasses.fields(SessionScan)]
-_CONTENT_FIELDS = [f.name for f in dataclasses.fields(ContentSummary)]
-assert all(f.init for f in dataclasses.fields(SessionScan) + dataclasses.fields(ContentSummary))
-_CONTENT_AT = _SESSION_FIELDS.index("content")
-_session_values = operator.attrgetter(*_SESSION_FIELDS)
-_content_values = operator.attrgetter(*_CONTENT_FIELDS)
-SCAN_MIN_AVERAGE_BYTES = 0
+_last_folder: tuple[Layout | None, str] = (None, "")
 
 
-def _compact(session: SessionScan) -> tuple[Any, ...]:
-    """A session as the tuple of its fields' values, its content (read without a fix) as
-    the tuple of its own; ``_restored`` makes it back."""
-    values = list(_session_values(session))
-    values[_CONTENT_AT] = _content_values(session.content)
-    return tuple(values)
-
-
-def _restored(result: SessionScan | tuple[Any, ...]) -> SessionScan:
-    """A session from ``_compact`` (a worker's result), or one scanned here, as it is."""
-    if type(result) is not tuple:
-        return result  # type: ignore[return-value]
-    values = list(result)
-    values[_CONTENT_AT] = ContentSummary(*values[_CONTENT_AT])
-    return SessionScan(*values)
+def _folder(layout: Layout) -> str:
+    """``layout.sessions_dir``, one string for every session of a scan (the path of each is
+    made from it when asked for)."""
+    global _last_folder
+    if _last_folder[0] is not layout:
+        _last_folder = (layout, layout.sessions_dir)
+    return _last_folder[1]
 
 
 def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int,
@@ -340,7 +318,7 @@ def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int
     anything else is: lstat first, and never opened unless it is a regular file."""
     path = layout.in_sessions(name)
     label = path
-    session = SessionScan(file_name=name, file_id=name[:-5], path=ids.display(path))
+    session = SessionScan(file_name=name, file_id=name[:-5], folder=_folder(layout))
     st: os.stat_result | None
     if regular:
         try:
@@ -355,31 +333,31 @@ def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int
     if stat.S_ISLNK(st.st_mode):
         session.kind = "symlink"
         target = _link_target(path)
-        session.file_problems.append(problem(
-            "symlink", f"is a symlink{target}; it is never read or written through", label))
+        session.file_problems = (problem(
+            "symlink", f"is a symlink{target}; it is never read or written through", label),)
         return session
     if not stat.S_ISREG(st.st_mode):
         session.kind = fsio.describe_mode(st.st_mode)
-        session.file_problems.append(problem(
-            "not_regular", f"is a {session.kind}, not a regular file; it is not opened", label))
+        session.file_problems = (problem(
+            "not_regular", f"is a {session.kind}, not a regular file; it is not opened", label),)
         return session
     try:
         data, st = fsio.read_regular(path, limit)
     except FileNotFoundError:
         return _disappeared(session, label)
     except fsio.FileTooLarge as exc:
-        session.file_problems.append(problem(
+        session.file_problems = (problem(
             "too_large", f"is {exc.size:,} bytes, over the {exc.limit:,}-byte limit for one "
-            "session; it is not parsed", label))
+            "session; it is not parsed", label),)
         return session
     except fsio.NotRegularFile as exc:
         session.kind = exc.kind
-        session.file_problems.append(problem(
-            "not_regular", f"is a {exc.kind}; it is not opened", label))
+        session.file_problems = (problem(
+            "not_regular", f"is a {exc.kind}; it is not opened", label),)
         return session
     except OSError as exc:
-        session.file_problems.append(problem(
-            "unreadable", f"cannot be read: {exc.strerror or exc}", label))
+        session.file_problems = (problem(
+            "unreadable", f"cannot be read: {exc.strerror or exc}", label),)
         return session
     return _scan_content(session, data, st, label, transcripts)
 
@@ -397,7 +375,7 @@ def _scan_content(session: SessionScan, data: bytes, st: os.stat_result, label: 
 
 def _disappeared(session: SessionScan, label: str) -> SessionScan:
     session.kind = "missing"
-    session.file_problems.append(problem("unreadable", "disappeared during the scan", label))
+    session.file_problems = (problem("unreadable", "disappeared during the scan", label),)
     return session
 
 
@@ -427,7 +405,7 @@ def _scan_variants(data: bytes, label: str, session: SessionScan, transcripts: d
         if combo in session.variants:
             continue
         summary = summarize(data, label, combo, session, transcripts)
-        session.variants[combo] = summary
+        session.add_variant(combo, summary)
         for extra in _offered_content_fixes(summary) - combo:
             known.add(extra)
             pending.append(combo | {extra})
@@ -436,25 +414,26 @@ def _scan_variants(data: bytes, label: str, session: SessionScan, transcripts: d
         for names in itertools.combinations(sorted(known), size):
             key = frozenset(names)
             if key not in session.variants:
-                session.variants[key] = summarize(data, label, key, session, transcripts)
+                session.add_variant(key, summarize(data, label, key, session, transcripts))
 
 
 def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionScan,
               transcripts: dict[str, int]) -> ContentSummary:
     content = read_legacy(data, label, fixes, keep_messages=False)
+    problems = content.problems  # frozen into a tuple at the end (_frozen)
     out = ContentSummary(
         readable=content.readable,
-        content_id=content.content_id,
+        content_id=session.file_id if content.content_id == session.file_id else content.content_id,
         message_count=content.message_count,
-        bad_messages=content.bad_messages,
+        bad_messages=tuple(content.bad_messages),
         salvage_count=content.salvage_count,
-        salvage_missing=content.salvage_missing,
+        salvage_missing=tuple(content.salvage_missing),
         replaced_bytes=content.replaced_bytes,
-        problems=content.problems,
     )
     if not content.readable:
-        return out
-    out.entry_fields, out.not_carried = carried_fields(content)
+        return _frozen(out, problems)
+    carried, not_carried = carried_fields(content)
+    _compact_fields(out, carried, not_carried)
     out.created_at_ms = to_ms(content.created_at)
     out.updated_at_ms = to_ms(content.updated_at)
     meta_key = content.metadata.get("session_key")
@@ -462,7 +441,7 @@ def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionSc
         if ids.is_valid_key(meta_key):
             out.meta_key = meta_key
         else:
-            out.problems.append(warning(
+            problems.append(warning(
                 "bad_session_key", f"metadata.session_key {meta_key!r} is not a valid key; "
                 "it is not used", label))
     if out.updated_at_ms is None:
@@ -477,14 +456,14 @@ def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionSc
         if out.created_at_ms is None:
             found = Problem(found.code, found.message + "; created_at is not usable either",
                             found.file, found.severity, fixes=("use-file-mtime",))
-        out.problems.append(found)
+        problems.append(found)
     if isinstance(content.content_id, str):
         pass
     elif content.content_id is None:
-        out.problems.append(warning(
+        problems.append(warning(
             "no_content_id", "has no session_id inside; the file name is used", label))
     else:
-        out.problems.append(warning(
+        problems.append(warning(
             "bad_content_id", f"its session_id is {content.content_id!r}, not a string; the file "
             "name is used", label))
         out.content_id = None
@@ -493,9 +472,63 @@ def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionSc
                 sid in transcripts for sid in _candidate_ids(session, content.content_id)):
             content = read_legacy(data, label, fixes)  # a big file whose transcript is compared
         out.transcripts = _check_transcripts(session, content, transcripts, os.path.dirname(label))
-    if not fixes and content.exact and session.sha256 is not None:
-        out.messages_digest = exact_token(session.sha256)  # apply may parse it with orjson
+    if not fixes and content.exact and session.sha256_raw is not None:
+        out.mark_exact(session.sha256_raw)  # exact_token(sha256): apply may parse it with orjson
+    return _frozen(out, problems)
+
+
+def _frozen(out: ContentSummary, problems: list[Problem]) -> ContentSummary:
+    out.problems = tuple(problems) if problems else NO_PROBLEMS
     return out
+
+
+# Values repeated from file to file (a channel's name, a model, a label), held once: the
+# first ones met, up to _SHARED_MAX, are kept to share (values met only once cost a place)
+_SHARED_MAX = 8192
+_shared_str: dict[str, str] = {}
+_shared_int: dict[int, int] = {}
+_shared_names: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _share(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        table: dict[Any, Any] = _shared_str
+    elif kind is int:  # not bool, not float: 1, True and 1.0 are one key in a dict
+        table = _shared_int
+    else:
+        return value
+    held = table.get(value)
+    if held is not None:
+        return held
+    if len(table) < _SHARED_MAX and (kind is int or len(value) <= 64):
+        table[value] = value
+    return value
+
+
+def _compact_fields(out: ContentSummary, carried: dict[str, Any], not_carried: list[str]) -> None:
+    """The metadata carried into the entry and the names not carried, with what repeats
+    between files (field names, short values, the list of names) held once."""
+    if carried:
+        out.set_entry_fields(_share_names(tuple(carried)), [_share(v) for v in carried.values()])
+    if not_carried:
+        out.not_carried = _share_names(tuple(not_carried))
+
+
+def _share_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    held = _shared_names.get(names)
+    if held is not None:
+        return held
+    if len(_shared_names) < _SHARED_MAX:
+        _shared_names[names] = names
+    return names
+
+
+def _forget_shared() -> None:
+    """A new scan starts with none of the previous one's values held."""
+    _shared_str.clear()
+    _shared_int.clear()
+    _shared_names.clear()
 
 
 def _candidate_ids(session: SessionScan, content_id: Any) -> set[str]:
@@ -564,7 +597,9 @@ def _attach_keys(result: ScanResult) -> None:
     for key, sid in result.session_map.items():
         owner = by_file.get(sid) or by_content.get(sid)
         if owner is not None:
-            owner.keys.append(key)
+            owner.keys = (*owner.keys, key)
+            if sid == owner.file_id:
+                result.session_map[key] = owner.file_id  # one string for the id, not two
         else:
             result.warnings.append(warning(
                 "dangling_key", f"the key {key!r} points at session {sid!r}, which has no file; "

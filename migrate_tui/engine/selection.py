@@ -85,7 +85,7 @@ class Query:
 def session_keys(ps: PlannedSession) -> list[str]:
     """The keys a session is known by: those it will be written under, those left as they
     are, or (when it cannot be migrated yet) those session_map.json gives it."""
-    return (ps.keys + ps.kept_keys) or list(ps.scan.keys)
+    return [*ps.keys, *ps.kept_keys] or list(ps.scan.keys)
 
 
 def problem_codes(ps: PlannedSession) -> list[str]:
