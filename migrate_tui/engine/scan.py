@@ -96,16 +96,18 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     names = [name for name, _ in listing]
     legacy = [(name, regular) for name, regular in listing if is_legacy_name(name)]
     sizes = _inventory(layout, names, result, now if now is not None else time.time())
-    _read_session_map(layout, result, max_file_bytes)
     _read_store(layout, result, max_file_bytes)
 
     total_bytes = 0
     on_event(PhaseStarted("scan", len(legacy)))
     # the files are parsed in worker processes when there are many (processes.py)
     legacy_sizes = [min(sizes.get(name, 0), max_file_bytes) for name, _ in legacy]
+    jobs = processes.jobs_for(legacy_sizes) if workers else 0
+    if not jobs:  # the sizes only make the workers' batches: not held while the files are read
+        legacy_sizes = [0] * len(legacy)
     del listing, names, sizes  # not held while the sessions are read (0.1 KB a file)
     scans = processes.InOrder(
-        _scan_named, legacy, legacy_sizes, jobs=processes.jobs_for(legacy_sizes) if workers else 0,
+        _scan_named, legacy, legacy_sizes, jobs=jobs,
         initializer=_scan_setup, initargs=(layout, result.transcripts, max_file_bytes),
         local_task=lambda item: scan_file(layout, item[0], result.transcripts, max_file_bytes, item[1]))
     try:
@@ -118,7 +120,13 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
             on_event(Progress("scan", done, len(legacy), name, total_bytes))
     finally:
         scans.close()
+    del scans, legacy, legacy_sizes  # the names and sizes listed: not held with what follows
     result.total_bytes = total_bytes
+    # session_map.json read once the files are: its ids are then held once, as the files'
+    # (_attach_keys), never beside the listing (0.1 KB a key at the scan's peak)
+    store_fatal = result.fatal
+    _read_session_map(layout, result, max_file_bytes)
+    result.fatal = store_fatal or result.fatal  # sessions.json's, if both are unusable
     _attach_keys(result)
     result.earlier_fixes = _earlier_fixes(layout, result)
     return result

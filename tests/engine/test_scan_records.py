@@ -121,3 +121,23 @@ def test_what_is_made_when_asked_for_reads_as_it_was_stored(ws: Workspace) -> No
     back = pickle.loads(pickle.dumps(scan.sessions))
     assert back == scan.sessions
     assert back[0].path == s1.path and back[0].sha256 == s1.sha256
+
+
+def test_session_map_read_after_the_files_changes_nothing_it_says(ws: Workspace) -> None:
+    """session_map.json is read once the files are (its ids then held once): what it says
+    is as before, and when sessions.json is unusable too, sessions.json is the one told."""
+    ws.add("a", keys=("agent:main:a",))
+    ws.map("agent:main:gone", "no-such-session")
+    scan = scan_workspace(str(ws.root))
+    assert scan.fatal is None and scan.sessions[0].keys == ("agent:main:a",)
+    assert [w.code for w in scan.warnings] == ["dangling_key"]
+
+    (ws.sessions / "session_map.json").write_text("{not json")
+    scan = scan_workspace(str(ws.root))
+    assert scan.fatal is not None and scan.fatal.file.endswith("session_map.json")
+    assert scan.fatal.code == "invalid_json" and len(scan.sessions) == 1
+
+    ws.write_store("[1, 2]")  # not an object of entries
+    scan = scan_workspace(str(ws.root))
+    assert scan.fatal is not None and scan.fatal.file.endswith("sessions.json")
+    assert scan.fatal.code == "wrong_shape"
