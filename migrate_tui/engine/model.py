@@ -7,6 +7,7 @@ Plain dataclasses, no I/O.  The data flows one way: files → ``ScanResult`` →
 from __future__ import annotations
 
 import os
+import struct
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -211,14 +212,17 @@ class ContentSummary:
         if held is None or isinstance(held, str):
             return held
         from migrate_tui.engine.legacy import exact_token
-        return exact_token(held.hex())
+        return exact_token(held[-32:].hex())
 
     @messages_digest.setter
     def messages_digest(self, value: str | None) -> None:
         self._digest = value
 
     def mark_exact(self, sha256: bytes) -> None:
-        """``messages_digest`` is the exact token of this SHA-256 (its 32 bytes, shared)."""
+        """``messages_digest`` is the exact token of the SHA-256 in the last 32 bytes of
+        ``sha256`` (``SessionScan.stat_and_sha256``: referred to, not copied)."""
+        if len(sha256) < 32:
+            raise ValueError("no SHA-256 in these bytes")
         self._digest = sha256
 
     bad_messages = _rare_attribute("bad_messages", ())
@@ -261,35 +265,21 @@ def _shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 _MODES: dict[int, int] = {}
+_STAT = struct.Struct("<qq")  # size, mtime_ns; the SHA-256's 32 bytes follow when read
 
 
 class SessionScan:
     """Everything scanning learned about one legacy file.
 
     Held compactly (100,000 at a time): ``file_name`` and ``path`` are made from
-    ``file_id`` and the folder when asked for; ``sha256`` is kept as its 32 bytes and given
-    as hex; ``file_problems`` and ``keys`` are tuples (the shared empty one when there is
-    nothing); ``variants`` is held only when there is one."""
+    ``file_id`` and the folder when asked for; ``size``, ``mtime_ns`` and the SHA-256 are
+    one bytes object (the SHA-256 given as hex); ``file_problems`` and ``keys`` are tuples
+    (the shared empty one when there is nothing); what most files leave at its default
+    (``kind``, ``variants``, an unusual name or path) is held only when it is not."""
 
-    __slots__ = (
-        "_dir",
-        "_mode",
-        "_odd",
-        "_sha",
-        "_variants",
-        "content",
-        "file_id",
-        "file_problems",
-        "keys",
-        "kind",
-        "mtime_ns",
-        "size",
-    )
+    __slots__ = ("_dir", "_mode", "_odd", "_stat", "content", "file_id", "file_problems", "keys")
 
     file_id: str  # the name without ".json"
-    kind: str
-    size: int
-    mtime_ns: int
     file_problems: Sequence[Problem]  # symlink, FIFO, too large, ...
     content: ContentSummary  # read as it is
     keys: Sequence[str]  # session_map keys pointing at this session
@@ -301,24 +291,32 @@ class SessionScan:
                  variants: dict[frozenset[str], ContentSummary] | None = None,
                  keys: Sequence[str] = (), *, folder: str | None = None) -> None:
         self.file_id = file_id
-        self.kind = kind
-        self.size = size
-        self.mtime_ns = mtime_ns
+        # ``folder``: the folder the file is in, the path then made from it (given by the
+        # scan, one string shared by every session)
+        self._dir = folder
+        # what is not as usual: "file_name" (not file_id + ".json"), "path" (not made from
+        # the folder), "kind", "variants", "sha256" (not one in hex)
+        self._odd: dict[str, Any] | None = None
+        if file_name != file_id + ".json":
+            self._set_odd("file_name", file_name)
+        if folder is None and path:
+            self._set_odd("path", path)
+        if kind != "regular file":
+            self._set_odd("kind", kind)
+        if variants:
+            self._set_odd("variants", dict(variants))
+        self._stat = _STAT.pack(size, mtime_ns)
         self.mode = mode
-        self.sha256 = sha256
+        if sha256 is not None:
+            self.sha256 = sha256
         self.file_problems = file_problems
         self.content = content if content is not None else ContentSummary()
-        self._variants = variants or None
         self.keys = keys
-        # ``folder``: the folder the file is in, the path then made from it (given by the
-        # scan, one string shared by every session); else what is not as usual
-        self._dir = folder
-        odd = {}
-        if file_name != file_id + ".json":
-            odd["file_name"] = file_name
-        if folder is None and path:
-            odd["path"] = path
-        self._odd: dict[str, str] | None = odd or None
+
+    def _set_odd(self, name: str, value: Any) -> None:
+        if self._odd is None:
+            self._odd = {}
+        self._odd[name] = value
 
     @property
     def file_name(self) -> str:
@@ -340,7 +338,37 @@ class SessionScan:
 
     @path.setter
     def path(self, value: str) -> None:
-        self._odd = {**(self._odd or {}), "path": value}
+        self._set_odd("path", value)
+
+    @property
+    def kind(self) -> str:
+        odd = self._odd
+        return "regular file" if odd is None else odd.get("kind", "regular file")
+
+    @kind.setter
+    def kind(self, value: str) -> None:
+        self._set_odd("kind", value)
+
+    @property
+    def size(self) -> int:
+        return _STAT.unpack_from(self._stat)[0]
+
+    @size.setter
+    def size(self, value: int) -> None:
+        self._stat = _STAT.pack(value, self.mtime_ns) + self._stat[16:]
+
+    @property
+    def mtime_ns(self) -> int:
+        return _STAT.unpack_from(self._stat)[1]
+
+    @mtime_ns.setter
+    def mtime_ns(self, value: int) -> None:
+        self._stat = _STAT.pack(self.size, value) + self._stat[16:]
+
+    def set_stat(self, size: int, mtime_ns: int, mode: int) -> None:
+        """size, mtime_ns and mode at once (the SHA-256, if any, is kept)."""
+        self._stat = _STAT.pack(size, mtime_ns) + self._stat[16:]
+        self.mode = mode
 
     @property
     def mode(self) -> int:
@@ -353,39 +381,49 @@ class SessionScan:
     @property
     def sha256(self) -> str | None:
         """The file's SHA-256, hex (None: not read)."""
-        held = self._sha
-        return held.hex() if isinstance(held, bytes) else held
+        held = self._stat
+        if len(held) == 48:
+            return held[16:].hex()
+        odd = self._odd
+        return None if odd is None else odd.get("sha256")
 
     @sha256.setter
     def sha256(self, value: str | bytes | None) -> None:
-        if isinstance(value, str) and len(value) == 64:
+        if self._odd is not None:
+            self._odd.pop("sha256", None)
+        raw: bytes | None = value if isinstance(value, bytes) else None
+        if isinstance(value, str):
             try:
-                raw = bytes.fromhex(value)
+                raw = bytes.fromhex(value) if len(value) == 64 else None
             except ValueError:
                 raw = None
-            if raw is not None and raw.hex() == value:
-                self._sha: bytes | str | None = raw
-                return
-        elif isinstance(value, bytes) and len(value) != 32:
+            if raw is not None and raw.hex() != value:
+                raw = None
+        elif value is not None and len(value) != 32:
             raise ValueError("a SHA-256 is 32 bytes")
-        self._sha = value
+        self._stat = self._stat[:16] + raw if raw is not None else self._stat[:16]
+        if raw is None and value is not None:  # not a SHA-256 in hex (a stand-in): as it is
+            self._set_odd("sha256", value)
 
     @property
-    def sha256_raw(self) -> bytes | None:
-        """The SHA-256's 32 bytes (None: not read, or not held as bytes)."""
-        held = self._sha
-        return held if isinstance(held, bytes) else None
+    def stat_and_sha256(self) -> bytes:
+        """size, mtime_ns (``<qq``) and the SHA-256's 32 bytes when read: what
+        ``ContentSummary.mark_exact`` refers to instead of a copy of the SHA-256."""
+        return self._stat
 
     @property
     def variants(self) -> Mapping[frozenset[str], ContentSummary]:
         """The file read with each combination of the content fixes it needs."""
-        held = self._variants
-        return _NO_MAPPING if held is None else held
+        odd = self._odd
+        if odd is None:
+            return _NO_MAPPING
+        return odd.get("variants", _NO_MAPPING)
 
     def add_variant(self, fixes: frozenset[str], summary: ContentSummary) -> None:
-        if self._variants is None:
-            self._variants = {}
-        self._variants[fixes] = summary
+        odd = self._odd
+        if odd is None or "variants" not in odd:
+            self._set_odd("variants", {})
+        self._odd["variants"][fixes] = summary  # type: ignore[index]
 
     @property
     def problems(self) -> list[Problem]:
@@ -400,10 +438,10 @@ class SessionScan:
         return frozenset(out)
 
     def summary_for(self, fixes: frozenset[str]) -> ContentSummary:
-        if not fixes or self._variants is None:  # most sessions: no fix, or none that reads differently
+        if not fixes or self._odd is None:  # most sessions: no fix, or none that reads differently
             return self.content
         combo = fixes & self.content_fixes
-        return self._variants.get(combo, self.content) if combo else self.content
+        return self.variants.get(combo, self.content) if combo else self.content
 
     def _values(self) -> tuple[Any, ...]:
         return (self.file_name, self.file_id, self.path, self.kind, self.size, self.mtime_ns,
@@ -476,16 +514,12 @@ MIGRATE = Decision()
 SKIP = Decision(skip=True)
 
 
-class _Lazy:
-    """Held in ``PlannedSession.entry`` for an entry made from the plan when asked for."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "LAZY_ENTRY"
-
-
-LAZY_ENTRY: Any = _Lazy()
+def lazy_entry(updated_at: int) -> Any:
+    """What ``PlannedSession.entry`` holds for an entry made when asked for, from the
+    session's final id, this ``updated_at`` and the metadata the scan carries."""
+    if type(updated_at) is not int:
+        raise TypeError(f"updated_at is an int of milliseconds, not {updated_at!r}")
+    return updated_at
 
 
 @dataclass(slots=True)
@@ -494,8 +528,9 @@ class PlannedSession:
 
     Held compactly (100,000 at a time): the sequences are tuples, shared with the scan
     where they are the same (the keys, what is not carried) and the shared empty one when
-    there is nothing, and ``entry`` is made from the session's id, ``updated_at`` and the
-    scan's metadata when asked for (a new dict at each call), unless one is set."""
+    there is nothing, and ``entry`` is made from ``final_id``, an ``updated_at`` and the
+    scan's metadata when asked for (a new dict at each call), unless one is set: its slot
+    then holds that ``updated_at`` (``lazy_entry``)."""
 
     scan: SessionScan
     decision: Decision
@@ -509,7 +544,6 @@ class PlannedSession:
     notes: Sequence[str] = ()  # what the fixes do, what is used instead
     not_carried: Sequence[str] = ()
     message_count: int = 0  # messages the transcript will hold
-    updated_at: int | None = None  # the entry's updated_at, for an entry made when asked for
 
     @property
     def file_id(self) -> str:
@@ -528,16 +562,17 @@ class PlannedSession:
         return self.decision.label if self.decision.fixes else "migrate"
 
 
-# ``entry`` is a property over its slot: the slot holds the entry, None, or LAZY_ENTRY
+# ``entry`` is a property over its slot: the slot holds the entry, None, or the updated_at
+# of an entry made when asked for (an int: ``lazy_entry``)
 _entry_slot: Any = PlannedSession.__dict__["entry"]
 
 
 def _get_entry(ps: PlannedSession) -> dict[str, Any] | None:
     held = _entry_slot.__get__(ps, PlannedSession)
-    if held is not LAZY_ENTRY:
+    if type(held) is not int:
         return held
     final_id = ps.final_id
-    entry: dict[str, Any] = {"session_id": final_id, "updated_at": ps.updated_at,
+    entry: dict[str, Any] = {"session_id": final_id, "updated_at": held,
                              "session_file": f"{final_id}.jsonl"}
     entry.update(ps.scan.summary_for(ps.decision.fixes).entry_fields)
     return entry

@@ -13,7 +13,6 @@ from typing import Any
 from migrate_tui.core import ids
 from migrate_tui.engine.legacy import problem
 from migrate_tui.engine.model import (
-    LAZY_ENTRY,
     MIGRATE,
     ContentSummary,
     Decision,
@@ -27,6 +26,7 @@ from migrate_tui.engine.model import (
     SessionScan,
     Severity,
     Totals,
+    lazy_entry,
     no_events,
 )
 
@@ -157,8 +157,8 @@ def _plan_plain(s: SessionScan, decision: Decision) -> PlannedSession | None:
     # the entry ({"session_id", "updated_at", "session_file"} + the metadata carried) is
     # made from these when asked for; the sequences are the scan's own (tuples)
     return PlannedSession(scan=s, decision=decision, action="skip" if decision.skip else "migrate",
-                          final_id=fid, entry=LAZY_ENTRY, not_carried=summary.not_carried,
-                          message_count=summary.message_count, updated_at=summary.updated_at_ms)
+                          final_id=fid, entry=lazy_entry(summary.updated_at_ms),
+                          not_carried=summary.not_carried, message_count=summary.message_count)
 
 
 def _plan_one(s: SessionScan, decision: Decision, scan: ScanResult, agent_id: str) -> PlannedSession:
@@ -211,8 +211,7 @@ def _plan_one(s: SessionScan, decision: Decision, scan: ScanResult, agent_id: st
     ps.open_problems = open_problems
     ps.notes = notes
     if final_id is not None and updated is not None:
-        ps.updated_at = updated
-        ps.entry = LAZY_ENTRY  # made from final_id, updated_at and the metadata when asked for
+        ps.entry = lazy_entry(updated)  # made from final_id, updated and the metadata when asked for
         _plan_transcript(ps, summary, decision)
     if decision.skip:
         ps.action = "skip"

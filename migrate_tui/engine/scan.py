@@ -372,7 +372,7 @@ def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int
 
 def _scan_content(session: SessionScan, data: bytes, st: os.stat_result, label: str,
                   transcripts: dict[str, int]) -> SessionScan:
-    session.size, session.mtime_ns, session.mode = len(data), st.st_mtime_ns, stat.S_IMODE(st.st_mode)
+    session.set_stat(len(data), st.st_mtime_ns, stat.S_IMODE(st.st_mode))
     session.sha256 = fsio.sha256_bytes(data)
     session.content = summarize(data, label, frozenset(), session, transcripts)
     offered = _offered_content_fixes(session.content)
@@ -480,8 +480,8 @@ def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionSc
                 sid in transcripts for sid in _candidate_ids(session, content.content_id)):
             content = read_legacy(data, label, fixes)  # a big file whose transcript is compared
         out.transcripts = _check_transcripts(session, content, transcripts, os.path.dirname(label))
-    if not fixes and content.exact and session.sha256_raw is not None:
-        out.mark_exact(session.sha256_raw)  # exact_token(sha256): apply may parse it with orjson
+    if not fixes and content.exact and session.sha256 is not None:
+        out.mark_exact(session.stat_and_sha256)  # exact_token(sha256): apply may parse it with orjson
     return _frozen(out, problems)
 
 
