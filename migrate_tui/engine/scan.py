@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import operator
 import os
 import stat
 import time
@@ -102,11 +103,12 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     on_event(PhaseStarted("scan", len(legacy)))
     # the files are parsed in worker processes when there are many (processes.py)
     legacy_sizes = [min(sizes.get(name, 0), max_file_bytes) for name, _ in legacy]
-    jobs = processes.jobs_for(legacy_sizes) if workers else 0
+    jobs = processes.jobs_for(legacy_sizes, SCAN_MIN_AVERAGE_BYTES) if workers else 0
     if not jobs:  # the sizes only make the workers' batches: not held while the files are read
         legacy_sizes = [0] * len(legacy)
     del listing, names, sizes  # not held while the sessions are read (0.1 KB a file)
-    scans = processes.InOrder(
+    folder = _folder(layout)
+    scans: processes.InOrder[SessionScan | tuple[Any, ...]] = processes.InOrder(
         _scan_named, legacy, legacy_sizes, jobs=jobs,
         initializer=_scan_setup, initargs=(layout, result.transcripts, max_file_bytes),
         local_task=lambda item: scan_file(layout, item[0], result.transcripts, max_file_bytes, item[1]))
@@ -114,7 +116,7 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
         for done, (name, _) in enumerate(legacy, 1):
             if cancel.is_set():
                 break
-            session = next(scans)
+            session = _restored(next(scans), folder)
             total_bytes += session.size
             result.sessions.append(session)
             on_event(Progress("scan", done, len(legacy), name, total_bytes))
@@ -300,10 +302,61 @@ def _scan_setup(layout: Layout | None, transcripts: dict[str, int], limit: int) 
     _setup = (layout, transcripts, limit)
 
 
-def _scan_named(item: tuple[str, bool]) -> SessionScan:
+def _scan_named(item: tuple[str, bool]) -> tuple[Any, ...]:
+    """``scan_file`` in a worker process, its result as plain values (``_compact``)."""
     layout, transcripts, limit = _setup
     assert layout is not None
-    return scan_file(layout, item[0], transcripts, limit, item[1])
+    return _compact(scan_file(layout, item[0], transcripts, limit, item[1]))
+
+
+# A worker's result goes back to this process pickled.  Pickling a SessionScan and its
+# ContentSummary as objects costs about as much as reading a small file; as one tuple of
+# their slots' values (read in C by attrgetter, set back slot by slot) it is a few
+# microseconds each way, so that workers pay off for small files too (SCAN_MIN_AVERAGE_BYTES).
+# What the records share between sessions in this process (the folder, the metadata's
+# field names and repeated values) is shared again here: a worker's tables are its own.
+_SESSION_SLOTS = SessionScan.__slots__
+_CONTENT_SLOTS = ContentSummary.__slots__
+_CONTENT_AT = _SESSION_SLOTS.index("content")
+_DIR_AT = _SESSION_SLOTS.index("_dir")
+_FIELDS_AT = _CONTENT_SLOTS.index("_fields")
+_NOT_CARRIED_AT = _CONTENT_SLOTS.index("not_carried")
+_MODE_AT = _SESSION_SLOTS.index("_mode")
+_session_values = operator.attrgetter(*_SESSION_SLOTS)
+_content_values = operator.attrgetter(*_CONTENT_SLOTS)
+SCAN_MIN_AVERAGE_BYTES = 0
+
+
+def _compact(session: SessionScan) -> tuple[Any, ...]:
+    """A session as the tuple of its slots' values, its content (read without a fix) as the
+    tuple of its own; ``_restored`` makes it back."""
+    values = list(_session_values(session))
+    values[_CONTENT_AT] = _content_values(session.content)
+    values[_DIR_AT] = values[_DIR_AT] is not None  # the folder: the receiver's own string
+    return tuple(values)
+
+
+def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan:
+    """A session from ``_compact`` (a worker's result), or one scanned here, as it is."""
+    if type(result) is not tuple:
+        return result  # type: ignore[return-value]
+    content = ContentSummary.__new__(ContentSummary)
+    values = list(result[_CONTENT_AT])
+    fields = values[_FIELDS_AT]
+    if fields is not None:
+        values[_FIELDS_AT] = (_share_names(fields[0]), *map(_share, fields[1:]))
+    if values[_NOT_CARRIED_AT]:
+        values[_NOT_CARRIED_AT] = _share_names(values[_NOT_CARRIED_AT])
+    for name, value in zip(_CONTENT_SLOTS, values, strict=True):
+        setattr(content, name, value)
+    session = SessionScan.__new__(SessionScan)
+    values = list(result)
+    values[_CONTENT_AT] = content
+    values[_DIR_AT] = folder if values[_DIR_AT] else None
+    values[_MODE_AT] = _share(values[_MODE_AT])
+    for name, value in zip(_SESSION_SLOTS, values, strict=True):
+        setattr(session, name, value)
+    return session
 
 
 _last_folder: tuple[Layout | None, str] = (None, "")
