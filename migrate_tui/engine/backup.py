@@ -54,6 +54,12 @@ def load_manifest(layout: Layout) -> Manifest:
     return manifest
 
 
+def check_manifest(layout: Layout) -> Damage | None:
+    """The damage found in the manifest, or None; nothing of it is held (the commands that
+    need its entries read it again: ``read_manifest``)."""
+    return read_manifest(layout)[1]
+
+
 def read_manifest(layout: Layout) -> tuple[Manifest, Damage | None]:
     """The manifest, read defensively: (what could be read, the damage found or None).  An
     I/O error (EIO...) is no damage: it is raised."""

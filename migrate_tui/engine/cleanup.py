@@ -17,6 +17,7 @@ backup copy checks.  Cancelled, it stops between two files.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,7 +143,7 @@ def pointed_ids(store: dict[str, Any]) -> set[str]:
             and _pointing(e, e["session_id"])}
 
 
-def _why_it_stays(ps: Any, outcomes: dict[str, Any], store: dict[str, Any],
+def _why_it_stays(ps: Any, outcomes: Mapping[str, Any], store: dict[str, Any],
                   pointed: set[str]) -> str | None:
     name = ps.scan.file_name
     if ps.scan.sha256 is None:
@@ -167,7 +168,7 @@ def _why_it_stays(ps: Any, outcomes: dict[str, Any], store: dict[str, Any],
     return None
 
 
-def _why_it_stays_openclaw(ps: Any, outcomes: dict[str, Any], view: TargetView) -> str | None:
+def _why_it_stays_openclaw(ps: Any, outcomes: Mapping[str, Any], view: TargetView) -> str | None:
     """As ``_why_it_stays``, for a session migrated to OpenClaw's folder."""
     outcome = outcomes.get(ps.scan.file_name)
     if outcome is None:
@@ -197,7 +198,7 @@ def _check_copy(layout: Layout, state: WorkspaceState, name: str, sha: str, size
 
 
 def _consider_session_map(layout: Layout, state: WorkspaceState, scan: Any, migration: Plan,
-                          outcomes: dict[str, Any], plan: CleanupPlan) -> None:
+                          outcomes: Mapping[str, Any], plan: CleanupPlan) -> None:
     store = scan.store_entries
     by_file_id = {name[:-5]: o.session_id for name, o in outcomes.items() if name.endswith(".json")}
     owners = {key: ps for ps in migration.sessions for key in ps.scan.keys}

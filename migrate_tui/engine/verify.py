@@ -20,7 +20,7 @@ changing the workspace meanwhile is not read through: ``OperationBusy`` (exit co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,26 +116,34 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
         result.notes.append("no migration is recorded here, and there is no legacy session")
     on_event(PhaseStarted(PHASE, len(plan_sessions)))
     present = set()
-    fixes = _fixes_by_source(state)
+    owned: set[str] = set()  # the session_map keys of the sessions present
+    fixes = _Fixes(state)
     encoder = jsonio.LineEncoder()
-    for n, ps in enumerate(plan_sessions, 1):
+    total = len(plan_sessions)
+    for n in range(total):
+        ps = plan_sessions[n]
+        plan_sessions[n] = None  # type: ignore[call-overload]  # checked: let it go
         present.add(ps.scan.file_name)
+        owned.update(ps.scan.keys)
         if _check_session(ps, outcomes.get(ps.scan.file_name), result):
             # migrated, yet not in place: say where the transcript differs, if it does
             outcome = outcomes[ps.scan.file_name]
             assert outcome.session_id is not None and outcome.sha256 is not None
-            _check_transcript(layout, state.manifest, f"{outcome.session_id}.jsonl", ps.scan.file_name,
+            _check_transcript(layout, state, f"{outcome.session_id}.jsonl", ps.scan.file_name,
                               outcome.sha256, fixes.get(ps.scan.file_name, ps.decision.fixes),
                               encoder, result)
-        on_event(Progress(PHASE, n, len(plan_sessions), ps.scan.file_id))
-    _check_cleaned_up(layout, state, outcomes, present, store, result)
+        on_event(Progress(PHASE, n + 1, total, ps.scan.file_id))
+    plan_sessions = []
+    session_map = scan.session_map
+    scan.sessions = []  # what follows needs no session's scan: they go before it
+    _check_cleaned_up(layout, state, outcomes, present, store, fixes, result)
     if scan.fatal is None:  # else what sessions.json says cannot be known
-        _check_keys(state, store, scan, plan_sessions, outcomes, result)
+        _check_keys(state, store, session_map, owned, outcomes, result)
         _check_entries(layout, state, store, result)
 
 
 def _verify_openclaw(state: WorkspaceState, folder: str, plan_sessions: list[PlannedSession],
-                     outcomes: dict[str, Outcome], result: VerifyResult, on_event: EventSink) -> None:
+                     outcomes: Mapping[str, Outcome], result: VerifyResult, on_event: EventSink) -> None:
     """The latest migration went to OpenClaw's folder: each session is checked there (or
     in OpenClaw's database, once imported)."""
     view = read_target(state, folder)
@@ -167,12 +175,23 @@ def _verify_openclaw(state: WorkspaceState, folder: str, plan_sessions: list[Pla
 # ---------------------------------------------------------------- the legacy sessions
 
 
-def _fixes_by_source(state: WorkspaceState) -> dict[str, frozenset[str]]:
-    fixes: dict[str, frozenset[str]] = {}
-    for record in state.journal.records:
-        if record.get("source") and record.get("op") in ("create", "replace"):
-            fixes[record["source"]] = frozenset(record.get("fixes", []))
-    return fixes
+class _Fixes:
+    """The fixes each source was last migrated with, read from the journal the first time
+    one is asked for (a workspace in order never asks)."""
+
+    def __init__(self, state: WorkspaceState) -> None:
+        self._state = state
+        self._by_source: dict[str, frozenset[str]] | None = None
+
+    def get(self, source: str, default: frozenset[str]) -> frozenset[str]:
+        if self._by_source is None:
+            self._by_source = {}
+            none: frozenset[str] = frozenset()
+            for record in self._state.journal.iter_records(("create", "replace")):
+                if record.get("source"):
+                    self._by_source[record["source"]] = frozenset(record["fixes"]) \
+                        if record.get("fixes") else none
+        return self._by_source.get(source, default)
 
 
 def _check_session(ps: PlannedSession, outcome: Outcome | None, result: VerifyResult) -> bool:
@@ -222,24 +241,29 @@ def _check_session(ps: PlannedSession, outcome: Outcome | None, result: VerifyRe
 # ---------------------------------------------------------------- cleaned up
 
 
-def _check_cleaned_up(layout: Layout, state: WorkspaceState, outcomes: dict[str, Outcome],
-                      present: set[str], store: dict[str, Any], result: VerifyResult) -> None:
+def _check_cleaned_up(layout: Layout, state: WorkspaceState, outcomes: Mapping[str, Outcome],
+                      present: set[str], store: dict[str, Any], fixes: _Fixes,
+                      result: VerifyResult) -> None:
     """A migrated original that is gone: its transcript is checked against its backup copy."""
-    fixes = _fixes_by_source(state)
-    deleted = {r["file"] for r in state.journal.records if r.get("op") == "delete"}
+    deleted: set[str] | None = None  # the originals clean-ups removed, read once when needed
     encoder = jsonio.LineEncoder()
     pointed: set[str] | None = None  # the ids some entry points at, found once when needed
-    for name, outcome in outcomes.items():
-        if name in present or outcome.session_id is None or outcome.sha256 is None:
+    for name in outcomes:
+        if name in present:
+            continue
+        outcome = outcomes[name]
+        if outcome.session_id is None or outcome.sha256 is None:
             continue
         if fsio.lstat_or_none(layout.in_sessions(name)) is not None:
             continue  # there, but not a session the scan could read: reported by the plan
         result.checked += 1
         sid = outcome.session_id
+        if deleted is None:
+            deleted = {r["file"] for r in state.journal.iter_records(("delete",))}
         if name not in deleted:
             result.notes.append(f"{name} is gone, but no clean-up removed it; its backup copy "
                                 "is checked instead")
-        _check_transcript(layout, state.manifest, f"{sid}.jsonl", name, outcome.sha256,
+        _check_transcript(layout, state, f"{sid}.jsonl", name, outcome.sha256,
                           fixes.get(name, frozenset()), encoder, result)
         if pointed is None:  # one pass over the store, not one per session (quadratic)
             pointed = {e["session_id"] for e in store.values() if isinstance(e, dict)
@@ -249,7 +273,7 @@ def _check_cleaned_up(layout: Layout, state: WorkspaceState, outcomes: dict[str,
                                    "cleaned up since)")
 
 
-def _source_bytes(layout: Layout, manifest: backup.Manifest, name: str, sha: str) -> bytes | None:
+def _source_bytes(layout: Layout, state: WorkspaceState, name: str, sha: str) -> bytes | None:
     path = layout.in_sessions(name)
     try:
         if fsio.lstat_or_none(path) is not None:
@@ -258,6 +282,7 @@ def _source_bytes(layout: Layout, manifest: backup.Manifest, name: str, sha: str
                 return data
     except OSError:
         pass
+    manifest = state.manifest
     copy = manifest.find(name, sha)
     if copy is None or backup.check_copy(layout, manifest, copy):
         return None
@@ -267,73 +292,131 @@ def _source_bytes(layout: Layout, manifest: backup.Manifest, name: str, sha: str
         return None
 
 
-def _same_start(actual: bytes, pieces: Iterator[bytes]) -> int | None:
-    """The size of the expected transcript (given a piece at a time, so that a huge session
-    is never held whole) when ``actual`` starts with it, and it ends a line; else None."""
-    at = 0
+READ_CHUNK = 1 << 20
+
+
+def _same_start(path: str, pieces: Iterable[bytes]) -> tuple[int, int] | None:
+    """(the expected transcript's size, the file's) when the file at ``path`` starts with
+    the expected transcript, given a piece at a time, and it ends a line; else None.  The
+    file is read a chunk at a time alongside: neither it nor the expected bytes are held
+    whole (a session of 200,000 messages is about 90 MB of each)."""
+    at = 0  # the file's bytes read so far
+    chunk = b""  # the last chunk read; compared up to ``pos``
+    pos = 0
+    expected = 0
     last = b""
     try:
         for piece in pieces:
-            if not actual.startswith(piece, at):
-                return None
-            at += len(piece)
+            done = 0
+            while done < len(piece):
+                if pos == len(chunk):
+                    chunk, pos = fsio.read_range(path, at, READ_CHUNK), 0
+                    if not chunk:
+                        return None  # the file ends before the transcript does
+                    at += len(chunk)
+                n = min(len(chunk) - pos, len(piece) - done)
+                if chunk[pos:pos + n] != piece[done:done + n]:
+                    return None
+                pos += n
+                done += n
+            expected += len(piece)
             last = piece or last
     except jsonio.NotExact:
         return None
-    return at if at == len(actual) or not last or last.endswith(b"\n") else None
+    size = at - (len(chunk) - pos)
+    while True:  # what the file holds after the transcript: only its size is wanted
+        more = fsio.read_range(path, at, READ_CHUNK)
+        if not more:
+            break
+        at += len(more)
+    ok = at == expected or not last or last.endswith(b"\n")
+    return (expected, at) if ok and size == expected else None
 
 
-def _check_transcript(layout: Layout, manifest: backup.Manifest, name: str, source_name: str,
+def _check_transcript(layout: Layout, state: WorkspaceState, name: str, source_name: str,
                       source_sha: str, fixes: frozenset[str], encoder: jsonio.LineEncoder,
                       result: VerifyResult) -> None:
     path = layout.in_sessions(name)
     if fsio.lstat_or_none(path) is None:
         result.problems.append(f"{name} is missing (it was written from {source_name})")
         return
-    source = _source_bytes(layout, manifest, source_name, source_sha)
+    source = _source_bytes(layout, state, source_name, source_sha)
     if source is None:
         result.problems.append(f"{name}: its source {source_name} (as migrated) is neither in "
                                "place nor in the backup")
         return
     fixes = fixes & CONTENT_FIXES
     try:
-        actual = fsio.read_bytes(path)
+        same = _same_start(path, transcript_pieces(source, source_name, fixes))
     except OSError as exc:
         result.problems.append(f"{name} cannot be read: {exc.strerror or exc}")
         return
-    expected_size = _same_start(actual, transcript_pieces(source, source_name, fixes))
-    if expected_size == len(actual):
-        return
-    if expected_size is not None:
-        result.notes.append(f"{name}: continued by the agent since the migration "
-                            f"({len(actual) - expected_size:,} bytes more)")
+    if same is not None:
+        expected_size, size = same
+        if expected_size != size:
+            result.notes.append(f"{name}: continued by the agent since the migration "
+                                f"({size - expected_size:,} bytes more)")
         return
     content = read_legacy(source, source_name, fixes)
+    del source  # the parse is held from here, not the bytes too
     lines = transcript_lines(content.messages)
-    got = actual.split(b"\n")
+    del content
+    try:
+        _compare_lines(path, name, source_name, lines, encoder, result)
+    except OSError as exc:
+        result.problems.append(f"{name} cannot be read: {exc.strerror or exc}")
+
+
+def _compare_lines(path: str, name: str, source_name: str, lines: list[Any],
+                   encoder: jsonio.LineEncoder, result: VerifyResult) -> None:
+    """Say where the transcript at ``path`` differs from ``lines`` (its file read a line at a
+    time)."""
+    got = lines_of(path)
     for n, want in enumerate(lines, 1):
-        if n > len(got) or not got[n - 1]:
+        raw = next(got, None)
+        if not raw:
             result.problems.append(f"{name}: line {n} is missing ({len(lines)} messages in "
                                    f"{source_name})")
             return
         try:
-            value = jsonio.loads(got[n - 1].decode("utf-8"))
+            value = jsonio.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError, RecursionError):
             result.problems.append(f"{name}: line {n} is not valid JSON")
             return
         if not jsonio.same_value(value, want, encoder):
             result.problems.append(f"{name}: line {n} differs from message {n} of {source_name}")
             return
-    # every line matches (the piece-by-piece reading gave way to the whole one): compare whole
-    expected = encoder.lines(lines)
-    if actual == expected:
-        return
-    if actual.startswith(expected) and (not expected or expected.endswith(b"\n")):
-        result.notes.append(f"{name}: continued by the agent since the migration "
-                            f"({len(actual) - len(expected):,} bytes more)")
+    got.close()
+    # every line matches (the piece-by-piece reading gave way to the whole one): compare
+    # the bytes, the expected ones encoded a few thousand lines at a time
+    step = 4096
+    same = _same_start(path, (encoder.lines(lines[at:at + step]) for at in range(0, len(lines), step)))
+    if same is not None:
+        expected_size, size = same
+        if expected_size != size:
+            result.notes.append(f"{name}: continued by the agent since the migration "
+                                f"({size - expected_size:,} bytes more)")
         return
     result.problems.append(f"{name} holds more than the messages of {source_name}, and not "
                            "as whole lines after them")
+
+
+def lines_of(path: str) -> Generator[bytes, None, None]:
+    """The lines of a file (without their newline; the last one even without it), read a
+    chunk at a time."""
+    at = 0
+    pending = b""
+    while True:
+        chunk = fsio.read_range(path, at, READ_CHUNK)
+        if not chunk:
+            break
+        at += len(chunk)
+        parts = chunk.split(b"\n")
+        parts[0] = pending + parts[0]
+        pending = parts.pop()
+        yield from parts
+    if pending:
+        yield pending
 
 
 # ---------------------------------------------------------------- keys and entries
@@ -344,29 +427,30 @@ def _pointing(entry: Any, sid: str) -> bool:
         and entry.get("session_file") == f"{sid}.jsonl"
 
 
-def _check_keys(state: WorkspaceState, store: dict[str, Any], scan: Any,
-                plan_sessions: list[PlannedSession], outcomes: dict[str, Outcome],
-                result: VerifyResult) -> None:
-    # keys the migrations wrote (the latest word on each), still pointing at what they wrote
-    written: dict[str, str] = {}
-    for record in state.journal.records:
-        if record.get("op") == "keys":
-            written.update(record["keys"])
-    for key, sid in written.items():
-        entry = store.get(key)
-        if not isinstance(entry, dict):
-            result.problems.append(f"sessions.json has no entry for the migrated key {key!r}")
-        elif entry.get("session_id") != sid:
-            result.problems.append(f"sessions.json: {key!r} now points at "
-                                   f"{entry.get('session_id')!r}, not the migrated {sid!r}")
+def _check_keys(state: WorkspaceState, store: dict[str, Any], session_map: dict[str, str],
+                owned: set[str], outcomes: Mapping[str, Outcome], result: VerifyResult) -> None:
+    # keys the migrations wrote (the latest word on each), still pointing at what they
+    # wrote: checked as the journal is read, only the keys found wrong are held
+    wrong: dict[str, str | None] = {}
+    for record in state.journal.iter_records(("keys",)):
+        for key, sid in record["keys"].items():
+            entry = store.get(key)
+            if not isinstance(entry, dict):
+                wrong[key] = f"sessions.json has no entry for the migrated key {key!r}"
+            elif entry.get("session_id") != sid:
+                wrong[key] = (f"sessions.json: {key!r} now points at "
+                              f"{entry.get('session_id')!r}, not the migrated {sid!r}")
+            elif key in wrong:
+                wrong[key] = None  # a later run wrote it again, as it is now
+    result.problems += [said for said in wrong.values() if said is not None]
     # session_map keys of sessions cleaned up since (those of present files: _check_session)
-    owned = {key for ps in plan_sessions for key in ps.scan.keys}
-    by_file_id = {name[:-5]: o.session_id for name, o in outcomes.items()
-                  if name.endswith(".json") and o.session_id is not None}
-    for key, sid in getattr(scan, "session_map", {}).items():
-        if key in owned:
-            continue
-        target = by_file_id.get(sid)
+    others = [(key, sid) for key, sid in session_map.items() if key not in owned]
+    if not others:
+        return
+    by_file_id = {name[:-5]: name for name in outcomes if name.endswith(".json")}
+    for key, sid in others:
+        name = by_file_id.get(sid)
+        target = outcomes[name].session_id if name is not None else None
         if target is None:
             continue  # a key pointing at no session file: reported when scanned (dangling key)
         if not _pointing(store.get(key), target):
@@ -394,7 +478,8 @@ def _check_entries(layout: Layout, state: WorkspaceState, store: dict[str, Any],
     if not store:
         return
     recorded = bool(state.journal.history)
-    before = _entries_before(layout, state.manifest) if recorded else None
+    before: dict[str, Any] | None = None
+    looked = False  # the entries before are read when a missing transcript is first found
     for key, entry in store.items():
         name = entry.get("session_file") if isinstance(entry, dict) else None
         if not (isinstance(name, str) and name and "/" not in name and name not in (".", "..")):
@@ -406,6 +491,8 @@ def _check_entries(layout: Layout, state: WorkspaceState, store: dict[str, Any],
         if not missing:
             continue
         said = f"sessions.json: {key!r} points at {name}, which is missing"
+        if recorded and not looked:
+            before, looked = _entries_before(layout, state.manifest), True
         if before is None or (key in before and jsonio.same_value(before[key], entry)):
             result.notes.append(said + " (as it did before the migration)")
         else:

@@ -1,6 +1,7 @@
-"""The journal and the manifest are held whole by every command (a line per session migrated): what is read
-back equals what was written, and what repeats from record to record (the field names, the
-operation, the run id) is held once, not once per record."""
+"""The journal and the manifest (a line per session migrated): what is read back equals what
+was written, the journal's records are not held but read again when gone through, and what
+repeats from record to record (the field names, the operation, the run id) is one object in
+a pass, not one per record."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def test_records_read_back_as_written_sharing_what_repeats(ws: Workspace) -> Non
     layout = open_layout(str(ws.root))
     written = [json.loads(line) for line in Path(layout.journal).read_bytes().splitlines()]
     state = journal.read(layout)
+    assert not isinstance(state.records, list)  # a view read again each time, nothing held
     assert state.records == written
     assert [list(r) for r in state.records] == [list(r) for r in written]  # same key order
     creates = [r for r in state.records if r["op"] == "create" and r.get("source")]
