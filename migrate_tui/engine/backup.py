@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 from migrate_tui.core import fsio
 from migrate_tui.core.errors import BackupError, DamagedRecord
 from migrate_tui.core.layout import JOURNAL, MANIFEST, REPORT, Layout, check_backup_dir
-from migrate_tui.engine.journal import Damage
+from migrate_tui.engine.journal import Damage, file_lines
 
 MAX_MANIFEST_BYTES = 1 << 30
 
@@ -56,8 +57,52 @@ def load_manifest(layout: Layout) -> Manifest:
 
 def check_manifest(layout: Layout) -> Damage | None:
     """The damage found in the manifest, or None; nothing of it is held (the commands that
-    need its entries read it again: ``read_manifest``)."""
+    need its entries read it again: ``read_manifest``).  A manifest as we write it (one line
+    per copy) is checked a line at a time; anything else, or any damage, is read whole by
+    ``read_manifest``, which says what is wrong."""
+    path = layout.manifest
+    st = fsio.lstat_or_none(path)
+    if st is None:
+        return None
+    if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_MANIFEST_BYTES:
+        try:
+            if _good_by_line(path, st.st_size):
+                return None
+        except (fsio.NotRegularFile, fsio.FileTooLarge):
+            pass
     return read_manifest(layout)[1]
+
+
+_HEAD = (b"{", b'  "version": 1,', b'  "files": {')
+
+
+def _good_by_line(path: str, size: int) -> bool:
+    """True when the manifest is laid out as ``Manifest.to_json`` writes it, with at least
+    one copy, and every entry is good (False: read it whole to know)."""
+    lines = file_lines(path, size)
+    for want in _HEAD:
+        if next(lines, (0, None))[1] != want:
+            return False
+    seen = False  # an entry was read
+    comma = False  # the entry before ended with a comma: another one follows
+    for _number, raw in lines:
+        if raw == b"  }":
+            return (seen and not comma and next(lines, (0, None))[1] == b"}"
+                    and next(lines, None) is None)
+        if (seen and not comma) or not raw.startswith(b'    "'):
+            return False
+        comma = raw.endswith(b",")
+        try:
+            entry = json.loads(b"{" + (raw[4:-1] if comma else raw[4:]) + b"}")
+        except (ValueError, RecursionError):
+            return False
+        if not isinstance(entry, dict) or len(entry) != 1:
+            return False
+        ((name, info),) = entry.items()
+        if _wrong_entry(name, info) is not None:
+            return False
+        seen = True
+    return False
 
 
 def read_manifest(layout: Layout) -> tuple[Manifest, Damage | None]:

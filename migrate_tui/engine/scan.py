@@ -143,10 +143,9 @@ def _earlier_fixes(layout: Layout, result: ScanResult) -> dict[str, frozenset[st
     result.journal_stamp = state.stamp
     shas = {s.file_name: s.sha256 for s in result.sessions}
     out = {}
-    for record in state.records:
-        source = record.get("source")
-        if source and record.get("fixes") and shas.get(source) == record.get("source_sha256"):
-            out[source] = frozenset(record["fixes"])
+    for source, sha, fixes in state.fixed_sources:  # gathered as the journal was read
+        if shas.get(source) == sha:
+            out[source] = fixes
     return out
 
 

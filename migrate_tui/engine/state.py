@@ -16,83 +16,14 @@ Nothing here writes.  What can be computed is computed, never stored.
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from migrate_tui.core import fsio
 from migrate_tui.core.errors import DamagedRecord, WorkspaceError
 from migrate_tui.core.layout import Layout, open_layout
 from migrate_tui.engine import backup, journal
-from migrate_tui.engine.journal import Damage, JournalState, Run
+from migrate_tui.engine.journal import Damage, JournalState, Outcome, Outcomes, Run
 from migrate_tui.engine.oplock import OperationHolder, operation_holder
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What the latest committed migration that saw a legacy file made of it."""
-
-    run: str
-    sha256: str | None  # the file's bytes as that run read them
-    session_id: str | None  # the id it was migrated as; None when it was not migrated
-    why: str | None = None  # not migrated: "skip" or the problem's code
-
-
-class Outcomes(Mapping[str, Outcome]):
-    """Legacy file name → ``Outcome``, held small: the common outcome (migrated under its
-    file name's id, a SHA-256 in hex) as 34 bytes (the run's number, the digest), any other
-    as its ``Outcome``.  At 100,000 sessions: about 20 MB instead of 40."""
-
-    def __init__(self) -> None:
-        self._runs: list[str] = []
-        self._run_numbers: dict[str, int] = {}
-        self._by_name: dict[str, bytes | Outcome] = {}
-
-    def put(self, name: str, outcome: Outcome) -> None:
-        self._by_name[name] = self._pack(name, outcome)
-
-    def setdefault_outcome(self, name: str, outcome: Outcome) -> None:
-        if name not in self._by_name:
-            self.put(name, outcome)
-
-    def update_from(self, other: Outcomes) -> None:
-        for name in other:
-            self.put(name, other[name])
-
-    def _pack(self, name: str, outcome: Outcome) -> bytes | Outcome:
-        sha = outcome.sha256
-        if (outcome.why is not None or outcome.session_id is None or not name.endswith(".json")
-                or outcome.session_id != name[:-5] or sha is None or len(sha) != 64
-                or not _is_lower_hex(sha)):
-            return outcome
-        number = self._run_numbers.get(outcome.run)
-        if number is None:
-            if len(self._runs) >= 1 << 16:
-                return outcome
-            number = self._run_numbers[outcome.run] = len(self._runs)
-            self._runs.append(outcome.run)
-        return number.to_bytes(2, "big") + bytes.fromhex(sha)
-
-    def __getitem__(self, name: str) -> Outcome:
-        value = self._by_name[name]
-        if type(value) is bytes:
-            return Outcome(self._runs[int.from_bytes(value[:2], "big")], value[2:].hex(), name[:-5])
-        return value  # type: ignore[return-value]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._by_name
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._by_name)
-
-    def __len__(self) -> int:
-        return len(self._by_name)
-
-
-_HEX = frozenset("0123456789abcdef")
-
-
-def _is_lower_hex(text: str) -> bool:
-    return all(c in _HEX for c in text)
 
 
 @dataclass
@@ -171,42 +102,8 @@ class WorkspaceState:
 
     def outcomes(self) -> Outcomes:
         """Legacy file name → what the latest committed migration that saw it made of it
-        (one pass over the journal's records)."""
-        wanted = {run.run for run in self.journal.in_effect
-                  if run.command == "migrate" and run.commit is not None}
-        by_run: dict[str, Outcomes] = {}
-        committed: set[str] = set()
-        for record in self.journal.iter_records(("create", "replace", "commit")):
-            run = record["run"]
-            if run not in wanted:
-                continue
-            found = by_run.get(run)
-            if found is None:
-                found = by_run[run] = Outcomes()
-            if record["op"] == "commit":
-                committed.add(run)
-                for name, (sha, sid) in record.get("sessions", {}).items():
-                    found.put(name, Outcome(run, sha if isinstance(sha, str) else None,
-                                            sid if isinstance(sid, str) else None))
-                for name, (sha, why) in record.get("not_migrated", {}).items():
-                    found.put(name, Outcome(run, sha if isinstance(sha, str) else None, None,
-                                            why if isinstance(why, str) else "skip"))
-                continue
-            name = record["file"]
-            if record.get("source") and name.endswith(".jsonl"):
-                # journals written before commits said it all; a commit says it better
-                outcome = Outcome(run, record.get("source_sha256"), name[:-6])
-                if run in committed:
-                    found.setdefault_outcome(record["source"], outcome)
-                else:
-                    found.put(record["source"], outcome)
-        order = [run.run for run in self.journal.in_effect if run.run in by_run]
-        if len(order) == 1:
-            return by_run[order[0]]
-        out = Outcomes()
-        for run in order:
-            out.update_from(by_run.pop(run))
-        return out
+        (gathered as the journal was read)."""
+        return self.journal.outcomes
 
 
 def workspace_state(workspace: str | Layout) -> WorkspaceState:

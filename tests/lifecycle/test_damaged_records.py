@@ -75,6 +75,9 @@ MANIFEST_DAMAGE = {
     "a number": b"123\n",
     "a list": b"[]\n",
     "an entry that is no object": b'{"version": 1, "files": {\n  "x.json": 123\n}}\n',
+    # laid out as we write it (checked a line at a time), one entry wrong in the middle
+    "an entry without its SHA-256": "sha256",
+    "an entry cut short": "cut entry",
 }
 
 
@@ -83,7 +86,15 @@ def test_a_damaged_manifest_is_named_and_every_command_refuses(ws: Workspace, da
     _migrated(ws)
     manifest = ws.backup / "manifest.json"
     data = MANIFEST_DAMAGE[damage]
-    manifest.write_bytes(manifest.read_bytes()[: manifest.stat().st_size // 2] if data is None else data)
+    if isinstance(data, str):  # one entry of the manifest as written, made wrong
+        lines = manifest.read_bytes().split(b"\n")
+        assert lines[:3] == [b"{", b'  "version": 1,', b'  "files": {'] and len(lines) > 6
+        middle = len(lines) // 2
+        lines[middle] = lines[middle].replace(b'"sha256"', b'"sha"') if data == "sha256" \
+            else lines[middle][:30]
+        manifest.write_bytes(b"\n".join(lines))
+    else:
+        manifest.write_bytes(manifest.read_bytes()[: manifest.stat().st_size // 2] if data is None else data)
     before = outside_backup(ws)
     for name, (args, refused) in COMMANDS.items():
         code, out = invoke(ws, args)

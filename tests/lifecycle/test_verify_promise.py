@@ -153,3 +153,41 @@ def test_a_cleaned_up_session_with_numbers_read_the_careful_way_verifies(ws: Wor
     path.write_bytes(path.read_bytes().replace(b"float", b"FLOAT"))
     rc, out = _verify(ws)
     assert rc == 4 and f"{A}.jsonl: line 2 differs from message 2 of {A}.json" in out["problems"], out
+
+
+@pytest.mark.parametrize("cleaned_up", [False, True])
+def test_a_transcript_is_compared_a_few_bytes_at_a_time(ws: Workspace, monkeypatch: pytest.MonkeyPatch,
+                                                        cleaned_up: bool) -> None:
+    """The transcript and the journal are read a chunk at a time (never whole): with chunks of
+    a few bytes, every difference is still found at its line, an addition by the agent is
+    still only noted, and a transcript cut short is still named."""
+    from migrate_tui.engine import journal, verify
+
+    monkeypatch.setattr(verify, "READ_CHUNK", 5)
+    monkeypatch.setattr(journal, "READ_CHUNK", 7)
+    ws.add(A, n=6, keys=("agent:main:main",))
+    assert ws.migrate().rc == 0
+    if cleaned_up:  # every transcript is then compared with its backup copy
+        assert ws.cli("cleanup", "--yes").rc == 0
+    path = ws.sessions / f"{A}.jsonl"
+    good = path.read_bytes()
+
+    def verified() -> verify.VerifyResult:
+        journal._last = None
+        return verify.verify_workspace(str(ws.root))
+
+    assert verified().ok
+    lines = good.splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:4]) + lines[4].replace(b"message", b"MESSAGE") + b"".join(lines[5:]))
+    result = verified()
+    assert not result.ok and f"{A}.jsonl: line 5 differs from message 5 of {A}.json" in result.problems
+    later = b'{"role": "user", "content": "later"}\n'
+    path.write_bytes(good + later)
+    result = verified()
+    said = f"continued by the agent since the migration ({len(later)} bytes more)" if cleaned_up \
+        else "continued by the agent since the migration"  # the scan found it (extended)
+    assert result.ok and any(said in n for n in result.notes), result
+    path.write_bytes(b"".join(lines[:-1]))
+    result = verified()
+    assert not result.ok and f"{A}.jsonl: line {len(lines)} is missing ({len(lines)} messages in {A}.json)" \
+        in result.problems, result
