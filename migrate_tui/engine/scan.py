@@ -48,6 +48,8 @@ from migrate_tui.engine.model import (
     TranscriptCheck,
     no_events,
 )
+from migrate_tui.engine.transcript_compare import same_start
+from migrate_tui.engine.transcript_encoding import transcript_pieces
 
 RECENT_SECONDS = 60
 IGNORED = {STORE, SESSION_MAP}
@@ -528,10 +530,16 @@ def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionSc
             "name is used", label))
         out.content_id = None
     if transcripts:
+        checks = None
         if not content.messages_kept and any(
                 sid in transcripts for sid in _candidate_ids(session, content.content_id)):
-            content = read_legacy(data, label, fixes)  # a big file whose transcript is compared
-        out.transcripts = _check_transcripts(session, content, transcripts, os.path.dirname(label))
+            # a big file whose transcript is compared: a piece at a time, if it can be
+            checks = _check_transcripts_in_pieces(session, data, label, fixes, content.content_id,
+                                                  transcripts, os.path.dirname(label))
+            if checks is None:
+                content = read_legacy(data, label, fixes)
+        out.transcripts = checks if checks is not None else \
+            _check_transcripts(session, content, transcripts, os.path.dirname(label))
     if not fixes and content.exact and session.sha256 is not None:
         out.mark_exact(session.stat_and_sha256)  # exact_token(sha256): apply may parse it with orjson
     return _frozen(out, problems)
@@ -631,6 +639,38 @@ def _check_transcripts(session: SessionScan, content: Any, transcripts: dict[str
             checks[sid] = TranscriptCheck("extended", size)
         else:
             checks[sid] = TranscriptCheck("different", size)
+    return checks
+
+
+def _check_transcripts_in_pieces(session: SessionScan, data: bytes, label: str,
+                                 fixes: frozenset[str], content_id: Any, transcripts: dict[str, int],
+                                 sessions_dir: str) -> dict[str, TranscriptCheck] | None:
+    """``_check_transcripts`` for a big file, its expected transcript made a piece at a time
+    and compared with the file read a chunk at a time (transcript_compare): its messages'
+    parse, the expected bytes and the file's are never held whole.  None when the
+    piece-by-piece reading gives way (the caller then compares the whole way)."""
+    checks = {}
+    for sid in _candidate_ids(session, content_id):
+        size = transcripts.get(sid)
+        if size is None:
+            continue
+        if size < 0:
+            checks[sid] = TranscriptCheck("not_regular", size)
+            continue
+        try:
+            same = same_start(os.path.join(sessions_dir, f"{sid}.jsonl"),
+                              transcript_pieces(data, label, fixes))
+        except jsonio.NotExact:
+            return None
+        except fsio.NotRegularFile:
+            checks[sid] = TranscriptCheck("not_regular", size)
+            continue
+        except OSError:
+            same = None
+        if same is None:
+            checks[sid] = TranscriptCheck("different", size)
+        else:
+            checks[sid] = TranscriptCheck("same" if same[0] == same[1] else "extended", size)
     return checks
 
 

@@ -20,7 +20,7 @@ changing the workspace meanwhile is not read through: ``OperationBusy`` (exit co
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ from migrate_tui.engine.model import (
 from migrate_tui.engine.oplock import operation_holder, refuse_if_busy
 from migrate_tui.engine.state import Outcome, WorkspaceState, workspace_state
 from migrate_tui.engine.targets.openclaw_check import read_target, target_dir
+from migrate_tui.engine.transcript_compare import lines_of, same_start
 from migrate_tui.engine.transcript_encoding import transcript_pieces
 
 PHASE = "verify"
@@ -292,47 +293,6 @@ def _source_bytes(layout: Layout, state: WorkspaceState, name: str, sha: str) ->
         return None
 
 
-READ_CHUNK = 1 << 20
-
-
-def _same_start(path: str, pieces: Iterable[bytes]) -> tuple[int, int] | None:
-    """(the expected transcript's size, the file's) when the file at ``path`` starts with
-    the expected transcript, given a piece at a time, and it ends a line; else None.  The
-    file is read a chunk at a time alongside: neither it nor the expected bytes are held
-    whole (a session of 200,000 messages is about 90 MB of each)."""
-    at = 0  # the file's bytes read so far
-    chunk = b""  # the last chunk read; compared up to ``pos``
-    pos = 0
-    expected = 0
-    last = b""
-    try:
-        for piece in pieces:
-            done = 0
-            while done < len(piece):
-                if pos == len(chunk):
-                    chunk, pos = fsio.read_range(path, at, READ_CHUNK), 0
-                    if not chunk:
-                        return None  # the file ends before the transcript does
-                    at += len(chunk)
-                n = min(len(chunk) - pos, len(piece) - done)
-                if chunk[pos:pos + n] != piece[done:done + n]:
-                    return None
-                pos += n
-                done += n
-            expected += len(piece)
-            last = piece or last
-    except jsonio.NotExact:
-        return None
-    size = at - (len(chunk) - pos)
-    while True:  # what the file holds after the transcript: only its size is wanted
-        more = fsio.read_range(path, at, READ_CHUNK)
-        if not more:
-            break
-        at += len(more)
-    ok = at == expected or not last or last.endswith(b"\n")
-    return (expected, at) if ok and size == expected else None
-
-
 def _check_transcript(layout: Layout, state: WorkspaceState, name: str, source_name: str,
                       source_sha: str, fixes: frozenset[str], encoder: jsonio.LineEncoder,
                       result: VerifyResult) -> None:
@@ -347,7 +307,9 @@ def _check_transcript(layout: Layout, state: WorkspaceState, name: str, source_n
         return
     fixes = fixes & CONTENT_FIXES
     try:
-        same = _same_start(path, transcript_pieces(source, source_name, fixes))
+        same = same_start(path, transcript_pieces(source, source_name, fixes))
+    except jsonio.NotExact:  # the piece-by-piece reading gave way: compared whole below
+        same = None
     except OSError as exc:
         result.problems.append(f"{name} cannot be read: {exc.strerror or exc}")
         return
@@ -390,7 +352,7 @@ def _compare_lines(path: str, name: str, source_name: str, lines: list[Any],
     # every line matches (the piece-by-piece reading gave way to the whole one): compare
     # the bytes, the expected ones encoded a few thousand lines at a time
     step = 4096
-    same = _same_start(path, (encoder.lines(lines[at:at + step]) for at in range(0, len(lines), step)))
+    same = same_start(path, (encoder.lines(lines[at:at + step]) for at in range(0, len(lines), step)))
     if same is not None:
         expected_size, size = same
         if expected_size != size:
@@ -399,24 +361,6 @@ def _compare_lines(path: str, name: str, source_name: str, lines: list[Any],
         return
     result.problems.append(f"{name} holds more than the messages of {source_name}, and not "
                            "as whole lines after them")
-
-
-def lines_of(path: str) -> Generator[bytes, None, None]:
-    """The lines of a file (without their newline; the last one even without it), read a
-    chunk at a time."""
-    at = 0
-    pending = b""
-    while True:
-        chunk = fsio.read_range(path, at, READ_CHUNK)
-        if not chunk:
-            break
-        at += len(chunk)
-        parts = chunk.split(b"\n")
-        parts[0] = pending + parts[0]
-        pending = parts.pop()
-        yield from parts
-    if pending:
-        yield pending
 
 
 # ---------------------------------------------------------------- keys and entries

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from migrate_tui.engine import MIGRATE, build_plan, scan_workspace, session_preview
 from tests.engine.engine_support import Workspace, conversation, diff, without_nulls
 
@@ -86,3 +88,37 @@ def test_rerun_after_dropping_bad_messages_changes_nothing(ws: Workspace) -> Non
     preview = session_preview(plan, "mixed")  # as it is: the stray item shown, not a crash
     assert preview.transcript_total == 4
     assert plan.session("mixed").action == "blocked"
+
+
+def test_a_big_session_s_transcript_is_compared_a_piece_at_a_time(ws: Workspace,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session big enough to be read piece by piece has its existing transcript compared
+    the same way (its messages' parse, the expected bytes and the file's never held whole):
+    the same transcript is "same", one the agent continued "extended", any other byte
+    "different"."""
+    from migrate_tui.engine import legacy, scan, transcript_compare
+
+    sid = "a1b2c3d4-0000-4000-8000-0000000000b1"
+    ws.add(sid, n=40)
+    assert ws.cli("migrate", "--json").rc == 0
+    monkeypatch.setattr(legacy, "STREAM_BYTES", 64)  # every file is "big"
+    monkeypatch.setattr(transcript_compare, "READ_CHUNK", 7)
+
+    def whole(*args: object) -> None:
+        raise AssertionError("compared whole")
+
+    monkeypatch.setattr(scan, "_check_transcripts", whole)
+
+    def state() -> str:
+        found = scan.scan_workspace(str(ws.root)).sessions[0].content.transcripts[sid]
+        return found.state
+
+    assert state() == "same"
+    path = ws.sessions / f"{sid}.jsonl"
+    good = path.read_bytes()
+    path.write_bytes(good + b'{"role": "user", "content": "later"}\n')
+    assert state() == "extended"
+    path.write_bytes(good.replace(b"message 7", b"message 8", 1))
+    assert state() == "different"
+    path.write_bytes(good[:-1])
+    assert state() == "different"

@@ -161,9 +161,9 @@ def test_a_transcript_is_compared_a_few_bytes_at_a_time(ws: Workspace, monkeypat
     """The transcript and the journal are read a chunk at a time (never whole): with chunks of
     a few bytes, every difference is still found at its line, an addition by the agent is
     still only noted, and a transcript cut short is still named."""
-    from migrate_tui.engine import journal, verify
+    from migrate_tui.engine import journal, transcript_compare, verify
 
-    monkeypatch.setattr(verify, "READ_CHUNK", 5)
+    monkeypatch.setattr(transcript_compare, "READ_CHUNK", 5)
     monkeypatch.setattr(journal, "READ_CHUNK", 7)
     ws.add(A, n=6, keys=("agent:main:main",))
     assert ws.migrate().rc == 0
