@@ -190,6 +190,7 @@ class JournalState:
     outcomes: Outcomes = field(default_factory=lambda: Outcomes(), repr=False)
     # ... and (source, its SHA-256, fixes) of each record that migrated a file with fixes
     fixed_sources: list[tuple[str, str | None, frozenset[str]]] = field(default_factory=list, repr=False)
+    has_changes: bool = False  # a create, replace or delete record is in effect
 
     @property
     def records(self) -> Records:
@@ -198,6 +199,8 @@ class JournalState:
 
     @property
     def changes(self) -> Records:
+        """The create, replace and delete records in effect (``has_changes``: whether there
+        is one, known without reading the file again)."""
         return Records(self, ("create", "replace", "delete"))
 
     def iter_records(self, ops: tuple[str, ...] | None = None) -> Iterator[dict[str, Any]]:
@@ -260,6 +263,8 @@ class Records:
         return self._state.iter_records(self._ops)
 
     def __bool__(self) -> bool:
+        if self._ops == ("create", "replace", "delete"):
+            return self._state.has_changes
         return next(iter(self), None) is not None
 
     def __len__(self) -> int:
@@ -360,6 +365,7 @@ def read(layout: Layout) -> JournalState:
     state.outcomes = gathered.outcomes([run for run in in_effect if run.command == "migrate"
                                         and run.commit is not None])
     state.fixed_sources = gathered.fixed
+    state.has_changes = gathered.changed
     _last = (identity, state)
     return state
 
@@ -371,13 +377,19 @@ class _Gathered:
         self.by_run: dict[str, Outcomes] = {}
         self.committed: set[str] = set()
         self.fixed: list[tuple[str, str | None, frozenset[str]]] = []
+        self.changed = False  # a create, replace or delete record since the last rollback
 
     def undone(self) -> None:
         self.by_run.clear()
         self.fixed = []
+        self.changed = False
 
-    def record(self, record: dict[str, Any], run: Run) -> None:
+    def record(self, record: dict[str, Any], run: Run | None) -> None:
         op = record["op"]
+        if op in ("create", "replace", "delete"):
+            self.changed = True
+        if run is None:  # a delete record without its run
+            return
         if op in ("create", "replace"):
             source = record.get("source")
             if source and record.get("fixes"):
@@ -451,8 +463,9 @@ def _check_line(state: JournalState, runs: dict[str, Run], path: str, number: in
         # what the commit says of each session is in ``outcomes``, held small
         runs[record["run"]].commit = {k: v for k, v in record.items()
                                       if k not in ("sessions", "not_migrated")}
-    if op in ("create", "replace", "commit"):
-        gathered.record(record, runs[record["run"]])
+    if op in ("create", "replace", "delete", "commit"):
+        run_id = record.get("run")
+        gathered.record(record, runs.get(run_id) if isinstance(run_id, str) else None)
     return op
 
 

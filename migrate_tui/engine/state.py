@@ -65,7 +65,7 @@ class WorkspaceState:
     @property
     def migrated_before(self) -> bool:
         """Changes of some run are in effect (a rollback has something to undo)."""
-        return bool(self.journal.changes)
+        return self.journal.has_changes
 
     @property
     def damaged(self) -> str | None:
