@@ -202,13 +202,17 @@ def _consider_session_map(layout: Layout, state: WorkspaceState, scan: Any, migr
     store = scan.store_entries
     by_file_id = {name[:-5]: o.session_id for name, o in outcomes.items() if name.endswith(".json")}
     owners = {key: ps for ps in migration.sessions for key in ps.scan.keys}
+    migrated_ids: set[str] | None = None  # every id migrated to, found once when needed
     for key, sid in scan.session_map.items():
         ps = owners.get(key)
         if ps is not None:  # the session it points at, as migrated, with its transcript in place
             target = ps.final_id if ps.transcript in ("same", "extended") else None
         else:  # its original is gone (an earlier clean-up): what it was migrated as
-            target = by_file_id.get(sid) or (sid if any(o.session_id == sid for o in outcomes.values())
-                                              else None)
+            target = by_file_id.get(sid)
+            if not target:
+                if migrated_ids is None:  # one pass over the outcomes, not one per key
+                    migrated_ids = {o.session_id for o in outcomes.values() if o.session_id}
+                target = sid if sid in migrated_ids else None
         if target is None or not _pointing(store.get(key), target):
             plan.keep.append((SESSION_MAP, f"its key {key!r} does not point where it says in "
                               "sessions.json (not migrated, or changed since)"))

@@ -118,8 +118,9 @@ def plan_rollback(workspace: str, *, on_event: EventSink = no_events,
     chains: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
     for record in state.journal.changes if state.backup_present else []:
         folder = record.get("dir")
+        # only what _action_for reads is kept (the journal is read a record at a time)
         chains.setdefault((folder if isinstance(folder, str) and os.path.isabs(folder) else None,
-                           record["file"]), []).append(record)
+                           record["file"]), []).append({k: record[k] for k in _CHAIN_FIELDS if k in record})
     on_event(PhaseStarted(PLAN_PHASE, len(chains)))
     for n, ((folder, name), records) in enumerate(chains.items(), 1):
         if cancel.is_set():
@@ -141,6 +142,9 @@ def plan_rollback(workspace: str, *, on_event: EventSink = no_events,
     plan.stale_oplock = fsio.lstat_or_none(layout.oplock) is not None and state.holder is None \
         and not holding(layout)
     return plan
+
+
+_CHAIN_FIELDS = ("op", "sha256", "old_sha256", "backup")
 
 
 def _action_for(layout: Layout, manifest: backup.Manifest, name: str,
