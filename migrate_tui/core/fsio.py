@@ -21,6 +21,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import itertools
 import os
 import secrets
 import shutil
@@ -463,11 +464,24 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+# the 8 hex digits of a temporary name: a random start per process, then counted, so a
+# name costs no system call (the file is created with O_EXCL: a clash fails, never clobbers)
+_temp_tokens: list[Iterator[int]] = []
+
+
+def _new_temp_tokens() -> None:
+    _temp_tokens[:] = [itertools.count(secrets.randbits(32))]
+
+
+_new_temp_tokens()
+os.register_at_fork(after_in_child=_new_temp_tokens)
+
+
 def temp_name(path: str) -> str:
     """``.<name>.<8 hex>.migrate_tui.tmp`` beside ``path``; a name too long for that is cut
     short (at a byte boundary), so a temporary name never exceeds ``NAME_MAX`` bytes."""
     folder, name = os.path.split(path)
-    token = secrets.token_hex(4)
+    token = f"{next(_temp_tokens[0]) & 0xFFFFFFFF:08x}"
     room = NAME_MAX - len(f"..{token}{TEMP_SUFFIX}")
     raw = os.fsencode(name)
     if len(raw) > room:
@@ -493,23 +507,54 @@ class PendingWrite:
     mode: int = 0o600
     mtime_ns: int | None = None
     owner: tuple[int, int] | None = None
+    # read the file back through the descriptor that wrote it and compare it with ``data``
+    # before it is made durable and renamed: a difference fails the write (ReadBackMismatch)
+    check: bool = False
+
+
+class ReadBackMismatch(OSError):
+    """A file just written reads back different from the bytes written to it."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EIO, "reads back different from what was written", path)
+
+
+def _reads_back(fd: int, data: bytes | list[bytes], tmp: str) -> bool:
+    """The file open at ``fd`` holds exactly ``data`` (read with pread, a piece at a time)."""
+    if isinstance(data, bytes) and len(data) < CHUNK:  # the common case: one pread
+        _at("read", tmp)
+        return os.pread(fd, len(data) + 1, 0) == data
+    at = 0
+    for piece in data if isinstance(data, list) else (data,):
+        view = memoryview(piece)
+        while view:
+            _at("read", tmp)
+            got = os.pread(fd, min(len(view), CHUNK), at)
+            if not got or got != view[: len(got)]:
+                return False
+            at += len(got)
+            view = view[len(got):]
+    _at("read", tmp)
+    return not os.pread(fd, 1, at)
 
 
 def _write_temp(item: PendingWrite, sync: bool = True) -> str:
     """Create the temporary file for ``item`` (exclusively, never through a symlink), fill
-    it, fsync it (unless ``sync`` is false: its batch is made durable by ``syncfs``);
-    return its path.  On failure nothing is left behind."""
+    it, read it back if asked (``item.check``), fsync it (unless ``sync`` is false: its
+    batch is made durable by ``syncfs``); return its path.  On failure nothing is left behind."""
     tmp = temp_name(item.path)
     _at("open", tmp)
     dir_fd, name = _where(tmp)
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                 dir_fd=dir_fd)
+    fd = os.open(name, (os.O_RDWR if item.check else os.O_WRONLY) | os.O_CREAT | os.O_EXCL
+                 | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
     try:
         try:
             _chown_new(fd, tmp, item.owner)
             os.fchmod(fd, item.mode & 0o7777)
             for piece in item.data if isinstance(item.data, list) else (item.data,):
                 _write_all(fd, piece, tmp)
+            if item.check and not _reads_back(fd, item.data, tmp):
+                raise ReadBackMismatch(item.path)
             if item.mtime_ns is not None:
                 os.utime(fd, ns=(item.mtime_ns, item.mtime_ns))
             if sync:

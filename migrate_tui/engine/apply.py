@@ -91,6 +91,7 @@ class _Run:
         self.encoded_for: collections.deque[PlannedSession] = collections.deque()
         self.todo = [ps for ps in plan.sessions if ps.action == "migrate"]
         self.lost_keys: dict[str, list[str]] = {}  # keys another writer took since the scan
+        self.in_sessions = _joiner(self.layout.sessions_dir)
 
     def log(self, level: str, text: str) -> None:
         self.on_event(LogLine(level, text))
@@ -120,13 +121,13 @@ class _Run:
         batch_bytes = 0
         # one batch of copies is fsynced while the next is read and hashed
         taken: set[str] = set()
+        present = backup.names_present(self.layout)  # one listing, not one lstat a copy
         flights: list[backup.Started] = []  # started, not yet landed, oldest first
+        in_sessions = self.in_sessions
         try:
             for done, (name, seen_sha) in enumerate(names, 1):
-                path = self.layout.in_sessions(name)
-                try:
-                    st = fsio.lstat(path)
-                    data = fsio.read_bytes(path)
+                try:  # open, fstat, one read, close: the status comes with the bytes
+                    data, st = fsio.read_regular(in_sessions(name))
                 except FileNotFoundError:
                     continue
                 except fsio.NotRegularFile:
@@ -136,14 +137,16 @@ class _Run:
                     failed_ids.add(name)
                 batch.append(backup.Copy(name, data, sha, st.st_mode & 0o777, st.st_mtime_ns,
                                          (st.st_uid, st.st_gid)))
-                batch_bytes += len(data)
+                del data
+                batch_bytes += st.st_size
                 if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
-                    flights.append(backup.start_copies(self.layout, self.manifest, batch, taken))
+                    flights.append(backup.start_copies(self.layout, self.manifest, batch, taken, present))
                     batch, batch_bytes = [], 0
                     if len(flights) > 1:
                         backup.land(self.layout, self.manifest, flights.pop(0), self.run_id, taken)
                 self.on_event(Progress("backup", done, len(names), name))
-            flights.append(backup.start_copies(self.layout, self.manifest, batch, taken))
+            flights.append(backup.start_copies(self.layout, self.manifest, batch, taken, present))
+            batch = []
             while flights:
                 backup.land(self.layout, self.manifest, flights.pop(0), self.run_id, taken)
         except BaseException:
@@ -212,7 +215,7 @@ class _Run:
         sizes = [ps.scan.size for ps in needed]
         self.encoded = processes.InOrder(
             encode_transcript,
-            [Job(self.layout.in_sessions(ps.scan.file_name), _read_sha256(ps),
+            [Job(self.in_sessions(ps.scan.file_name), _read_sha256(ps),
                  ps.decision.fixes & CONTENT_FIXES, ps.scan.content.messages_digest)
              for ps in needed],
             sizes, jobs=processes.jobs_for(sizes) if self.workers else 0)
@@ -235,7 +238,7 @@ class _Run:
             self.encoded.close()
 
     def _prepare(self, ps: PlannedSession, encoded: Encoded | None) -> Any:
-        target = self.layout.in_sessions(f"{ps.final_id}.jsonl")
+        target = self.in_sessions(f"{ps.final_id}.jsonl")
         if encoded is None:  # same, extended or kept: nothing to write
             return ps, target, None, None
         if encoded.failure is not None:
@@ -268,23 +271,21 @@ class _Run:
         return ps, target, out, record
 
     def _start(self, batch: list[Any]) -> tuple[fsio.WriteBatch, list[Any]]:
-        """Announce a batch in the journal, then start writing it."""
+        """Announce a batch in the journal, then start writing it.  Each file is read back
+        through the descriptor that wrote it and compared with the bytes checked against the
+        source in _prepare, before it is made durable (``PendingWrite.check``): one that
+        differs fails the batch, nothing of it is renamed, and the run stops at a safe point."""
         journal.append(self.layout, *[item[3] for item in batch])
-        return fsio.start_writes([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]))
+        return fsio.start_writes([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]), check=True)
                                   for ps, target, out, _record in batch]), batch
 
     def _land(self, started: tuple[fsio.WriteBatch, list[Any]]) -> list[_Written]:
-        """Rename a written batch into place and read each file back."""
+        """Rename a written (and read back) batch into place."""
         writes, batch = started
         writes.finish()
         written = []
-        for ps, target, out, _record in batch:
+        for ps, target, _out, _record in batch:
             self.result.written.append(target)
-            # what is on disk must be the bytes checked against the source in _prepare
-            if fsio.read_bytes(target) != out:
-                self.fail(ps, "verify_failed", f"{os.path.basename(target)} reads back different "
-                          "from what was written")
-                continue
             written.append(_Written(ps, target))
         return written
 
@@ -367,6 +368,17 @@ class _Run:
                 self.result.migrated.append(ps.file_id)
             self.on_event(Progress("verify", n, len(written), ps.file_id))
         self.result.verified = not problems
+
+
+def _joiner(folder: str) -> Any:
+    """``Layout.in_sessions`` with the folder's path joined once, not for every file."""
+    prefix = os.path.join(folder, "")
+
+    def in_folder(name: str) -> str:
+        if not name or "/" in name or name in (".", ".."):
+            raise ValueError(f"not a plain file name: {name!r}")
+        return prefix + name
+    return in_folder
 
 
 def store_as_it_is(path: str) -> tuple[os.stat_result | None, bytes | None, dict[str, Any]]:

@@ -173,16 +173,26 @@ def ensure_dir(layout: Layout) -> None:
     fsio.mkdir(layout.backup_dir, 0o700)
 
 
+def names_present(layout: Layout) -> set[str]:
+    """The names in the backup folder now: listed once for a batch of copies instead of one
+    ``lstat`` a copy (no other command of ours writes there while we hold the operation
+    lock)."""
+    return set(fsio.listdir(layout.backup_dir))
+
+
 def _free_name(manifest: Manifest, layout: Layout, original: str, size: int, sha: str,
-               taken: set[str]) -> str:
+               taken: set[str], present: set[str] | None = None) -> str:
     """The first name not used by another copy.  A copy an interrupted run wrote before it
-    could record it in the manifest is taken over when it holds the same bytes."""
+    could record it in the manifest is taken over when it holds the same bytes.
+    ``present``: the names in the backup folder (``names_present``); None: ask the file system."""
     # a name at the file system's limit is cut short before its number
     candidates = itertools.chain([original], (fsio.short_name(original, f".{n}") for n in itertools.count(2)))
     for name in itertools.islice(candidates, 10_000):
         if name in manifest.files or name in taken or name in (MANIFEST, JOURNAL, REPORT):
             continue
-        if fsio.lstat_or_none(layout.in_backup(name)) is None or _copy_ok(layout, name, size, sha):
+        there = (name in present) if present is not None else \
+            fsio.lstat_or_none(layout.in_backup(name)) is not None
+        if not there or _copy_ok(layout, name, size, sha):
             return name
     raise BackupError(f"no free backup name for {original}")
 
@@ -208,9 +218,12 @@ class Started:
     names: list[str]
 
 
-def start_copies(layout: Layout, manifest: Manifest, copies: list[Copy], taken: set[str]) -> Started:
+def start_copies(layout: Layout, manifest: Manifest, copies: list[Copy], taken: set[str],
+                 present: set[str] | None = None) -> Started:
     """Start writing each copy not in the backup already (fsynced in parallel while the
-    caller goes on).  ``taken``: names of copies still in flight, never given twice."""
+    caller goes on); each is read back through the descriptor that wrote it and compared
+    with the bytes hashed before it is made durable (``PendingWrite.check``).  ``taken``:
+    names of copies still in flight, never given twice; ``present``: see ``_free_name``."""
     names: list[str] = []
     pending: list[tuple[Copy, str]] = []
     for copy in copies:
@@ -218,24 +231,30 @@ def start_copies(layout: Layout, manifest: Manifest, copies: list[Copy], taken: 
         if existing is not None and _copy_ok(layout, existing, len(copy.data), copy.sha256):
             names.append(existing)
             continue
-        name = existing or _free_name(manifest, layout, copy.original, len(copy.data), copy.sha256, taken)
+        name = existing or _free_name(manifest, layout, copy.original, len(copy.data), copy.sha256,
+                                      taken, present)
         taken.add(name)
         pending.append((copy, name))
         names.append(name)
-    writes = fsio.start_writes([fsio.PendingWrite(layout.in_backup(name), c.data, c.mode, c.mtime_ns)
+    writes = fsio.start_writes([fsio.PendingWrite(layout.in_backup(name), c.data, c.mode, c.mtime_ns,
+                                                  check=True)
                                 for c, name in pending])
     return Started(writes, pending, names)
 
 
 def land(layout: Layout, manifest: Manifest, started: Started, run: str, taken: set[str]) -> list[str]:
-    """Rename the copies into place once all are on disk, re-read each and check it against
-    the bytes hashed, then record it in the manifest; return the backup names."""
+    """Rename the copies into place once all are on disk (each was read back and checked
+    against the bytes hashed before that), then record them in the manifest; return the
+    backup names."""
     try:
-        started.writes.finish()
+        try:
+            started.writes.finish()
+        except fsio.ReadBackMismatch as exc:
+            original = next((c.original for c, name in started.pending
+                             if layout.in_backup(name) == exc.filename), exc.filename)
+            raise BackupError(f"the backup copy {exc.filename} does not match {original} "
+                              "after writing it") from None
         for copy, name in started.pending:
-            if not _copy_holds(layout, name, copy.data):
-                raise BackupError(f"the backup copy {layout.in_backup(name)} does not match "
-                                  f"{copy.original} after writing it")
             info = {"original": copy.original, "size": len(copy.data), "sha256": copy.sha256,
                     "mode": copy.mode, "mtime_ns": copy.mtime_ns, "run": run}
             if copy.owner is not None:
@@ -259,15 +278,6 @@ def back_up(layout: Layout, manifest: Manifest, original: str, data: bytes, mode
     """One file: see ``back_up_many``."""
     copy = Copy(original, data, fsio.sha256_bytes(data), mode, mtime_ns, owner)
     return back_up_many(layout, manifest, [copy], run)[0]
-
-
-def _copy_holds(layout: Layout, name: str, data: bytes) -> bool:
-    """The copy just written reads back as ``data`` (whose SHA-256 goes in the manifest):
-    the same check as the SHA-256, without hashing the bytes a second time."""
-    try:
-        return fsio.read_bytes(layout.in_backup(name)) == data
-    except OSError:
-        return False
 
 
 def _copy_ok(layout: Layout, name: str, size: int, sha: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -108,26 +109,48 @@ def test_backup_is_complete_before_the_first_transcript_is_written(ws: Workspace
     assert ws.store_bytes() == STORE_TEXT.encode()
 
 
-def test_a_copy_that_reads_back_different_stops_the_run_before_anything_new(ws: Workspace) -> None:
-    """The disk handing back other bytes than were written (simulated: the copy is changed
-    between its rename and the check that reads it back) stops the migration."""
-    _workspace(ws)
-    copy = ws.backup / "legacy-notes.json"
-    renamed: list[str] = []
+def _tamper_before_read_back(folder: Path, prefix: str) -> Callable[[str, str], None]:
+    """A fault hook: the temporary file ``prefix``* in ``folder`` is changed between its
+    writing and the check that reads it back (the disk handing back other bytes)."""
 
     def hook(op: str, path: str) -> None:
-        if op == "rename" and path == str(copy):
-            renamed.append(path)
-        elif op == "open" and path == str(copy) and renamed:
-            copy.write_bytes(copy.read_bytes().replace(b"n", b"N", 1))
+        name = os.path.basename(path)
+        if op == "read" and os.path.dirname(path) == str(folder) and name.startswith(prefix) \
+                and name.endswith(fsio.TEMP_SUFFIX):
+            with open(path, "r+b") as f:
+                first = f.read(1)
+                f.seek(0)
+                f.write(b"X" if first != b"X" else b"Y")
 
-    with fsio.fault_hook(hook):
+    return hook
+
+
+def test_a_copy_that_reads_back_different_stops_the_run_before_anything_new(ws: Workspace) -> None:
+    """The disk handing back other bytes than were written (simulated: the copy is changed
+    between its writing and the check that reads it back) stops the migration."""
+    _workspace(ws)
+    with fsio.fault_hook(_tamper_before_read_back(ws.backup, ".legacy-notes.json.")):
         result = apply_plan(build_plan(scan_workspace(str(ws.root)), "main"), lock_timeout=5)
     assert result.error and "legacy-notes.json" in result.error and "does not match" in result.error
     assert not result.migrated
     assert sorted(p.name for p in ws.sessions.glob("*.jsonl")) == ["newer.jsonl"]
     assert ws.store_bytes() == STORE_TEXT.encode()
     assert not (ws.backup / "manifest.json").exists()  # nothing unchecked is recorded
+    assert not (ws.backup / "legacy-notes.json").exists()  # nor renamed into place
+    assert not list(ws.root.rglob(f"*{fsio.TEMP_SUFFIX}"))
+
+
+def test_a_transcript_that_reads_back_different_stops_the_run_before_sessions_json(ws: Workspace) -> None:
+    """A transcript whose temporary file reads back different from the bytes checked against
+    its source is never renamed into place, and sessions.json is not touched."""
+    _workspace(ws)
+    with fsio.fault_hook(_tamper_before_read_back(ws.sessions, f".{UUID_A}.jsonl.")):
+        result = apply_plan(build_plan(scan_workspace(str(ws.root)), "main"), lock_timeout=5)
+    assert result.error and f"{UUID_A}.jsonl" in result.error and "reads back different" in result.error
+    assert not result.migrated and not result.committed
+    assert not (ws.sessions / f"{UUID_A}.jsonl").exists()
+    assert ws.store_bytes() == STORE_TEXT.encode()
+    assert not list(ws.root.rglob(f"*{fsio.TEMP_SUFFIX}"))
 
 
 def test_a_later_run_never_overwrites_an_earlier_different_copy(ws: Workspace) -> None:
