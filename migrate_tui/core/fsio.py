@@ -859,6 +859,76 @@ def start_writes(items: list[PendingWrite]) -> WriteBatch:
     return WriteBatch(items)
 
 
+class StreamedWrite:
+    """One file replaced atomically, written a piece at a time (a transcript too big to
+    hold whole): its temporary file is created as ``_write_temp`` creates one, filled as the
+    pieces come and hashed on the way (``sha256``, ``size``); ``reads_back`` reads it again
+    through the same descriptor and compares its SHA-256; ``finish`` fsyncs it and renames
+    it into place; ``abandon`` removes it.  The caller fsyncs the folder."""
+
+    def __init__(self, path: str, mode: int = 0o600, owner: tuple[int, int] | None = None) -> None:
+        self.path = path
+        self.tmp = temp_name(path)
+        self.size = 0
+        self._digest = hashlib.sha256()
+        _at("open", self.tmp)
+        self._dir_fd, self._name = _where(self.tmp)
+        self._fd: int | None = os.open(
+            self._name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+            dir_fd=self._dir_fd)
+        try:
+            _chown_new(self._fd, self.tmp, owner)
+            os.fchmod(self._fd, mode & 0o7777)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def write(self, piece: bytes) -> None:
+        assert self._fd is not None
+        _write_all(self._fd, piece, self.tmp)
+        self._digest.update(piece)
+        self.size += len(piece)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def reads_back(self) -> bool:
+        """The file holds what was written: the same size and SHA-256, read a chunk at a time."""
+        assert self._fd is not None
+        digest = hashlib.sha256()
+        at = 0
+        while True:
+            _at("read", self.tmp)
+            chunk = os.pread(self._fd, CHUNK, at)
+            if not chunk:
+                break
+            digest.update(chunk)
+            at += len(chunk)
+        return at == self.size and digest.hexdigest() == self.sha256
+
+    def finish(self) -> None:
+        """fsync the temporary file, then rename it into place; on failure it is removed."""
+        assert self._fd is not None
+        try:
+            fsync_fd(self._fd, self.tmp)
+            fd, self._fd = self._fd, None
+            _close(fd, self.tmp)
+            rename(self.tmp, self.path)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def abandon(self) -> None:
+        """Close and remove the temporary file (nothing is renamed)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(self._name, dir_fd=self._dir_fd)
+
+
 def write_atomic_many(items: list[PendingWrite]) -> None:
     """``write_atomic`` for several files, all fsynced before any is renamed."""
     start_writes(items).finish()

@@ -43,10 +43,12 @@ from migrate_tui.engine.model import (
 from migrate_tui.engine.oplock import operation_lock
 from migrate_tui.engine.report import build_report, save_report
 from migrate_tui.engine.state import WorkspaceState, workspace_state
-from migrate_tui.engine.transcript_encoding import Encoded, Job, encode_transcript
+from migrate_tui.engine.transcript_encoding import CHANGED, Encoded, Job, encode_transcript, transcript_stream
 
 BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 512
+# a session this big (and with no content fix) has its transcript written a piece at a time
+STREAM_BYTES = 16 * 1024 * 1024
 _NOT_WRITTEN = ("same", "extended", "keep-existing")  # transcripts already right, or kept
 
 
@@ -180,7 +182,12 @@ class _Run:
                 if self.cancel.is_set():
                     self.result.cancelled = True
                     break
-                prepared = self._prepare(ps, None if ps.transcript in _NOT_WRITTEN else self._encoded(ps))
+                if ps.transcript in _NOT_WRITTEN:
+                    prepared = self._prepare(ps, None)
+                elif self._streamed(ps):
+                    prepared = self._stream(ps)
+                else:
+                    prepared = self._prepare(ps, self._encoded(ps))
                 done += 1
                 bytes_done += ps.scan.size
                 if prepared is not None and prepared[2] is None:  # same, extended or kept
@@ -211,16 +218,72 @@ class _Run:
         """Hand the transcripts to encode to the worker processes (if any): they start on
         the first files while the backup is written.  Reading ahead is safe, as each file's
         SHA-256 is checked against the scan's where it is read."""
-        needed = [ps for ps in self.todo if ps.transcript not in _NOT_WRITTEN]
+        needed = [ps for ps in self.todo if ps.transcript not in _NOT_WRITTEN and not self._streamed(ps)]
         sizes = [ps.scan.size for ps in needed]
         self.encoded = processes.InOrder(
-            encode_transcript,
-            [Job(self.in_sessions(ps.scan.file_name), _read_sha256(ps),
-                 ps.decision.fixes & CONTENT_FIXES, ps.scan.content.messages_digest)
-             for ps in needed],
+            encode_transcript, [self._job(ps) for ps in needed],
             sizes, jobs=processes.jobs_for(sizes) if self.workers else 0)
         self.encoded_for = collections.deque(needed)
         return self.encoded
+
+    def _job(self, ps: PlannedSession) -> Job:
+        return Job(self.in_sessions(ps.scan.file_name), _read_sha256(ps),
+                   ps.decision.fixes & CONTENT_FIXES, ps.scan.content.messages_digest)
+
+    @staticmethod
+    def _streamed(ps: PlannedSession) -> bool:
+        """A huge session with no content fix: its transcript is written a piece at a time."""
+        return ps.scan.size >= STREAM_BYTES and not ps.decision.fixes & CONTENT_FIXES
+
+    def _stream(self, ps: PlannedSession) -> Any:
+        """Write the transcript of a huge session a piece at a time (``transcript_stream``),
+        so the parse of its file and its encoded lines are never held whole: the source's
+        bytes are read and checked against the scan's SHA-256, each piece is written to the
+        temporary file as it is made and hashed, the file is read back and its SHA-256
+        compared, then the journal announces it (with that SHA-256 and size) before it is
+        made durable and renamed into place.  A transcript already there, or a file that
+        cannot be proven to be read exactly piece by piece, is encoded whole (``_prepare``).
+        Returns as ``_prepare`` does; a written transcript as one with nothing to write."""
+        target = self.in_sessions(f"{ps.final_id}.jsonl")
+        if fsio.lstat_or_none(target) is not None:
+            return self._prepare(ps, encode_transcript(self._job(ps)))
+        try:
+            data = fsio.read_bytes(self.in_sessions(ps.scan.file_name))
+        except OSError as exc:
+            self.fail(ps, "unreadable", f"cannot be read: {exc.strerror or exc}")
+            return None
+        if fsio.sha256_bytes(data) != _read_sha256(ps):
+            self.fail(ps, "changed_during_migration", CHANGED)
+            return None
+        pieces = transcript_stream(data)
+        if pieces is None:
+            del data
+            return self._prepare(ps, encode_transcript(self._job(ps)))
+        writer = fsio.StreamedWrite(target, new_file_mode([ps.scan.mode]))
+        try:
+            try:
+                for piece in pieces:
+                    writer.write(piece)
+            except jsonio.NotExact:
+                writer.abandon()
+                del data, pieces
+                return self._prepare(ps, encode_transcript(self._job(ps)))
+            del data, pieces
+            if not writer.reads_back():
+                raise fsio.ReadBackMismatch(target)
+            journal.append(self.layout, self._record(ps, target, writer.sha256, writer.size))
+        except BaseException:
+            writer.abandon()
+            raise
+        writer.finish()
+        self.result.written.append(target)
+        return ps, target, None, None
+
+    def _record(self, ps: PlannedSession, target: str, sha256: str, size: int) -> dict[str, Any]:
+        """The journal's record of a transcript about to be created."""
+        return {"op": "create", "run": self.run_id, "file": os.path.basename(target),
+                "sha256": sha256, "size": size, "source": ps.scan.file_name,
+                "source_sha256": ps.scan.sha256, "fixes": sorted(ps.decision.fixes)}
 
     def _encoded(self, ps: PlannedSession) -> Encoded:
         """The encoding of ``ps``'s transcript.  Sessions the backup phase dropped from
@@ -245,11 +308,7 @@ class _Run:
             self.fail(ps, *encoded.failure)
             return None
         out = encoded.out
-        record: dict[str, Any] = {
-            "op": "create", "run": self.run_id, "file": os.path.basename(target),
-            "sha256": encoded.sha256, "size": len(out), "source": ps.scan.file_name,
-            "source_sha256": ps.scan.sha256, "fixes": sorted(ps.decision.fixes),
-        }
+        record = self._record(ps, target, encoded.sha256, len(out))
         st = fsio.lstat_or_none(target)
         if st is not None:
             try:

@@ -95,6 +95,24 @@ def _fast(data: bytes, proven: bool) -> bytes | None:
     return _encoder.lines(lines)
 
 
+STREAM_PIECE_BYTES = 1 << 20  # of source, parsed and encoded at a time by ``transcript_stream``
+
+
+def transcript_stream(data: bytes) -> Iterator[bytes] | None:
+    """The fast transcript of a file with no content fix, a piece at a time (the lines of
+    about ``STREAM_PIECE_BYTES`` of source each), so that its parse and its lines are never
+    held whole: the bytes ``encode_transcript`` makes.  None when ``jsonio.exact_chunks``
+    cannot prove orjson reads the file exactly from the start (not laid out as the legacy
+    writer did, or its head not provably exact); iterating raises ``jsonio.NotExact`` when a
+    later piece is not provably exact: the caller then encodes it whole."""
+    pieces = jsonio.exact_chunks(data, "messages", STREAM_PIECE_BYTES)
+    try:
+        next(pieces)
+    except jsonio.NotExact:
+        return None
+    return (_encoder.lines(transcript_lines(items)) for items, _text in pieces)
+
+
 def transcript_pieces(data: bytes, source: str, fixes: frozenset[str]) -> Iterator[bytes]:
     """The transcript of a legacy file's bytes (those ``encode_transcript`` makes), a piece at
     a time: a file laid out as the legacy writer did, with no content fix, is read by
