@@ -244,9 +244,13 @@ def _chown_new(fd: int, path: str, owner: tuple[int, int] | None = None) -> None
     the ``owner`` given), so the agent that owns the workspace can still read it."""
     if os.geteuid() != 0:
         return
-    owner = owner or anchor_owner(path)
-    if owner is not None:
-        os.fchown(fd, *owner)
+    if owner is None:
+        owner = anchor_owner(path)
+        # the folder's owner is root's own user and group: the new file has them already
+        # (its group is the folder's whether or not the folder is set-group-ID)
+        if owner is None or owner == (0, os.getegid()):
+            return
+    os.fchown(fd, *owner)
 
 
 

@@ -47,6 +47,7 @@ from migrate_tui.engine.transcript_encoding import CHANGED, Encoded, Job, encode
 
 BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 512
+VERIFY_LISTING = 256  # written transcripts from which verify lists the folder once
 # a session this big (and with no content fix) has its transcript written a piece at a time
 STREAM_BYTES = 16 * 1024 * 1024
 _NOT_WRITTEN = ("same", "extended", "keep-existing")  # transcripts already right, or kept
@@ -409,6 +410,8 @@ class _Run:
         for key, entry in intended.items():
             if not jsonio.same_value(store.get(key), entry, self.encoder):
                 problems.append(f"sessions.json: the entry {key!r} is not what was written")
+        # many files: one listing of the folder instead of one lstat each
+        present = set(fsio.listdir(self.layout.sessions_dir)) if len(written) >= VERIFY_LISTING else None
         for n, w in enumerate(written, 1):
             ps = w.ps
             reachable = [k for k in (*ps.keys, *ps.kept_keys)
@@ -421,7 +424,9 @@ class _Run:
                               "again to decide (keep-existing or replace-existing)")
                     continue
                 problems.append(f"{ps.scan.file_name}: no key in sessions.json points at {ps.final_id!r}")
-            if fsio.lstat_or_none(w.path) is None:
+            there = (os.path.basename(w.path) in present) if present is not None else \
+                fsio.lstat_or_none(w.path) is not None
+            if not there:
                 problems.append(f"{os.path.basename(w.path)} is missing")
             else:
                 self.result.migrated.append(ps.file_id)

@@ -49,7 +49,7 @@ _encoder = jsonio.LineEncoder()
 
 def encode_transcript(job: Job) -> Encoded:
     try:
-        data = fsio.read_bytes(job.source)
+        data = fsio.read_regular(job.source)[0]  # open, fstat, one read, close
     except OSError as exc:
         return Encoded(failure=("unreadable", f"cannot be read: {exc.strerror or exc}"))
     if fsio.sha256_bytes(data) != job.source_sha256:

@@ -209,3 +209,31 @@ def test_metadata_numbers_reach_sessions_json_exactly(ws: Workspace, unlimited_i
     entry = json.loads(raw)["agent:main:main"]
     assert entry["subject"] == "\ud800 \u00e9"
     assert entry["input_tokens"] == int(HUGE_INT)
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["one-listing", "one-lstat-each"])
+def test_a_transcript_gone_before_the_check_is_found_missing(ws: Workspace, listed: bool,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check after the index looks for every transcript written (many: in one listing
+    of the folder; a few: one lstat each); one removed meanwhile is a difference, and the run
+    is not committed."""
+    import os
+
+    from migrate_tui.core import fsio
+    from migrate_tui.engine import apply, apply_plan, build_plan, scan_workspace
+
+    monkeypatch.setattr(apply, "VERIFY_LISTING", 1 if listed else 1 << 30)
+    for sid in ("s1", "s2", "s3"):
+        ws.add(sid, keys=(f"agent:main:{sid}",))
+    victim = ws.sessions / "s2.jsonl"
+
+    def hook(op: str, path: str) -> None:
+        if op == "lock" and victim.exists():  # sessions.json's lock: the transcripts are in place
+            os.unlink(victim)
+
+    plan = build_plan(scan_workspace(str(ws.root)), "main")
+    with fsio.fault_hook(hook):
+        result = apply_plan(plan, lock_timeout=5)
+    assert "s2.jsonl is missing" in result.verify_problems
+    assert not result.verified and not result.committed
+    assert sorted(result.migrated) == ["s1", "s3"]
