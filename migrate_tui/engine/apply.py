@@ -95,6 +95,8 @@ class _Run:
         self.todo = [ps for ps in plan.sessions if ps.action == "migrate"]
         self.lost_keys: dict[str, list[str]] = {}  # keys another writer took since the scan
         self.in_sessions = _joiner(self.layout.sessions_dir)
+        self.store_sha256: str | None = None  # of sessions.json as the index phase left it
+        self.reachable: set[str] = set()  # sessions a key of that sessions.json points at
 
     def log(self, level: str, text: str) -> None:
         self.on_event(LogLine(level, text))
@@ -381,9 +383,13 @@ class _Run:
                     intended[key] = ps.entry
                     keys_written[key] = ps.final_id or ""
             new_bytes = jsonio.dumps_document(merged)
+            # what the check after the index needs of the merge, kept instead of the merge
+            self.store_sha256 = fsio.sha256_bytes(new_bytes)
+            self.reachable = {w.ps.file_id for w in written if _points_at(merged, w.ps)}
+            del merged
             if new_bytes != current_bytes:
                 record: dict[str, Any] = {"op": "create", "run": self.run_id, "file": STORE,
-                                          "sha256": fsio.sha256_bytes(new_bytes), "size": len(new_bytes)}
+                                          "sha256": self.store_sha256, "size": len(new_bytes)}
                 owner = None  # a new one: the owner of .sessions/ (when run as root)
                 if current_bytes is not None and st is not None:
                     owner = (st.st_uid, st.st_gid)
@@ -404,18 +410,25 @@ class _Run:
     def verify_phase(self, written: list[_Written], intended: dict[str, dict[str, Any]]) -> None:
         self.on_event(PhaseStarted("verify", len(written)))
         problems = self.result.verify_problems
-        store: dict[str, Any] = {}
-        if fsio.lstat_or_none(self.layout.store) is not None:
-            store = jsonio.loads_document(fsio.read_bytes(self.layout.store))
-        for key, entry in intended.items():
-            if not jsonio.same_value(store.get(key), entry, self.encoder):
-                problems.append(f"sessions.json: the entry {key!r} is not what was written")
+        path = self.layout.store
+        data = fsio.read_bytes(path) if fsio.lstat_or_none(path) is not None else None
+        store: dict[str, Any] | None = None
+        if data is None or self.store_sha256 is None or fsio.sha256_bytes(data) != self.store_sha256:
+            # not the bytes the merge was written as (another writer changed it since, or
+            # it is gone): read what it holds and compare each entry
+            store = jsonio.loads_document(data) if data is not None else {}
+            for key, entry in intended.items():
+                if not jsonio.same_value(store.get(key), entry, self.encoder):
+                    problems.append(f"sessions.json: the entry {key!r} is not what was written")
+        # else: the bytes on disk are those of the merge written under the lock (or found
+        # already right), which holds every intended entry: what reading them back and
+        # comparing each entry would show, proven by the bytes in hand
+        del data
         # many files: one listing of the folder instead of one lstat each
         present = set(fsio.listdir(self.layout.sessions_dir)) if len(written) >= VERIFY_LISTING else None
         for n, w in enumerate(written, 1):
             ps = w.ps
-            reachable = [k for k in (*ps.keys, *ps.kept_keys)
-                         if isinstance(store.get(k), dict) and store[k].get("session_id") == ps.final_id]
+            reachable = ps.file_id in self.reachable if store is None else _points_at(store, ps)
             if not reachable and ps.transcript != "keep-existing":
                 lost = self.lost_keys.get(ps.file_id)
                 if lost:
@@ -432,6 +445,15 @@ class _Run:
                 self.result.migrated.append(ps.file_id)
             self.on_event(Progress("verify", n, len(written), ps.file_id))
         self.result.verified = not problems
+
+
+def _points_at(store: dict[str, Any], ps: PlannedSession) -> bool:
+    """Whether a key of ``ps`` in ``store`` holds an entry of ``ps``'s session."""
+    for key in (*ps.keys, *ps.kept_keys):
+        entry = store.get(key)
+        if isinstance(entry, dict) and entry.get("session_id") == ps.final_id:
+            return True
+    return False
 
 
 def _joiner(folder: str) -> Any:

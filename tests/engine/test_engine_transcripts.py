@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from string import Template
+from typing import Any
 
 import pytest
 
@@ -237,3 +238,57 @@ def test_a_transcript_gone_before_the_check_is_found_missing(ws: Workspace, list
     assert "s2.jsonl is missing" in result.verify_problems
     assert not result.verified and not result.committed
     assert sorted(result.migrated) == ["s1", "s3"]
+
+
+def _rewrite_store_before_the_check(ws: Workspace, change: Any) -> Any:
+    """A hook: once sessions.json is renamed into place (and its lock let go), the next time
+    it is opened (the check after the index) another writer has rewritten it with
+    ``change(store)`` applied."""
+    import os
+
+    path = str(ws.sessions / "sessions.json")
+    state = {"renamed": False, "done": False}
+
+    def hook(op: str, where: str) -> None:
+        if op == "rename" and where == path:
+            state["renamed"] = True
+        elif op == "open" and where == path and state["renamed"] and not state["done"]:
+            state["done"] = True
+            store = json.loads(ws.store_bytes())
+            change(store)
+            tmp = path + ".other-writer"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(store, f, indent=2)
+            os.replace(tmp, path)
+
+    return hook
+
+
+@pytest.mark.parametrize("change", ["entry", "repointed", "none"])
+def test_the_check_after_the_index_reads_what_another_writer_left(ws: Workspace, change: str) -> None:
+    """sessions.json as the merge wrote it passes the check on its bytes alone; one another
+    writer changed before the check is read and compared entry by entry, and a difference
+    keeps the run from being committed."""
+    from migrate_tui.core import fsio
+    from migrate_tui.engine import apply_plan, build_plan, scan_workspace
+
+    ws.add("s1", keys=("agent:main:one",))
+    ws.add("s2", keys=("agent:main:two",))
+
+    def edit(store: dict[str, Any]) -> None:
+        if change == "entry":
+            store["agent:main:one"]["thinking_level"] = "changed by the agent"
+        elif change == "repointed":
+            store["agent:main:two"] = dict(store["agent:main:two"], session_id="someone-else")
+
+    plan = build_plan(scan_workspace(str(ws.root)), "main")
+    with fsio.fault_hook(_rewrite_store_before_the_check(ws, edit)):
+        result = apply_plan(plan, lock_timeout=5)
+    if change == "none":  # rewritten with the same values, other bytes: compared, all equal
+        assert result.verified and result.committed and not result.verify_problems
+    elif change == "entry":
+        assert result.verify_problems == ["sessions.json: the entry 'agent:main:one' is not what was written"]
+        assert not result.committed
+    else:
+        assert "s2.json: no key in sessions.json points at 's2'" in result.verify_problems
+        assert not result.committed
