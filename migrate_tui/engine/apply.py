@@ -50,6 +50,7 @@ BATCH_FILES = 512
 VERIFY_LISTING = 256  # written transcripts from which verify lists the folder once
 # a session this big (and with no content fix) has its transcript written a piece at a time
 STREAM_BYTES = 16 * 1024 * 1024
+_NO_FIXES: frozenset[str] = frozenset()
 _NOT_WRITTEN = ("same", "extended", "keep-existing")  # transcripts already right, or kept
 
 
@@ -71,7 +72,7 @@ def new_file_mode(source_modes: list[int]) -> int:
     return 0o600 | others
 
 
-@dataclass
+@dataclass(slots=True)
 class _Written:
     ps: PlannedSession
     path: str
@@ -94,6 +95,7 @@ class _Run:
         self.encoded_for: collections.deque[PlannedSession] = collections.deque()
         self.todo = [ps for ps in plan.sessions if ps.action == "migrate"]
         self.lost_keys: dict[str, list[str]] = {}  # keys another writer took since the scan
+        self.sessions_prefix = os.path.join(self.layout.sessions_dir, "")
         self.in_sessions = _joiner(self.layout.sessions_dir)
         self.store_sha256: str | None = None  # of sessions.json as the index phase left it
         self.reachable: set[str] = set()  # sessions a key of that sessions.json points at
@@ -230,8 +232,9 @@ class _Run:
         return self.encoded
 
     def _job(self, ps: PlannedSession) -> Job:
-        return Job(self.in_sessions(ps.scan.file_name), _read_sha256(ps),
-                   ps.decision.fixes & CONTENT_FIXES, ps.scan.content.messages_digest)
+        fixes = ps.decision.fixes
+        return Job(ps.scan.file_name, _read_sha256(ps), fixes & CONTENT_FIXES if fixes else _NO_FIXES,
+                   ps.scan.content.messages_digest, self.sessions_prefix)
 
     @staticmethod
     def _streamed(ps: PlannedSession) -> bool:

@@ -36,12 +36,20 @@ class Encoded:
     fast: bool = False  # made the fast way (orjson's value, proven exact)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
+    """One transcript to encode; held for every session of a run until it is encoded, so
+    made of the strings the scan holds already: ``folder + source`` is the file's path."""
+
     source: str
     source_sha256: str
     fixes: frozenset[str]
     messages_digest: str | None = None  # the scan's (``exact_token``), for the file with no content fix
+    folder: str = ""  # with a trailing separator, or "" when ``source`` is the whole path
+
+    @property
+    def path(self) -> str:
+        return self.folder + self.source
 
 
 _encoder = jsonio.LineEncoder()
@@ -49,7 +57,7 @@ _encoder = jsonio.LineEncoder()
 
 def encode_transcript(job: Job) -> Encoded:
     try:
-        data = fsio.read_regular(job.source)[0]  # open, fstat, one read, close
+        data = fsio.read_regular(job.path)[0]  # open, fstat, one read, close
     except OSError as exc:
         return Encoded(failure=("unreadable", f"cannot be read: {exc.strerror or exc}"))
     if fsio.sha256_bytes(data) != job.source_sha256:
@@ -58,7 +66,7 @@ def encode_transcript(job: Job) -> Encoded:
         out = _fast(data, job.messages_digest == exact_token(job.source_sha256))
         if out is not None:
             return Encoded(out=out, sha256=fsio.sha256_bytes(out), fast=True)
-    return checked_transcript(data, job.source, job.fixes)
+    return checked_transcript(data, job.path, job.fixes)
 
 
 def checked_transcript(data: bytes, source: str, fixes: frozenset[str]) -> Encoded:
