@@ -382,7 +382,7 @@ class _Run:
                     if isinstance(there, dict) and there.get("session_id") == ps.final_id \
                             and key not in self.plan.scan.store_entries:
                         continue  # another writer added the same entry meanwhile: theirs is newer
-                    merged[key] = dict(ps.entry)
+                    merged[key] = ps.entry if type(ps.entry) is dict else dict(ps.entry)  # read, not changed
                     intended[key] = ps.entry
                     keys_written[key] = ps.final_id or ""
             new_bytes = jsonio.dumps_document(merged)

@@ -41,10 +41,26 @@ class Manifest:
 
     def to_json(self) -> bytes:
         """One line per copy: readable, and written by the C encoder at any size."""
-        lines = [json.dumps(name) + ": " + json.dumps(info) for name, info in self.files.items()]
-        body = ",\n    ".join(lines)
-        return (f'{{\n  "version": 1,\n  "files": {{\n    {body}\n  }}\n}}\n' if lines
-                else '{\n  "version": 1,\n  "files": {}\n}\n').encode("ascii")
+        return b"".join(self.to_json_pieces())
+
+    def to_json_pieces(self, lines_a_piece: int = 1024) -> list[bytes]:
+        """``to_json``'s bytes in pieces of ``lines_a_piece`` lines, to be written one after
+        another: the text of 100,000 copies is never built whole (nor copied three times)."""
+        if not self.files:
+            return [b'{\n  "version": 1,\n  "files": {}\n}\n']
+        pieces = [b'{\n  "version": 1,\n  "files": {\n    ']
+        items = iter(self.files.items())
+        first = True
+        while True:
+            lines = [json.dumps(name) + ": " + json.dumps(info)
+                     for name, info in itertools.islice(items, lines_a_piece)]
+            if not lines:
+                break
+            text = ",\n    ".join(lines)
+            pieces.append(text.encode("ascii") if first else b",\n    " + text.encode("ascii"))
+            first = False
+        pieces.append(b"\n  }\n}\n")
+        return pieces
 
 
 def load_manifest(layout: Layout) -> Manifest:
@@ -165,7 +181,7 @@ def _line_of(data: bytes, name: str) -> int | None:
 
 
 def save_manifest(layout: Layout, manifest: Manifest) -> None:
-    fsio.write_atomic(layout.manifest, manifest.to_json(), 0o600)
+    fsio.write_atomic(layout.manifest, manifest.to_json_pieces(), 0o600)
 
 
 def ensure_dir(layout: Layout) -> None:

@@ -267,3 +267,23 @@ def test_a_failed_batch_leaves_no_temporary_file_of_the_next(ws: Workspace, fold
     assert failed and result.error and "Input/output error" in result.error
     left = [p.name for p in ws.sessions.rglob(f"*{fsio.TEMP_SUFFIX}")]
     assert left == []
+
+
+@pytest.mark.parametrize("copies", [0, 1, 2, 3, 5])
+def test_the_manifest_written_in_pieces_is_the_one_line_per_copy_text(copies: int) -> None:
+    """save_manifest writes the manifest a few lines at a time; joined, the pieces are the
+    documented text: one line per copy, in the order the copies were made."""
+    from migrate_tui.engine import backup
+
+    manifest = backup.Manifest()
+    for i in range(copies):
+        manifest.add(f"s{i}-é.json", {"original": f"s{i}-é.json", "size": i, "sha256": "a" * 64,
+                                      "mode": 0o640, "mtime_ns": 10**18 + i, "run": "r1"})
+    lines = [json.dumps(name) + ": " + json.dumps(info) for name, info in manifest.files.items()]
+    body = ",\n    ".join(lines)
+    want = (f'{{\n  "version": 1,\n  "files": {{\n    {body}\n  }}\n}}\n' if lines
+            else '{\n  "version": 1,\n  "files": {}\n}\n').encode("ascii")
+    pieces = manifest.to_json_pieces(lines_a_piece=2)
+    assert b"".join(pieces) == want == manifest.to_json()
+    assert len(pieces) == 2 + (copies + 1) // 2 if copies else len(pieces) == 1
+    assert json.loads(want)["files"] == manifest.files
