@@ -757,16 +757,14 @@ class WriteBatch:
         self._futures: list[Future[str | None]] = []
         self._temps: list[str | None] = []
         self._failure: BaseException | None = None
-        self._renamed = 0  # how many are in place (renamed by the writer thread)
         # the file systems to syncfs, opened before anything is written (see _syncfs_targets)
         self._syncs = _syncfs_targets(items) if len(items) > 1 else None
         parallel = (_hook is None or not SEQUENTIAL_WHEN_HOOKED) and len(items) > 1
         if self._syncs is not None:
             # no fsync to wait for: one writer thread fills the temporary files (the page
-            # cache), syncs the file system and renames them into place, in order, while
-            # the caller goes on (a rename is a system call of some 15-70 us on a big folder)
+            # cache) and syncs the file system while the caller goes on
             if parallel:
-                self._futures = [_writers().submit(self._write_and_sync, True)]
+                self._futures = [_writers().submit(self._write_and_sync)]
             else:
                 self._write_and_sync()
             return
@@ -780,9 +778,8 @@ class WriteBatch:
                 self._failure = exc
                 break
 
-    def _write_and_sync(self, rename_too: bool = False) -> str | None:
-        """Write every temporary file, then sync them, then (``rename_too``) rename each
-        into place in order; a failure is kept for ``finish``, which removes what is left."""
+    def _write_and_sync(self) -> str | None:
+        """Write every temporary file, then sync them; a failure is kept for ``finish``."""
         for item in self.items:
             try:
                 self._temps.append(_write_temp(item, sync=False))
@@ -791,11 +788,6 @@ class WriteBatch:
                 return None
         try:
             self._sync_all()
-            if rename_too:
-                for item, tmp in zip(self.items, self._temps, strict=True):
-                    assert tmp is not None
-                    rename(tmp, item.path)
-                    self._renamed += 1
         except BaseException as exc:  # raised by finish(), after cleaning up
             self._failure = exc
         return None
@@ -813,14 +805,13 @@ class WriteBatch:
 
     def finish(self) -> None:
         """Wait until every temporary file is on disk, then rename each into place, in
-        order (unless the writer thread did).  If any failed to be written or synced, none
-        is renamed; whatever failed, every temporary file not renamed is removed."""
+        order.  If any failed, none is renamed and every temporary file is removed."""
         self._wait()
-        done = self._renamed
+        done = 0
         try:
             if self._failure is not None:
                 raise self._failure
-            for item, tmp in zip(self.items[done:], self._temps[done:], strict=True):
+            for item, tmp in zip(self.items, self._temps, strict=True):
                 assert tmp is not None
                 rename(tmp, item.path)
                 done += 1
@@ -849,11 +840,10 @@ class WriteBatch:
         self._syncs = None
 
     def abandon(self) -> None:
-        """Wait for the writes, rename nothing more, remove every temporary file left (a
-        batch the writer thread renamed already stays in place, as after a kill then)."""
+        """Wait for the writes, rename nothing, remove every temporary file."""
         self._wait()
         self._close_syncs()
-        self._remove(self._temps[self._renamed:])
+        self._remove(self._temps)
 
     @staticmethod
     def _remove(temps: list[str | None]) -> None:
@@ -866,9 +856,8 @@ class WriteBatch:
 
 def start_writes(items: list[PendingWrite]) -> WriteBatch:
     """Start ``write_atomic`` for several files: their temporary files are written and
-    fsynced in parallel (or written and synced by one syncfs, then renamed into place by
-    the same writer thread) while the caller goes on; ``finish()`` renames them once all
-    are on disk (or waits for the writer thread to have done so).  With a fault hook installed the writes
+    fsynced in parallel (or written and synced by one syncfs) while the caller goes on;
+    ``finish()`` renames them once all are on disk.  With a fault hook installed the writes
     run at once, one after another, so that a test's k-th operation is always the same
     one.  The caller fsyncs the folder."""
     return WriteBatch(items)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
 import unittest.mock
 from pathlib import Path
 
@@ -134,47 +133,6 @@ def test_the_parallel_path_syncs_too(tmp_path: Path, monkeypatch: pytest.MonkeyP
     batch.finish()
     assert calls == [str(tmp_path)]
     assert _left(tmp_path) == sorted(f"f{k}.jsonl" for k in range(40))
-
-
-@needs_syncfs
-def test_the_writer_thread_renames_in_order_after_the_sync(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """On the parallel path the writer thread renames the batch into place itself, after
-    its syncfs and in order; finish() then has nothing left to rename."""
-    monkeypatch.setattr(fsio, "SEQUENTIAL_WHEN_HOOKED", False)
-    monkeypatch.setattr(fsio, "SYNCFS_WHEN_HOOKED", True)
-    ops: list[tuple[str, str, str]] = []
-
-    def hook(op: str, path: str) -> None:
-        ops.append((op, os.path.basename(path), threading.current_thread().name))
-
-    with fsio.fault_hook(hook):
-        batch = fsio.start_writes(_items(tmp_path, 6))
-        batch.finish()
-    renames = [(name, thread) for op, name, thread in ops if op == "rename"]
-    assert [name for name, _ in renames] == [f"f{k}.jsonl" for k in range(6)]
-    assert all(thread.startswith("migrate-tui-write") for _, thread in renames)
-    synced = [i for i, (op, _, _) in enumerate(ops) if op == "syncfs"]
-    assert synced and synced[0] < min(i for i, (op, _, _) in enumerate(ops) if op == "rename")
-    assert _left(tmp_path) == [f"f{k}.jsonl" for k in range(6)]
-
-
-@needs_syncfs
-def test_a_rename_failing_in_the_writer_thread_fails_the_batch_and_leaves_no_temporary_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fsio, "SEQUENTIAL_WHEN_HOOKED", False)
-    monkeypatch.setattr(fsio, "SYNCFS_WHEN_HOOKED", True)
-
-    def hook(op: str, path: str) -> None:
-        if op == "rename" and os.path.basename(path) == "f3.jsonl":
-            raise OSError(errno.EIO, "Input/output error", path)
-
-    with fsio.fault_hook(hook):
-        batch = fsio.start_writes(_items(tmp_path, 6))
-        with pytest.raises(OSError, match="Input/output error"):
-            batch.finish()
-    # the three before it are in place (as a rename loop in this thread would leave them)
-    assert _left(tmp_path) == [f"f{k}.jsonl" for k in range(3)]
 
 
 @pytest.mark.parametrize(("release", "reports"), [
