@@ -119,7 +119,29 @@ def _rare_attribute(name: str, default: Any) -> Any:
     return property(get, put)
 
 
-class ContentSummary:
+class _Record:
+    """Equality and repr of a compact record, from the values it is read by (``_values``,
+    in the order of ``_SHOWN``) however it holds them."""
+
+    __slots__ = ()
+    _SHOWN: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._SHOWN)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__ or not isinstance(other, _Record):
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return type(self).__name__ + "(" + ", ".join(
+            f"{n}={v!r}" for n, v in zip(self._SHOWN, self._values(), strict=True)) + ")"
+
+
+class ContentSummary(_Record):
     """What a legacy file holds, read with one set of content fixes.  No messages kept.
 
     Held compactly (one per session, 100,000 at a time): the sequences are tuples (the
@@ -140,6 +162,9 @@ class ContentSummary:
         "readable",
         "updated_at_ms",
     )
+    _SHOWN = ("readable", "content_id", "message_count", "bad_messages", "entry_fields",
+              "not_carried", "updated_at_ms", "created_at_ms", "meta_key", "salvage_count",
+              "salvage_missing", "replaced_bytes", "problems", "transcripts", "messages_digest")
 
     readable: bool
     content_id: Any  # "session_id" inside the file (any JSON value), None when absent
@@ -239,20 +264,6 @@ class ContentSummary:
                 tuple(self.salvage_missing), self.replaced_bytes, tuple(self.problems),
                 dict(self.transcripts), self.messages_digest)
 
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        names = ("readable", "content_id", "message_count", "bad_messages", "entry_fields",
-                 "not_carried", "updated_at_ms", "created_at_ms", "meta_key", "salvage_count",
-                 "salvage_missing", "replaced_bytes", "problems", "transcripts", "messages_digest")
-        return "ContentSummary(" + ", ".join(
-            f"{n}={v!r}" for n, v in zip(names, self._values(), strict=True)) + ")"
-
 
 _NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
@@ -268,7 +279,7 @@ _MODES: dict[int, int] = {}
 _STAT = struct.Struct("<qq")  # size, mtime_ns; the SHA-256's 32 bytes follow when read
 
 
-class SessionScan:
+class SessionScan(_Record):
     """Everything scanning learned about one legacy file.
 
     Held compactly (100,000 at a time): ``file_name`` and ``path`` are made from
@@ -278,6 +289,8 @@ class SessionScan:
     (``kind``, ``variants``, an unusual name or path) is held only when it is not."""
 
     __slots__ = ("_dir", "_mode", "_odd", "_stat", "content", "file_id", "file_problems", "keys")
+    _SHOWN = ("file_name", "file_id", "path", "kind", "size", "mtime_ns", "mode", "sha256",
+              "file_problems", "content", "variants", "keys")
 
     file_id: str  # the name without ".json"
     file_problems: Sequence[Problem]  # symlink, FIFO, too large, ...
@@ -447,19 +460,6 @@ class SessionScan:
         return (self.file_name, self.file_id, self.path, self.kind, self.size, self.mtime_ns,
                 self.mode, self.sha256, tuple(self.file_problems), self.content,
                 dict(self.variants), tuple(self.keys))
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        names = ("file_name", "file_id", "path", "kind", "size", "mtime_ns", "mode", "sha256",
-                 "file_problems", "content", "variants", "keys")
-        return "SessionScan(" + ", ".join(
-            f"{n}={v!r}" for n, v in zip(names, self._values(), strict=True)) + ")"
 
 
 @dataclass
