@@ -54,6 +54,19 @@ def first_key(demo: Path) -> tuple[str, str]:
     return next(iter(session_map.items()))
 
 
+Shadowed = tuple[Path, str, str]  # OpenClaw's state folder, a key, its session id
+
+
+@pytest.fixture
+def shadowed(demo: Path) -> Shadowed:
+    """OpenClaw's state folder, with the demo's first key held in its SQLite database by
+    another session ("live-session"): (state folder, that key, its session id)."""
+    state = demo / ".openclaw"
+    key, sid = first_key(demo)
+    database_with(state, key, "live-session")
+    return state, key, sid
+
+
 def store_of(state: Path) -> dict:
     return strict_json((state / "agents" / "main" / "sessions" / "sessions.json").read_bytes())
 
@@ -84,10 +97,8 @@ def row(app: MigrateApp, session_id: str):
     return next(ps for ps in shown.sessions if ps.final_id == session_id)
 
 
-async def test_a_sqlite_conflict_is_decided_on_the_plan(demo: Path) -> None:
-    state = demo / ".openclaw"
-    key, sid = first_key(demo)
-    database_with(state, key, "live-session")
+async def test_a_sqlite_conflict_is_decided_on_the_plan(demo: Path, shadowed: Shadowed) -> None:
+    state, key, sid = shadowed
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         plan = await to_openclaw_plan(app, pilot)
@@ -137,10 +148,8 @@ async def test_a_sqlite_conflict_is_decided_on_the_plan(demo: Path) -> None:
         await pilot.press("q")
 
 
-async def test_skip_and_undo_follow_the_targets_view(demo: Path) -> None:
-    state = demo / ".openclaw"
-    key, sid = first_key(demo)
-    database_with(state, key, "live-session")
+async def test_skip_and_undo_follow_the_targets_view(shadowed: Shadowed) -> None:
+    state, key, sid = shadowed
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         plan = await to_openclaw_plan(app, pilot)
@@ -201,10 +210,8 @@ async def test_a_key_taken_in_openclaws_store_is_kept_or_replaced_on_the_plan(de
         await pilot.press("q")
 
 
-async def test_choosing_the_target_again_keeps_the_scan_and_shows_its_view(demo: Path) -> None:
-    state = demo / ".openclaw"
-    key, sid = first_key(demo)
-    database_with(state, key, "live-session")
+async def test_choosing_the_target_again_keeps_the_scan_and_shows_its_view(shadowed: Shadowed) -> None:
+    _, _, sid = shadowed
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -373,15 +380,13 @@ def test_held_locks_judges_openclaws_lock_by_its_protocol(demo: Path) -> None:
     assert lock.exists()  # only looked at
 
 
-def test_the_view_after_decisions_is_the_view_planned_whole(demo: Path) -> None:
+def test_the_view_after_decisions_is_the_view_planned_whole(demo: Path, shadowed: Shadowed) -> None:
     from migrate_tui.engine import Decision, commands
     from migrate_tui.engine.plan import with_decisions
     from migrate_tui.engine.targets.openclaw_layout import openclaw_layout
     from migrate_tui.tui.target_plan import target_view, view_after
 
-    state = demo / ".openclaw"
-    key, sid = first_key(demo)
-    database_with(state, key, "live-session")
+    state, _, sid = shadowed
     prepared = commands.prepare(str(demo / "demo"))
     assert prepared.plan is not None
     target = openclaw_layout(str(state))
