@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import itertools
 import json
-import operator
 import os
 import stat
 import time
@@ -312,51 +311,46 @@ def _scan_named(item: tuple[str, bool]) -> tuple[Any, ...]:
 
 # A worker's result goes back to this process pickled.  Pickling a SessionScan and its
 # ContentSummary as objects costs about as much as reading a small file; as one tuple of
-# their slots' values (read in C by attrgetter, set back slot by slot) it is a few
-# microseconds each way, so that workers pay off for small files too (SCAN_MIN_AVERAGE_BYTES).
-# What the records share between sessions in this process (the folder, the metadata's
-# field names and repeated values) is shared again here: a worker's tables are its own.
-_SESSION_SLOTS = SessionScan.__slots__
-_CONTENT_SLOTS = ContentSummary.__slots__
-_CONTENT_AT = _SESSION_SLOTS.index("content")
-_DIR_AT = _SESSION_SLOTS.index("_dir")
-_FIELDS_AT = _CONTENT_SLOTS.index("_fields")
-_NOT_CARRIED_AT = _CONTENT_SLOTS.index("not_carried")
-_MODE_AT = _SESSION_SLOTS.index("_mode")
-_session_values = operator.attrgetter(*_SESSION_SLOTS)
-_content_values = operator.attrgetter(*_CONTENT_SLOTS)
+# their slots' values (read and set back by one unpacking each, with no loop over the slots)
+# it is a few microseconds each way, so that workers pay off for small files too
+# (SCAN_MIN_AVERAGE_BYTES).  Within one batch, pickling keeps what the records share (a
+# repeated string is sent once and comes back as one object); across batches, what they
+# share in this process (the folder, the metadata's field names and repeated values, the
+# modes) is shared again here: a worker's tables are its own.
 SCAN_MIN_AVERAGE_BYTES = 0
 
 
 def _compact(session: SessionScan) -> tuple[Any, ...]:
     """A session as the tuple of its slots' values, its content (read without a fix) as the
-    tuple of its own; ``_restored`` makes it back."""
-    values = list(_session_values(session))
-    values[_CONTENT_AT] = _content_values(session.content)
-    values[_DIR_AT] = values[_DIR_AT] is not None  # the folder: the receiver's own string
-    return tuple(values)
+    tuple of its own; ``_restored`` makes it back (tests/engine/test_scan_transfer.py checks
+    that every slot is carried)."""
+    c = session.content
+    return (session.file_id, session._stat, session._mode, session._dir is not None, session._odd,
+            session.file_problems, session.keys,
+            (c.readable, c.content_id, c.message_count, c.not_carried, c.updated_at_ms,
+             c.created_at_ms, c.problems, c._fields, c._digest, c._rare))
+
+
+_new_session = SessionScan.__new__
+_new_content = ContentSummary.__new__
 
 
 def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan:
     """A session from ``_compact`` (a worker's result), or one scanned here, as it is."""
     if type(result) is not tuple:
         return result  # type: ignore[return-value]
-    content = ContentSummary.__new__(ContentSummary)
-    values = list(result[_CONTENT_AT])
-    fields = values[_FIELDS_AT]
-    if fields is not None:
-        values[_FIELDS_AT] = (_share_names(fields[0]), *map(_share, fields[1:]))
-    if values[_NOT_CARRIED_AT]:
-        values[_NOT_CARRIED_AT] = _share_names(values[_NOT_CARRIED_AT])
-    for name, value in zip(_CONTENT_SLOTS, values, strict=True):
-        setattr(content, name, value)
-    session = SessionScan.__new__(SessionScan)
-    values = list(result)
-    values[_CONTENT_AT] = content
-    values[_DIR_AT] = folder if values[_DIR_AT] else None
-    values[_MODE_AT] = _share(values[_MODE_AT])
-    for name, value in zip(_SESSION_SLOTS, values, strict=True):
-        setattr(session, name, value)
+    content = _new_content(ContentSummary)
+    (content.readable, content.content_id, content.message_count, not_carried,
+     content.updated_at_ms, content.created_at_ms, content.problems, fields, content._digest,
+     content._rare) = result[7]
+    content._fields = None if fields is None else (_share_names(fields[0]), *map(_share, fields[1:]))
+    content.not_carried = _share_names(not_carried) if not_carried else not_carried
+    session = _new_session(SessionScan)
+    (session.file_id, session._stat, mode, in_folder, session._odd, session.file_problems,
+     session.keys, _) = result
+    session._mode = _share(mode)
+    session._dir = folder if in_folder else None
+    session.content = content
     return session
 
 

@@ -1,0 +1,56 @@
+"""A session scanned in a worker process comes back as plain values (scan._compact) and is
+made again here (scan._restored): every slot of the records must come back as it was, for
+every kind of file (damaged, fixed in variants, with keys, a symlink, odd names)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+from migrate_tui.demo import generate_workspace
+from migrate_tui.engine import scan as scan_module
+from migrate_tui.engine.model import ContentSummary, SessionScan
+from migrate_tui.engine.scan import scan_workspace
+
+
+def _slots(record: object, names: tuple[str, ...]) -> dict[str, object]:
+    return {name: getattr(record, name) for name in names}
+
+
+def test_every_slot_of_a_session_and_its_content_comes_back(tmp_path: Path) -> None:
+    generate_workspace(tmp_path, sessions=60, damaged=True, seed=11)
+    sessions_dir = tmp_path / ".sessions"
+    os.symlink(sorted(sessions_dir.glob("*.json"))[0].name, sessions_dir / "zz-link.json")
+    (sessions_dir / "odd name.json").write_bytes(b'{"session_id": "x", "messages": [], "updated_at": 1}')
+    scan = scan_workspace(str(tmp_path))
+    folder = scan.sessions_dir
+    kinds = {"variants": 0, "odd": 0, "keys": 0, "problems": 0, "fields": 0}
+    # one batch pickled at once, as a worker sends it back (what is shared stays shared)
+    back = pickle.loads(pickle.dumps([scan_module._compact(s) for s in scan.sessions]))
+    for original, sent in zip(scan.sessions, back, strict=True):
+        made = scan_module._restored(sent, folder)
+        assert type(made) is SessionScan and type(made.content) is ContentSummary
+        assert made == original, original.file_name
+        # each slot, not only what equality reads: a slot added later and not carried fails here
+        assert _slots(made, SessionScan.__slots__).keys() == _slots(original, SessionScan.__slots__).keys()
+        for name in SessionScan.__slots__:
+            if name != "content":
+                assert getattr(made, name) == getattr(original, name), (original.file_name, name)
+        for name in ContentSummary.__slots__:
+            assert getattr(made.content, name) == getattr(original.content, name), (original.file_name, name)
+        if made.content._digest is not None and not isinstance(made.content._digest, str):
+            assert made.content._digest is made._stat  # referred to, not a second copy
+        kinds["variants"] += bool(made.variants)
+        kinds["odd"] += made._odd is not None
+        kinds["keys"] += bool(made.keys)
+        kinds["problems"] += bool(made.problems)
+        kinds["fields"] += made.content._fields is not None
+    assert all(kinds.values()), kinds  # every kind of record went through
+
+
+def test_a_session_scanned_here_is_passed_through(tmp_path: Path) -> None:
+    generate_workspace(tmp_path, sessions=3, seed=2)
+    scan = scan_workspace(str(tmp_path))
+    for s in scan.sessions:
+        assert scan_module._restored(s, scan.sessions_dir) is s
