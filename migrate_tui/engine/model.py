@@ -383,6 +383,16 @@ class SessionScan(_Record):
         self._stat = _STAT.pack(size, mtime_ns) + self._stat[16:]
         self.mode = mode
 
+    def set_read(self, size: int, mtime_ns: int, mode: int, sha256: bytes) -> None:
+        """What reading the file found at once: its size, mtime_ns, mode and SHA-256 (the
+        32 bytes of the digest)."""
+        if len(sha256) != 32:
+            raise ValueError("a SHA-256 is 32 bytes")
+        if self._odd is not None:
+            self._odd.pop("sha256", None)
+        self._stat = _STAT.pack(size, mtime_ns) + sha256
+        self.mode = mode
+
     @property
     def mode(self) -> int:
         return self._mode

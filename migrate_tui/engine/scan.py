@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import itertools
 import json
 import os
@@ -456,8 +457,7 @@ def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int
 
 def _scan_content(session: SessionScan, data: bytes, st: os.stat_result, label: str,
                   transcripts: dict[str, int]) -> SessionScan:
-    session.set_stat(len(data), st.st_mtime_ns, stat.S_IMODE(st.st_mode))
-    session.sha256 = fsio.sha256_bytes(data)
+    session.set_read(len(data), st.st_mtime_ns, stat.S_IMODE(st.st_mode), hashlib.sha256(data).digest())
     session.content = summarize(data, label, frozenset(), session, transcripts)
     offered = _offered_content_fixes(session.content)
     if offered:
