@@ -524,8 +524,7 @@ def summarize(data: bytes, label: str, fixes: frozenset[str], session: SessionSc
     )
     if not content.readable:
         return _frozen(out, problems)
-    carried, not_carried = carried_fields(content)
-    _compact_fields(out, carried, not_carried)
+    _compact_fields(out, content)
     out.created_at_ms = to_ms(content.created_at)
     out.updated_at_ms = to_ms(content.updated_at)
     meta_key = content.metadata.get("session_key")
@@ -586,6 +585,8 @@ _SHARED_MAX = 8192
 _shared_str: dict[str, str] = {}
 _shared_int: dict[int, int] = {}
 _shared_names: dict[tuple[str, ...], tuple[str, ...]] = {}
+# (top-level names, has created_at, metadata names) -> (names carried, names not carried)
+_shapes: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def _share(value: Any) -> Any:
@@ -604,13 +605,25 @@ def _share(value: Any) -> Any:
     return value
 
 
-def _compact_fields(out: ContentSummary, carried: dict[str, Any], not_carried: list[str]) -> None:
-    """The metadata carried into the entry and the names not carried, with what repeats
-    between files (field names, short values, the list of names) held once."""
-    if carried:
-        out.set_entry_fields(_share_names(tuple(carried)), [_share(v) for v in carried.values()])
-    if not_carried:
-        out.not_carried = _share_names(tuple(not_carried))
+def _compact_fields(out: ContentSummary, content: Any) -> None:
+    """The metadata carried into the entry and the names not carried (``carried_fields``),
+    with what repeats between files (field names, short values, the list of names) held
+    once.  Which names are carried depends only on the names at the top level and in the
+    metadata, in their order: files with the same names (most of them) are told apart once
+    (``_shapes``), and only their values are taken."""
+    metadata = content.metadata
+    key = (tuple(content.top_keys), content.has_created_at, tuple(metadata))
+    shape = _shapes.get(key)
+    if shape is None:
+        carried, not_carried = carried_fields(content)
+        shape = (_share_names(tuple(carried)), _share_names(tuple(not_carried)))
+        if len(_shapes) < _SHARED_MAX:
+            _shapes[key] = shape
+    names, not_carried_names = shape
+    if names:
+        out.set_entry_fields(names, [_share(metadata[name]) for name in names])
+    if not_carried_names:
+        out.not_carried = not_carried_names
 
 
 def _share_names(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -627,6 +640,7 @@ def _forget_shared() -> None:
     _shared_str.clear()
     _shared_int.clear()
     _shared_names.clear()
+    _shapes.clear()
 
 
 def _candidate_ids(session: SessionScan, content_id: Any) -> set[str]:

@@ -89,3 +89,43 @@ def test_many_files_not_looked_at_one_by_one_say_what_looking_says(ws, monkeypat
     assert fast.sessions == slow.sessions
     assert fast.total_bytes == slow.total_bytes
     assert fast.transcripts == slow.transcripts == {"s-0007": 3}
+
+
+def test_metadata_carried_by_shape_is_what_the_rule_says_for_each_file(ws) -> None:  # type: ignore[no-untyped-def]
+    """The scan tells carried from not-carried metadata once per set of names (scan._shapes):
+    files with the same names in another order, other top-level names, no created_at,
+    structural or unknown metadata names, a metadata that is not an object, values of every
+    JSON kind: each file's entry fields and not-carried names are carried_fields' own."""
+    from migrate_tui.engine.legacy import carried_fields, read_legacy
+
+    metas = [
+        {"label": "a", "display_name": "A", "thinking_level": "high"},
+        {"thinking_level": "low", "label": "b", "display_name": "B"},  # same names, other order
+        {"label": "c", "display_name": "C", "thinking_level": "high"},  # same shape as the first
+        {"label": "d", "session_id": "x", "updated_at": 5, "ui_color": "teal", "input_tokens": 12},
+        {"system_sent": True, "compaction_count": 1, "label": None, "origin": {"a": [1, 2]}},
+        {"system_sent": 1, "compaction_count": True, "label": "e", "origin": [], "cli_session_ids": {}},
+        {},
+    ]
+    for n, meta in enumerate(metas):
+        ws.add(f"m-{n}", metadata=meta)
+    ws.write_raw("no-created.json", '{"session_id": "no-created", "messages": [], "metadata": '
+                 '{"label": "x"}, "updated_at": "2026-02-11T12:00:00+00:00"}')
+    ws.write_raw("extra-top.json", '{"extra": 1, "session_id": "extra-top", "messages": [], '
+                 '"metadata": {"label": "x"}, "created_at": "2026-02-11T12:00:00+00:00", '
+                 '"updated_at": "2026-02-11T12:00:00+00:00"}')
+    ws.write_raw("meta-list.json", '{"session_id": "meta-list", "messages": [], "metadata": '
+                 '["label"], "updated_at": "2026-02-11T12:00:00+00:00"}')
+    scan = scan_workspace(str(ws.root))
+    assert len(scan.sessions) == len(metas) + 3
+    for s in scan.sessions:
+        content = read_legacy((ws.sessions / s.file_name).read_bytes(), s.path)
+        carried, not_carried = carried_fields(content)
+        assert s.content.entry_fields == carried, s.file_name
+        assert list(s.content.entry_fields) == list(carried), s.file_name  # the order too
+        for name, value in carried.items():  # True stays True, 1 stays 1
+            assert type(s.content.entry_fields[name]) is type(value), (s.file_name, name)
+        assert list(s.content.not_carried) == not_carried, s.file_name
+    first, second = (next(s for s in scan.sessions if s.file_id == f"m-{n}") for n in (0, 1))
+    assert list(first.content.entry_fields) == ["label", "display_name", "thinking_level"]
+    assert list(second.content.entry_fields) == ["thinking_level", "label", "display_name"]
