@@ -134,7 +134,7 @@ def _pointing(entry: Any, sid: str) -> bool:
         and entry.get("session_file") == f"{sid}.jsonl"
 
 
-def pointed_ids(store: dict[str, Any]) -> set[str]:
+def pointed_ids(store: Mapping[str, Any]) -> set[str]:
     """The ids some entry of ``store`` points at (``_pointing``): one pass over the store,
     where asking ``any(_pointing(e, sid) ...)`` for every session was quadratic (20,000
     sessions without keys: about 10 s)."""
@@ -143,7 +143,7 @@ def pointed_ids(store: dict[str, Any]) -> set[str]:
             and _pointing(e, e["session_id"])}
 
 
-def _why_it_stays(ps: Any, outcomes: Mapping[str, Any], store: dict[str, Any],
+def _why_it_stays(ps: Any, outcomes: Mapping[str, Any], store: Mapping[str, Any],
                   pointed: set[str]) -> str | None:
     name = ps.scan.file_name
     if ps.scan.sha256 is None:

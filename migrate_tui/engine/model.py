@@ -480,7 +480,8 @@ class ScanResult:
     sessions: list[SessionScan] = field(default_factory=list)
     session_map: dict[str, str] = field(default_factory=dict)
     session_map_present: bool = False
-    store_entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # the existing sessions.json
+    # the existing sessions.json (held as its text: core/object_members.py)
+    store_entries: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     store_present: bool = False
     transcripts: dict[str, int] = field(default_factory=dict)  # existing "<id>.jsonl" → size
     warnings: list[Problem] = field(default_factory=list)  # workspace-level (dangling keys, ...)

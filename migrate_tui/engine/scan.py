@@ -22,6 +22,7 @@ from migrate_tui.core.layout import (
     Layout,
     open_layout,
 )
+from migrate_tui.core.object_members import ObjectMembers
 from migrate_tui.engine import journal, processes
 from migrate_tui.engine.legacy import (
     carried_fields,
@@ -212,10 +213,11 @@ def _usual_size(layout: Layout, legacy: list[tuple[str, bool]]) -> int:
     return sum(found) // len(found) if found else 0
 
 
-def _read_json_file(path: str, label: str, limit: int,
-                    dups: jsonio.DuplicateKeys | None = None) -> tuple[Any, Problem | None]:
+def _read_json_file(path: str, label: str, limit: int, dups: jsonio.DuplicateKeys | None = None,
+                    members: bool = False) -> tuple[Any, Problem | None]:
     """A small JSON file the migration depends on (session_map.json, sessions.json); the
-    keys repeated in one of its objects go to ``dups``."""
+    keys repeated in one of its objects go to ``dups``.  ``members``: an object of objects
+    is held as its text (``ObjectMembers``, each value parsed when looked up)."""
     try:
         data = fsio.read_bytes(path, limit)
     except fsio.NotRegularFile as exc:
@@ -226,6 +228,10 @@ def _read_json_file(path: str, label: str, limit: int,
     text = decode(data, label, False, holder)
     if text is None:
         return None, holder.problems[-1]
+    if members:
+        held = ObjectMembers.split(text, dups)
+        if held is not None:
+            return held, None
     try:
         return jsonio.loads(text, dups), None
     except RecursionError:
@@ -305,7 +311,7 @@ def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
         return
     result.store_present = True
     dups = jsonio.DuplicateKeys()
-    value, err = _read_json_file(path, path, limit, dups)
+    value, err = _read_json_file(path, path, limit, dups, members=True)
     if err is None and dups.keys:
         key = dups.keys[0]
         lines = _lines_of_key(path, key, limit)
@@ -320,7 +326,8 @@ def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
                                "is migrated until it is repaired", path, err.severity, err.line,
                                err.column)
         return
-    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+    if not isinstance(value, ObjectMembers) and (  # held as its members: an object of objects
+            not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values())):
         result.fatal = problem("wrong_shape", "is not a JSON object of key → entry; it is never "
                                "overwritten blind, so nothing is migrated", path)
         return

@@ -108,7 +108,7 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
         return
     if scan.fatal is not None:
         result.problems.append(str(scan.fatal))
-        store: dict[str, Any] = {}
+        store: Mapping[str, Any] = {}
         plan_sessions: list[PlannedSession] = []
     else:
         store = scan.store_entries
@@ -243,7 +243,7 @@ def _check_session(ps: PlannedSession, outcome: Outcome | None, result: VerifyRe
 
 
 def _check_cleaned_up(layout: Layout, state: WorkspaceState, outcomes: Mapping[str, Outcome],
-                      present: set[str], store: dict[str, Any], fixes: _Fixes,
+                      present: set[str], store: Mapping[str, Any], fixes: _Fixes,
                       result: VerifyResult) -> None:
     """A migrated original that is gone: its transcript is checked against its backup copy."""
     deleted: set[str] | None = None  # the originals clean-ups removed, read once when needed
@@ -371,7 +371,7 @@ def _pointing(entry: Any, sid: str) -> bool:
         and entry.get("session_file") == f"{sid}.jsonl"
 
 
-def _check_keys(state: WorkspaceState, store: dict[str, Any], session_map: dict[str, str],
+def _check_keys(state: WorkspaceState, store: Mapping[str, Any], session_map: dict[str, str],
                 owned: set[str], outcomes: Mapping[str, Outcome], result: VerifyResult) -> None:
     # keys the migrations wrote (the latest word on each), still pointing at what they
     # wrote: checked as the journal is read, only the keys found wrong are held
@@ -417,7 +417,7 @@ def _entries_before(layout: Layout, manifest: backup.Manifest) -> dict[str, Any]
     return {}
 
 
-def _check_entries(layout: Layout, state: WorkspaceState, store: dict[str, Any],
+def _check_entries(layout: Layout, state: WorkspaceState, store: Mapping[str, Any],
                    result: VerifyResult) -> None:
     if not store:
         return

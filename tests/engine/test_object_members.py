@@ -1,0 +1,68 @@
+"""sessions.json held as its text (``ObjectMembers``): every value, looked up, is the one a
+whole lossless parse gives; anything but a well-formed object of objects is left to the
+whole parse (None), and repeated keys are found as the whole parse finds them."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from migrate_tui.core import jsonio
+from migrate_tui.core.object_members import ObjectMembers
+
+TEXTS = [
+    "{}",
+    " {\n} \n",
+    '{"a": {}}',
+    '{"agent:main:x": {"session_id": "x", "n": 12345678901234567890123, "f": 1E5, "g": 0.10,'
+    ' "z": -0, "u": "\\u00e9\\ud800", "nan": NaN, "deep": {"l": [1, [2, {"m": null}]]}}}',
+    '{\n  "k1": {"a": 1},\n  "k2" :{ "b" : [true,false] } ,"k3":{"é": "ü"}\n}',
+    '{"a": {"x": 1}, "b": {"y": 2}, "a": {"z": 3}}',  # a repeated key: the last value, first place
+    '{"a": {"x": 1, "x": 2}, "b": {"y": {"q": 1, "q": 2}}}',  # repeated inside entries
+    # not ASCII (held as UTF-8): one, two, three and four bytes a character, in keys and values
+    '{"é": {"v": "a😀b"}, "😀": {"v": "ü"}, "z": {"\u00e9": "中文"}, "é": {"last": "ü😀"}}',
+    '{"k": {"v": "' + "é" * 1000 + '"}, "k2": {"w": "😀"}, "k3": {}}',
+]
+
+
+def test_a_text_not_ascii_is_held_as_its_utf8() -> None:
+    text = '{"a": {"v": "' + "x" * 100_000 + '"}, "b": {"v": "😀"}}'
+    held = ObjectMembers.split(text)
+    assert held is not None and held["b"] == {"v": "😀"} and len(held["a"]["v"]) == 100_000
+    # the text as 4 bytes a character would be 400 KB: held as UTF-8, about 100 KB
+    assert sys.getsizeof(held._text) < 2 * len(text.encode())
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_every_value_is_the_whole_parse_s(text: str) -> None:
+    whole_dups, dups = jsonio.DuplicateKeys(), jsonio.DuplicateKeys()
+    whole = jsonio.loads(text, whole_dups)
+    held = ObjectMembers.split(text, dups)
+    assert held is not None
+    assert list(held) == list(whole) and len(held) == len(whole)
+    for key in whole:
+        assert key in held
+        assert jsonio.same_value(held[key], whole[key])
+        assert repr(held[key]) == repr(whole[key])  # same types: RawNumber, JsonFloat, int
+    assert dups.keys == whole_dups.keys
+    assert "missing" not in held and held.get("missing") is None
+
+
+def test_a_value_looked_up_is_parsed_again_each_time() -> None:
+    held = ObjectMembers.split('{"a": {"list": [1]}}')
+    assert held is not None
+    first = held["a"]
+    first["list"].append(2)
+    assert held["a"] == {"list": [1]}  # the caller's changes are its own
+
+
+@pytest.mark.parametrize("text", [
+    "", "[]", '"a"', "{", '{"a": {}', '{"a": {}}}', '{"a": {}} x', '{"a" {}}', '{"a": {},}',
+    '{"a": 1}', '{"a": [{}]}', '{"a": {}, "b": null}', "{'a': {}}", '{"a": {"b": }}',
+    '{"a\x01": {}}', '{"a": {"b": "\x01"}}', "{" + '"a": ' * 1 + "[" * 100000 + "]" * 100000 + "}",
+])
+def test_anything_else_is_left_to_the_whole_parse(text: str) -> None:
+    dups = jsonio.DuplicateKeys()
+    assert ObjectMembers.split(text, dups) is None
+    assert dups.keys == []  # nothing half counted: the whole parse counts them
