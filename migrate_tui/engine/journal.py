@@ -28,16 +28,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from migrate_tui.core import fsio
 from migrate_tui.core.errors import OperationBusy
 from migrate_tui.core.layout import Layout
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - a declared dependency; the standard library suffices
+    _orjson = None  # type: ignore[assignment]
 
 MAX_JOURNAL_BYTES = 1 << 30
 COMMANDS = ("migrate", "rollback", "cleanup")
@@ -122,6 +128,18 @@ class Outcomes(Mapping[str, Outcome]):
     def put(self, name: str, outcome: Outcome) -> None:
         self._by_name[name] = self._pack(name, outcome)
 
+    def put_migrated(self, name: str, run: str, sha: Any, sid: Any) -> None:
+        """``put(name, Outcome(run, sha, sid))`` for a commit's pair, no Outcome made for the
+        common one (100,000 of them in one record)."""
+        if (type(sid) is str and type(sha) is str and len(sha) == 64 and name.endswith(".json")
+                and len(name) == len(sid) + 5 and name.startswith(sid) and _is_lower_hex(sha)):
+            number = self._run_numbers.get(run)
+            if number is not None:
+                self._by_name[name] = number.to_bytes(2, "big") + bytes.fromhex(sha)
+                return
+        self.put(name, Outcome(run, sha if isinstance(sha, str) else None,
+                               sid if isinstance(sid, str) else None))
+
     def setdefault_outcome(self, name: str, outcome: Outcome) -> None:
         if name not in self._by_name:
             self.put(name, outcome)
@@ -160,11 +178,7 @@ class Outcomes(Mapping[str, Outcome]):
         return len(self._by_name)
 
 
-_HEX = frozenset("0123456789abcdef")
-
-
-def _is_lower_hex(text: str) -> bool:
-    return all(c in _HEX for c in text)
+_is_lower_hex = re.compile(r"[0-9a-f]*").fullmatch  # one C call, not a test a character
 
 
 @dataclass
@@ -207,6 +221,33 @@ class JournalState:
         """The records in effect (only those of ``ops``, when given), read again from the
         file, a line at a time; the keys and short repeated values of the records of one
         pass are one string object each."""
+        shared: dict[str, str] = {}
+        for raw in self._lines(ops):
+            record = _compact(_loads(raw), shared)
+            if record["op"] == "rollback":
+                continue
+            if ops is None or record["op"] in ops:
+                yield record
+
+    def iter_keys(self) -> Iterator[tuple[str, str]]:
+        """(key, session id) of each keys record in effect, in order; the latest word on a
+        key is the last pair naming it (a key may come twice in a row: only the last counts).
+        A record as we write it is read a pair at a time, never held as one dict (100,000
+        keys: 44 MB at once)."""
+        for raw in self._lines(("keys",)):
+            if raw.startswith(_KEYS_HEAD):
+                try:
+                    yield from _keys_pairs(raw)
+                    continue
+                except (ValueError, UnicodeDecodeError):
+                    pass  # not laid out as we write it: read whole (what came is said again)
+            record = _loads(raw)
+            if record["op"] == "keys":
+                yield from record["keys"].items()
+
+    def _lines(self, ops: tuple[str, ...] | None) -> Iterator[bytes]:
+        """The lines of the records in effect (those of ``ops`` and any not laid out as we
+        write them, when given), read again from the file."""
         if self.source is None:
             return
         path, dev, ino, size, first, skip = self.source
@@ -214,17 +255,16 @@ class JournalState:
         if st is None or (st.st_dev, st.st_ino) != (dev, ino) or st.st_size < size:
             raise OperationBusy(f"{path} changed while it was read; run the command again")
         prefixes = None if ops is None else tuple(f'{{"op": "{op}"'.encode("ascii") for op in ops)
-        shared: dict[str, str] = {}
-        for number, raw in file_lines(path, size, None):
+
+        def wanted(head: bytes) -> bool:
+            return prefixes is None or not head.startswith(b'{"op": "') or head.startswith(prefixes)
+
+        for number, raw in file_lines(path, size, None, wanted, AGAIN_CHUNK):
             if number < first or number in skip or not raw.strip():
                 continue
             if prefixes is not None and raw.startswith(b'{"op": "') and not raw.startswith(prefixes):
                 continue  # written by us: its operation is not one of those asked for
-            record = _compact(json.loads(raw), shared)
-            if record["op"] == "rollback":
-                continue
-            if ops is None or record["op"] in ops:
-                yield record
+            yield raw
 
     @property
     def in_effect(self) -> list[Run]:
@@ -250,6 +290,45 @@ class JournalState:
                 continue
             out.append(run)
         return out
+
+
+_KEYS_HEAD = b'{"op": "keys", "run": "'
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string's rest, its closing quote
+_PAIR = re.compile(rb'"([^"\\]*(?:\\.[^"\\]*)*)": "([^"\\]*(?:\\.[^"\\]*)*)"')
+
+
+def _string(inside: bytes) -> str:
+    """A JSON string of ASCII bytes, given without its quotes."""
+    if b"\\" in inside:
+        text: str = json.loads(b'"' + inside + b'"')
+        return text
+    return inside.decode("ascii")
+
+
+def _keys_pairs(raw: bytes) -> Iterator[tuple[str, str]]:
+    """The pairs of a keys record laid out as ``append`` writes it (``json.dumps``'s
+    separators, ASCII), one at a time, read from its bytes (no copy of the line is made);
+    ValueError as soon as the line is laid out otherwise."""
+    run = _STRING_REST.match(raw, len(_KEYS_HEAD))
+    if run is None or not raw.startswith(b', "keys": {', run.end()):
+        raise ValueError("not as written")
+    at = run.end() + 11
+    end = len(raw) - 2
+    if at == end and raw.endswith(b"}}"):
+        return
+    pair = _PAIR.match
+    while True:
+        found = pair(raw, at)
+        if found is None:
+            raise ValueError("not as written")
+        yield _string(found.group(1)), _string(found.group(2))
+        at = found.end()
+        if raw.startswith(b", ", at):
+            at += 2
+        elif at == end and raw.endswith(b"}}"):
+            return
+        else:
+            raise ValueError("not as written")
 
 
 class Records:
@@ -285,34 +364,53 @@ def stamp(layout: Layout) -> tuple[int, int, int] | None:
 
 
 READ_CHUNK = 4 << 20
+AGAIN_CHUNK = 1 << 20  # read again for some records: the others' long lines are passed over
 
 
-def file_lines(path: str, size: int, torn: list[bool] | None = None) -> Iterator[tuple[int, bytes]]:
+def file_lines(path: str, size: int, torn: list[bool] | None = None,
+               keep: Callable[[bytes], bool] | None = None,
+               chunk_bytes: int = READ_CHUNK) -> Iterator[tuple[int, bytes]]:
     """The whole lines (number, bytes without the newline) of the first ``size`` bytes of
     ``path``, read a chunk at a time; a last line without its newline is no line (it was
-    cut short: ``torn`` says so)."""
+    cut short: ``torn`` says so).  ``keep``: asked with the first ``HEAD_BYTES`` of a line
+    longer than a chunk (or all of it), whether it is wanted; one that is not is never
+    assembled (a journal's commit record at 100,000 sessions is 15 MB) — the caller is
+    still given every line that fits in a chunk, wanted or not."""
     at = 0
     number = 0
     pending: list[bytes] = []
+    held = 0  # the bytes in ``pending``
+    passed = False  # the line being read is not wanted: its pieces are not kept
     while at < size:
-        chunk = fsio.read_range(path, at, min(READ_CHUNK, size - at))
+        chunk = fsio.read_range(path, at, min(chunk_bytes, size - at))
         if not chunk:
             break  # shorter than it was: what is left is read as a tail cut short
         at += len(chunk)
         start = 0
         while (end := chunk.find(b"\n", start)) >= 0:
             line = chunk[start:end]
+            start = end + 1
+            number += 1
+            if passed:
+                passed = False
+                continue
             if pending:
                 pending.append(line)
                 line = b"".join(pending)
-                pending = []
-            number += 1
+                pending, held = [], 0
             yield number, line
-            start = end + 1
         if start < len(chunk):
+            if passed:
+                continue
             pending.append(chunk[start:])
-    if torn is not None and pending:
+            held += len(chunk) - start
+            if keep is not None and held >= HEAD_BYTES and not keep(b"".join(pending)[:HEAD_BYTES]):
+                pending, held, passed = [], 0, True
+    if torn is not None and (pending or passed):
         torn.append(True)
+
+
+HEAD_BYTES = 64
 
 
 # The last journal summary read, by its identity (inode, size, mtime and ctime): a command
@@ -406,9 +504,9 @@ class _Gathered:
         elif op == "commit" and run.command == "migrate":
             self.committed.add(run.run)
             found = self._of(run.run)
+            put = found.put_migrated
             for name, (sha, sid) in record.get("sessions", {}).items():
-                found.put(name, Outcome(run.run, sha if isinstance(sha, str) else None,
-                                        sid if isinstance(sid, str) else None))
+                put(name, run.run, sha, sid)
             for name, (sha, why) in record.get("not_migrated", {}).items():
                 found.put(name, Outcome(run.run, sha if isinstance(sha, str) else None, None,
                                         why if isinstance(why, str) else "skip"))
@@ -437,7 +535,7 @@ def _check_line(state: JournalState, runs: dict[str, Run], path: str, number: in
     if not raw.strip():
         return None
     try:
-        record = json.loads(raw)
+        record = _loads(raw)
     except (ValueError, RecursionError) as exc:
         if _cut_short(raw, exc):
             state.torn_tail = True  # a record a crash cut short: what it announced never began
@@ -467,6 +565,20 @@ def _check_line(state: JournalState, runs: dict[str, Run], path: str, number: in
         run_id = record.get("run")
         gathered.record(record, runs.get(run_id) if isinstance(run_id, str) else None)
     return op
+
+
+def _loads(raw: bytes) -> Any:
+    """One journal line, parsed as ``json.loads`` parses it (raising what it raises).  orjson
+    first, three times faster: what it accepts it reads to the same value (our records hold
+    strings, small integers, lists and objects; a repeated key keeps its last value in
+    both); what it refuses (NaN, integers past 64 bits, lone surrogates, text that is not
+    UTF-8...) goes to the standard library, which reads it or says what is wrong."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(raw)
+        except _orjson.JSONDecodeError:
+            pass
+    return json.loads(raw)
 
 
 def _compact(record: dict[str, Any], shared: dict[str, str]) -> dict[str, Any]:

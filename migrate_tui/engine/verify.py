@@ -116,7 +116,7 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     if not state.journal.history and not plan_sessions:
         result.notes.append("no migration is recorded here, and there is no legacy session")
     on_event(PhaseStarted(PHASE, len(plan_sessions)))
-    present = set()
+    present = _Present()
     owned: set[str] = set()  # the session_map keys of the sessions present
     fixes = _Fixes(state)
     encoder = jsonio.LineEncoder()
@@ -124,7 +124,7 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     for n in range(total):
         ps = plan_sessions[n]
         plan_sessions[n] = None  # type: ignore[call-overload]  # checked: let it go
-        present.add(ps.scan.file_name)
+        present.add(ps.scan.file_id, ps.scan.file_name)
         owned.update(ps.scan.keys)
         if _check_session(ps, outcomes.get(ps.scan.file_name), result):
             # migrated, yet not in place: say where the transcript differs, if it does
@@ -140,7 +140,7 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     _check_cleaned_up(layout, state, outcomes, present, store, fixes, result)
     if scan.fatal is None:  # else what sessions.json says cannot be known
         _check_keys(state, store, session_map, owned, outcomes, result)
-        _check_entries(layout, state, store, result)
+        _check_entries(layout, state, store, scan.transcripts, result)
 
 
 def _verify_openclaw(state: WorkspaceState, folder: str, plan_sessions: list[PlannedSession],
@@ -174,6 +174,24 @@ def _verify_openclaw(state: WorkspaceState, folder: str, plan_sessions: list[Pla
 
 
 # ---------------------------------------------------------------- the legacy sessions
+
+
+class _Present:
+    """The names of the legacy files the scan found, held as their ids (the scan's own
+    strings: 100,000 names would be 9 MB more)."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+        self._names: set[str] = set()  # the few whose name is not their id + ".json"
+
+    def add(self, file_id: str, name: str) -> None:
+        if len(name) == len(file_id) + 5 and name.endswith(".json") and name.startswith(file_id):
+            self._ids.add(file_id)
+        else:
+            self._names.add(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._names or (name.endswith(".json") and name[:-5] in self._ids)
 
 
 class _Fixes:
@@ -243,7 +261,7 @@ def _check_session(ps: PlannedSession, outcome: Outcome | None, result: VerifyRe
 
 
 def _check_cleaned_up(layout: Layout, state: WorkspaceState, outcomes: Mapping[str, Outcome],
-                      present: set[str], store: Mapping[str, Any], fixes: _Fixes,
+                      present: _Present, store: Mapping[str, Any], fixes: _Fixes,
                       result: VerifyResult) -> None:
     """A migrated original that is gone: its transcript is checked against its backup copy."""
     deleted: set[str] | None = None  # the originals clean-ups removed, read once when needed
@@ -376,16 +394,15 @@ def _check_keys(state: WorkspaceState, store: Mapping[str, Any], session_map: di
     # keys the migrations wrote (the latest word on each), still pointing at what they
     # wrote: checked as the journal is read, only the keys found wrong are held
     wrong: dict[str, str | None] = {}
-    for record in state.journal.iter_records(("keys",)):
-        for key, sid in record["keys"].items():
-            entry = store.get(key)
-            if not isinstance(entry, dict):
-                wrong[key] = f"sessions.json has no entry for the migrated key {key!r}"
-            elif entry.get("session_id") != sid:
-                wrong[key] = (f"sessions.json: {key!r} now points at "
-                              f"{entry.get('session_id')!r}, not the migrated {sid!r}")
-            elif key in wrong:
-                wrong[key] = None  # a later run wrote it again, as it is now
+    for key, sid in state.journal.iter_keys():
+        entry = store.get(key)
+        if not isinstance(entry, dict):
+            wrong[key] = f"sessions.json has no entry for the migrated key {key!r}"
+        elif entry.get("session_id") != sid:
+            wrong[key] = (f"sessions.json: {key!r} now points at "
+                          f"{entry.get('session_id')!r}, not the migrated {sid!r}")
+        elif key in wrong:
+            wrong[key] = None  # a later run wrote it again, as it is now
     result.problems += [said for said in wrong.values() if said is not None]
     # session_map keys of sessions cleaned up since (those of present files: _check_session)
     others = [(key, sid) for key, sid in session_map.items() if key not in owned]
@@ -418,7 +435,9 @@ def _entries_before(layout: Layout, manifest: backup.Manifest) -> dict[str, Any]
 
 
 def _check_entries(layout: Layout, state: WorkspaceState, store: Mapping[str, Any],
-                   result: VerifyResult) -> None:
+                   listed: Mapping[str, int], result: VerifyResult) -> None:
+    """No entry points at a missing transcript (``listed``: the transcripts the scan found
+    in the folder, by id; any other file is looked for)."""
     if not store:
         return
     recorded = bool(state.journal.history)
@@ -427,6 +446,8 @@ def _check_entries(layout: Layout, state: WorkspaceState, store: Mapping[str, An
     for key, entry in store.items():
         name = entry.get("session_file") if isinstance(entry, dict) else None
         if not (isinstance(name, str) and name and "/" not in name and name not in (".", "..")):
+            continue
+        if name.endswith(".jsonl") and name[:-6] in listed:
             continue
         try:
             missing = fsio.lstat_or_none(layout.in_sessions(name)) is None
