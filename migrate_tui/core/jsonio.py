@@ -25,7 +25,7 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from json import encoder as _json_encoder
 from typing import Any
 
@@ -556,3 +556,57 @@ def same_value(a: Any, b: Any, encoder: LineEncoder | None = None) -> bool:
     """Equal values with equal key order (NaN equals NaN here)."""
     enc = encoder or LineEncoder()
     return enc.line(a) == enc.line(b)
+
+
+# ---------------------------------------------------------------- a document a member at a time
+
+
+class NeedsAscii(Exception):
+    """``document_pieces`` met a member that UTF-8 cannot hold (a lone surrogate): the whole
+    document is then written with every non-ASCII character escaped, as ``dumps_document``
+    writes it; start again with ``ascii_only=True``."""
+
+
+_MEMBERS_A_PIECE = 256
+
+
+def _member(key: str, value: Any, ascii_only: bool, fast: bool) -> bytes:
+    """``key: value`` as it stands in an indent-2 document: two spaces, the key, the value
+    indented one level, no separator."""
+    one = {key: value}
+    if fast and not ascii_only:
+        out = _fast_document(one)
+        if out is not None:
+            return out[2:-3]  # b'{\n' ... b'\n}\n'
+    raws = _Raws()
+    text = json.dumps(one, ensure_ascii=ascii_only, indent=2, allow_nan=True, default=raws.default)
+    text = raws.restore(text)[2:-2]
+    if ascii_only:
+        return text.encode("ascii")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NeedsAscii from None
+
+
+def document_pieces(members: Iterable[tuple[str, Any]], ascii_only: bool = False,
+                    fast: bool = True) -> Iterator[bytes]:
+    """The bytes of ``dumps_document(dict(members))``, a few hundred members at a time, so a
+    document of 100,000 entries is never held whole (nor as one dict): each member is
+    written as it stands in the whole document, by orjson where that is the same text and
+    by the standard library otherwise, exactly as ``dumps_document`` chooses for the whole.
+    ``members``: (key, value) pairs with distinct keys, in the document's order.  Raises
+    ``NeedsAscii`` (pieces already yielded are then wrong) when a member holds a lone
+    surrogate and ``ascii_only`` is false: the caller starts again with ``ascii_only``.
+    tests/engine/test_document_pieces.py checks the bytes are ``dumps_document``'s."""
+    group: list[bytes] = []
+    opening = b"{\n"  # before the first group; a comma before the others
+    for key, value in members:
+        group.append(_member(key, value, ascii_only, fast))
+        if len(group) >= _MEMBERS_A_PIECE:
+            yield opening + b",\n".join(group)
+            group, opening = [], b",\n"
+    if group:
+        yield opening + b",\n".join(group)
+        opening = b",\n"
+    yield b"{}\n" if opening == b"{\n" else b"\n}\n"

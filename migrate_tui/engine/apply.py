@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import hashlib
 import os
 import stat
 import time
@@ -354,10 +355,15 @@ class _Run:
             written.append(_Written(ps, target))
         return written
 
-    def index_phase(self, written: list[_Written]) -> dict[str, dict[str, Any]]:
-        """Merge the new entries into sessions.json under the lock; return what was intended."""
+    def index_phase(self, written: list[_Written]) -> dict[str, PlannedSession]:
+        """Merge the new entries into sessions.json under the lock; return what was intended:
+        each key written, and the session whose entry it holds.
+
+        The merge is never held: its bytes are ``dumps_document``'s for the merged document,
+        written a few hundred entries at a time (``jsonio.document_pieces``), each entry made
+        from the plan as it is written, hashed on the way; then the journal announces the
+        file (with that SHA-256 and size) before it is made durable and renamed into place."""
         self.on_event(PhaseStarted("index", 1))
-        intended: dict[str, dict[str, Any]] = {}
         path = self.layout.store
         with contextlib.ExitStack() as held:
             try:
@@ -365,68 +371,99 @@ class _Run:
             except LockTimeout as exc:
                 raise LockBusy(str(exc)) from None
             st, current_bytes, current = store_as_it_is(path)
-            merged = dict(current)
+            # key -> the session whose entry it gets, in the order the merge adds them
+            intended: dict[str, PlannedSession] = {}
             keys_written: dict[str, str] = {}
             for w in written:
                 ps = w.ps
-                assert ps.entry is not None
+                assert ps.has_entry
                 for key in ps.keys:
-                    there = merged.get(key)
-                    if (there is not None and isinstance(there, dict)
-                            and there.get("session_id") != ps.final_id
+                    there = self._merged_session_id(key, current, intended)
+                    if (there is not _ABSENT and there is not _NOT_AN_ENTRY and there != ps.final_id
                             and "replace-existing" not in ps.decision.fixes):
                         self.log("warning", f"{key!r} was written by someone else since the scan; "
                                  "it keeps that entry")
                         self.lost_keys.setdefault(ps.file_id, []).append(key)
                         continue
-                    if isinstance(there, dict) and there.get("session_id") == ps.final_id \
-                            and key not in self.plan.scan.store_entries:
+                    if there == ps.final_id and key not in self.plan.scan.store_entries:
                         continue  # another writer added the same entry meanwhile: theirs is newer
-                    merged[key] = ps.entry if type(ps.entry) is dict else dict(ps.entry)  # read, not changed
-                    intended[key] = ps.entry
+                    intended[key] = ps
                     keys_written[key] = ps.final_id or ""
-            new_bytes = jsonio.dumps_document(merged)
-            # what the check after the index needs of the merge, kept instead of the merge
-            self.store_sha256 = fsio.sha256_bytes(new_bytes)
-            self.reachable = {w.ps.file_id for w in written if _points_at(merged, w.ps)}
-            del merged
-            if new_bytes != current_bytes:
-                record: dict[str, Any] = {"op": "create", "run": self.run_id, "file": STORE,
-                                          "sha256": self.store_sha256, "size": len(new_bytes)}
-                owner = None  # a new one: the owner of .sessions/ (when run as root)
-                if current_bytes is not None and st is not None:
-                    owner = (st.st_uid, st.st_gid)
-                    name = backup.back_up(self.layout, self.manifest, STORE, current_bytes,
-                                          st.st_mode & 0o777, st.st_mtime_ns, self.run_id, owner)
-                    backup.save_manifest(self.layout, self.manifest)
-                    record.update(op="replace", old_sha256=fsio.sha256_bytes(current_bytes), backup=name)
-                    mode = st.st_mode & 0o777
-                else:
+            merge = _Merge(current, intended)
+            if current_bytes is not None:  # unchanged: nothing is written (hashed, not held)
+                size, sha256 = merge.hashed()
+                changed = (size, sha256) != (len(current_bytes), fsio.sha256_bytes(current_bytes))
+            else:
+                changed = True
+            writer: fsio.StreamedWrite | None = None
+            try:
+                if changed:
+                    owner = None  # a new one: the owner of .sessions/ (when run as root)
                     mode = new_file_mode([w.ps.scan.mode for w in written])
-                journal.append(self.layout, record,
-                               {"op": "keys", "run": self.run_id, "keys": keys_written})
-                fsio.write_atomic(path, new_bytes, mode, owner=owner)
-                self.result.written.append(path)
+                    replacing: dict[str, Any] = {}
+                    if current_bytes is not None and st is not None:
+                        owner = (st.st_uid, st.st_gid)
+                        mode = st.st_mode & 0o777
+                        name = backup.back_up(self.layout, self.manifest, STORE, current_bytes,
+                                              mode, st.st_mtime_ns, self.run_id, owner)
+                        backup.save_manifest(self.layout, self.manifest)
+                        replacing = {"op": "replace", "old_sha256": fsio.sha256_bytes(current_bytes),
+                                     "backup": name}
+                    del current_bytes
+                    writer = merge.write(path, mode, owner)
+                    size, sha256 = writer.size, writer.sha256
+                    record: dict[str, Any] = {"op": "create", "run": self.run_id, "file": STORE,
+                                              "sha256": sha256, "size": size, **replacing}
+                # what the check after the index needs of the merge, kept instead of the merge
+                self.store_sha256 = sha256
+                self.reachable = {w.ps.file_id for w in written if merge.points_at(w.ps)}
+                if writer is not None:
+                    journal.append(self.layout, record,
+                                   {"op": "keys", "run": self.run_id, "keys": keys_written})
+                    writer.finish()
+                    writer = None
+                    fsio.fsync_dir(self.layout.sessions_dir)
+                    self.result.written.append(path)
+            finally:
+                if writer is not None:
+                    writer.abandon()
         self.on_event(Progress("index", 1, 1, STORE))
         return intended
 
-    def verify_phase(self, written: list[_Written], intended: dict[str, dict[str, Any]]) -> None:
+    def _merged_session_id(self, key: str, current: dict[str, Any],
+                           intended: dict[str, PlannedSession]) -> Any:
+        """The session id of the entry the merge so far holds under ``key``: ``_ABSENT``
+        (none), ``_NOT_AN_ENTRY`` (a value that is not an object), or its "session_id"."""
+        ps = intended.get(key)
+        if ps is not None:
+            return _entry_of(ps).get("session_id")
+        there = current.get(key, _ABSENT)
+        if there is _ABSENT or there is None:
+            return _ABSENT
+        if not isinstance(there, dict):
+            return _NOT_AN_ENTRY
+        return there.get("session_id")
+
+    def verify_phase(self, written: list[_Written], intended: dict[str, PlannedSession]) -> None:
         self.on_event(PhaseStarted("verify", len(written)))
         problems = self.result.verify_problems
         path = self.layout.store
-        data = fsio.read_bytes(path) if fsio.lstat_or_none(path) is not None else None
+        there = fsio.lstat_or_none(path) is not None
+        # hashed a chunk at a time: the bytes are read whole only when they are not the merge's
+        same = there and self.store_sha256 is not None and fsio.sha256_file(path)[1] == self.store_sha256
         store: dict[str, Any] | None = None
-        if data is None or self.store_sha256 is None or fsio.sha256_bytes(data) != self.store_sha256:
+        if not same:
             # not the bytes the merge was written as (another writer changed it since, or
-            # it is gone): read what it holds and compare each entry
+            # it is gone): read what it holds and compare each entry, made again from the plan
+            data = fsio.read_bytes(path) if there else None
             store = jsonio.loads_document(data) if data is not None else {}
-            for key, entry in intended.items():
-                if not jsonio.same_value(store.get(key), entry, self.encoder):
+            del data
+            for key, ps in intended.items():
+                if not jsonio.same_value(store.get(key), ps.entry, self.encoder):
                     problems.append(f"sessions.json: the entry {key!r} is not what was written")
         # else: the bytes on disk are those of the merge written under the lock (or found
         # already right), which holds every intended entry: what reading them back and
         # comparing each entry would show, proven by the bytes in hand
-        del data
         # many files: one listing of the folder instead of one lstat each
         present = set(fsio.listdir(self.layout.sessions_dir)) if len(written) >= VERIFY_LISTING else None
         for n, w in enumerate(written, 1):
@@ -448,6 +485,92 @@ class _Run:
                 self.result.migrated.append(ps.file_id)
             self.on_event(Progress("verify", n, len(written), ps.file_id))
         self.result.verified = not problems
+
+
+_ABSENT: Any = object()
+_NOT_AN_ENTRY: Any = object()
+
+
+def _entry_of(ps: PlannedSession) -> dict[str, Any]:
+    """``ps``'s entry as a dict (made when asked for; read, not changed)."""
+    entry = ps.entry
+    assert entry is not None
+    return entry if type(entry) is dict else dict(entry)
+
+
+class _Merge:
+    """sessions.json as it was, with the intended entries put in: the keys it had first, in
+    its order (an intended one holding its new entry), then the new keys in the order they
+    were added, as ``dict(current)`` updated key by key would hold them."""
+
+    def __init__(self, current: dict[str, Any], intended: dict[str, PlannedSession]) -> None:
+        self.current = current
+        self.intended = intended
+        # intended keys whose entry is not of its session's final id (seen while written)
+        self.odd: set[str] = set()
+        self.complete = False  # every member was made once
+
+    def members(self) -> Any:
+        intended, current = self.intended, self.current
+        for key, value in current.items():
+            ps = intended.get(key)
+            yield key, (value if ps is None else self._entry(key, ps))
+        for key, ps in intended.items():
+            if key not in current:
+                yield key, self._entry(key, ps)
+        self.complete = True
+
+    def _entry(self, key: str, ps: PlannedSession) -> dict[str, Any]:
+        entry = _entry_of(ps)
+        if entry.get("session_id") != ps.final_id:
+            self.odd.add(key)
+        return entry
+
+    def hashed(self) -> tuple[int, str]:
+        """The size and SHA-256 of the merge's bytes, made a piece at a time and let go."""
+        for ascii_only in (False, True):
+            digest = hashlib.sha256()
+            size = 0
+            try:
+                for piece in jsonio.document_pieces(self.members(), ascii_only):
+                    digest.update(piece)
+                    size += len(piece)
+            except jsonio.NeedsAscii:  # a lone surrogate: the whole file is written in ASCII
+                continue
+            return size, digest.hexdigest()
+        raise AssertionError("an ASCII document always encodes")
+
+    def write(self, path: str, mode: int, owner: tuple[int, int] | None) -> fsio.StreamedWrite:
+        """The merge's bytes in a temporary file beside ``path``, hashed on the way (the
+        caller announces it, then ``finish``es or ``abandon``s it; the check after the index
+        compares the file's SHA-256 with this one)."""
+        for ascii_only in (False, True):
+            writer = fsio.StreamedWrite(path, mode, owner)
+            try:
+                for piece in jsonio.document_pieces(self.members(), ascii_only):
+                    writer.write(piece)
+            except jsonio.NeedsAscii:  # a lone surrogate: the whole file is written in ASCII
+                writer.abandon()
+                continue
+            except BaseException:
+                writer.abandon()
+                raise
+            return writer
+        raise AssertionError("an ASCII document always encodes")
+
+    def points_at(self, ps: PlannedSession) -> bool:
+        """Whether a key of ``ps`` in the merge holds an entry of ``ps``'s session."""
+        assert self.complete
+        for key in (*ps.keys, *ps.kept_keys):
+            owner = self.intended.get(key)
+            if owner is not None:  # its entry is an object (``_entry_of``)
+                if key not in self.odd and owner.final_id == ps.final_id:
+                    return True
+                continue
+            entry = self.current.get(key)
+            if isinstance(entry, dict) and entry.get("session_id") == ps.final_id:
+                return True
+        return False
 
 
 def _points_at(store: dict[str, Any], ps: PlannedSession) -> bool:
