@@ -10,7 +10,9 @@ from __future__ import annotations
 import itertools
 import json
 import stat
-from dataclasses import dataclass, field
+import struct
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from migrate_tui.core import fsio
@@ -21,23 +23,122 @@ from migrate_tui.engine.journal import Damage, file_lines
 MAX_MANIFEST_BYTES = 1 << 30
 
 
-@dataclass
-class Manifest:
-    # backup name → {"original", "size", "sha256", "mode", "mtime_ns", "run"}
-    files: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _by_content: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+# a copy's record as a run writes it, held packed: size, mode, mtime_ns, uid, gid, the run's
+# number among the manifest's runs, whether uid and gid are recorded; the SHA-256's 32
+# bytes follow
+_PACKED = struct.Struct("<qqqqqIB")
+_KEYS = ("original", "size", "sha256", "mode", "mtime_ns", "run")
+_KEYS_OWNED = (*_KEYS, "uid", "gid")
+_INT64 = range(-(1 << 63), 1 << 63)
 
-    def __post_init__(self) -> None:
-        for name, info in self.files.items():
-            self._by_content.setdefault((info["original"], info["sha256"]), name)
+
+class _Files(MutableMapping[str, dict[str, Any]]):
+    """backup name -> {"original", "size", "sha256", "mode", "mtime_ns", "run"[, "uid",
+    "gid"]}, each record made when asked for (a new dict: changing it changes nothing).
+
+    Held compactly, 100,000 at a time: a record with exactly those keys, in that order, of
+    those types, is one bytes object (``_PACKED`` and the SHA-256), with its original's name
+    beside it only when that is not the copy's own name (a tuple), and each run's id held
+    once; any other record is kept as the dict it was (its bytes in the manifest stay the
+    same)."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, Any] = {}
+        self._runs: list[str] = []
+        self._run_numbers: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._held)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._held
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        return self._record(name, self._held[name])
+
+    def __setitem__(self, name: str, info: dict[str, Any]) -> None:
+        self._held[name] = self._packed(name, info)
+
+    def __delitem__(self, name: str) -> None:
+        del self._held[name]
+
+    def original_and_sha256(self, name: str) -> tuple[Any, Any] | None:
+        """(original, sha256) of the copy ``name`` (None: not in the manifest), without
+        making its whole record."""
+        held = self._held.get(name)
+        if held is None:
+            return None
+        if type(held) is dict:
+            return held.get("original"), held.get("sha256")
+        original, packed = (name, held) if type(held) is bytes else held
+        return original, packed[_PACKED.size:].hex()
+
+    def _packed(self, name: str, info: dict[str, Any]) -> Any:
+        keys = tuple(info)
+        if keys != _KEYS and keys != _KEYS_OWNED:
+            return info
+        original, sha, run = info["original"], info["sha256"], info["run"]
+        numbers = [info["size"], info["mode"], info["mtime_ns"], info.get("uid", 0), info.get("gid", 0)]
+        if type(original) is not str or type(run) is not str or type(sha) is not str \
+                or any(type(n) is not int or n not in _INT64 for n in numbers):
+            return info
+        try:
+            raw = bytes.fromhex(sha)
+        except ValueError:
+            return info
+        if len(raw) != 32 or raw.hex() != sha:
+            return info
+        number = self._run_numbers.get(run)
+        if number is None:
+            number = self._run_numbers[run] = len(self._runs)
+            self._runs.append(run)
+        packed = _PACKED.pack(*numbers, number, len(keys) == len(_KEYS_OWNED)) + raw
+        return packed if original == name else (original, packed)
+
+    def _record(self, name: str, held: Any) -> dict[str, Any]:
+        if type(held) is dict:
+            return dict(held)
+        original, packed = (name, held) if type(held) is bytes else held
+        size, mode, mtime_ns, uid, gid, run, owned = _PACKED.unpack_from(packed)
+        info = {"original": original, "size": size, "sha256": packed[_PACKED.size:].hex(),
+                "mode": mode, "mtime_ns": mtime_ns, "run": self._runs[run]}
+        if owned:
+            info["uid"], info["gid"] = uid, gid
+        return info
+
+
+class Manifest:
+    """The manifest's copies (``files``), and which copy holds which bytes of an original
+    (``find``)."""
+
+    def __init__(self, files: Mapping[str, dict[str, Any]] | None = None) -> None:
+        self.files = _Files()
+        # (original, sha256) -> name, for the copies not named after their original (a copy
+        # named after it is found by its name)
+        self._by_content: dict[tuple[str, str], str] = {}
+        for name, info in (files or {}).items():
+            self.add(name, info)
+
+    def __repr__(self) -> str:
+        return f"Manifest({len(self.files)} copies)"
 
     def add(self, name: str, info: dict[str, Any]) -> None:
+        original, sha = info["original"], info["sha256"]
+        if name != original and (original, sha) not in self._by_content \
+                and self.files.original_and_sha256(original) != (original, sha):
+            self._by_content[(original, sha)] = name
         self.files[name] = info
-        self._by_content.setdefault((info["original"], info["sha256"]), name)
 
     def find(self, original: str, sha256: str) -> str | None:
-        """The backup copy of ``original`` with these bytes, if there is one."""
-        return self._by_content.get((original, sha256))
+        """The backup copy of ``original`` with these bytes, if there is one (the first one
+        recorded)."""
+        name = self._by_content.get((original, sha256))
+        if name is not None:
+            return name
+        return original if self.files.original_and_sha256(original) == (original, sha256) else None
 
     def to_json(self) -> bytes:
         """One line per copy: readable, and written by the C encoder at any size."""
