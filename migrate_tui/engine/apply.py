@@ -19,6 +19,7 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,16 +115,8 @@ class _Run:
     def backup_phase(self) -> None:
         backup.ensure_dir(self.layout)
         self.manifest = backup.load_manifest(self.layout)
-        scan = self.plan.scan
-        names: list[tuple[str, str | None]] = []  # (file name, sha256 the scan saw)
-        if self.plan.backup:
-            names += [(s.file_name, s.sha256) for s in scan.sessions if s.sha256 is not None]
-            if scan.session_map_present:
-                names.append((SESSION_MAP, None))
-        if scan.store_present:
-            names.append((STORE, None))
-        names += [(f"{ps.final_id}.jsonl", None) for ps in self.todo if ps.transcript == "replace-existing"]
-        self.on_event(PhaseStarted("backup", len(names)))
+        total = sum(1 for _ in self._backup_names(counting=True))
+        self.on_event(PhaseStarted("backup", total))
         failed_ids = set()
         batch: list[backup.Copy] = []
         batch_bytes = 0
@@ -133,7 +126,7 @@ class _Run:
         flights: list[backup.Started] = []  # started, not yet landed, oldest first
         in_sessions = self.in_sessions
         try:
-            for done, (name, seen_sha) in enumerate(names, 1):
+            for done, (name, seen_sha) in enumerate(self._backup_names(), 1):
                 try:  # open, fstat, one read, close: the status comes with the bytes
                     data, st = fsio.read_regular(in_sessions(name))
                 except FileNotFoundError:
@@ -152,7 +145,7 @@ class _Run:
                     batch, batch_bytes = [], 0
                     if len(flights) > 1:
                         backup.land(self.layout, self.manifest, flights.pop(0), self.run_id, taken)
-                self.on_event(Progress("backup", done, len(names), name))
+                self.on_event(Progress("backup", done, total, name))
             flights.append(backup.start_copies(self.layout, self.manifest, batch, taken, present))
             batch = []
             while flights:
@@ -169,6 +162,23 @@ class _Run:
                 self.fail(ps, "changed_during_migration",
                           "changed since the scan (is the agent running?); scan again")
         self.result.backup_files = len(self.manifest.files)
+
+    def _backup_names(self, counting: bool = False) -> Iterator[tuple[str, str | None]]:
+        """(file name, SHA-256 the scan saw or None) of each file to back up, made as they
+        are read rather than held for 100,000 files; ``counting``: names not made."""
+        scan = self.plan.scan
+        if self.plan.backup:
+            for s in scan.sessions:
+                sha = s.sha256
+                if sha is not None:
+                    yield ("", None) if counting else (s.file_name, sha)
+            if scan.session_map_present:
+                yield SESSION_MAP, None
+        if scan.store_present:
+            yield STORE, None
+        for ps in self.todo:
+            if ps.transcript == "replace-existing":
+                yield f"{ps.final_id}.jsonl", None
 
     def transcripts_phase(self) -> list[_Written]:
         total = len(self.todo)
