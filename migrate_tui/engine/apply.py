@@ -734,35 +734,29 @@ def _apply(run: _Run) -> None:
     run.log("info", f"done in {time.monotonic() - started:.1f} s")
 
 
-def _outcomes(run: _Run) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
-    """Every session's outcome, for the commit record: (migrated, not migrated)."""
-    return _outcomes_of(run.plan, run.result.failed, set(run.result.migrated))
-
-
-def _outcomes_of(plan: Plan, failures: list[SessionFailure], migrated: set[str]
-                 ) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+def outcome_rows(plan: Plan, failures: list[SessionFailure], migrated: set[str]
+                 ) -> Iterator[tuple[bool, str, list[Any]]]:
+    """Every session's outcome, for the commit record, one at a time: (migrated or not, its
+    file name, [its SHA-256, the session id or why it was not migrated])."""
     failed = {f.file_id: f.problem.code for f in failures}
-    sessions: dict[str, list[Any]] = {}
-    not_migrated: dict[str, list[Any]] = {}
     for ps in plan.sessions:
         name = ps.scan.file_name
         if ps.action == "done" or (ps.action == "migrate" and ps.file_id in migrated):
-            sessions[name] = [ps.scan.sha256, ps.final_id]
+            yield True, name, [ps.scan.sha256, ps.final_id]
         elif ps.action == "migrate":
-            not_migrated[name] = [ps.scan.sha256, failed.get(ps.file_id, "not_migrated")]
+            yield False, name, [ps.scan.sha256, failed.get(ps.file_id, "not_migrated")]
         elif ps.action == "skip":
-            not_migrated[name] = [ps.scan.sha256, "skip"]
+            yield False, name, [ps.scan.sha256, "skip"]
         else:
             code = ps.open_problems[0].code if ps.open_problems else "blocked"
-            not_migrated[name] = [ps.scan.sha256, code]
-    return sessions, not_migrated
+            yield False, name, [ps.scan.sha256, code]
 
 
 def _commit(run: _Run) -> None:
-    sessions, not_migrated = _outcomes(run)
-    journal.append(run.layout, {"op": "commit", "run": run.run_id, "migrated": len(run.result.migrated),
-                                "sessions": sessions, "not_migrated": not_migrated})
-    run.result.committed = True
+    result = run.result
+    journal.append_lines(run.layout, journal.commit_record(
+        run.run_id, len(result.migrated), outcome_rows(run.plan, result.failed, set(result.migrated))))
+    result.committed = True
 
 
 def _record_outcomes(run: _Run, state: WorkspaceState) -> None:
@@ -782,12 +776,12 @@ def _needs_record(plan: Plan, state: WorkspaceState) -> bool:
         return False
     if any(r.command != "cleanup" for r in state.interrupted):
         return True
-    sessions, not_migrated = _outcomes_of(plan, [], set())
     known = state.outcomes()
-    news = any(known.get(name) is None or known[name].sha256 != sha or known[name].session_id != sid
-               for name, (sha, sid) in sessions.items())
-    return news or any(known.get(name) is None or known[name].sha256 != sha or known[name].why != why
-                       for name, (sha, why) in not_migrated.items())
+    for done, name, (sha, value) in outcome_rows(plan, [], set()):
+        was = known.get(name)
+        if was is None or was.sha256 != sha or (was.session_id if done else was.why) != value:
+            return True
+    return False
 
 
 def _save_report(run: _Run) -> None:

@@ -32,7 +32,7 @@ import re
 import secrets
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,11 +63,48 @@ def begin_record(run: str, command: str) -> dict[str, Any]:
 
 
 def append(layout: Layout, *records: dict[str, Any]) -> None:
-    data = "".join(json.dumps(r, ensure_ascii=True) + "\n" for r in records).encode("ascii")
+    append_lines(layout, "".join(json.dumps(r, ensure_ascii=True) + "\n" for r in records).encode("ascii"))
+
+
+def append_lines(layout: Layout, data: bytes) -> None:
+    """Append records already made into lines (``commit_record``), durably."""
     st = fsio.lstat_or_none(layout.journal)
     if st is not None and st.st_size and fsio.read_range(layout.journal, -1, 1) != b"\n":
         data = b"\n" + data  # a crash cut the last record short: never glue onto it
     fsio.append_durable(layout.journal, data)
+
+
+COMMIT_ROWS_A_PIECE = 1024
+
+
+def commit_record(run: str, migrated: int, outcomes: Iterable[tuple[bool, str, list[Any]]],
+                  extra: Mapping[str, Any] | None = None) -> bytes:
+    """The line ``append`` writes for ``{"op": "commit", "run": run, "migrated": migrated,
+    "sessions": {...}, "not_migrated": {...}, **extra}``, byte for byte, made from each
+    session's outcome as it comes: (migrated or not, its file name, [its SHA-256, the session
+    id or why not]).  The sessions are encoded a thousand at a time, so the line itself is the
+    only whole copy of a record that holds every session of the workspace (15 MB at 100,000)."""
+    pieces: tuple[list[bytes], list[bytes]] = ([], [])  # not migrated, migrated
+    pending: tuple[dict[str, list[Any]], dict[str, list[Any]]] = ({}, {})
+    for done, name, value in outcomes:
+        rows = pending[done]
+        rows[name] = value
+        if len(rows) >= COMMIT_ROWS_A_PIECE:
+            pieces[done].append(_members(rows))
+            rows.clear()
+    for done in (True, False):
+        if pending[done]:
+            pieces[done].append(_members(pending[done]))
+    head = json.dumps({"op": "commit", "run": run, "migrated": migrated}, ensure_ascii=True)
+    tail = _members(dict(extra)) if extra else b""
+    return b"".join((head[:-1].encode("ascii"), b', "sessions": {', b", ".join(pieces[True]),
+                     b'}, "not_migrated": {', b", ".join(pieces[False]), b"}",
+                     b", " + tail if tail else b"", b"}\n"))
+
+
+def _members(obj: dict[str, Any]) -> bytes:
+    """The members of ``obj`` as ``json.dumps`` writes them inside its braces."""
+    return json.dumps(obj, ensure_ascii=True)[1:-1].encode("ascii")
 
 
 @dataclass(frozen=True)

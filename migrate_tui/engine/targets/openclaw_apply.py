@@ -22,7 +22,7 @@ from migrate_tui.core import fsio, jsonio
 from migrate_tui.core.errors import ApplyError, BackupError, LockBusy, LockTimeout, WorkspaceError
 from migrate_tui.core.layout import open_layout
 from migrate_tui.engine import backup, journal, preflight
-from migrate_tui.engine.apply import _describe, _outcomes_of, _Run, _tidy, store_as_it_is
+from migrate_tui.engine.apply import _describe, _Run, _tidy, outcome_rows, store_as_it_is
 from migrate_tui.engine.model import (
     ApplyResult,
     CancelFlag,
@@ -279,10 +279,10 @@ def _verify(run: _Run, oplan: OpenClawPlan, written: list[TargetSession],
 
 
 def _commit(run: _Run, oplan: OpenClawPlan) -> None:
-    sessions, not_migrated = _outcomes_of(oplan.as_plan(), run.result.failed, set(run.result.migrated))
-    journal.append(run.layout, {"op": "commit", "run": run.run_id, "migrated": len(run.result.migrated),
-                                "sessions": sessions, "not_migrated": not_migrated,
-                                **target_record(oplan.target)})
+    result = run.result
+    journal.append_lines(run.layout, journal.commit_record(
+        run.run_id, len(result.migrated), outcome_rows(oplan.as_plan(), result.failed, set(result.migrated)),
+        target_record(oplan.target)))
     run.result.committed = True
     run.on_event(LogLine("info", f"committed: {len(run.result.migrated)} session(s) in "
                          f"{oplan.target.sessions_dir}"))
