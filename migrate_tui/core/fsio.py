@@ -112,6 +112,7 @@ class _Anchor:
         self.path = path
         self.fd = fd
         self.owner = (st.st_uid, st.st_gid)
+        self.ids = (os.geteuid(), os.getegid())  # effective uid and gid of this command
         self.count = 1
         self.children: dict[str, int] = {}
         self.lock = threading.Lock()
@@ -242,13 +243,16 @@ def _folder_fd(path: str) -> int | None:
 def _chown_new(fd: int, path: str, owner: tuple[int, int] | None = None) -> None:
     """Run as root, a new file gets the owner of the anchored folder it is written in (or
     the ``owner`` given), so the agent that owns the workspace can still read it."""
-    if os.geteuid() != 0:
+    anchor = _anchor_of(path)
+    # who we are, as the anchor found it (no system call a file), or asked now
+    euid, egid = anchor.ids if anchor is not None else (os.geteuid(), os.getegid())
+    if euid != 0:
         return
     if owner is None:
-        owner = anchor_owner(path)
+        owner = anchor.owner if anchor is not None else None
         # the folder's owner is root's own user and group: the new file has them already
         # (its group is the folder's whether or not the folder is set-group-ID)
-        if owner is None or owner == (0, os.getegid()):
+        if owner is None or owner == (0, egid):
             return
     os.fchown(fd, *owner)
 
@@ -514,6 +518,9 @@ class PendingWrite:
     # read the file back through the descriptor that wrote it and compare it with ``data``
     # before it is made durable and renamed: a difference fails the write (ReadBackMismatch)
     check: bool = False
+    # a new file: renamed into place only if nothing is at ``path`` (``rename_exclusive``);
+    # a file another writer put there meanwhile is left as it is (``WriteBatch.finish``)
+    exclusive: bool = False
 
 
 class ReadBackMismatch(OSError):
@@ -803,21 +810,31 @@ class WriteBatch:
                 self._temps.append(temp)
         self._futures = []
 
-    def finish(self) -> None:
+    def finish(self) -> list[PendingWrite]:
         """Wait until every temporary file is on disk, then rename each into place, in
-        order.  If any failed, none is renamed and every temporary file is removed."""
+        order.  If any failed, none is renamed and every temporary file is removed.
+        Returns the ``exclusive`` items that found a file at their path (put there by
+        another writer since the caller looked): those are not renamed, their temporary
+        files are removed, and the file there is left as it is."""
         self._wait()
         done = 0
+        taken: list[PendingWrite] = []
         try:
             if self._failure is not None:
                 raise self._failure
             for item, tmp in zip(self.items, self._temps, strict=True):
                 assert tmp is not None
-                rename(tmp, item.path)
+                if item.exclusive:
+                    if not rename_exclusive(tmp, item.path):
+                        taken.append(item)
+                        self._remove([tmp])
+                else:
+                    rename(tmp, item.path)
                 done += 1
         finally:
             self._close_syncs()
             self._remove(self._temps[done:])
+        return taken
 
     def _sync_all(self) -> None:
         """Every temporary file of the batch on disk: one ``syncfs`` per file system.  If
@@ -911,17 +928,24 @@ class StreamedWrite:
             at += len(chunk)
         return at == self.size and digest.hexdigest() == self.sha256
 
-    def finish(self) -> None:
-        """fsync the temporary file, then rename it into place; on failure it is removed."""
+    def finish(self, exclusive: bool = False) -> bool:
+        """fsync the temporary file, then rename it into place; on failure it is removed.
+        ``exclusive``: only if nothing is at the path (``rename_exclusive``); False when
+        something was (the temporary file is removed, what is there left as it is)."""
         assert self._fd is not None
         try:
             fsync_fd(self._fd, self.tmp)
             fd, self._fd = self._fd, None
             _close(fd, self.tmp)
-            rename(self.tmp, self.path)
+            if not exclusive:
+                rename(self.tmp, self.path)
+            elif not rename_exclusive(self.tmp, self.path):
+                self.abandon()
+                return False
         except BaseException:
             self.abandon()
             raise
+        return True
 
     def abandon(self) -> None:
         """Close and remove the temporary file (nothing is renamed)."""
@@ -943,6 +967,74 @@ def rename(src: str, dst: str) -> None:
     src_fd, src_name = _where(src)
     dst_fd, dst_name = _where(dst)
     os.rename(src_name, dst_name, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+
+
+# renameat2(2)'s flag: fail with EEXIST rather than replace a file at the new name
+RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+_renameat2: list[object] = []  # [the libc function] once looked up, [None] when there is none
+
+
+def _renameat2_fn() -> object | None:
+    if not _renameat2:
+        found = None
+        if os.uname().sysname == "Linux":
+            try:
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                fn = getattr(libc, "renameat2", None)  # glibc >= 2.28
+                if fn is not None:
+                    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                   ctypes.c_uint]
+                    fn.restype = ctypes.c_int
+                    found = fn
+            except (ImportError, OSError):  # pragma: no cover - no ctypes, no libc
+                found = None
+        _renameat2.append(found)
+    return _renameat2[0]
+
+
+# errors saying "this kernel or file system cannot do that", not "that failed"
+_UNSUPPORTED = {errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPERM}
+
+
+def rename_exclusive(src: str, dst: str) -> bool:
+    """Rename ``src`` to ``dst`` only if nothing (not even a symlink) is at ``dst``, in one
+    atomic step: False, ``src`` left where it is, when something is.  So a file another
+    writer created since we looked is never replaced.  ``renameat2(RENAME_NOREPLACE)`` on
+    Linux; where the kernel, the C library or the file system cannot do that, a hard link
+    (which fails if the name exists) then the removal of ``src``; where neither can be
+    done, a look (lstat) then a rename."""
+    _at("rename", dst)
+    src_fd, src_name = _where(src)
+    dst_fd, dst_name = _where(dst)
+    fn = _renameat2_fn()
+    if fn is not None:
+        import ctypes
+
+        result = fn(_AT_FDCWD if src_fd is None else src_fd, os.fsencode(src_name),  # type: ignore[operator]
+                    _AT_FDCWD if dst_fd is None else dst_fd, os.fsencode(dst_name), RENAME_NOREPLACE)
+        if result == 0:
+            return True
+        err = ctypes.get_errno()
+        if err == errno.EEXIST:
+            return False
+        if err not in _UNSUPPORTED:
+            raise OSError(err, os.strerror(err), dst)
+    try:
+        os.link(src_name, dst_name, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _UNSUPPORTED:
+            raise
+        if lstat_or_none(dst) is not None:
+            return False
+        os.rename(src_name, dst_name, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+        return True
+    os.unlink(src_name, dir_fd=src_fd)
+    return True
 
 
 def unlink(path: str) -> None:

@@ -258,7 +258,8 @@ class _Run:
         bytes are read and checked against the scan's SHA-256, each piece is written to the
         temporary file as it is made and hashed, the file is read back and its SHA-256
         compared, then the journal announces it (with that SHA-256 and size) before it is
-        made durable and renamed into place.  A transcript already there, or a file that
+        made durable and renamed into place (only where no file is: one another writer made
+        meanwhile is left as it is, ``_found_there``).  A transcript already there, or a file that
         cannot be proven to be read exactly piece by piece, is encoded whole (``_prepare``).
         Returns as ``_prepare`` does; a written transcript as one with nothing to write."""
         target = self.in_sessions(f"{ps.final_id}.jsonl")
@@ -288,11 +289,13 @@ class _Run:
             del data, pieces
             if not writer.reads_back():
                 raise fsio.ReadBackMismatch(target)
-            journal.append(self.layout, self._record(ps, target, writer.sha256, writer.size))
+            record = self._record(ps, target, writer.sha256, writer.size)
+            journal.append(self.layout, record)
         except BaseException:
             writer.abandon()
             raise
-        writer.finish()
+        if not writer.finish(exclusive=True):  # another writer made it since the look above
+            return (ps, target, None, None) if self._found_there(ps, target, record) else None
         self.result.written.append(target)
         return ps, target, None, None
 
@@ -326,6 +329,10 @@ class _Run:
             return None
         out = encoded.out
         record = self._record(ps, target, encoded.sha256, len(out))
+        if ps.transcript == "write":
+            # none was there at the scan: not looked for again, one lookup a session saved;
+            # it is renamed into place only if none is there then either (``_land``)
+            return ps, target, out, record
         st = fsio.lstat_or_none(target)
         if st is not None:
             try:
@@ -352,18 +359,46 @@ class _Run:
         source in _prepare, before it is made durable (``PendingWrite.check``): one that
         differs fails the batch, nothing of it is renamed, and the run stops at a safe point."""
         journal.append(self.layout, *[item[3] for item in batch])
-        return fsio.start_writes([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]), check=True)
+        return fsio.start_writes([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]), check=True,
+                                                    exclusive=ps.transcript == "write")
                                   for ps, target, out, _record in batch]), batch
 
     def _land(self, started: tuple[fsio.WriteBatch, list[Any]]) -> list[_Written]:
-        """Rename a written (and read back) batch into place."""
+        """Rename a written (and read back) batch into place.  A new transcript is renamed
+        only where no file is (``fsio.rename_exclusive``): one another writer made since
+        the scan is never replaced (``_found_there``)."""
         writes, batch = started
-        writes.finish()
+        taken = writes.finish()
+        found = {item.path for item in taken} if taken else None
         written = []
-        for ps, target, _out, _record in batch:
+        for ps, target, _out, record in batch:
+            if found is not None and target in found:
+                if self._found_there(ps, target, record):
+                    written.append(_Written(ps, target))
+                continue
             self.result.written.append(target)
             written.append(_Written(ps, target))
         return written
+
+    def _found_there(self, ps: PlannedSession, target: str, record: dict[str, Any]) -> bool:
+        """A new transcript whose name another writer took after the scan: it counts as
+        written when the file there holds exactly what we would have written, or that and
+        then more lines (as ``_prepare`` finds a transcript already there); otherwise the
+        session fails (transcript_conflict) and that file is left as it is."""
+        name = record["file"]
+        try:
+            existing = fsio.read_bytes(target)
+        except fsio.NotRegularFile:
+            self.fail(ps, "transcript_conflict", f"{name} is not a regular file")
+            return False
+        size = record["size"]
+        head = existing[:size]
+        if (len(head) == size and fsio.sha256_bytes(head) == record["sha256"]
+                and (len(existing) == size or size == 0 or head.endswith(b"\n"))):
+            return True
+        self.fail(ps, "transcript_conflict", f"{name} appeared since the scan with other content; "
+                  "it is left as it is")
+        return False
 
     def index_phase(self, written: list[_Written]) -> dict[str, PlannedSession]:
         """Merge the new entries into sessions.json under the lock; return what was intended:
