@@ -81,6 +81,18 @@ class CancelAt:
             self.flag.set()
 
 
+def while_preparing(name: str) -> Callable[[str, str], bool]:
+    """For ``CancelAt``: true while apply prepares ``name``'s transcript, at the second
+    opening of that legacy file (the first is its backup copy's)."""
+    opened: list[str] = []
+
+    def when(op: str, path: str) -> bool:
+        if op == "open" and path.endswith(os.sep + name):
+            opened.append(path)
+        return len(opened) == 2
+    return when
+
+
 HOLD_OPLOCK = textwrap.dedent("""
     import sys
     from migrate_tui.core.layout import open_layout

@@ -24,6 +24,7 @@ from tests.lifecycle.lifecycle_support import (
     store_lock_held,
     three,
     tree,
+    while_preparing,
 )
 
 
@@ -31,7 +32,7 @@ def _interrupted_after_transcripts(ws: Workspace) -> None:
     """Cancelled after its transcripts were written, before sessions.json: the state a lock
     failure or a cancel used to leave, and that clean-up acted on."""
     # the cancel comes while A is prepared: A's transcript is written, then it stops
-    cancel = CancelAt(lambda op, path: op == "stat" and path.endswith(f"{A}.jsonl"))
+    cancel = CancelAt(while_preparing(f"{A}.json"))
     result, report, code = migrate_inproc(ws.root, hook=cancel, cancel=cancel)
     assert result.cancelled and code == 5, report
     assert (ws.sessions / f"{A}.jsonl").is_file()

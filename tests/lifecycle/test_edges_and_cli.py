@@ -152,11 +152,13 @@ INTERRUPTED = textwrap.dedent("""
     import os, signal, sys
     from migrate_tui.core import fsio
     target, times = sys.argv[1], int(sys.argv[2])
-    sent = []
-    def hook(op, path):
-        if op == "stat" and path.endswith(target) and len(sent) < times:
-            sent.append(1)
-            os.kill(os.getpid(), signal.SIGINT)
+    opened = []
+    def hook(op, path):  # while the transcript is prepared: the file's second opening
+        if op == "open" and path.endswith(os.sep + target):
+            opened.append(1)
+            if len(opened) == 2:
+                for _ in range(times):
+                    os.kill(os.getpid(), signal.SIGINT)
     installed = fsio.fault_hook(hook)  # kept referenced: installed for the whole process
     installed.__enter__()
     from migrate_tui.cli import main
@@ -167,7 +169,7 @@ INTERRUPTED = textwrap.dedent("""
 @pytest.mark.parametrize("times", [1, 2], ids=["ctrl-c", "ctrl-c-twice"])
 def test_a_migration_stopped_by_ctrl_c_exits_5(ws: Workspace, times: int) -> None:
     three(ws)
-    proc = subprocess.run([sys.executable, "-c", INTERRUPTED, f"{A}.jsonl", str(times), "migrate",
+    proc = subprocess.run([sys.executable, "-c", INTERRUPTED, f"{A}.json", str(times), "migrate",
                            str(ws.root), "--json"], capture_output=True, text=True, timeout=TIMEOUT,
                           cwd=str(ROOT))
     assert proc.returncode == 5, proc

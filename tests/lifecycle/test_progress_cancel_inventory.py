@@ -22,6 +22,7 @@ from tests.lifecycle.lifecycle_support import (
     oplock_held,
     outside_backup,
     three,
+    while_preparing,
 )
 
 
@@ -107,7 +108,7 @@ def test_a_cancelled_cleanup_stops_between_two_files_and_a_second_one_goes_on(ws
 
 def test_the_inventory_tells_the_state(ws: Workspace) -> None:
     three(ws)
-    cancel = CancelAt(lambda op, path: op == "stat" and path.endswith(f"{A}.jsonl"))
+    cancel = CancelAt(while_preparing(f"{A}.json"))
     migrate_inproc(ws.root, hook=cancel, cancel=cancel)
     inv = inventory(str(ws.root))
     assert inv.interrupted_runs == 1 and "migrate run" in inv.interrupted[0]

@@ -9,7 +9,17 @@ import json
 
 import pytest
 
-from tests.lifecycle.lifecycle_support import A, B, C, CancelAt, Workspace, migrate_inproc, oplock_held, three
+from tests.lifecycle.lifecycle_support import (
+    A,
+    B,
+    C,
+    CancelAt,
+    Workspace,
+    migrate_inproc,
+    oplock_held,
+    three,
+    while_preparing,
+)
 
 
 def _verify(ws: Workspace) -> tuple[int, dict]:
@@ -28,7 +38,7 @@ def test_a_complete_migration_verifies(ws: Workspace) -> None:
 def test_an_interrupted_migration_does_not_verify(ws: Workspace) -> None:
     """The issue's scenario: transcripts written, no sessions.json — verify said all was well."""
     three(ws)
-    cancel = CancelAt(lambda op, path: op == "stat" and path.endswith(f"{A}.jsonl"))
+    cancel = CancelAt(while_preparing(f"{A}.json"))
     result, _report, _code = migrate_inproc(ws.root, hook=cancel, cancel=cancel)
     assert result.cancelled and (ws.sessions / f"{A}.jsonl").exists()
     rc, out = _verify(ws)
