@@ -820,16 +820,19 @@ def _needs_record(plan: Plan, state: WorkspaceState) -> bool:
 
 
 def _save_report(run: _Run) -> None:
-    """Keep the report beside the backup, still under the operation lock.  A report that
-    cannot be saved is a warning: the run keeps its outcome."""
+    """Build the run's report once (``result.report``, which the command then prints) and
+    keep it beside the backup, still under the operation lock.  A report that cannot be
+    saved is a warning: the run keeps its outcome, and the report says why."""
     result = run.result
+    report = result.report = build_report(run.plan, result, dry_run=False)
     if not (result.written or result.error or result.committed):
         return
     try:
-        result.report_path = save_report(run.layout, build_report(run.plan, result, dry_run=False))
+        result.report_path = save_report(run.layout, report)
     except (OSError, ValueError) as exc:
         result.report_path = None
         result.report_error = f"the report could not be saved: {_describe(exc)}"
+        report.note_unsaved(run.layout, result.report_error)
         run.log("warning", result.report_error)
 
 

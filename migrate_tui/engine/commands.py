@@ -237,10 +237,10 @@ def migrate(plan: Plan, *, dry_run: bool = False, on_event: EventSink = no_event
             cancel: CancelFlag | None = None, lock_timeout: float = 10.0, workers: bool = False,
             clock: Callable[[], float] = time.monotonic,
             target: OpenClawLayout | None = None) -> MigrateOutcome:
-    """Carry out ``plan`` (apply saves the report beside the backup) and report it.  A dry
-    run writes nothing, but asks what would make the real run refuse and refuses the same
-    way, with the same exit code.  ``target``: migrate into that OpenClaw state folder
-    instead of the workspace's own sessions.json (docs/openclaw-target.md)."""
+    """Carry out ``plan`` (apply builds the report and saves it beside the backup) and
+    report it.  A dry run writes nothing, but asks what would make the real run refuse and
+    refuses the same way, with the same exit code.  ``target``: migrate into that OpenClaw
+    state folder instead of the workspace's own sessions.json (docs/openclaw-target.md)."""
     if target is not None:
         return _migrate_openclaw(plan, target, dry_run=dry_run, on_event=on_event, cancel=cancel,
                                  lock_timeout=lock_timeout, clock=clock)
@@ -255,7 +255,10 @@ def migrate(plan: Plan, *, dry_run: bool = False, on_event: EventSink = no_event
                                 workers=workers)
     except _REFUSED as exc:
         return MigrateOutcome(refusal=refusal_of(exc), elapsed=clock() - started)
-    return MigrateOutcome(build_report(plan, result, dry_run=dry_run), elapsed=clock() - started)
+    # the report apply built (and saved) is the one printed: it is not built twice
+    report = result.report if result is not None and result.report is not None else \
+        build_report(plan, result, dry_run=dry_run)
+    return MigrateOutcome(report, elapsed=clock() - started)
 
 
 def openclaw_target(state_dir: str | None, agent_id: str) -> OpenClawLayout | Refusal:

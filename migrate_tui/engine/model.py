@@ -699,3 +699,6 @@ class ApplyResult:
     report_error: str | None = None  # the report could not be saved (a warning, not a failure)
     committed: bool = False  # the commit record was written: the run is complete
     run_id: str | None = None
+    # the run's report (engine.report.Report), built once by apply and saved beside the
+    # backup; the command prints this very object
+    report: Any = field(default=None, repr=False, compare=False)

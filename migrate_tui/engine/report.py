@@ -8,6 +8,7 @@ than their plan.  Its JSON form is described in docs/report.md and docs/report.s
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -154,12 +155,25 @@ class Report:
 
     def sessions(self) -> Iterator[SessionLine]:
         """Every session, in the plan's order (made from the plan as it is read)."""
+        for values in self._session_values():
+            yield SessionLine(*values)
+
+    def _session_values(self) -> Iterator[tuple[Any, ...]]:
+        """Each session's ``SessionLine`` fields, in order, as a tuple (no object made)."""
         if self.plan is None:
             return
         failed = {f.file_id for f in (self.result.failed if self.result else [])}
         migrated = set(self.result.migrated) if self.result else set()
+        ran = self.result is not None
         for ps in self.plan.sessions:
-            yield _session_line(ps, self.result is not None, failed, migrated)
+            yield _session_values(ps, ran, failed, migrated)
+
+    def _session_objects(self) -> Iterator[dict[str, Any]]:
+        """Each session's JSON object (``SessionLine.to_json``), its arrays as tuples: they
+        are written alike, and nothing is copied."""
+        keys = _SESSION_KEYS
+        for values in self._session_values():
+            yield dict(zip(keys, values, strict=True))
 
     def left_out(self) -> Iterator[SessionLine]:
         return (s for s in self.sessions() if s.left_out)
@@ -173,14 +187,25 @@ class Report:
         """``json.dumps(self.to_json(), ensure_ascii=True)``, the very same text, in pieces
         of about ``chunk_chars``: each session's object is made, written and dropped in
         turn, so neither the sessions' objects nor the whole text are ever held (at 100,000
-        sessions they were about 0.7 KB a session)."""
+        sessions they were about 0.7 KB a session).  The objects are written a group at a
+        time, as a list whose brackets are dropped (the same text: items of a list are
+        separated by ", " as they are here), since each call of the encoder costs more than
+        a session's text."""
         head = json.dumps(self._json_head(), ensure_ascii=True)
         tail = json.dumps(self._json_tail(), ensure_ascii=True)
         parts = [head[:-1], ", " if head != "{}" else "", '"sessions": [']
         size = 0
         first = True
-        for line in self.sessions():
-            text = json.dumps(line.to_json(), ensure_ascii=True)
+        dumps = _ASCII.encode
+        group_size = max(1, min(256, chunk_chars // 512))
+        group: list[dict[str, Any]] = []
+        objects = self._session_objects()
+        while True:
+            group.extend(itertools.islice(objects, group_size))
+            if not group:
+                break
+            text = dumps(group)[1:-1]
+            group.clear()
             parts.append(text if first else ", " + text)
             first = False
             size += len(text)
@@ -190,6 +215,37 @@ class Report:
                 size = 0
         parts.append("]" + (", " + tail[1:] if tail != "{}" else "}"))
         yield "".join(parts)
+
+    def saved_chunks(self, chunk_bytes: int = 1 << 16) -> Iterator[bytes]:
+        """``jsonio.dumps_report(self.to_json())``, the very same bytes (indent 2, UTF-8, a
+        lone surrogate as a backslash escape, trailing newline), in pieces of about
+        ``chunk_bytes``: the head, each session's object and the tail are written by
+        ``dumps_report`` in turn, each session's indented to its place in the list, so the
+        whole text is never held (``save_report``)."""
+        dumps = jsonio.dumps_report
+        parts = [dumps(self._json_head())[:-3], b',\n  "sessions": [']  # the head without "\n}\n"
+        size = 0
+        first = True
+        for obj in self._session_objects():
+            text = dumps(obj)[:-1].replace(b"\n", b"\n    ")  # a JSON text has no raw newline in a string
+            parts.append(b"\n    " + text if first else b",\n    " + text)
+            first = False
+            size += len(text)
+            if size >= chunk_bytes:
+                yield b"".join(parts)
+                parts.clear()
+                size = 0
+        parts.append(b"]" if first else b"\n  ]")
+        tail = self._json_tail()
+        parts.append(b"," + dumps(tail)[1:] if tail else b"\n}\n")  # the tail without "{"
+        yield b"".join(parts)
+
+    def note_unsaved(self, layout: Layout, error: str) -> None:
+        """The report could not be saved beside the backup: say why (``report_error``, and a
+        ``report_not_saved`` warning); the run keeps its status."""
+        self.report_path = None
+        self.report_error = error
+        self.warning_details.append(Detail(layout.report, "", "report_not_saved", error))
 
     def _json_head(self) -> dict[str, Any]:
         return {
@@ -221,18 +277,28 @@ class Report:
         return out
 
 
-def _session_line(ps: PlannedSession, ran: bool, failed: set[str], migrated: set[str]) -> SessionLine:
-    summary = ps.scan.summary_for(ps.decision.fixes)
-    status: SessionStatus = ps.action
-    if ran and ps.action == "migrate":
-        status = "migrated" if ps.file_id in migrated else ("failed" if ps.file_id in failed else "pending")
-    warnings = [p.code for p in summary.problems if p.severity is Severity.WARNING]
-    return SessionLine(
-        session_id=ids.display(ps.final_id or ps.file_id), file=ids.display(ps.scan.file_name),
-        keys=(*ps.keys, *ps.kept_keys), action="skip" if ps.file_id in failed else ps.label,
-        status=status, messages=ps.message_count,
-        problems=(*(p.code for p in ps.open_problems), *warnings),
-        not_carried=tuple(ps.not_carried), notes=tuple(ps.notes))
+# the keys of a session's JSON object: SessionLine's fields, in order
+_SESSION_KEYS = ("session_id", "file", "keys", "action", "status", "messages", "problems",
+                 "not_carried", "notes")
+_ASCII = json.JSONEncoder(ensure_ascii=True)  # what json.dumps(obj, ensure_ascii=True) uses
+
+
+def _session_values(ps: PlannedSession, ran: bool, failed: set[str], migrated: set[str]) -> tuple[Any, ...]:
+    """A session's ``SessionLine`` fields, in order."""
+    file_id = ps.file_id
+    action = ps.action
+    status: SessionStatus = action
+    if ran and action == "migrate":
+        status = "migrated" if file_id in migrated else ("failed" if file_id in failed else "pending")
+    problems = tuple(p.code for p in ps.open_problems)
+    summary_problems = ps.scan.summary_for(ps.decision.fixes).problems
+    if summary_problems:
+        problems += tuple(p.code for p in summary_problems if p.severity is Severity.WARNING)
+    kept = ps.kept_keys
+    return (ids.display(ps.final_id or file_id), ids.display(ps.scan.file_name),
+            (*ps.keys, *kept) if kept else tuple(ps.keys),
+            "skip" if file_id in failed else ps.label, status, ps.message_count, problems,
+            tuple(ps.not_carried), tuple(ps.notes))
 
 
 def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool,
@@ -283,9 +349,7 @@ def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool,
         if result.error:
             report.error = result.error
         if result.report_error:
-            report.report_error = result.report_error
-            report.warning_details.append(Detail(layout.report, "", "report_not_saved",
-                                                 result.report_error))
+            report.note_unsaved(layout, result.report_error)
     return report
 
 
@@ -294,14 +358,26 @@ def exit_code(report: Report) -> int:
 
 
 def save_report(layout: Layout, report: Report) -> str | None:
-    """Keep the report beside the backup (only where a backup folder exists).  Raises
-    OSError when it cannot be written (``apply_plan`` turns that into a warning)."""
+    """Keep the report beside the backup (only where a backup folder exists), written
+    atomically a piece at a time (``Report.saved_chunks``: the bytes of
+    ``jsonio.dumps_report(report.to_json())``, never held whole), read back, made durable,
+    renamed into place, the folder fsynced.  Raises OSError when it cannot be written
+    (``apply_plan`` turns that into a warning)."""
     if not fsio.is_real_dir(layout.backup_dir):
         report.report_path = None
         return None
     report.report_path = layout.report
-    data = jsonio.dumps_report(report.to_json())
-    fsio.write_atomic(layout.report, data, 0o600)
+    writer = fsio.StreamedWrite(layout.report, 0o600)
+    try:
+        for chunk in report.saved_chunks():
+            writer.write(chunk)
+        if not writer.reads_back():
+            raise fsio.ReadBackMismatch(layout.report)
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.finish()
+    fsio.fsync_dir(layout.backup_dir)
     return layout.report
 
 
