@@ -52,6 +52,10 @@ BATCH_FILES = 512
 VERIFY_LISTING = 256  # written transcripts from which verify lists the folder once
 # a session this big (and with no content fix) has its transcript written a piece at a time
 STREAM_BYTES = 16 * 1024 * 1024
+# each file counts this many times its size in the workers' window (processes.InOrder): the
+# transcripts encoded ahead, held here until written, come from at most half the window's
+# bytes of sources (A, 2,000 x 200 messages: the tree's peak 95 -> 77 MB, no slower)
+ENCODED_AHEAD_WEIGHT = 2
 _NO_FIXES: frozenset[str] = frozenset()
 _NOT_WRITTEN = ("same", "extended", "keep-existing")  # transcripts already right, or kept
 
@@ -238,7 +242,7 @@ class _Run:
         sizes = [ps.scan.size for ps in needed]
         self.encoded = processes.InOrder(
             encode_transcript, [self._job(ps) for ps in needed],
-            sizes, jobs=processes.jobs_for(sizes) if self.workers else 0)
+            [n * ENCODED_AHEAD_WEIGHT for n in sizes], jobs=processes.jobs_for(sizes) if self.workers else 0)
         self.encoded_for = collections.deque(needed)
         return self.encoded
 
