@@ -12,7 +12,8 @@ can get here at all.  It is not a migration anyone should run:
   rewrites float literals (not lossless);
 * it checks nothing: no SHA-256 of the sources, no check of the backup copies, no read-back,
   no journal, no lock, no manifest, no problems, no key conflicts;
-* it holds every encoded transcript in memory until the backup is on disk.
+* it holds every encoded transcript in memory until the backup is on disk, except a huge
+  session's (below).
 
 What it keeps is the work that cannot be left out: a first pass over every file (a plan
 needs all of them before anything is written), the backup written and fsynced before any
@@ -22,7 +23,12 @@ fork: nothing here runs threads before they start).  Durability as the migration
 (docs/durability.md): on Linux >= 5.8 each worker writes its temporary files, makes them
 durable with one syncfs(2) (the file system's descriptor opened before they are written),
 renames them and fsyncs the folder, for the backup and then for the transcripts; elsewhere
-each file is fsynced, through 16 threads.  Standard library and orjson only.
+each file is fsynced, through 16 threads.  A huge session (``STREAM_BYTES`` or more, as
+the migration's threshold) is handled as the migration handles one: its bytes are held, but
+never its parse or its transcript whole.  Its messages are parsed about ``PIECE_BYTES`` at a
+time (cut where the legacy writer's layout puts one message after another) in both passes,
+and its transcript is written to its temporary file a piece at a time, fsynced and renamed.
+Standard library and orjson only.
 """
 
 from __future__ import annotations
@@ -38,6 +44,36 @@ import orjson
 
 WORKERS = 2
 WRITERS = 16
+STREAM_BYTES = 16 * 1024 * 1024  # engine/apply.py's threshold for a huge session
+PIECE_BYTES = 1 << 20  # of messages parsed at a time (engine/transcript_encoding.py's)
+
+_ARRAY = b'"messages": ['
+_NEXT = b"\n    },\n    {"  # one message ends and the next begins (json.dump, indent 2)
+
+
+def _spans(data: bytes) -> tuple[bytes, list[tuple[int, int]]] | None:
+    """A huge legacy file laid out as its writer did: the document without its messages,
+    and the spans of ``data`` that hold about ``PIECE_BYTES`` of messages each (each span,
+    in brackets, is a JSON array of whole messages).  None for any other layout."""
+    start = data.find(_ARRAY)
+    if start < 0 or data[start + len(_ARRAY):start + len(_ARRAY) + 1] == b"]":
+        return None
+    body = start + len(_ARRAY)
+    end = data.find(b"\n  ]", body)  # a string holds no raw newline: the array's own end
+    if end < 0:
+        return None
+    spans = []
+    at = body
+    while at < end:
+        cut = data.find(_NEXT, at + PIECE_BYTES, end)
+        stop = end if cut < 0 else cut + len(b"\n    }")
+        spans.append((at, stop))
+        at = stop + 1  # past the comma
+    return data[:body] + data[end + 3:], spans
+
+
+def _piece(data: bytes, span: tuple[int, int]) -> list:
+    return orjson.loads(b"[" + data[span[0]:span[1]] + b"]")
 
 
 def _first_pass(job: tuple[str, list[str]]) -> list[tuple[str, str, int]]:
@@ -45,7 +81,13 @@ def _first_pass(job: tuple[str, list[str]]) -> list[tuple[str, str, int]]:
     found = []
     for name in names:
         with open(os.path.join(folder, name), "rb") as f:
-            doc = orjson.loads(f.read())
+            data = f.read()
+        split = _spans(data) if len(data) >= STREAM_BYTES else None
+        if split is not None:  # its messages a piece at a time, never all at once
+            head, spans = split
+            found.append((name, orjson.loads(head)["session_id"], sum(len(_piece(data, s)) for s in spans)))
+            continue
+        doc = orjson.loads(data)
         found.append((name, doc["session_id"], len(doc["messages"])))
     return found
 
@@ -107,9 +149,33 @@ def _line(message: dict) -> bytes:
                         option=orjson.OPT_APPEND_NEWLINE)
 
 
+def _streamed(folder: str, huge: list[tuple[bytes, bytes, list[tuple[int, int]]]]) -> None:
+    """Each huge session's transcript written to its temporary file a piece at a time,
+    fsynced, renamed (after the backup is on disk); then the folder fsynced once."""
+    for data, head, spans in huge:
+        path = os.path.join(folder, f"{orjson.loads(head)['session_id']}.jsonl")
+        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            for span in spans:
+                view = memoryview(b"".join(map(_line, _piece(data, span))))
+                while view:
+                    view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(path + ".tmp", path)
+    if huge:
+        fd = _open_dir(folder)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _second_pass(job: tuple[str, list[str]]) -> int:
     folder, names = job
     backup = os.path.join(folder, "backup_old_format")
+    huge: list[tuple[bytes, bytes, list[tuple[int, int]]]] = []  # its bytes, head, spans
     if SYNCFS:
         copies = []
         transcripts = []
@@ -117,27 +183,37 @@ def _second_pass(job: tuple[str, list[str]]) -> int:
             with open(os.path.join(folder, name), "rb") as f:
                 data = f.read()
             copies.append((os.path.join(backup, name), data))
+            split = _spans(data) if len(data) >= STREAM_BYTES else None
+            if split is not None:
+                huge.append((data, *split))
+                continue
             doc = orjson.loads(data)
             transcripts.append((os.path.join(folder, f"{doc['session_id']}.jsonl"),
                                 b"".join(map(_line, doc["messages"]))))
         _synced_batch(backup, copies)
         del copies
         _synced_batch(folder, transcripts)
+        _streamed(folder, huge)
         return len(names)
     with ThreadPoolExecutor(WRITERS) as writers:
-        copies = []
-        transcripts = []
+        copying = []
+        encoded = []
         for name in names:
             with open(os.path.join(folder, name), "rb") as f:
                 data = f.read()
-            copies.append(writers.submit(_durable, os.path.join(backup, name), data))
+            copying.append(writers.submit(_durable, os.path.join(backup, name), data))
+            split = _spans(data) if len(data) >= STREAM_BYTES else None
+            if split is not None:
+                huge.append((data, *split))
+                continue
             doc = orjson.loads(data)
-            transcripts.append((doc["session_id"], b"".join(map(_line, doc["messages"]))))
-        for copy in copies:
+            encoded.append((doc["session_id"], b"".join(map(_line, doc["messages"]))))
+        for copy in copying:
             copy.result()
         for done in [writers.submit(_durable, os.path.join(folder, f"{sid}.jsonl"), out)
-                     for sid, out in transcripts]:
+                     for sid, out in encoded]:
             done.result()
+    _streamed(folder, huge)
     return len(names)
 
 
