@@ -411,9 +411,14 @@ def test_a_symlink_swapped_in_mid_run_is_never_followed(where: str, ref: Referen
     if where == "source-read":
         failed = {f.file_id for f in run.result.failed}
         assert A in failed, f"the swapped-in symlink was read through: {run}"
-    if where in ("rename-target", "store-rename"):
+    if where == "store-rename":
         # rename replaces the link itself (the outside file keeps its bytes, checked above)
-        assert not os.path.islink(os.path.join(s, f"{NOTES}.jsonl" if where == "rename-target" else STORE))
+        assert not os.path.islink(os.path.join(s, STORE))
+    if where == "rename-target":
+        # a new transcript is renamed only where nothing is: the link another writer put
+        # there is left as it is (to the untouched outside file), and the session fails
+        assert os.path.islink(os.path.join(s, f"{NOTES}.jsonl"))
+        assert [f.problem.code for f in run.result.failed] == ["transcript_conflict"], run
     # the user puts things right: the symlink goes, and an original it replaced comes back
     for folder in (Path(s), Path(s) / "backup_old_format"):
         for p in list(folder.iterdir()) if folder.is_dir() else []:
