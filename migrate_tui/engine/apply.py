@@ -277,7 +277,7 @@ class _Run:
         if fsio.sha256_bytes(data) != _read_sha256(ps):
             self.fail(ps, "changed_during_migration", CHANGED)
             return None
-        pieces = transcript_stream(data)
+        pieces = transcript_stream(data, self._job(ps))  # the job says what the scan proved
         if pieces is None:
             del data
             return self._prepare(ps, encode_transcript(self._job(ps)))

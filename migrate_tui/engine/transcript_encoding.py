@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from migrate_tui.core import fsio, jsonio
 from migrate_tui.engine.legacy import exact_token, read_legacy, transcript_lines
@@ -106,19 +107,63 @@ def _fast(data: bytes, proven: bool) -> bytes | None:
 STREAM_PIECE_BYTES = 1 << 20  # of source, parsed and encoded at a time by ``transcript_stream``
 
 
-def transcript_stream(data: bytes) -> Iterator[bytes] | None:
+def transcript_stream(data: bytes, job: Job | None = None) -> Iterator[bytes] | None:
     """The fast transcript of a file with no content fix, a piece at a time (the lines of
     about ``STREAM_PIECE_BYTES`` of source each), so that its parse and its lines are never
     held whole: the bytes ``encode_transcript`` makes.  None when ``jsonio.exact_chunks``
     cannot prove orjson reads the file exactly from the start (not laid out as the legacy
     writer did, or its head not provably exact); iterating raises ``jsonio.NotExact`` when a
-    later piece is not provably exact: the caller then encodes it whole."""
+    later piece is not provably exact: the caller then encodes it whole.
+
+    ``job``: the file's, when ``data`` are its bytes (their SHA-256 checked against the
+    scan's).  When the scan proved orjson reads them exactly (its messages digest is
+    ``exact_token`` of that SHA-256, which ``encode_transcript`` trusts too), the pieces are
+    only parsed (``_proven_pieces``), not proved again."""
+    if job is not None and job.messages_digest == exact_token(job.source_sha256):
+        items = _proven_pieces(data, STREAM_PIECE_BYTES)
+        if items is not None:
+            return (_encoder.lines(transcript_lines(piece)) for piece in items)
     pieces = jsonio.exact_chunks(data, "messages", STREAM_PIECE_BYTES)
     try:
         next(pieces)
     except jsonio.NotExact:
         return None
     return (_encoder.lines(transcript_lines(items)) for items, _text in pieces)
+
+
+def _proven_pieces(data: bytes, chunk_bytes: int) -> Iterator[list[Any]] | None:
+    """The items of the "messages" list of a document orjson is proven to read exactly, a
+    list of them at a time (about ``chunk_bytes`` of source each), parsed by orjson, cut as
+    ``jsonio.exact_chunks`` cuts them (the legacy writer's layout: the list at
+    ``\n  "messages": [``, one item after the next at ``},\n    {``, the list closed at
+    ``\n  ]``; a JSON string holds no raw newline, so no cut falls inside one).  Together the
+    pieces are the list's items, so their value is the proven one.  None when the layout is
+    not that; iterating raises ``jsonio.NotExact`` if a piece does not parse (the caller
+    then encodes the file whole)."""
+    start = data.find(b'\n  "messages": [')
+    if start < 0:
+        return None
+    open_at = start + len(b'\n  "messages": ')  # the "["
+    if data.startswith(b"]", open_at + 1):
+        return iter(())
+    close_at = data.find(b"\n  ]", open_at) + 3
+    if close_at < 3:
+        return None
+
+    def pieces() -> Iterator[list[Any]]:
+        pos, end = open_at + 1, close_at
+        while pos < end:
+            cut = data.find(b"},\n    {", min(pos + chunk_bytes, end))
+            stop = cut + 1 if 0 <= cut < end else end
+            try:
+                items = jsonio.fast_loads(b"[" + data[pos:stop] + b"]")
+            except ValueError:
+                raise jsonio.NotExact from None
+            if type(items) is not list:
+                raise jsonio.NotExact
+            yield items
+            pos = stop + 1  # past the "," between two items
+    return pieces()
 
 
 def transcript_pieces(data: bytes, source: str, fixes: frozenset[str]) -> Iterator[bytes]:

@@ -47,8 +47,8 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     taken: list[str] = []
     real = apply.transcript_stream
 
-    def spy(data: bytes) -> Any:
-        pieces = real(data)
+    def spy(data: bytes, *job: Any) -> Any:
+        pieces = real(data, *job)
         if pieces is None:
             return None
 
