@@ -759,11 +759,12 @@ def _fsync_path(path: str) -> None:
 class WriteBatch:
     """Atomic writes under way (see ``start_writes``): ``finish`` renames them into place."""
 
-    def __init__(self, items: list[PendingWrite]) -> None:
+    def __init__(self, items: list[PendingWrite], before: Callable[[], None] | None = None) -> None:
         self.items = items
         self._futures: list[Future[str | None]] = []
         self._temps: list[str | None] = []
         self._failure: BaseException | None = None
+        self._before = before
         # the file systems to syncfs, opened before anything is written (see _syncfs_targets)
         self._syncs = _syncfs_targets(items) if len(items) > 1 else None
         parallel = (_hook is None or not SEQUENTIAL_WHEN_HOOKED) and len(items) > 1
@@ -775,6 +776,8 @@ class WriteBatch:
             else:
                 self._write_and_sync()
             return
+        if before is not None:  # raised here: nothing of the batch was started
+            before()
         if parallel:
             self._futures = [_writers().submit(_write_temp, item) for item in items]
             return
@@ -786,7 +789,14 @@ class WriteBatch:
                 break
 
     def _write_and_sync(self) -> str | None:
-        """Write every temporary file, then sync them; a failure is kept for ``finish``."""
+        """``before``, write every temporary file, then sync them; a failure is kept for
+        ``finish``."""
+        if self._before is not None:
+            try:
+                self._before()
+            except BaseException as exc:  # raised by finish(): nothing was written
+                self._failure = exc
+                return None
         for item in self.items:
             try:
                 self._temps.append(_write_temp(item, sync=False))
@@ -871,13 +881,18 @@ class WriteBatch:
                     os.unlink(name, dir_fd=dir_fd)
 
 
-def start_writes(items: list[PendingWrite]) -> WriteBatch:
+def start_writes(items: list[PendingWrite], before: Callable[[], None] | None = None) -> WriteBatch:
     """Start ``write_atomic`` for several files: their temporary files are written and
     fsynced in parallel (or written and synced by one syncfs) while the caller goes on;
     ``finish()`` renames them once all are on disk.  With a fault hook installed the writes
     run at once, one after another, so that a test's k-th operation is always the same
-    one.  The caller fsyncs the folder."""
-    return WriteBatch(items)
+    one.  The caller fsyncs the folder.
+
+    ``before`` (the journal's announcement of the batch) is done before any temporary file
+    is created, by the writer thread when one syncs the batch (the caller goes on
+    meanwhile), else at once; if it fails, nothing of the batch is written or renamed and
+    ``finish()`` (or this call) raises its error.  Either way it is done before any rename."""
+    return WriteBatch(items, before)
 
 
 class StreamedWrite:

@@ -358,14 +358,20 @@ class _Run:
         return ps, target, out, record
 
     def _start(self, batch: list[Any]) -> tuple[fsio.WriteBatch, list[Any]]:
-        """Announce a batch in the journal, then start writing it.  Each file is read back
-        through the descriptor that wrote it and compared with the bytes checked against the
-        source in _prepare, before it is made durable (``PendingWrite.check``): one that
-        differs fails the batch, nothing of it is renamed, and the run stops at a safe point."""
-        journal.append(self.layout, *[item[3] for item in batch])
+        """Start writing a batch, its announcement in the journal (fsynced) first: by the
+        writer thread, before it creates the batch's first file, while this one encodes the
+        next batch (``fsio.start_writes``'s ``before``).  Each file is read back through the
+        descriptor that wrote it and compared with the bytes checked against the source in
+        _prepare, before it is made durable (``PendingWrite.check``): one that differs fails
+        the batch, nothing of it is renamed, and the run stops at a safe point."""
+        records = [item[3] for item in batch]
+        layout = self.layout
+
+        def announce() -> None:
+            journal.append(layout, *records)
         return fsio.start_writes([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]), check=True,
                                                     exclusive=ps.transcript == "write")
-                                  for ps, target, out, _record in batch]), batch
+                                  for ps, target, out, _record in batch], announce), batch
 
     def _land(self, started: tuple[fsio.WriteBatch, list[Any]]) -> list[_Written]:
         """Rename a written (and read back) batch into place.  A new transcript is renamed

@@ -163,3 +163,28 @@ def test_no_lookup_for_a_transcript_the_scan_found_missing(ws: Workspace) -> Non
     assert [n for n in looked if n.endswith(".jsonl") and n != "journal.jsonl"] == []
     records = [json.loads(line) for line in (ws.backup / "journal.jsonl").read_text().splitlines()]
     assert {r["file"] for r in records if r.get("op") == "create"} >= {f"{UUID_A}.jsonl", f"{UUID_B}.jsonl"}
+
+
+# ---------------------------------------------------------------- the batch's announcement
+
+
+@pytest.mark.parametrize("syncfs", [True, False], ids=["syncfs", "fsync-each"])
+def test_a_batch_is_announced_before_any_of_its_files_exists(tmp_path: Path, syncfs: bool,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``start_writes(items, before)``: ``before`` (apply: the journal's records) runs before
+    the first temporary file is created, in the writer thread or at once; failing, it
+    leaves nothing and the batch raises its error."""
+    if not syncfs:
+        monkeypatch.setattr(fsio, "_syncfs_targets", lambda items: None)
+    items = [fsio.PendingWrite(str(tmp_path / n), b"data " + n.encode(), exclusive=True) for n in "abc"]
+    seen: list[list[str]] = []
+    fsio.start_writes(items, lambda: seen.append(sorted(p.name for p in tmp_path.iterdir()))).finish()
+    assert seen == [[]] and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]
+
+    def refused() -> None:
+        raise OSError(28, "No space left on device")
+
+    more = [fsio.PendingWrite(str(tmp_path / n), b"more", exclusive=True) for n in "de"]
+    with pytest.raises(OSError, match="No space left"):
+        fsio.start_writes(more, refused).finish()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]  # nothing of it
