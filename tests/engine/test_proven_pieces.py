@@ -50,12 +50,8 @@ def test_proven_pieces_of_another_layout_or_no_messages(ws: Workspace) -> None:
     assert pieces is not None and list(pieces) == []
 
 
-def test_a_proven_stream_is_the_whole_transcript_and_proves_nothing_again(
-        ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = _legacy_bytes(ws, _messages(40))
-    sha = fsio.sha256_bytes(data)
-    path = str(ws.sessions / f"{UUID_A}.json")
-    whole = encode_transcript(Job(path, sha, frozenset()))
+def _count_proofs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time a file is proved piece by piece (exact_chunks)."""
     proved: list[int] = []
     real = jsonio.exact_chunks
 
@@ -64,6 +60,16 @@ def test_a_proven_stream_is_the_whole_transcript_and_proves_nothing_again(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(jsonio, "exact_chunks", counted)
+    return proved
+
+
+def test_a_proven_stream_is_the_whole_transcript_and_proves_nothing_again(
+        ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _legacy_bytes(ws, _messages(40))
+    sha = fsio.sha256_bytes(data)
+    path = str(ws.sessions / f"{UUID_A}.json")
+    whole = encode_transcript(Job(path, sha, frozenset()))
+    proved = _count_proofs(monkeypatch)
     monkeypatch.setattr(transcript_encoding, "STREAM_PIECE_BYTES", 300)
     proven = transcript_stream(data, Job(path, sha, frozenset(), exact_token(sha)))
     assert proven is not None and b"".join(proven) == whole.out and proved == []
@@ -79,14 +85,7 @@ def test_apply_streams_a_proven_session_without_the_proof(tmp_path: Path,
     assert plan.sessions[0].scan.content.messages_digest == exact_token(plan.sessions[0].scan.sha256 or "")
     monkeypatch.setattr(apply, "STREAM_BYTES", 1)
     monkeypatch.setattr(transcript_encoding, "STREAM_PIECE_BYTES", 300)
-    proved: list[int] = []
-    real = jsonio.exact_chunks
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        proved.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(jsonio, "exact_chunks", counted)
+    proved = _count_proofs(monkeypatch)
     result = apply_plan(plan, lock_timeout=5)
     assert result.committed and not result.failed and proved == []
     out = (ws.sessions / f"{UUID_A}.jsonl").read_bytes()
