@@ -1198,10 +1198,10 @@ def presence_lock(lock_path: str, timeout: float) -> Iterator[None]:
 
 def lock_holder(lock_path: str) -> int | None:
     """The pid recorded in a presence lock file, if one is there."""
+    if lstat_or_none(lock_path) is None:
+        return None  # the usual case: no need to import filelock (about 20 ms) to know it
     from filelock import SoftFileLock
 
-    if lstat_or_none(lock_path) is None:
-        return None
     return SoftFileLock(_through_anchor(lock_path)).pid or -1
 
 
