@@ -25,7 +25,6 @@ from migrate_tui.core.layout import Layout, open_layout
 from migrate_tui.engine import commands
 from migrate_tui.engine.model import ALL_FIXES, MIGRATE, Decision, LogLine, Progress
 from migrate_tui.engine.report import EXIT_CANCELLED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, results_block
-from migrate_tui.engine.rollback import describe
 
 DEFAULT_WORKSPACE = "~/.openclaw"
 SHOWN_PROBLEMS = 50  # lines of problems printed as text (--json has them all)
@@ -305,6 +304,7 @@ def rollback(workspace_dir: str, yes: bool, force: bool, as_json: bool, lock_tim
         _refused(planned.refusal, as_json)
     assert planned.plan is not None
     if not as_json:
+        from migrate_tui.engine.rollback import describe
         click.echo(describe(planned.plan))
     if planned.plan.nothing_to_do:
         _done(planned, as_json, message=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from migrate_tui.core.errors import (
     BackupError,
@@ -25,9 +25,6 @@ from migrate_tui.core.errors import (
     WorkspaceError,
 )
 from migrate_tui.core.layout import DEFAULT_MAX_FILE_BYTES, Layout, open_layout
-from migrate_tui.engine import cleanup as cleanup_engine
-from migrate_tui.engine import rollback as rollback_engine
-from migrate_tui.engine.apply import apply_plan
 from migrate_tui.engine.model import ApplyResult, CancelFlag, Decision, EventSink, Plan, no_events
 from migrate_tui.engine.plan import build_plan, with_decisions
 from migrate_tui.engine.preflight import check_dry_run, check_workspace
@@ -44,10 +41,15 @@ from migrate_tui.engine.report import (
 from migrate_tui.engine.scan import scan_workspace
 from migrate_tui.engine.selection import QueryError, fixes_where, parse_query, skips_where
 from migrate_tui.engine.state import workspace_state
-from migrate_tui.engine.targets.openclaw_apply import apply_openclaw, target_info
-from migrate_tui.engine.targets.openclaw_layout import OpenClawLayout, openclaw_layout
-from migrate_tui.engine.targets.openclaw_plan import OpenClawPlan, plan_openclaw
-from migrate_tui.engine.verify import VerifyResult, verify_workspace
+
+# A dry run needs none of these: each command imports what it runs where it runs it, so
+# ``import migrate_tui.cli`` stays cheap (tests/test_cli_imports.py keeps it so).
+if TYPE_CHECKING:
+    from migrate_tui.engine import cleanup as cleanup_engine
+    from migrate_tui.engine import rollback as rollback_engine
+    from migrate_tui.engine.targets.openclaw_layout import OpenClawLayout
+    from migrate_tui.engine.targets.openclaw_plan import OpenClawPlan
+    from migrate_tui.engine.verify import VerifyResult
 
 RefusalKind = Literal["busy", "locked", "damaged", "unusable", "cancelled", "usage"]
 
@@ -172,7 +174,11 @@ def _decide_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tuple
                   fix_queries: tuple[tuple[str, str], ...], now: float,
                   target: OpenClawLayout | None = None) -> tuple[Plan, list[tuple[str, str, int]]]:
     # what the queries look at: the plan as the target will carry it out
-    seen = plan if target is None else plan_openclaw(plan, target).as_plan()
+    if target is None:
+        seen = plan
+    else:
+        from migrate_tui.engine.targets.openclaw_plan import plan_openclaw
+        seen = plan_openclaw(plan, target).as_plan()
     changes: dict[str, Decision] = {}
     chosen: list[tuple[str, str, int]] = []
 
@@ -251,6 +257,7 @@ def migrate(plan: Plan, *, dry_run: bool = False, on_event: EventSink = no_event
             layout = open_layout(plan.scan.workspace)
             check_dry_run(layout, workspace_state(layout), plan, lock_timeout)
         else:
+            from migrate_tui.engine.apply import apply_plan
             result = apply_plan(plan, on_event=on_event, cancel=cancel, lock_timeout=lock_timeout,
                                 workers=workers)
     except _REFUSED as exc:
@@ -263,6 +270,7 @@ def migrate(plan: Plan, *, dry_run: bool = False, on_event: EventSink = no_event
 
 def openclaw_target(state_dir: str | None, agent_id: str) -> OpenClawLayout | Refusal:
     """The OpenClaw target folder (``state_dir`` or its default), or a usage refusal."""
+    from migrate_tui.engine.targets.openclaw_layout import openclaw_layout
     try:
         return openclaw_layout(state_dir, agent_id)
     except WorkspaceError as exc:
@@ -271,12 +279,15 @@ def openclaw_target(state_dir: str | None, agent_id: str) -> OpenClawLayout | Re
 
 def plan_for_openclaw(plan: Plan, target: OpenClawLayout) -> OpenClawPlan:
     """What the OpenClaw target will write for ``plan`` (the wizard's plan screen)."""
+    from migrate_tui.engine.targets.openclaw_plan import plan_openclaw
     return plan_openclaw(plan, target)
 
 
 def _migrate_openclaw(plan: Plan, target: OpenClawLayout, *, dry_run: bool, on_event: EventSink,
                       cancel: CancelFlag | None, lock_timeout: float,
                       clock: Callable[[], float]) -> MigrateOutcome:
+    from migrate_tui.engine.targets.openclaw_apply import apply_openclaw, target_info
+    from migrate_tui.engine.targets.openclaw_plan import plan_openclaw
     started = clock()
     oplan = plan_openclaw(plan, target)
     if oplan.refusal is not None:
@@ -337,6 +348,7 @@ def verify(workspace: str, *, on_event: EventSink = no_events, cancel: CancelFla
            workers: bool = False) -> VerifyOutcome:
     """Check the whole promise: every legacy session migrated and matching (or reported as
     skipped), every key pointing right, no interrupted run (docs/lifecycle.md)."""
+    from migrate_tui.engine.verify import verify_workspace
     try:
         return VerifyOutcome(verify_workspace(workspace, on_event=on_event, cancel=cancel,
                                               workers=workers))
@@ -396,6 +408,7 @@ class RollbackOutcome:
 def plan_rollback(workspace: str, *, on_event: EventSink = no_events,
                   cancel: CancelFlag | None = None) -> RollbackOutcome:
     """What a rollback would do (``outcome.plan``), or why it cannot be planned."""
+    from migrate_tui.engine import rollback as rollback_engine
     try:
         return RollbackOutcome(rollback_engine.plan_rollback(workspace, on_event=on_event,
                                                              cancel=cancel))
@@ -408,6 +421,7 @@ def rollback(workspace: str, *, force: bool = False, on_event: EventSink = no_ev
              cancel: CancelFlag | None = None, lock_timeout: float = 10.0) -> RollbackOutcome:
     """Undo the migrations (an interrupted run too): remove what they created, restore what
     they replaced.  Refuses, naming them, files changed since (unless ``force``)."""
+    from migrate_tui.engine import rollback as rollback_engine
     try:
         result = rollback_engine.rollback_workspace(workspace, force=force, on_event=on_event,
                                                     cancel=cancel, lock_timeout=lock_timeout)
@@ -470,6 +484,7 @@ class CleanupOutcome:
 def plan_cleanup(workspace: str, *, on_event: EventSink = no_events,
                  cancel: CancelFlag | None = None, workers: bool = False) -> CleanupOutcome:
     """Which originals a clean-up would remove and which stay (and why), or why none may."""
+    from migrate_tui.engine import cleanup as cleanup_engine
     try:
         return CleanupOutcome(cleanup_engine.plan_cleanup(workspace, on_event=on_event,
                                                           cancel=cancel, workers=workers))
@@ -482,6 +497,7 @@ def cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: CancelFl
             workers: bool = False) -> CleanupOutcome:
     """Remove the migrated originals that may go (docs/lifecycle.md), each checked again
     under the operation lock just before it is removed."""
+    from migrate_tui.engine import cleanup as cleanup_engine
     try:
         result = cleanup_engine.cleanup_workspace(workspace, on_event=on_event, cancel=cancel,
                                                   workers=workers)
