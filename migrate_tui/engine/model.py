@@ -378,11 +378,6 @@ class SessionScan(_Record):
     def mtime_ns(self, value: int) -> None:
         self._stat = _STAT.pack(self.size, value) + self._stat[16:]
 
-    def set_stat(self, size: int, mtime_ns: int, mode: int) -> None:
-        """size, mtime_ns and mode at once (the SHA-256, if any, is kept)."""
-        self._stat = _STAT.pack(size, mtime_ns) + self._stat[16:]
-        self.mode = mode
-
     def set_read(self, size: int, mtime_ns: int, mode: int, sha256: bytes) -> None:
         """What reading the file found at once: its size, mtime_ns, mode and SHA-256 (the
         32 bytes of the digest)."""
