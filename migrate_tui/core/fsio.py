@@ -396,6 +396,46 @@ def read_regular(path: str, limit: int | None = None) -> tuple[bytes, os.stat_re
         _close(fd, path)
 
 
+class FolderReader:
+    """``read_regular`` of many files of one folder, by name, in fewer steps: the folder's
+    descriptor (when it is anchored) is looked up once, and a file that is read whole by
+    one read takes no other call than open, fstat, read and close.  The same rules and
+    errors as ``read_regular`` (which it uses whenever a fault hook is installed, so the
+    hook sees every operation, and for a file that grows while it is read)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._fd = _folder_fd(folder)
+
+    def read(self, name: str, limit: int) -> tuple[bytes, os.stat_result]:
+        """The bytes of the regular file ``name`` (a plain name in the folder) and its fstat."""
+        if _hook is not None:
+            return read_regular(os.path.join(self.folder, name), limit)
+        try:
+            fd = os.open(name if self._fd is not None else os.path.join(self.folder, name),
+                         _READ_FLAGS, dir_fd=self._fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise NotRegularFile(os.path.join(self.folder, name), "symlink") from None
+            raise
+        try:
+            st = os.fstat(fd)
+            size = st.st_size
+            if not stat.S_ISREG(st.st_mode) or size > limit:
+                break_off = True
+            else:
+                data = os.read(fd, size + 1)
+                break_off = len(data) > size or len(data) > limit
+        finally:
+            os.close(fd)
+        if break_off:  # not a regular file, too large, or grown: the careful way words it
+            return read_regular(os.path.join(self.folder, name), limit)
+        return data, st
+
+
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
 def read_range(path: str, start: int, length: int) -> bytes:
     """``length`` bytes from ``start`` (negative: from the end) of a regular file."""
     fd, st = _open_read(path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from migrate_tui.core import jsonio
@@ -19,6 +19,8 @@ from migrate_tui.engine.model import FIXES_BY_CODE, Problem, Severity
 
 KNOWN_TOP = ("session_id", "messages", "metadata", "created_at", "updated_at")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # a naive date means UTC
+_MS = timedelta(milliseconds=1)
 _WS = re.compile(r"[ \t\n\r]*")
 
 
@@ -242,10 +244,10 @@ def to_ms(value: Any) -> int | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
+    # whole milliseconds, rounded down (a timedelta divided by one is an int, floored)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400_000) + (delta.seconds * 1000) + (delta.microseconds // 1000)
+        return (moment - _NAIVE_EPOCH) // _MS
+    return (moment - _EPOCH) // _MS
 
 
 # ---------------------------------------------------------------- the reader
@@ -341,8 +343,8 @@ def _read_streamed(data: bytes, file: str, out: LegacyContent) -> bool:
         pieces = jsonio.exact_chunks(data, "messages")
         doc, _ = next(pieces)
         for items, _ in pieces:
-            if not all(map(_has_role, items)):
-                bad.extend(count + i for i, m in enumerate(items) if not _has_role(m))
+            if not all(map(has_role, items)):
+                bad.extend(count + i for i, m in enumerate(items) if not has_role(m))
             count += len(items)
     except jsonio.NotExact:
         return False
@@ -351,7 +353,7 @@ def _read_streamed(data: bytes, file: str, out: LegacyContent) -> bool:
     return True
 
 
-def _has_role(message: Any) -> bool:
+def has_role(message: Any) -> bool:
     return type(message) is dict and "role" in message
 
 
@@ -395,7 +397,7 @@ def _read_document(doc: Any, file: str, fixes: frozenset[str], out: LegacyConten
         out.messages_kept = False
     else:
         count = len(messages)
-        bad = [] if all(map(_has_role, messages)) else [
+        bad = [] if all(map(has_role, messages)) else [
             i for i, m in enumerate(messages) if not isinstance(m, dict) or "role" not in m]
     out.bad_messages = bad
     if bad:

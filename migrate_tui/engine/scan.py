@@ -25,6 +25,8 @@ from migrate_tui.core.layout import (
 from migrate_tui.core.object_members import ObjectMembers
 from migrate_tui.engine import journal, processes
 from migrate_tui.engine.legacy import (
+    STREAM_BYTES,
+    LegacyContent,
     carried_fields,
     decode,
     line_col,
@@ -35,6 +37,7 @@ from migrate_tui.engine.legacy import (
     warning,
 )
 from migrate_tui.engine.model import (
+    _STAT,
     CONTENT_FIXES,
     NO_PROBLEMS,
     CancelFlag,
@@ -117,10 +120,11 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
         legacy_sizes = [0] * len(legacy)
     del listing, names, sizes  # not held while the sessions are read (0.1 KB a file)
     folder = _folder(layout)
+    reader = fsio.FolderReader(layout.sessions_dir)
     scans: processes.InOrder[SessionScan | tuple[Any, ...]] = processes.InOrder(
         _scan_named, legacy, legacy_sizes, jobs=jobs,
         initializer=_scan_setup, initargs=(layout, result.transcripts, max_file_bytes),
-        local_task=lambda item: scan_file(layout, item[0], result.transcripts, max_file_bytes, item[1]))
+        local_task=lambda item: _scan_listed(layout, reader, item, result.transcripts, max_file_bytes))
     recent_ns = int((now - RECENT_SECONDS) * 1e9) if unlooked else None
     try:
         for done, (name, regular) in enumerate(legacy, 1):
@@ -337,20 +341,98 @@ def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
 # ---------------------------------------------------------------- one legacy file
 
 
-_setup: tuple[Layout | None, dict[str, int], int] = (None, {}, 0)  # in a worker process
+_setup: tuple[Layout | None, dict[str, int], int, fsio.FolderReader | None] = (None, {}, 0, None)
 
 
 def _scan_setup(layout: Layout | None, transcripts: dict[str, int], limit: int) -> None:
     """What ``_scan_named`` needs, given once to each worker process."""
     global _setup
-    _setup = (layout, transcripts, limit)
+    _setup = (layout, transcripts, limit, None if layout is None else fsio.FolderReader(layout.sessions_dir))
 
 
 def _scan_named(item: tuple[str, bool]) -> tuple[Any, ...]:
     """``scan_file`` in a worker process, its result as plain values (``_compact``)."""
-    layout, transcripts, limit = _setup
-    assert layout is not None
-    return _compact(scan_file(layout, item[0], transcripts, limit, item[1]))
+    layout, transcripts, limit, reader = _setup
+    assert layout is not None and reader is not None
+    return _scan_listed(layout, reader, item, transcripts, limit)
+
+
+def _scan_listed(layout: Layout, reader: fsio.FolderReader, item: tuple[str, bool],
+                 transcripts: dict[str, int], limit: int) -> tuple[Any, ...]:
+    """``_compact(scan_file(...))`` of a name from the folder's listing, the common case the
+    short way: a regular file whose content has nothing to report (``_plain``) is read once
+    and its record made straight from what was found; any other goes through
+    ``_scan_content`` (with the bytes in hand) or ``scan_file``, which find the same."""
+    name, regular = item
+    if not regular:
+        return _compact(scan_file(layout, name, transcripts, limit))
+    try:
+        data, st = reader.read(name, limit)
+    except OSError:
+        return _compact(scan_file(layout, name, transcripts, limit))
+    sha256 = hashlib.sha256(data).digest()
+    found = _plain(name, data, st, sha256, transcripts)
+    if found is not None:
+        return found
+    session = SessionScan(file_name=name, file_id=name[:-5], folder=_folder(layout))
+    session.set_read(len(data), st.st_mtime_ns, stat.S_IMODE(st.st_mode), sha256)
+    return _compact(_scan_content(session, data, st, layout.in_sessions(name), transcripts, sha256))
+
+
+def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
+           transcripts: dict[str, int]) -> tuple[Any, ...] | None:
+    """``_compact(scan_file(...))`` of a regular file read whole, when its content has
+    nothing to report: orjson's value proven exact, an object whose "messages" are objects
+    with a "role", "metadata" an object (or none) with no "session_key", a string
+    "session_id", an "updated_at" that is a date, no transcript there it could be written
+    to.  None for any other file: ``summarize`` then finds and words what there is
+    (tests/engine/test_scan_plain.py checks that both ways give the same record).  Its
+    metadata values are not shared here: ``_restored`` shares them, as it shares those of
+    every record that comes back."""
+    if len(data) >= STREAM_BYTES:
+        return None
+    exact = jsonio.exact_loads(data)
+    if exact is None:
+        return None
+    doc = exact[0]
+    if type(doc) is not dict:
+        return None
+    messages = doc.get("messages")
+    metadata = doc.get("metadata")
+    if metadata is None:
+        metadata = _NO_METADATA
+    content_id = doc.get("session_id")
+    if (type(messages) is not list or type(metadata) is not dict or type(content_id) is not str
+            or "session_key" in metadata or not _all_have_role(messages)):
+        return None
+    updated_at_ms = to_ms(doc.get("updated_at"))
+    if updated_at_ms is None:
+        return None
+    file_id = name[:-5]
+    if transcripts and any(sid in transcripts for sid in _candidate_ids_of(file_id, content_id)):
+        return None
+    key = (tuple(doc), "created_at" in doc, tuple(metadata))
+    shape = _shapes.get(key)
+    if shape is None:
+        shape = _shape(*key, metadata)
+    names, not_carried = shape
+    stat_sha = _STAT.pack(len(data), st.st_mtime_ns) + sha256
+    return (file_id, stat_sha, stat.S_IMODE(st.st_mode), True, None, NO_PROBLEMS, (),
+            (True, file_id if content_id == file_id else content_id, len(messages),
+             not_carried or (), updated_at_ms, to_ms(doc.get("created_at")), NO_PROBLEMS,
+             (names, *map(metadata.__getitem__, names)) if names else None, stat_sha, None))
+
+
+_NO_METADATA: dict[str, Any] = {}
+_ROLE = itertools.repeat("role")
+
+
+def _all_have_role(messages: list[Any]) -> bool:
+    """``all(map(legacy.has_role, messages))``, with no Python call a message."""
+    try:
+        return all(map(dict.__contains__, messages, _ROLE))
+    except TypeError:  # one is not an object
+        return False
 
 
 # A worker's result goes back to this process pickled.  Pickling a SessionScan and its
@@ -463,8 +545,10 @@ def scan_file(layout: Layout, name: str, transcripts: dict[str, int], limit: int
 
 
 def _scan_content(session: SessionScan, data: bytes, st: os.stat_result, label: str,
-                  transcripts: dict[str, int]) -> SessionScan:
-    session.set_read(len(data), st.st_mtime_ns, stat.S_IMODE(st.st_mode), hashlib.sha256(data).digest())
+                  transcripts: dict[str, int], sha256: bytes | None = None) -> SessionScan:
+    """``sha256``: the digest of ``data``, when the caller has it (and set it)."""
+    if sha256 is None:
+        session.set_read(len(data), st.st_mtime_ns, stat.S_IMODE(st.st_mode), hashlib.sha256(data).digest())
     session.content = summarize(data, label, frozenset(), session, transcripts)
     offered = _offered_content_fixes(session.content)
     if offered:
@@ -618,19 +702,34 @@ def _compact_fields(out: ContentSummary, content: Any) -> None:
     once.  Which names are carried depends only on the names at the top level and in the
     metadata, in their order: files with the same names (most of them) are told apart once
     (``_shapes``), and only their values are taken."""
-    metadata = content.metadata
-    key = (tuple(content.top_keys), content.has_created_at, tuple(metadata))
-    shape = _shapes.get(key)
+    _fields_of(out, tuple(content.top_keys), content.has_created_at, content.metadata)
+
+
+def _fields_of(out: ContentSummary, top_keys: tuple[str, ...], has_created_at: bool,
+               metadata: dict[str, Any]) -> None:
+    """``_compact_fields`` from the names at the top level, whether "created_at" is one of
+    them, and the metadata."""
+    metadata_names = tuple(metadata)
+    shape = _shapes.get((top_keys, has_created_at, metadata_names))
     if shape is None:
-        carried, not_carried = carried_fields(content)
-        shape = (_share_names(tuple(carried)), _share_names(tuple(not_carried)))
-        if len(_shapes) < _SHARED_MAX:
-            _shapes[key] = shape
+        shape = _shape(top_keys, has_created_at, metadata_names, metadata)
     names, not_carried_names = shape
     if names:
         out.set_entry_fields(names, [_share(metadata[name]) for name in names])
     if not_carried_names:
         out.not_carried = not_carried_names
+
+
+def _shape(top_keys: tuple[str, ...], has_created_at: bool, metadata_names: tuple[str, ...],
+           metadata: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names carried, names not carried) of a file with these names (``carried_fields``),
+    kept in ``_shapes`` for the next files of the same shape."""
+    carried, not_carried = carried_fields(
+        LegacyContent(top_keys=list(top_keys), has_created_at=has_created_at, metadata=metadata))
+    shape = (_share_names(tuple(carried)), _share_names(tuple(not_carried)))
+    if len(_shapes) < _SHARED_MAX:
+        _shapes[(top_keys, has_created_at, metadata_names)] = shape
+    return shape
 
 
 def _share_names(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -651,11 +750,15 @@ def _forget_shared() -> None:
 
 
 def _candidate_ids(session: SessionScan, content_id: Any) -> set[str]:
+    return _candidate_ids_of(session.file_id, content_id)
+
+
+def _candidate_ids_of(file_id: str, content_id: Any) -> set[str]:
     out = set()
-    for sid in (session.file_id, content_id):
+    for sid in (file_id, content_id):
         if isinstance(sid, str):
-            out.add(sid if ids.is_safe_id(sid) else ids.rename_id(sid, session.file_id))
-            out.add(ids.rename_id(sid, session.file_id))
+            out.add(sid if ids.is_safe_id(sid) else ids.rename_id(sid, file_id))
+            out.add(ids.rename_id(sid, file_id))
     return {sid for sid in out if ids.is_safe_id(sid)}
 
 
