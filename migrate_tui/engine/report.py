@@ -8,7 +8,6 @@ than their plan.  Its JSON form is described in docs/report.md and docs/report.s
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -196,16 +195,11 @@ class Report:
         parts = [head[:-1], ", " if head != "{}" else "", '"sessions": [']
         size = 0
         first = True
-        dumps = _ASCII.encode
-        group_size = max(1, min(256, chunk_chars // 512))
-        group: list[dict[str, Any]] = []
-        objects = self._session_objects()
-        while True:
-            group.extend(itertools.islice(objects, group_size))
-            if not group:
-                break
-            text = dumps(group)[1:-1]
-            group.clear()
+        for values in self._session_values():
+            try:
+                text = _session_text(values)
+            except TypeError:  # a value of another kind: the encoder's own way
+                text = _ASCII.encode(dict(zip(_SESSION_KEYS, values, strict=True)))
             parts.append(text if first else ", " + text)
             first = False
             size += len(text)
@@ -281,24 +275,57 @@ class Report:
 _SESSION_KEYS = ("session_id", "file", "keys", "action", "status", "messages", "problems",
                  "not_carried", "notes")
 _ASCII = json.JSONEncoder(ensure_ascii=True)  # what json.dumps(obj, ensure_ascii=True) uses
+# a string as that encoder writes it (quoted, escaped to ASCII); the same function it calls
+_QUOTED = json.encoder.encode_basestring_ascii
+_SESSION_TEXT = ('{"session_id": %s, "file": %s, "keys": %s, "action": %s, "status": %s, '
+                 '"messages": %d, "problems": %s, "not_carried": %s, "notes": %s}')
+
+
+def _session_text(values: tuple[Any, ...]) -> str:
+    """``_ASCII.encode`` of a session's JSON object (``_SESSION_KEYS`` and ``values``), the
+    same text written with a template, its strings quoted by the encoder's own function.
+    TypeError when a value is not of the usual kind (strings, an int, tuples of strings)."""
+    sid, file, keys, action, status, messages, problems, not_carried, notes = values
+    if not (type(messages) is int and type(keys) is tuple and type(problems) is tuple
+            and type(not_carried) is tuple and type(notes) is tuple):
+        raise TypeError("a value of another kind")
+    quoted = _QUOTED
+    return _SESSION_TEXT % (
+        quoted(sid), quoted(file), "[" + ", ".join(map(quoted, keys)) + "]" if keys else "[]",
+        quoted(action), quoted(status), messages,
+        "[" + ", ".join(map(quoted, problems)) + "]" if problems else "[]",
+        "[" + ", ".join(map(quoted, not_carried)) + "]" if not_carried else "[]",
+        "[" + ", ".join(map(quoted, notes)) + "]" if notes else "[]")
 
 
 def _session_values(ps: PlannedSession, ran: bool, failed: set[str], migrated: set[str]) -> tuple[Any, ...]:
-    """A session's ``SessionLine`` fields, in order."""
-    file_id = ps.file_id
+    """A session's ``SessionLine`` fields, in order (what ``ps.label`` and ``ids.display``
+    say, looked up directly: this runs for every session of a report)."""
+    scan = ps.scan
+    file_id = scan.file_id
     action = ps.action
     status: SessionStatus = action
     if ran and action == "migrate":
         status = "migrated" if file_id in migrated else ("failed" if file_id in failed else "pending")
-    problems = tuple(p.code for p in ps.open_problems)
-    summary_problems = ps.scan.summary_for(ps.decision.fixes).problems
+    open_problems = ps.open_problems
+    problems = tuple([p.code for p in open_problems]) if open_problems else ()
+    decision = ps.decision
+    summary_problems = scan.summary_for(decision.fixes).problems
     if summary_problems:
-        problems += tuple(p.code for p in summary_problems if p.severity is Severity.WARNING)
+        problems += tuple([p.code for p in summary_problems if p.severity is Severity.WARNING])
     kept = ps.kept_keys
-    return (ids.display(ps.final_id or file_id), ids.display(ps.scan.file_name),
-            (*ps.keys, *kept) if kept else tuple(ps.keys),
-            "skip" if file_id in failed else ps.label, status, ps.message_count, problems,
-            tuple(ps.not_carried), tuple(ps.notes))
+    shown_id = ps.final_id or file_id
+    if not (shown_id.isascii() and shown_id.isprintable()):
+        shown_id = ids.display(shown_id)
+    name = scan.file_name
+    if not (name.isascii() and name.isprintable()):
+        name = ids.display(name)
+    if file_id in failed or action in ("skip", "blocked"):
+        label = "skip"
+    else:
+        label = decision.label if decision.fixes else "migrate"
+    return (shown_id, name, (*ps.keys, *kept) if kept else tuple(ps.keys), label, status,
+            ps.message_count, problems, tuple(ps.not_carried), tuple(ps.notes))
 
 
 def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool,
