@@ -383,9 +383,9 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
            transcripts: dict[str, int]) -> tuple[Any, ...] | None:
     """``_compact(scan_file(...))`` of a regular file read whole, when its content has
     nothing to report: orjson's value proven exact, an object whose "messages" are objects
-    with a "role", "metadata" an object (or none) with no "session_key", a string
-    "session_id", an "updated_at" that is a date, no transcript there it could be written
-    to.  None for any other file: ``summarize`` then finds and words what there is
+    with a "role", "metadata" an object (or none) whose "session_key", if any, is a valid
+    key, a string "session_id", an "updated_at" that is a date, no transcript there it could
+    be written to.  None for any other file: ``summarize`` then finds and words what there is
     (tests/engine/test_scan_plain.py checks that both ways give the same record).  Its
     metadata values are not shared here: ``_restored`` shares them, as it shares those of
     every record that comes back."""
@@ -403,7 +403,10 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
         metadata = _NO_METADATA
     content_id = doc.get("session_id")
     if (type(messages) is not list or type(metadata) is not dict or type(content_id) is not str
-            or "session_key" in metadata or not _all_have_role(messages)):
+            or not _all_have_role(messages)):
+        return None
+    meta_key = metadata.get("session_key")
+    if meta_key is not None and not ids.is_valid_key(meta_key):
         return None
     updated_at_ms = to_ms(doc.get("updated_at"))
     if updated_at_ms is None:
@@ -420,7 +423,8 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
     return (file_id, stat_sha, stat.S_IMODE(st.st_mode), True, None, NO_PROBLEMS, (),
             (True, file_id if content_id == file_id else content_id, len(messages),
              not_carried or (), updated_at_ms, to_ms(doc.get("created_at")), NO_PROBLEMS,
-             (names, *map(metadata.__getitem__, names)) if names else None, stat_sha, None))
+             (names, *map(metadata.__getitem__, names)) if names else None, stat_sha,
+             None if meta_key is None else {"meta_key": meta_key}))
 
 
 _NO_METADATA: dict[str, Any] = {}
