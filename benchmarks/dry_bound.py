@@ -22,12 +22,22 @@ promise about the real run, and these parts of it cannot be left out:
   ``-0`` token.  A file that fails the proof would go to the standard library's parser,
   which costs more: on the benchmark corpora none does, so the bound never pays for it.
 
+* each file's ``updated_at`` read as a date: it is the entry's ``updated_at`` in the plan,
+  and a file without a usable one is a problem the dry run must report;
+* ``session_map.json`` read (orjson, the same proof): the keys of every session are part of
+  the plan, and a key repeated in it is a warning the dry run must give;
+* the report: what a dry run is run for is its report of every session, printed.  Here a
+  JSON object per session (its id, its file, the keys that point at it, its message count,
+  its ``updated_at``), the whole written by ``json.dumps`` as one text, as the plainest
+  program would; ours prints more about each session (its action, status, problems, the
+  fields not carried, notes).
+
 Two worker processes share the files (forked: nothing here runs threads before), each
-sends back one small tuple per file (its name, its session id, its message count and its
-SHA-256), and this process gathers them, as a dry run must before it can plan.  Left out:
-everything else our dry run does (classifying problems, dates, keys, the plan, the report,
-reading the index files, the locks); that is why this is a bound and not a dry run.
-Standard library and orjson only.
+sends back one small tuple per file (its name, its session id, its message count, its
+``updated_at`` and its SHA-256), and this process gathers them, as a dry run must before it
+can plan.  Left out: everything else our dry run does (classifying every other problem,
+the fields carried, the plan's checks, reading sessions.json, the locks); that is why this
+is a bound and not a dry run.  Standard library and orjson only.
 
 It parses each file whole.  On one huge file (corpus C) our scan, which parses and proves
 a big file a megabyte at a time to bound its memory, took less CPU than this does: there
@@ -42,12 +52,16 @@ import multiprocessing
 import os
 import re
 import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 
 WORKERS = 2
 _QUOTE_ESCAPE = re.compile(rb"\\u0022")
 _MINUS_ZERO = re.compile(rb"-0(?=[ \t\n\r,\]}]|\Z)")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 
 def _has_float(value: object) -> tuple[bool, bool]:
@@ -79,31 +93,50 @@ def _proven(data: bytes, value: object) -> bool:
     return not floats and not (ints and _MINUS_ZERO.search(data))
 
 
-def _first_pass(job: tuple[str, list[str]]) -> list[tuple[str, str, int, str]]:
+def _read_proven(path: str) -> tuple[Any, bytes]:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        data = os.read(fd, os.fstat(fd).st_size + 1)
+    finally:
+        os.close(fd)
+    doc = orjson.loads(data)
+    if not _proven(data, doc):
+        raise SystemExit(f"{path}: orjson's value is not proven lossless; this bound does "
+                         "not carry the standard library's parse")
+    return doc, data
+
+
+def _first_pass(job: tuple[str, list[str]]) -> list[tuple[str, str, int, int, str]]:
     folder, names = job
     found = []
     for name in names:
-        fd = os.open(os.path.join(folder, name), os.O_RDONLY | os.O_NOFOLLOW)
-        try:
-            data = os.read(fd, os.fstat(fd).st_size + 1)
-        finally:
-            os.close(fd)
+        doc, data = _read_proven(os.path.join(folder, name))
         digest = hashlib.sha256(data).hexdigest()
-        doc = orjson.loads(data)
-        if not _proven(data, doc):
-            raise SystemExit(f"{name}: orjson's value is not proven lossless; this bound does "
-                             "not carry the standard library's parse")
-        found.append((name, doc["session_id"], len(doc["messages"]), digest))
+        moment = datetime.fromisoformat(doc["updated_at"])
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        found.append((name, doc["session_id"], len(doc["messages"]),
+                      (moment - _EPOCH) // _MS, digest))
     return found
 
 
-def dry_bound(workspace: str) -> int:
+def dry_bound(workspace: str) -> dict[str, object]:
     folder = os.path.join(workspace, ".sessions")
     names = sorted(n for n in os.listdir(folder)
                    if n.endswith(".json") and n not in ("session_map.json", "sessions.json"))
     jobs = [(folder, names[i::WORKERS]) for i in range(WORKERS)]
     with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
-        return len([item for part in pool.map(_first_pass, jobs) for item in part])
+        found = [item for part in pool.map(_first_pass, jobs) for item in part]
+    keys: dict[str, list[str]] = {}
+    map_path = os.path.join(folder, "session_map.json")
+    if os.path.exists(map_path):
+        session_map, _ = _read_proven(map_path)
+        for key, sid in session_map.items():
+            keys.setdefault(sid, []).append(key)
+    found.sort()
+    sessions = [{"session_id": sid, "file": name, "keys": keys.get(sid, []), "messages": count,
+                 "updated_at": updated_at} for name, sid, count, updated_at, _ in found]
+    return {"migrated": len(sessions), "sessions": sessions}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    print(json.dumps({"migrated": dry_bound(args[0])}))
+    print(json.dumps(dry_bound(args[0])))
     return 0
 
 
