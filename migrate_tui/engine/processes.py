@@ -6,7 +6,9 @@ The scan and the transcripts phase spend most of their time parsing, one file at
 caller's loop (events, the cancel flag, the journal, writing) stays exactly as it is, in
 this process.  The workers only compute: they read the source file and return values;
 nothing is written outside this process.  Files go to a worker in batches (up to
-``BATCH_BYTES``), so that handing them over costs little.
+``BATCH_BYTES``), so that handing them over costs little; the last ones smaller (at most a
+``TAIL_SHARE``-th of what is left for each worker), so that the workers end together and
+this process has few results left to take when they do.
 
 Workers are forked from this process when it runs no other thread (the command line), which
 costs nothing at start; otherwise (the wizard, the fsync writers) they are started by a fork
@@ -53,6 +55,8 @@ MIN_AVERAGE_BYTES = 32 * 1024
 MAX_JOBS = 4
 BATCH_BYTES = 4 << 20
 BATCH_ITEMS = 1024
+TAIL_SHARE = 2
+MIN_BATCH_ITEMS = 32
 WINDOW_BYTES = 32 * 1024 * 1024
 MAX_PENDING = 64
 JOBS_VARIABLE = "MIGRATE_TUI_JOBS"
@@ -177,6 +181,7 @@ class InOrder(Iterator[R]):
         self._pending: collections.deque[tuple[Any, int, int]] = collections.deque()  # future, items, bytes
         self._ready: collections.deque[R] = collections.deque()  # results of the batch at hand
         self._pool: Any = None
+        self._jobs = jobs
         if jobs > 0:
             from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 
@@ -197,7 +202,10 @@ class InOrder(Iterator[R]):
         while self._next < len(pairs) and len(self._pending) < MAX_PENDING and (
                 not self._pending or self._in_flight + pairs[self._next][1] <= WINDOW_BYTES):
             first, size = self._next, 0
-            while self._next < len(pairs) and self._next - first < BATCH_ITEMS and (
+            # near the end, smaller batches: a worker with nothing left to take waits for
+            # the others only as long as a small batch takes
+            most = min(BATCH_ITEMS, max(MIN_BATCH_ITEMS, (len(pairs) - first) // (self._jobs * TAIL_SHARE)))
+            while self._next < len(pairs) and self._next - first < most and (
                     self._next == first or size + pairs[self._next][1] <= BATCH_BYTES):
                 size += pairs[self._next][1]
                 self._next += 1
