@@ -732,3 +732,159 @@ def latest(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if r.get("op") in ("create", "replace"):
             out[r["file"]] = r
     return out
+
+
+# --- verify's reading ---
+#
+# ``read`` parses each line whole.  Two records name every session of a migration: its keys
+# record and its commit record (at 100,000 sessions 8 and 15 MB of text, over 100 MB once
+# parsed, all at once).  ``read_lean`` gives the very same state, those two records, when laid
+# out as ``append`` and ``commit_record`` write them, gone through a member at a time from
+# their bytes; any other line (or one of those laid out otherwise, damaged or cut short) is
+# read by ``_check_line`` as ``read`` reads it.
+
+
+def read_lean(layout: Layout) -> JournalState:
+    """``read``, lighter at its peak: the same ``JournalState`` (damage, runs, outcomes...),
+    kept as the last one read (``read`` of the same file then returns it)."""
+    global _last
+    state = JournalState()
+    path = layout.journal
+    try:
+        st = fsio.lstat_or_none(path)
+        if st is None:
+            return state
+        identity = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+        last = _last
+        if last is not None and last[0] == identity:
+            return last[1]
+        state.stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        if not stat.S_ISREG(st.st_mode):
+            raise fsio.NotRegularFile(path, fsio.describe_mode(st.st_mode))
+        if st.st_size > MAX_JOURNAL_BYTES:
+            raise fsio.FileTooLarge(path, st.st_size, MAX_JOURNAL_BYTES)
+        torn: list[bool] = []
+        runs: dict[str, Run] = {}
+        first = 1
+        skip: set[int] = set()
+        gathered = _Gathered()
+        for number, raw in file_lines(path, st.st_size, torn):
+            op = _lean_line(runs, raw, gathered)
+            if op is None:  # not as we write it, or not right: read as ``read`` reads it
+                op = _check_line(state, runs, path, number, raw, gathered)
+            if op is None:
+                skip.add(number)
+            elif op == "rollback":
+                first = number + 1
+            del raw  # the line is not held while the next one is read
+        state.torn_tail = state.torn_tail or bool(torn)
+    except fsio.NotRegularFile as exc:
+        state.damage.append(Damage(path, f"is a {exc.kind}, not a journal; it is not followed or read"))
+        return state
+    except fsio.FileTooLarge as exc:
+        state.damage.append(Damage(path, f"is {exc.size:,} bytes, too large to be a journal"))
+        return state
+    in_effect = [run for run in state.history if run.line >= first]
+    state.runs = [run.run for run in in_effect]
+    state.committed = {run.run for run in in_effect if run.commit is not None}
+    state.source = (path, st.st_dev, st.st_ino, st.st_size, first, frozenset(skip))
+    state.outcomes = gathered.outcomes([run for run in in_effect if run.command == "migrate"
+                                        and run.commit is not None])
+    state.fixed_sources = gathered.fixed
+    state.has_changes = gathered.changed
+    _last = (identity, state)
+    return state
+
+
+_COMMIT_HEAD = re.compile(rb'\{"op": "commit", "run": "([^"\\]*(?:\\.[^"\\]*)*)", '
+                          rb'"migrated": -?(?:0|[1-9][0-9]*)')
+_SESSIONS_OPEN = b', "sessions": {'
+_NOT_MIGRATED_OPEN = b'}, "not_migrated": {'
+# a member of a commit's sessions (or not_migrated), in a line without a backslash:
+# "file": ["sha256" or null, "id" (or why)]
+_OUTCOME_PAIR = re.compile(rb'"([^"]*)": \[(?:"([^"]*)"|null), "([^"]*)"\]')
+_CONTROL = re.compile(rb"[\x00-\x1f]").search  # not allowed raw in a JSON string
+# the members of a commit's sessions (or not_migrated) object, of a line without a backslash
+# (a file name is plain: not empty, no "/"; "." and "..": _DOTS)
+_OUTCOME_MEMBER = rb'"[^"/]+": \[(?:"[^"]*"|null), "[^"]*"\]'
+_OUTCOME_MEMBERS = re.compile(rb"(?:" + _OUTCOME_MEMBER + rb"(?:, " + _OUTCOME_MEMBER + rb")*+)?+").match
+_KEYS_OPEN = b', "keys": {'
+_KEY_MEMBERS = re.compile(rb'(?:"[^"]*": "[^"]*"(?:, "[^"]*": "[^"]*")*+)?+').match
+_DOTS = re.compile(rb'"\.\.?": \[').search
+
+
+def _lean_line(runs: dict[str, Run], raw: bytes, gathered: _Gathered) -> str | None:
+    """A keys or commit record laid out as we write it and right, read into ``runs`` and
+    ``gathered`` as ``_check_line`` would; its operation.  None (nothing read): anything
+    else, left to ``_check_line``."""
+    if raw.startswith(_KEYS_HEAD):
+        return "keys" if _lean_keys(runs, raw) else None
+    if raw.startswith(b'{"op": "commit", "run": "'):
+        return "commit" if _lean_commit(runs, raw, gathered) else None
+    return None
+
+
+def _lean_keys(runs: dict[str, Run], raw: bytes) -> bool:
+    """A right keys record (nothing is gathered of it: only that it is right matters)."""
+    run = _STRING_REST.match(raw, len(_KEYS_HEAD))
+    if run is None or _CONTROL(raw) is not None:
+        return False
+    try:
+        if _string(raw[len(_KEYS_HEAD):run.end() - 1]) not in runs:
+            return False
+        if raw.isascii() and b"\\" not in raw:  # each string is its bytes: one look at them all
+            at = run.end() + len(_KEYS_OPEN)
+            found = _KEY_MEMBERS(raw, at)
+            return (raw.startswith(_KEYS_OPEN, run.end()) and found is not None
+                    and found.end() == len(raw) - 2 and raw.endswith(b"}}"))
+        for _pair in _keys_pairs(raw):
+            pass
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _outcome_members(raw: bytes, at: int) -> int | None:
+    """Where the closing brace is of the object whose members start at ``at``, when they
+    are laid out as we write them (the caller has made sure the line is ASCII without a
+    backslash or a control character, and names no file "." or ".."); else None."""
+    found = _OUTCOME_MEMBERS(raw, at)
+    return found.end() if found is not None and raw.startswith(b"}", found.end()) else None
+
+
+def _lean_commit(runs: dict[str, Run], raw: bytes, gathered: _Gathered) -> bool:
+    head = _COMMIT_HEAD.match(raw)
+    if (head is None or not raw.startswith(_SESSIONS_OPEN, head.end()) or not raw.isascii()
+            or b"\\" in raw or _CONTROL(raw) is not None or _DOTS(raw) is not None):
+        return False  # escapes, other characters, names that are no file's: read whole
+    sessions = head.end() + len(_SESSIONS_OPEN)
+    sessions_end = _outcome_members(raw, sessions)
+    if sessions_end is None or not raw.startswith(_NOT_MIGRATED_OPEN, sessions_end):
+        return False
+    not_migrated = sessions_end + len(_NOT_MIGRATED_OPEN)
+    at = _outcome_members(raw, not_migrated)
+    if at is None:
+        return False
+    try:  # the record without its two big members: parsed whole, checked as ``_wrong`` checks
+        record = _loads(raw[:head.end()] + raw[at + 1:])
+    except (ValueError, RecursionError):
+        return False
+    if (not isinstance(record, dict) or "sessions" in record or "not_migrated" in record
+            or _wrong(record, runs) is not None):
+        return False
+    run = runs[record["run"]]
+    run.commit = record
+    if run.command != "migrate":
+        return True
+    gathered.committed.add(run.run)
+    outcomes = gathered._of(run.run)
+    put_migrated = outcomes.put_migrated
+    for member in _OUTCOME_PAIR.finditer(raw, sessions, sessions_end):
+        name, sha, sid = member.groups()
+        put_migrated(name.decode("ascii"), run.run, None if sha is None else sha.decode("ascii"),
+                     sid.decode("ascii"))
+    for member in _OUTCOME_PAIR.finditer(raw, not_migrated, at):
+        name, sha, why = member.groups()
+        outcomes.put(name.decode("ascii"), Outcome(run.run, None if sha is None else sha.decode("ascii"),
+                                                   None, why.decode("ascii")))
+    return True

@@ -123,7 +123,7 @@ def workspace_state(workspace: str | Layout) -> WorkspaceState:
                                  "the backup folder; it is not followed")
         return state
     state.backup_present = True
-    state.journal = journal.read(layout)
+    state.journal = journal.read_lean(layout)  # read's state, without its big records whole
     state.damage += state.journal.damage
     damage = backup.check_manifest(layout)
     if damage is not None:
