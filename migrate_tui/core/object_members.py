@@ -5,6 +5,10 @@ and strings (held through a whole scan, plan and verify).  ``ObjectMembers`` hol
 and where each value starts (a read-only ``Mapping`` of key → value): a value is parsed,
 losslessly (``jsonio``), each time it is looked up, and not kept.
 
+The keys are not held as strings either (at 100,000 sessions, 15 MB with the dict that
+found them): each key's place in the text and its hash, in a table of open addressing
+(arrays, 2.4 MB); a key looked up is read from the text where its hash says, and compared.
+
 ``split`` reads the object a member at a time with the standard library's own scanner, so
 every value is checked (and its repeated keys found) exactly as a whole parse would; it
 gives up (None) on anything else than a well-formed object of objects, and the caller then
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from json import decoder as _decoder
 from typing import Any
 
@@ -35,17 +39,81 @@ def _scanner(dups: jsonio.DuplicateKeys | None = None) -> Any:
 class ObjectMembers(Mapping[str, Any]):
     """Key → value of a JSON object, its values parsed on each look-up (never held)."""
 
-    __slots__ = ("_ends", "_index", "_scan", "_starts", "_text")
+    __slots__ = ("_ends", "_hashes", "_keys", "_scan", "_slots", "_starts", "_text")
 
-    def __init__(self, text: str, index: dict[str, int], starts: array[int], ends: array[int]) -> None:
-        self._index = index  # key → the number of its value, in the object's order
+    def __init__(self, text: str, index: dict[str, int], starts: array[int], ends: array[int],
+                 keys: array[int]) -> None:
+        """``index``: key → the number of its value, in the object's order; ``starts``,
+        ``ends``: where each value is in ``text``; ``keys``: where its key is (its quote)."""
         if text.isascii():  # held as it is: one byte a character
             self._text: str | bytes = text
-            self._starts, self._ends = starts, ends  # where each value is in the text
+            self._starts, self._ends, self._keys = starts, ends, keys
         else:  # a str of 2 or 4 bytes a character: held as UTF-8, where each value is in it
             self._text = text.encode("utf-8", "surrogatepass")
             self._starts, self._ends = _utf8_offsets(text, starts), _utf8_offsets(text, ends)
+            self._keys = _utf8_offsets(text, keys)
         self._scan = _scanner()
+        # each key's hash, by its number; the table: number + 1 at the first free place from
+        # its hash on (0: free), twice as many places as keys
+        self._hashes: array[int] = array("q", map(hash, index))
+        size = 8
+        while size < 2 * len(index):
+            size *= 2
+        slots: array[int] = array("i", bytes(4 * size))
+        mask = size - 1
+        for n, h in enumerate(self._hashes, 1):
+            place = h & mask
+            while slots[place]:
+                place = (place + 1) & mask
+            slots[place] = n
+        self._slots = slots
+
+    def _key(self, n: int) -> str:
+        """The key of value number ``n``, read from the text."""
+        text = self._text
+        if isinstance(text, str):
+            key: str = _scanstring(text, self._keys[n] + 1, True)[0]
+            return key
+        piece = text[self._keys[n]:self._starts[n]].decode("utf-8", "surrogatepass")
+        key = _scanstring(piece, 1, True)[0]
+        return key
+
+    def _number(self, key: object) -> int:
+        """The number of ``key``'s value; -1 when it has none."""
+        h = hash(key)  # an unhashable key raises, as with a dict
+        if not isinstance(key, str):
+            return -1
+        slots, hashes, text = self._slots, self._hashes, self._text
+        plain = type(text) is str and '"' not in key and "\\" not in key
+        mask = len(slots) - 1
+        place = h & mask
+        while True:
+            n = slots[place]
+            if not n:
+                return -1
+            n -= 1
+            if hashes[n] == h:
+                # the key, compared where the text holds it as it is (no escape in it);
+                # else read
+                at = self._keys[n] + 1
+                if plain and isinstance(text, str) and text.startswith(key, at) \
+                        and text.startswith('"', at + len(key)):
+                    return n
+                if self._key(n) == key:
+                    return n
+            place = (place + 1) & mask
+
+    def _value(self, n: int) -> Any:
+        text = self._text
+        if isinstance(text, str):
+            return self._scan(text, self._starts[n])[0]
+        return self._scan(text[self._starts[n]:self._ends[n]].decode("utf-8", "surrogatepass"), 0)[0]
+
+    def items(self) -> ItemsView[str, Any]:
+        return _Items(self)
+
+    def values(self) -> ValuesView[Any]:
+        return _Values(self)
 
     @classmethod
     def split(cls, text: str, dups: jsonio.DuplicateKeys | None = None) -> ObjectMembers | None:
@@ -59,6 +127,7 @@ class ObjectMembers(Mapping[str, Any]):
         index: dict[str, int] = {}
         starts: array[int] = array("q")
         ends: array[int] = array("q")
+        keys: array[int] = array("q")
         repeated: list[str] = []
         try:
             at = space(text, 0).end()
@@ -71,6 +140,7 @@ class ObjectMembers(Mapping[str, Any]):
                 while True:
                     if text[at:at + 1] != '"':
                         return None
+                    key_at = at
                     key, at = _scanstring(text, at + 1, True)
                     at = space(text, at).end()
                     if text[at:at + 1] != ":":
@@ -82,11 +152,13 @@ class ObjectMembers(Mapping[str, Any]):
                     del value
                     if key in index:
                         repeated.append(key)  # the last value counts, at the first's place
-                        starts[index[key]], ends[index[key]] = at, end
+                        n = index[key]
+                        starts[n], ends[n], keys[n] = at, end, key_at
                     else:
                         index[key] = len(starts)
                         starts.append(at)
                         ends.append(end)
+                        keys.append(key_at)
                     at = space(text, end).end()
                     sep = text[at:at + 1]
                     at = space(text, at + 1).end()
@@ -100,26 +172,43 @@ class ObjectMembers(Mapping[str, Any]):
             return None
         if dups is not None:
             dups.keys += found.keys + repeated
-        return cls(text, index, starts, ends)
+        return cls(text, index, starts, ends, keys)
 
     def __getitem__(self, key: str) -> Any:
-        n = self._index[key]
-        text = self._text
-        if isinstance(text, str):
-            return self._scan(text, self._starts[n])[0]
-        return self._scan(text[self._starts[n]:self._ends[n]].decode("utf-8", "surrogatepass"), 0)[0]
+        n = self._number(key)
+        if n < 0:
+            raise KeyError(key)
+        return self._value(n)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._index
+        return self._number(key) >= 0
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
+        return map(self._key, range(len(self._hashes)))
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._hashes)
 
     def __repr__(self) -> str:
-        return f"<ObjectMembers: {len(self._index)} members>"
+        return f"<ObjectMembers: {len(self._hashes)} members>"
+
+
+class _Items(ItemsView[str, Any]):
+    """The members in order, each read once (not looked up again by its key)."""
+
+    _mapping: ObjectMembers
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        members = self._mapping
+        for n in range(len(members)):
+            yield members._key(n), members._value(n)
+
+
+class _Values(ValuesView[Any]):
+    _mapping: ObjectMembers
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self._mapping._value, range(len(self._mapping)))
 
 
 def _utf8_offsets(text: str, offsets: array[int]) -> array[int]:

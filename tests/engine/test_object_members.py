@@ -66,3 +66,43 @@ def test_anything_else_is_left_to_the_whole_parse(text: str) -> None:
     dups = jsonio.DuplicateKeys()
     assert ObjectMembers.split(text, dups) is None
     assert dups.keys == []  # nothing half counted: the whole parse counts them
+
+
+# keys held as their place in the text and their hash: looked up, read and compared there
+KEYED = [
+    '{"\\u0061": {"v": 1}, "b\\"q": {"v": 2}, "c\\\\d": {"v": 3}, "\\u00e9": {"v": 4}, "": {"v": 5}}',
+    '{"é": {"v": 1}, "\\u00e9x": {"v": 2}, "a\\nb": {"v": 3}, "😀": {}, "é": {"v": 6}}',
+    "{" + ", ".join(f'"agent:main:k{n}": {{"n": {n}}}' for n in range(5000)) + "}",
+    "{" + ", ".join(f'"é{n}": {{"n": {n}}}' for n in range(3000)) + ', "é7": {"again": 1}}',
+]
+
+
+@pytest.mark.parametrize("text", KEYED)
+def test_keys_are_found_as_a_dict_finds_them(text: str) -> None:
+    whole = jsonio.loads(text)
+    held = ObjectMembers.split(text)
+    assert held is not None and len(held) == len(whole)
+    assert list(held) == list(whole)
+    assert [k for k, _ in held.items()] == list(whole)
+    assert all(jsonio.same_value(a, b) for a, b in zip(held.values(), whole.values(), strict=True))
+    assert all(jsonio.same_value(v, whole[k]) for k, v in held.items())
+    for key in whole:
+        assert key in held and jsonio.same_value(held[key], whole[key]), key
+        assert (key, held[key]) in held.items()
+    for other in ("missing", "a ", "agent:main:k5000", "é3000", "b", "c\\d\\", "\\u0061", 1, 1.5, None, b"a"):
+        assert (other in held) == (other in whole), other
+        assert held.get(other) is None if other not in whole else True  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        [] in held  # noqa: B015 - unhashable, as with a dict
+    with pytest.raises(KeyError):
+        held["missing"]
+
+
+def test_keys_are_not_held_as_strings() -> None:
+    text = "{" + ", ".join(f'"agent:main:key-{n:06d}": {{"n": {n}}}' for n in range(20_000)) + "}"
+    held = ObjectMembers.split(text)
+    assert held is not None
+    from array import array
+    held_kinds = {name: type(getattr(held, name)) for name in held.__slots__ if name != "_scan"}
+    assert set(held_kinds.values()) <= {array, str}, held_kinds  # no dict, no list of keys
+    assert held["agent:main:key-012345"] == {"n": 12345}
