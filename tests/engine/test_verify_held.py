@@ -23,3 +23,4 @@ def test_the_listed_transcripts_are_the_scan_s_ids(ws: Workspace) -> None:
     by_id = {s.file_id: s for s in scan.sessions}
     assert set(by_id) == {"aaaa-1", "bbbb-2"}
     assert all(sid is by_id[sid].file_id for sid in listed if sid in by_id)  # one string each
+
