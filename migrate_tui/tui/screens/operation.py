@@ -9,21 +9,19 @@ None when the worker failed (the failure dialog says so)."""
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import Footer, RichLog
 from textual.worker import Worker
 
 from migrate_tui.engine import LogLine, PhaseStarted, Progress
 from migrate_tui.engine.model import Event
+from migrate_tui.tui.cancelling import CancellableScreen
 from migrate_tui.tui.messages import Job, Way
-from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screen_base import RelayedScreen
 from migrate_tui.tui.throughput import Meter
 from migrate_tui.tui.widgets.progress_panel import ProgressPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
@@ -32,22 +30,16 @@ from migrate_tui.tui.workers import background
 OPERATION_GROUP = "operation"
 
 
-class OperationScreen(RelayedScreen[Any]):
+class OperationScreen(CancellableScreen[Any]):
     STEP = 8
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("c", "cancel", "Cancel", show=False),
-    ]
 
     def __init__(self, title: str, what: str, job: Job, *, autostart: bool = True) -> None:
-        super().__init__()
+        super().__init__(threading.Event())
         self.autostart = autostart
         self.heading = title  # "Rolling back"
         self.what = what  # "the rollback"
         self.job = job
-        self.cancel = threading.Event()
         self.meter: Meter | None = None
-        self.quitting = False
         self.running = False
 
     def compose(self) -> ComposeResult:
@@ -55,7 +47,7 @@ class OperationScreen(RelayedScreen[Any]):
         with Vertical(id="progress-body"):
             yield ProgressPanel(id="operation-progress")
             yield RichLog(id="log", max_lines=2000, wrap=True, markup=False)
-            yield Static(id="cancel-note")
+            yield self.cancel_note()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -69,9 +61,8 @@ class OperationScreen(RelayedScreen[Any]):
     def start(self) -> None:
         clock = self.wizard.settings.clock
         self.meter = Meter([], lambda: clock.time)
-        self.cancel.clear()
         self.query_one(ProgressPanel).follow(self.meter)
-        self.query_one("#cancel-note", Static).update("")
+        self.reset_cancel()
         self.running = True
         worker = self._run(self.start_drawing())
         worker.name = self.what  # "Something failed while the rollback"
@@ -123,19 +114,11 @@ class OperationScreen(RelayedScreen[Any]):
 
     # ------------------------------------------------------------ cancel, quit
 
-    def action_cancel(self) -> None:
-        if self.cancel.is_set() or not self.running:
-            return
-        self.cancel.set()
-        self.log_line("warning", f"cancelling: {self.what} stops at the next safe point…")
-        self._draw_note()
+    def cancelled_work(self) -> str:
+        return self.what
 
-    def quit_requested(self) -> str:
-        """Quitting waits for the operation to stop at a safe point: say what it waits for."""
-        self.quitting = True
-        self.action_cancel()
-        self._draw_note()
-        return self.waiting_for()
+    def can_cancel(self) -> bool:
+        return self.running  # nothing to cancel before the run or after it ended
 
     def waiting_for(self) -> str:
         meter = self.meter
@@ -145,10 +128,6 @@ class OperationScreen(RelayedScreen[Any]):
         return (f"{self.what} to stop after the file in hand ({phase.name}: "
                 f"{phase.files_done:,} of {phase.files:,})")
 
-    def _draw_note(self) -> None:
-        text = Parts()
-        if self.quitting:
-            text.append("Quitting: ", "$text-warning bold").append(f"waiting for {self.waiting_for()}.\n")
-        text.append(f"Cancelling {self.what}: what is done so far stays done and is recorded; "
-                    "running it again finishes it.", "$text-warning")
-        self.query_one("#cancel-note", Static).update(text.content())
+    def cancel_note_text(self) -> str:
+        return (f"Cancelling {self.what}: what is done so far stays done and is recorded; "
+                "running it again finishes it.")

@@ -9,14 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import Footer, RichLog
 from textual.worker import Worker
 
 from migrate_tui.engine import (
@@ -28,10 +27,9 @@ from migrate_tui.engine import (
 )
 from migrate_tui.engine.commands import MigrateOutcome, Refusal
 from migrate_tui.engine.model import CancelFlag, Event, EventSink
+from migrate_tui.tui.cancelling import CancellableScreen
 from migrate_tui.tui.formatting import plural
 from migrate_tui.tui.messages import Way
-from migrate_tui.tui.parts import Parts
-from migrate_tui.tui.screen_base import RelayedScreen
 from migrate_tui.tui.throughput import Meter, Phase
 from migrate_tui.tui.widgets.progress_panel import ProgressPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
@@ -66,20 +64,14 @@ def phases_of(plan: Plan) -> list[Phase]:
     ]
 
 
-class ProgressScreen(RelayedScreen[MigrateOutcome]):
+class ProgressScreen(CancellableScreen[MigrateOutcome]):
     STEP = 7
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("c", "cancel", "Cancel", show=False),
-    ]
 
     def __init__(self, plan: Plan, cancel: threading.Event, *, autostart: bool = True) -> None:
-        super().__init__()
+        super().__init__(cancel)
         self.plan = plan
-        self.cancel = cancel
         self.autostart = autostart
         self.meter: Meter | None = None
-        self.quitting = False
         self._sizes = {s.file_name: s.size for s in plan.scan.sessions}
         self._backup_bytes = 0
 
@@ -88,7 +80,7 @@ class ProgressScreen(RelayedScreen[MigrateOutcome]):
         with Vertical(id="progress-body"):
             yield ProgressPanel(id="apply-progress")
             yield RichLog(id="log", max_lines=2000, wrap=True, markup=False)
-            yield Static(id="cancel-note")
+            yield self.cancel_note()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -132,7 +124,7 @@ class ProgressScreen(RelayedScreen[MigrateOutcome]):
     def tick(self) -> None:
         self.query_one(ProgressPanel).draw()
         if self.quitting:
-            self._draw_note()
+            self.draw_cancel_note()
 
     def log_line(self, level: str, text: str) -> None:
         colour = self.app.theme_variables.get(LOG_COLOURS.get(level, ""))
@@ -163,19 +155,10 @@ class ProgressScreen(RelayedScreen[MigrateOutcome]):
             "the migration again to finish, or roll back"))
         return [Way("enter", "See the result", lambda: self.finish(outcome))]
 
-    def action_cancel(self) -> None:
-        if self.cancel.is_set():
-            return
-        self.cancel.set()
-        self.log_line("warning", "cancelling: apply stops at the next safe point…")
-        self._draw_note()
+    # ------------------------------------------------------------ cancel, quit
 
-    def quit_requested(self) -> str:
-        """Quitting waits for apply to stop at a safe point: say so, and what it waits for."""
-        self.quitting = True
-        self.action_cancel()
-        self._draw_note()
-        return self.waiting_for()
+    def cancelled_work(self) -> str:
+        return "apply"
 
     def waiting_for(self) -> str:
         meter = self.meter
@@ -189,10 +172,6 @@ class ProgressScreen(RelayedScreen[MigrateOutcome]):
             return f"the backup copies in hand to be checked ({phase.files_done:,} of {phase.files:,})"
         return f"the {phase.name} phase to end (it is short)"
 
-    def _draw_note(self) -> None:
-        text = Parts()
-        if self.quitting:
-            text.append("Quitting: ", "$text-warning bold").append(f"waiting for {self.waiting_for()}.\n")
-        text.append("Cancelling. sessions.json is not changed once apply stops early; afterwards, run "
-                    "the migration again to finish, or roll back to undo.", "$text-warning")
-        self.query_one("#cancel-note", Static).update(text.content())
+    def cancel_note_text(self) -> str:
+        return ("Cancelling. sessions.json is not changed once apply stops early; afterwards, run "
+                "the migration again to finish, or roll back to undo.")
