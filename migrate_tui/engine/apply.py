@@ -226,8 +226,10 @@ class _Run:
             while flights:
                 written += self._land(flights.pop(0))
         except BaseException:
-            for writes, _batch in flights:  # written, never renamed: their temporary files go
+            for writes, _batch in flights:  # not renamed: their temporary files go
                 writes.abandon()
+                # renamed already by the writer thread (``_start``): in place, and said so
+                self.result.written += [item.path for item in writes.landed()]
             raise
         finally:
             self.stop_encoding()  # a cancel: the workers stop after the file at hand
@@ -363,7 +365,11 @@ class _Run:
         next batch (``fsio.start_writes``'s ``before``).  Each file is read back through the
         descriptor that wrote it and compared with the bytes checked against the source in
         _prepare, before it is made durable (``PendingWrite.check``): one that differs fails
-        the batch, nothing of it is renamed, and the run stops at a safe point."""
+        the batch, nothing of it is renamed, and the run stops at a safe point.
+
+        Once synced, the writer thread renames the batch's files into place too
+        (``land_early``): this thread goes on encoding instead of waiting on the folder's
+        lock (the next batch's files are being created in it) for each rename."""
         records = [item[3] for item in batch]
         layout = self.layout
 
@@ -371,7 +377,7 @@ class _Run:
             journal.append(layout, *records)
         return fsio.start_writes([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]), check=True,
                                                     exclusive=ps.transcript == "write")
-                                  for ps, target, out, _record in batch], announce), batch
+                                  for ps, target, out, _record in batch], announce, land_early=True), batch
 
     def _land(self, started: tuple[fsio.WriteBatch, list[Any]]) -> list[_Written]:
         """Rename a written (and read back) batch into place.  A new transcript is renamed
