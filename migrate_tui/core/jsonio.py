@@ -454,6 +454,15 @@ class LineEncoder:
 
 
 _JOIN_LINES = 256
+JOIN_LINES = _JOIN_LINES  # lines joined at a time (transcript_encoding.message_lines too)
+
+
+def fast_line_writer() -> tuple[Any, Any, int]:
+    """(orjson.dumps, the default, the options) with which ``LineEncoder.line`` first tries a
+    line (a TypeError: the line is for ``LineEncoder``); (None, None, 0) without orjson."""
+    if _orjson is None:  # pragma: no cover - a declared dependency
+        return None, None, 0
+    return _orjson.dumps, _fast_default, _FAST_OPTIONS
 
 _COMPACT_OPTIONS = _FAST_OPTIONS & ~_orjson.OPT_APPEND_NEWLINE if _orjson is not None else 0
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from migrate_tui.core import fsio, jsonio
 from migrate_tui.engine.legacy import exact_token, read_legacy, transcript_lines
@@ -99,9 +99,31 @@ def _fast(data: bytes, proven: bool) -> bytes | None:
     messages = doc.get("messages") if type(doc) is dict else None
     if type(messages) is not list:
         return None
-    lines = transcript_lines(messages)
-    del doc, messages
-    return _encoder.lines(lines)
+    del doc
+    return message_lines(messages)
+
+
+def message_lines(messages: list[Any]) -> bytes:
+    """``_encoder.lines(transcript_lines(messages))``, the same bytes, made in one pass: each
+    message without its null-valued fields goes straight to orjson (``LineEncoder.line``'s
+    first try), so no list of the trimmed messages is built and no method is called a
+    line; a group of lines orjson refuses is made again by ``LineEncoder``, as before.
+    Joined ``jsonio.JOIN_LINES`` lines at a time, as ``LineEncoder.lines`` joins them."""
+    dumps, default, option = jsonio.fast_line_writer()
+    if dumps is None:  # pragma: no cover - orjson is a declared dependency
+        return _encoder.lines(transcript_lines(messages))
+    step = jsonio.JOIN_LINES
+    groups = []
+    for start in range(0, len(messages), step):
+        group = messages[start:start + step]
+        try:
+            groups.append(b"".join([
+                dumps({k: v for k, v in m.items() if v is not None} if isinstance(m, dict) else m,
+                      default=default, option=option)
+                for m in group]))
+        except TypeError:  # what only the standard library writes: line by line, as before
+            groups.append(_encoder.lines(transcript_lines(group)))
+    return groups[0] if len(groups) == 1 else b"".join(groups)
 
 
 STREAM_PIECE_BYTES = 1 << 20  # of source, parsed and encoded at a time by ``transcript_stream``
@@ -122,7 +144,7 @@ def transcript_stream(data: bytes, job: Job | None = None) -> Iterator[bytes] | 
     if job is not None and job.messages_digest == exact_token(job.source_sha256):
         items = _proven_pieces(data, STREAM_PIECE_BYTES)
         if items is not None:
-            return (_encoder.lines(transcript_lines(piece)) for piece in items)
+            return (message_lines(piece) for piece in items)
     pieces = jsonio.exact_chunks(data, "messages", STREAM_PIECE_BYTES)
     try:
         next(pieces)
@@ -146,17 +168,27 @@ def _proven_pieces(data: bytes, chunk_bytes: int) -> Iterator[list[Any]] | None:
     open_at = start + len(b'\n  "messages": ')  # the "["
     if data.startswith(b"]", open_at + 1):
         return iter(())
-    close_at = data.find(b"\n  ]", open_at) + 3
+    # The list closes at the first "\n  ]" after it opens.  Looked for from the end (a
+    # search from the start stops at every newline of the list: 0.07 s on 92 MB), this is
+    # the last one: the same one unless another top-level list follows "messages".  Then a
+    # piece holds the real end and more ("],\n  ...") which is no JSON array: it does not
+    # parse, and the caller encodes the file whole; never a piece with other items.
+    close_at = data.rfind(b"\n  ]", open_at) + 3
     if close_at < 3:
         return None
 
     def pieces() -> Iterator[list[Any]]:
         pos, end = open_at + 1, close_at
+        buffer = bytearray()
         while pos < end:
-            cut = data.find(b"},\n    {", min(pos + chunk_bytes, end))
-            stop = cut + 1 if 0 <= cut < end else end
-            try:
-                items = jsonio.fast_loads(b"[" + data[pos:stop] + b"]")
+            cut = data.find(b"},\n    {", min(pos + chunk_bytes, end), end)
+            stop = cut + 1 if cut >= 0 else end
+            # "[" + the items + "]", copied once (a slice then a concatenation: twice)
+            buffer[:] = b"["
+            buffer += memoryview(data)[pos:stop]
+            buffer += b"]"
+            try:  # orjson reads a bytearray as it reads bytes
+                items = jsonio.fast_loads(cast(bytes, buffer))
             except ValueError:
                 raise jsonio.NotExact from None
             if type(items) is not list:
