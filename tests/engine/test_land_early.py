@@ -117,3 +117,92 @@ def test_under_a_sequential_hook_the_caller_renames(tmp_path: Path, monkeypatch:
         assert not any(n.endswith(".jsonl") and not n.startswith(".") for n in _names(tmp_path))
         batch.finish()
     assert _names(tmp_path) == ["f0.jsonl", "f1.jsonl", "f2.jsonl"]
+
+
+# ------------------------------------------------------------ new files made unnamed
+
+
+@pytest.fixture
+def unnamed_trace(parallel_trace, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(fsio, "UNNAMED_WHEN_HOOKED", True)
+    return parallel_trace
+
+
+def _open_unnamed() -> int:
+    return fsio._unnamed_open[0]
+
+
+@needs_syncfs
+def test_new_files_are_made_unnamed_then_named_after_the_sync(tmp_path: Path, unnamed_trace) -> None:
+    ops, _ = unnamed_trace
+    items = [*_items(tmp_path, 4, exclusive=True),
+             fsio.PendingWrite(str(tmp_path / "replaced.json"), b"new\n", 0o640, check=True)]
+    (tmp_path / "replaced.json").write_bytes(b"old\n")
+    with fsio.anchored(str(tmp_path)):
+        batch = fsio.start_writes(items, land_early=True)
+        assert batch.finish() == []
+    assert _names(tmp_path) == ["f0.jsonl", "f1.jsonl", "f2.jsonl", "f3.jsonl", "replaced.json"]
+    assert (tmp_path / "f2.jsonl").read_bytes() == b"line 2\n"
+    assert (tmp_path / "replaced.json").read_bytes() == b"new\n"
+    assert os.stat(tmp_path / "replaced.json").st_mode & 0o777 == 0o640
+    temps = [name for op, name, _t in ops if op == "open" and name.endswith(fsio.TEMP_SUFFIX)]
+    assert len(temps) == 1 and temps[0].startswith(".replaced.json.")  # only the replaced one
+    kinds = [op for op, _name, _t in ops]
+    assert kinds.index("syncfs") < kinds.index("rename")
+    assert _open_unnamed() == 0
+
+
+@needs_syncfs
+def test_an_unnamed_file_whose_name_was_taken_meanwhile_goes(tmp_path: Path, unnamed_trace) -> None:
+    (tmp_path / "f1.jsonl").symlink_to("elsewhere")
+    with fsio.anchored(str(tmp_path)):
+        batch = fsio.start_writes(_items(tmp_path, 3, exclusive=True), land_early=True)
+        taken = batch.finish()
+    assert [item.path for item in taken] == [str(tmp_path / "f1.jsonl")]
+    assert os.readlink(tmp_path / "f1.jsonl") == "elsewhere"
+    assert _names(tmp_path) == ["f0.jsonl", "f1.jsonl", "f2.jsonl"] and _open_unnamed() == 0
+
+
+@needs_syncfs
+def test_a_failed_naming_keeps_those_before_and_frees_the_rest(tmp_path: Path, unnamed_trace) -> None:
+    _ops, faults = unnamed_trace
+    faults[("rename", "f2.jsonl")] = errno.EIO
+    with fsio.anchored(str(tmp_path)):
+        batch = fsio.start_writes(_items(tmp_path, 4, exclusive=True), land_early=True)
+        with pytest.raises(OSError):
+            batch.finish()
+    assert _names(tmp_path) == ["f0.jsonl", "f1.jsonl"] and _open_unnamed() == 0
+
+
+@needs_syncfs
+def test_a_sync_error_fsyncs_each_unnamed_file(tmp_path: Path, unnamed_trace) -> None:
+    ops, faults = unnamed_trace
+    faults[("syncfs", tmp_path.name)] = errno.EIO
+    with fsio.anchored(str(tmp_path)):
+        fsio.start_writes(_items(tmp_path, 3, exclusive=True), land_early=True).finish()
+    assert [name for op, name, _t in ops if op == "fsync"] == [fsio.UNNAMED] * 3
+    assert _names(tmp_path) == ["f0.jsonl", "f1.jsonl", "f2.jsonl"]
+
+
+@needs_syncfs
+def test_abandoned_unnamed_files_leave_nothing(tmp_path: Path, unnamed_trace) -> None:
+    _ops, faults = unnamed_trace
+    faults[("syncfs", tmp_path.name)] = errno.EIO
+    faults[("fsync", fsio.UNNAMED)] = errno.EIO  # ours: the batch fails, nothing is named
+    with fsio.anchored(str(tmp_path)):
+        batch = fsio.start_writes(_items(tmp_path, 3, exclusive=True), land_early=True)
+        with pytest.raises(OSError):
+            batch.finish()
+    assert _names(tmp_path) == [] and batch.landed() == [] and _open_unnamed() == 0
+
+
+@needs_syncfs
+def test_without_descriptors_to_spare_temporary_files_are_used(tmp_path: Path, unnamed_trace,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    ops, _ = unnamed_trace
+    monkeypatch.setattr(fsio, "_unnamed_open", [0, 2])  # room for two
+    with fsio.anchored(str(tmp_path)):
+        fsio.start_writes(_items(tmp_path, 5, exclusive=True), land_early=True).finish()
+    temps = [name for op, name, _t in ops if op == "open" and name.endswith(fsio.TEMP_SUFFIX)]
+    assert len(temps) == 3 and fsio._unnamed_open[0] == 0
+    assert _names(tmp_path) == [f"f{k}.jsonl" for k in range(5)]
