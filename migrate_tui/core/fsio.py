@@ -483,7 +483,7 @@ def _close(fd: int, path: str) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes | memoryview, path: str) -> None:
+def _write_all(fd: int, data: bytes | bytearray | memoryview, path: str) -> None:
     view = memoryview(data)
     while view:
         short = _at("write", path)
@@ -1303,7 +1303,7 @@ def _open_write(path: str, flags: int, mode: int) -> int:
     return fd
 
 
-def append_durable(path: str, data: bytes, mode: int = 0o600) -> None:
+def append_durable(path: str, data: bytes | bytearray, mode: int = 0o600) -> None:
     """Append to a log file and fsync it (the journal).  Never through a symlink, never
     into a FIFO or anything else that is not a regular file."""
     existed = lstat_or_none(path) is not None
