@@ -294,6 +294,16 @@ def list_regular(path: str) -> list[tuple[str, bool]]:
                 for entry in entries]
 
 
+def iter_names(path: str) -> Iterator[str]:
+    """``listdir``'s names one at a time (``scandir``): a folder of 200,000 files is gone
+    through without holding its names (about 18 MB)."""
+    _at("listdir", path)
+    folder = _folder_fd(path)
+    with os.scandir(folder if folder is not None else path) as entries:
+        for entry in entries:
+            yield entry.name
+
+
 def is_real_dir(path: str) -> bool:
     """A directory that is not a symlink."""
     st = lstat_or_none(path)
