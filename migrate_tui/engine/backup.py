@@ -145,11 +145,17 @@ class Manifest:
         return b"".join(self.to_json_pieces())
 
     def to_json_pieces(self, lines_a_piece: int = 1024) -> list[bytes]:
-        """``to_json``'s bytes in pieces of ``lines_a_piece`` lines, to be written one after
-        another: the text of 100,000 copies is never built whole (nor copied three times)."""
+        """``to_json``'s bytes in pieces of ``lines_a_piece`` lines (``json_pieces``)."""
+        return list(self.json_pieces(lines_a_piece))
+
+    def json_pieces(self, lines_a_piece: int = 1024) -> Iterator[bytes]:
+        """``to_json``'s bytes in pieces of ``lines_a_piece`` lines, made as they are asked
+        for: ``save_manifest`` writes each before the next is made, so the text of 100,000
+        copies (20 MB) is never held, neither whole nor as a list of its pieces."""
         if not self.files:
-            return [b'{\n  "version": 1,\n  "files": {}\n}\n']
-        pieces = [b'{\n  "version": 1,\n  "files": {\n    ']
+            yield b'{\n  "version": 1,\n  "files": {}\n}\n'
+            return
+        yield b'{\n  "version": 1,\n  "files": {\n    '
         items = iter(self.files.items())
         first = True
         while True:
@@ -158,10 +164,10 @@ class Manifest:
             if not lines:
                 break
             text = ",\n    ".join(lines)
-            pieces.append(text.encode("ascii") if first else b",\n    " + text.encode("ascii"))
+            del lines
+            yield text.encode("ascii") if first else b",\n    " + text.encode("ascii")
             first = False
-        pieces.append(b"\n  }\n}\n")
-        return pieces
+        yield b"\n  }\n}\n"
 
 
 def load_manifest(layout: Layout) -> Manifest:
@@ -282,7 +288,17 @@ def _line_of(data: bytes, name: str) -> int | None:
 
 
 def save_manifest(layout: Layout, manifest: Manifest) -> None:
-    fsio.write_atomic(layout.manifest, manifest.to_json_pieces(), 0o600)
+    """Replace the manifest atomically (temporary file, fsync, rename, fsync of the folder),
+    written a piece at a time as its text is made (``Manifest.json_pieces``)."""
+    writer = fsio.StreamedWrite(layout.manifest, 0o600)
+    try:
+        for piece in manifest.json_pieces():
+            writer.write(piece)
+        writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
+    fsio.fsync_dir(layout.backup_dir)
 
 
 def ensure_dir(layout: Layout) -> None:
