@@ -434,7 +434,6 @@ class _Run:
             st, current_bytes, current = store_as_it_is(path)
             # key -> the session whose entry it gets, in the order the merge adds them
             intended: dict[str, PlannedSession] = {}
-            keys_written: dict[str, str] = {}
             for w in written:
                 ps = w.ps
                 assert ps.has_entry
@@ -449,7 +448,6 @@ class _Run:
                     if there == ps.final_id and key not in self.plan.scan.store_entries:
                         continue  # another writer added the same entry meanwhile: theirs is newer
                     intended[key] = ps
-                    keys_written[key] = ps.final_id or ""
             merge = _Merge(current, intended)
             if current_bytes is not None:  # unchanged: nothing is written (hashed, not held)
                 size, sha256 = merge.hashed()
@@ -479,8 +477,12 @@ class _Run:
                 self.store_sha256 = sha256
                 self.reachable = {w.ps.file_id for w in written if merge.points_at(w.ps)}
                 if writer is not None:
-                    journal.append(self.layout, record,
-                                   {"op": "keys", "run": self.run_id, "keys": keys_written})
+                    # the keys written, each with its session's id: made from ``intended``
+                    line = journal.keys_record(self.run_id, (
+                        (key, owner.final_id or "") for key, owner in intended.items()),
+                        journal.record_line(record))
+                    journal.append_lines(self.layout, line)
+                    del line
                     writer.finish()
                     writer = None
                     fsio.fsync_dir(self.layout.sessions_dir)

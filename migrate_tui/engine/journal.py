@@ -63,7 +63,12 @@ def begin_record(run: str, command: str) -> dict[str, Any]:
 
 
 def append(layout: Layout, *records: dict[str, Any]) -> None:
-    append_lines(layout, "".join(json.dumps(r, ensure_ascii=True) + "\n" for r in records).encode("ascii"))
+    append_lines(layout, b"".join(map(record_line, records)))
+
+
+def record_line(record: dict[str, Any]) -> bytes:
+    """The journal's line for ``record``."""
+    return (json.dumps(record, ensure_ascii=True) + "\n").encode("ascii")
 
 
 def append_lines(layout: Layout, data: bytes | bytearray) -> None:
@@ -113,7 +118,29 @@ def commit_record(run: str, migrated: int, outcomes: Iterable[tuple[bool, str, l
     return line
 
 
-def _add_members(into: bytearray, start: int, rows: dict[str, list[Any]]) -> None:
+def keys_record(run: str, keys: Iterable[tuple[str, str]], before: bytes = b"") -> bytearray:
+    """``before`` (lines already made), then the line ``append`` writes for ``{"op": "keys",
+    "run": run, "keys": dict(keys)}``, byte for byte, ``keys`` being each key written and
+    the session id its entry holds, no key twice (a dict's items).  Encoded a thousand keys
+    at a time into the line as it grows: at 100,000 sessions neither a dict of the keys nor
+    the record's text is held besides the line."""
+    line = bytearray(before)
+    line += json.dumps({"op": "keys", "run": run}, ensure_ascii=True)[:-1].encode("ascii")
+    line += b', "keys": {'
+    start = len(line)
+    rows: dict[str, str] = {}
+    for key, value in keys:
+        rows[key] = value
+        if len(rows) >= COMMIT_ROWS_A_PIECE:
+            _add_members(line, start, rows)
+            rows.clear()
+    if rows:
+        _add_members(line, start, rows)
+    line += b"}}\n"
+    return line
+
+
+def _add_members(into: bytearray, start: int, rows: dict[str, Any]) -> None:
     """Put ``rows``' members at the end of ``into``, whose members start at ``start``."""
     if len(into) > start:
         into += b", "
