@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import hashlib
+import itertools
 import os
 import stat
 import time
@@ -478,11 +479,10 @@ class _Run:
                 self.reachable = {w.ps.file_id for w in written if merge.points_at(w.ps)}
                 if writer is not None:
                     # the keys written, each with its session's id: made from ``intended``
-                    line = journal.keys_record(self.run_id, (
-                        (key, owner.final_id or "") for key, owner in intended.items()),
-                        journal.record_line(record))
-                    journal.append_lines(self.layout, line)
-                    del line
+                    journal.append_pieces(self.layout, itertools.chain(
+                        (journal.record_line(record),),
+                        journal.keys_pieces(self.run_id, ((key, owner.final_id or "")
+                                                          for key, owner in intended.items()))))
                     writer.finish()
                     writer = None
                     fsio.fsync_dir(self.layout.sessions_dir)
@@ -824,7 +824,7 @@ def outcome_rows(plan: Plan, failures: list[SessionFailure], migrated: set[str]
 
 def _commit(run: _Run) -> None:
     result = run.result
-    journal.append_lines(run.layout, journal.commit_record(
+    journal.append_pieces(run.layout, journal.commit_pieces(
         run.run_id, len(result.migrated), outcome_rows(run.plan, result.failed, set(result.migrated))))
     result.committed = True
 

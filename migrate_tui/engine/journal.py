@@ -26,6 +26,7 @@ without its run) is reported as one sentence naming the file and the line.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -72,77 +73,93 @@ def record_line(record: dict[str, Any]) -> bytes:
 
 
 def append_lines(layout: Layout, data: bytes | bytearray) -> None:
-    """Append records already made into lines (``commit_record``), durably."""
+    """Append records already made into lines, durably."""
+    append_pieces(layout, (data,))
+
+
+def append_pieces(layout: Layout, pieces: Iterable[bytes | bytearray]) -> None:
+    """Append records made into lines a piece at a time as ``pieces`` makes them
+    (``commit_pieces``, ``keys_pieces``), durably: one fsync at the end."""
     st = fsio.lstat_or_none(layout.journal)
     if st is not None and st.st_size and fsio.read_range(layout.journal, -1, 1) != b"\n":
-        data = b"\n" + data  # a crash cut the last record short: never glue onto it
-    fsio.append_durable(layout.journal, data)
+        pieces = itertools.chain((b"\n",), pieces)  # a crash cut the last record short: never glue onto it
+    fsio.append_durable_pieces(layout.journal, pieces)
 
 
 COMMIT_ROWS_A_PIECE = 1024
 
 
 def commit_record(run: str, migrated: int, outcomes: Iterable[tuple[bool, str, list[Any]]],
-                  extra: Mapping[str, Any] | None = None) -> bytearray:
+                  extra: Mapping[str, Any] | None = None) -> bytes:
     """The line ``append`` writes for ``{"op": "commit", "run": run, "migrated": migrated,
-    "sessions": {...}, "not_migrated": {...}, **extra}``, byte for byte, made from each
-    session's outcome as it comes: (migrated or not, its file name, [its SHA-256, the session
-    id or why not]).  The sessions are encoded a thousand at a time into the line as it
-    grows (those not migrated into a second buffer, put after the others), so the line is the
-    only whole copy of a record that holds every session of the workspace (15 MB at
-    100,000): it is not held twice, as pieces and joined."""
+    "sessions": {...}, "not_migrated": {...}, **extra}``, byte for byte (``commit_pieces``
+    joined)."""
+    return b"".join(commit_pieces(run, migrated, outcomes, extra))
+
+
+def commit_pieces(run: str, migrated: int, outcomes: Iterable[tuple[bool, str, list[Any]]],
+                  extra: Mapping[str, Any] | None = None) -> Iterator[bytes | bytearray]:
+    """``commit_record``'s line a piece at a time, made from each session's outcome as it
+    comes: (migrated or not, its file name, [its SHA-256, the session id or why not]).  The
+    sessions migrated are encoded a thousand at a time and handed out as they are made;
+    those not migrated (a few, as a rule) are kept until the others are done, as they come
+    after them.  So the record, which holds every session of the workspace (15 MB at
+    100,000), is never held whole (``append_pieces`` writes each piece as it comes)."""
     head = json.dumps({"op": "commit", "run": run, "migrated": migrated}, ensure_ascii=True)
-    line = bytearray(head[:-1].encode("ascii"))
-    line += b', "sessions": {'
-    start = len(line)  # where the members of "sessions" start
+    yield head[:-1].encode("ascii") + b', "sessions": {'
     others = bytearray()  # the members of "not_migrated"
-    held = (others, line)  # indexed by migrated or not
-    starts = (0, start)
     pending: tuple[dict[str, list[Any]], dict[str, list[Any]]] = ({}, {})
+    first = True  # no member of "sessions" handed out yet
     for done, name, value in outcomes:
         rows = pending[done]
         rows[name] = value
         if len(rows) >= COMMIT_ROWS_A_PIECE:
-            _add_members(held[done], starts[done], rows)
+            if done:
+                yield _members(rows) if first else b", " + _members(rows)
+                first = False
+            else:
+                _add_members(others, rows)
             rows.clear()
-    for done in (True, False):
-        if pending[done]:
-            _add_members(held[done], starts[done], pending[done])
-    line += b'}, "not_migrated": {'
-    line += others
-    del others, held
-    line += b"}"
+    if pending[True]:
+        yield _members(pending[True]) if first else b", " + _members(pending[True])
+    if pending[False]:
+        _add_members(others, pending[False])
+    others[:0] = b'}, "not_migrated": {'
+    others += b"}"
     if extra:
-        line += b", " + _members(dict(extra))
-    line += b"}\n"
-    return line
+        others += b", " + _members(dict(extra))
+    others += b"}\n"
+    yield others
 
 
-def keys_record(run: str, keys: Iterable[tuple[str, str]], before: bytes = b"") -> bytearray:
-    """``before`` (lines already made), then the line ``append`` writes for ``{"op": "keys",
-    "run": run, "keys": dict(keys)}``, byte for byte, ``keys`` being each key written and
-    the session id its entry holds, no key twice (a dict's items).  Encoded a thousand keys
-    at a time into the line as it grows: at 100,000 sessions neither a dict of the keys nor
-    the record's text is held besides the line."""
-    line = bytearray(before)
-    line += json.dumps({"op": "keys", "run": run}, ensure_ascii=True)[:-1].encode("ascii")
-    line += b', "keys": {'
-    start = len(line)
+def keys_record(run: str, keys: Iterable[tuple[str, str]]) -> bytes:
+    """The line ``append`` writes for ``{"op": "keys", "run": run, "keys": dict(keys)}``,
+    byte for byte (``keys_pieces`` joined)."""
+    return b"".join(keys_pieces(run, keys))
+
+
+def keys_pieces(run: str, keys: Iterable[tuple[str, str]]) -> Iterator[bytes]:
+    """``keys_record``'s line a piece at a time, ``keys`` being each key written and the
+    session id its entry holds, no key twice (a dict's items): encoded a thousand keys at a
+    time and handed out as they are made, so that at 100,000 keys neither a dict of them
+    nor the record is held whole (``append_pieces``)."""
+    yield json.dumps({"op": "keys", "run": run}, ensure_ascii=True)[:-1].encode("ascii") + b', "keys": {'
     rows: dict[str, str] = {}
+    first = True
     for key, value in keys:
         rows[key] = value
         if len(rows) >= COMMIT_ROWS_A_PIECE:
-            _add_members(line, start, rows)
+            yield _members(rows) if first else b", " + _members(rows)
+            first = False
             rows.clear()
     if rows:
-        _add_members(line, start, rows)
-    line += b"}}\n"
-    return line
+        yield _members(rows) if first else b", " + _members(rows)
+    yield b"}}\n"
 
 
-def _add_members(into: bytearray, start: int, rows: dict[str, Any]) -> None:
-    """Put ``rows``' members at the end of ``into``, whose members start at ``start``."""
-    if len(into) > start:
+def _add_members(into: bytearray, rows: dict[str, Any]) -> None:
+    """Put ``rows``' members at the end of ``into`` (after a comma, unless they are the first)."""
+    if into:
         into += b", "
     into += _members(rows)
 
