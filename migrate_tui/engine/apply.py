@@ -105,7 +105,9 @@ class _Run:
         self.sessions_prefix = os.path.join(self.layout.sessions_dir, "")
         self.in_sessions = _joiner(self.layout.sessions_dir)
         self.store_sha256: str | None = None  # of sessions.json as the index phase left it
-        self.reachable: set[str] = set()  # sessions a key of that sessions.json points at
+        # sessions written that no key of that sessions.json points at (few, as a rule: a
+        # set of the others would hold every session, 4 MB at 100,000)
+        self.unreachable: set[str] = set()
 
     def log(self, level: str, text: str) -> None:
         self.on_event(LogLine(level, text))
@@ -476,7 +478,7 @@ class _Run:
                                               "sha256": sha256, "size": size, **replacing}
                 # what the check after the index needs of the merge, kept instead of the merge
                 self.store_sha256 = sha256
-                self.reachable = {w.ps.file_id for w in written if merge.points_at(w.ps)}
+                self.unreachable = {w.ps.file_id for w in written if not merge.points_at(w.ps)}
                 if writer is not None:
                     # the keys written, each with its session's id: made from ``intended``
                     journal.append_pieces(self.layout, itertools.chain(
@@ -538,7 +540,7 @@ class _Run:
                 missing.discard(prefix + name)
         for n, w in enumerate(written, 1):
             ps = w.ps
-            reachable = ps.file_id in self.reachable if store is None else _points_at(store, ps)
+            reachable = ps.file_id not in self.unreachable if store is None else _points_at(store, ps)
             if not reachable and ps.transcript != "keep-existing":
                 lost = self.lost_keys.get(ps.file_id)
                 if lost:
