@@ -108,6 +108,9 @@ class _Run:
         # sessions written that no key of that sessions.json points at (few, as a rule: a
         # set of the others would hold every session, 4 MB at 100,000)
         self.unreachable: set[str] = set()
+        # key -> the session whose entry the index put there (``index_phase``), until the
+        # check after it has compared the entries (a dict of every key: 4 MB at 100,000)
+        self.intended: dict[str, PlannedSession] = {}
 
     def log(self, level: str, text: str) -> None:
         self.on_event(LogLine(level, text))
@@ -509,7 +512,7 @@ class _Run:
             return _NOT_AN_ENTRY
         return there.get("session_id")
 
-    def verify_phase(self, written: list[_Written], intended: dict[str, PlannedSession]) -> None:
+    def verify_phase(self, written: list[_Written]) -> None:
         self.on_event(PhaseStarted("verify", len(written)))
         problems = self.result.verify_problems
         path = self.layout.store
@@ -523,9 +526,10 @@ class _Run:
             data = fsio.read_bytes(path) if there else None
             store = jsonio.loads_document(data) if data is not None else {}
             del data
-            for key, ps in intended.items():
+            for key, ps in self.intended.items():
                 if not jsonio.same_value(store.get(key), ps.entry, self.encoder):
                     problems.append(f"sessions.json: the entry {key!r} is not what was written")
+        self.intended = {}  # compared, or proven by the bytes: not needed any more
         # else: the bytes on disk are those of the merge written under the lock (or found
         # already right), which holds every intended entry: what reading them back and
         # comparing each entry would show, proven by the bytes in hand
@@ -779,8 +783,8 @@ def _apply(run: _Run) -> None:
             run.log("warning", "cancelled: sessions.json was not changed; run migrate again to "
                     "finish, or rollback to undo")
             return
-        intended = run.index_phase(written)
-        run.verify_phase(written, intended)
+        run.intended = run.index_phase(written)
+        run.verify_phase(written)
         if result.verified:
             _commit(run)
         else:
