@@ -29,13 +29,28 @@ def make_app(workspace: str = "demo", **overrides: object) -> MigrateApp:
     return MigrateApp(workspace, "main", settings=steady_settings(**overrides))
 
 
+async def workers_done(app: MigrateApp) -> None:
+    """Wait for the app's workers.  A worker cancelled meanwhile is done too: an exclusive
+    group (the lock wait's periodic look) cancels the one before when a new one starts, and a
+    dismissed screen cancels its own — Textual's wait raises for those, so wait again."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(20):
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
+    await app.workers.wait_for_complete()
+
+
 async def settle(app: MigrateApp, pilot: Pilot, delay: float = 0.2) -> None:
     """Let the screens react, the thread workers finish, and their messages land."""
     for _ in range(3):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await workers_done(app)
     await pilot.pause(delay)
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause()
 
 
