@@ -6,7 +6,9 @@ Plain dataclasses, no I/O.  The data flows one way: files → ``ScanResult`` →
 
 from __future__ import annotations
 
+import marshal
 import os
+import pickle
 import struct
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -192,7 +194,7 @@ class ContentSummary(_Record):
         self.updated_at_ms = updated_at_ms
         self.created_at_ms = created_at_ms
         self.problems = problems
-        self._fields: tuple[Any, ...] | None = None
+        self._fields: bytes | tuple[Any, ...] | None = None
         self._digest: bytes | str | None = None
         self._rare: dict[str, Any] | None = None
         if entry_fields:
@@ -212,22 +214,25 @@ class ContentSummary(_Record):
         if transcripts:
             self.transcripts = transcripts
 
-    # the metadata carried into the entry: (names, *values), names shared between files
+    # the metadata carried into the entry: one bytes object (``_pack_fields``), or the tuple
+    # (names, *values) when its values cannot be packed
     @property
     def entry_fields(self) -> dict[str, Any]:
         """The metadata carried into the entry (a new dict at each call)."""
         held = self._fields
         if held is None:
             return {}
+        if isinstance(held, bytes):
+            return dict(zip(_FIELD_NAMES[held[1] | held[2] << 8], _unpack_values(held), strict=True))
         return dict(zip(held[0], held[1:], strict=True))
 
     @entry_fields.setter
     def entry_fields(self, value: Mapping[str, Any]) -> None:
-        self._fields = (_shared_names(tuple(value)), *value.values()) if value else None
+        self._fields = _pack_fields(tuple(value), tuple(value.values())) if value else None
 
     def set_entry_fields(self, names: tuple[str, ...], values: Sequence[Any]) -> None:
         """``entry_fields`` from its names (shared by the caller between files) and values."""
-        self._fields = (names, *values) if names else None
+        self._fields = _pack_fields(names, tuple(values)) if names else None
 
     @property
     def messages_digest(self) -> str | None:
@@ -250,6 +255,15 @@ class ContentSummary(_Record):
             raise ValueError("no SHA-256 in these bytes")
         self._digest = sha256
 
+    def __getstate__(self) -> dict[str, Any]:  # pickled (a variant, sent by a worker)
+        state = {name: getattr(self, name) for name in self.__slots__}
+        state["_fields"] = packed_fields_out(self._fields)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, packed_fields_in(value) if name == "_fields" else value)
+
     bad_messages = _rare_attribute("bad_messages", ())
     meta_key = _rare_attribute("meta_key", None)
     salvage_count = _rare_attribute("salvage_count", None)
@@ -265,14 +279,65 @@ class ContentSummary(_Record):
                 dict(self.transcripts), self.messages_digest)
 
 
-_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+# The entry fields of a file are held as one bytes object rather than a tuple of their
+# values (each an object of its own: at 100,000 sessions, 0.27 KB a session for nine
+# metadata fields, 0.1 KB packed): byte 0 says how the values are packed (marshal: exact
+# str, int, float, bool, None, list and dict, nested; pickle: anything else the parser
+# makes, a JsonFloat, a RawNumber), bytes 1-2 are the names' place in _FIELD_NAMES (a
+# handful of distinct sets of names, each held once for the process), the values follow.
+_MARSHALLED, _PICKLED = 0, 1
+_FIELD_NAMES: list[tuple[str, ...]] = []
+_FIELD_NAME_AT: dict[tuple[str, ...], int] = {}
 
 
-def _shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    """One tuple per distinct set of field names (there are a handful), not one per file."""
-    if len(_NAMES) > 4096:
-        return names
-    return _NAMES.setdefault(names, names)
+def _pack_fields(names: tuple[str, ...], values: tuple[Any, ...]) -> bytes | tuple[Any, ...]:
+    if len(names) != len(values):
+        raise ValueError("as many names as values")
+    at = _FIELD_NAME_AT.get(names)
+    if at is None:
+        if len(_FIELD_NAMES) > 0xFFFF:  # (never seen) held as before: names and values
+            return (names, *values)
+        at = _FIELD_NAME_AT[names] = len(_FIELD_NAMES)
+        _FIELD_NAMES.append(names)
+    head = bytes((_MARSHALLED, at & 0xFF, at >> 8))
+    try:
+        return head + marshal.dumps(values)
+    except ValueError:  # a type marshal does not write exactly (a float subclass), too deep
+        pass
+    try:
+        return bytes((_PICKLED,)) + head[1:] + pickle.dumps(values, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # unpicklable: held as it is
+        return (names, *values)
+
+
+def _unpack_values(held: bytes) -> tuple[Any, ...]:
+    if held[0] == _MARSHALLED:
+        return marshal.loads(memoryview(held)[3:])
+    return pickle.loads(memoryview(held)[3:])
+
+
+def packed_fields_out(held: Any) -> Any:
+    """``ContentSummary._fields`` as another process can take it in (``packed_fields_in``):
+    the place of the names in this process's table means nothing in another one."""
+    if type(held) is bytes:
+        return (held, _FIELD_NAMES[held[1] | held[2] << 8])  # (the fallback's first item: names)
+    return held
+
+
+def packed_fields_in(sent: Any) -> Any:
+    """``ContentSummary._fields`` from what ``packed_fields_out`` gave in another process."""
+    if sent is None or type(sent[0]) is not bytes:
+        return sent
+    held, names = sent
+    at = _FIELD_NAME_AT.get(names)
+    if at is None:
+        if len(_FIELD_NAMES) > 0xFFFF:
+            return (names, *_unpack_values(held))
+        at = _FIELD_NAME_AT[names] = len(_FIELD_NAMES)
+        _FIELD_NAMES.append(names)
+    if held[1] | held[2] << 8 == at:
+        return held
+    return bytes((held[0], at & 0xFF, at >> 8)) + held[3:]
 
 
 _MODES: dict[int, int] = {}
@@ -521,35 +586,81 @@ SKIP = Decision(skip=True)
 
 
 def lazy_entry(updated_at: int) -> Any:
-    """What ``PlannedSession.entry`` holds for an entry made when asked for, from the
+    """What ``PlannedSession.entry`` is set to for an entry made when asked for, from the
     session's final id, this ``updated_at`` and the metadata the scan carries."""
     if type(updated_at) is not int:
         raise TypeError(f"updated_at is an int of milliseconds, not {updated_at!r}")
     return updated_at
 
 
-@dataclass(slots=True)
-class PlannedSession:
+# PlannedSession's values beyond scan, decision and action, in the order of its ``_more``
+_MORE = ("final_id", "keys", "kept_keys", "entry", "transcript", "open_problems", "notes",
+         "not_carried", "message_count")
+
+
+@dataclass(init=False, repr=False, eq=False)  # a dataclass to dataclasses.replace and fields()
+class PlannedSession(_Record):
     """What the migration will do with one legacy file, given the decision.
 
-    Held compactly (100,000 at a time): the sequences are tuples, shared with the scan
-    where they are the same (the keys, what is not carried) and the shared empty one when
-    there is nothing, and ``entry`` is made from ``final_id``, an ``updated_at`` and the
-    scan's metadata when asked for (a new dict at each call), unless one is set: its slot
-    then holds that ``updated_at`` (``lazy_entry``)."""
+    Held compactly (100,000 at a time).  An ordinary session (no fix, nothing wrong, its
+    file name its id: ``plain``) holds only its scan, decision and action (64 bytes);
+    everything else is read from the scan when asked for, until something is set
+    (``_more`` then holds the values, in the order of ``_MORE``).  The sequences are
+    tuples, shared with the scan where they are the same, the shared empty one when there
+    is nothing, and ``entry`` is made from ``final_id``, an ``updated_at`` and the scan's
+    metadata when asked for (a new dict at each call), unless one is set: ``_more`` then
+    holds that ``updated_at`` (``lazy_entry``)."""
+
+    # (not a literal: mypy would then refuse the values below, set through properties)
+    __slots__ = tuple(["_more", "action", "decision", "scan"])
+    _SHOWN = ("scan", "decision", "action", *_MORE)
 
     scan: SessionScan
     decision: Decision
     action: Action  # "done": already migrated; "blocked": a problem left undecided
-    final_id: str | None = None
-    keys: Sequence[str] = ()  # keys whose entries will be written
-    kept_keys: Sequence[str] = ()  # keys left as they are (done, or keep-existing)
-    entry: dict[str, Any] | None = None  # the entry written under each key
-    transcript: str = "write"  # "write" | "same" | "extended" | "keep-existing" | "replace-existing"
-    open_problems: Sequence[Problem] = ()  # problems the decision leaves unresolved
-    notes: Sequence[str] = ()  # what the fixes do, what is used instead
-    not_carried: Sequence[str] = ()
-    message_count: int = 0  # messages the transcript will hold
+    # the values below are properties over ``_more`` (or the scan): see _more_property
+    final_id: str | None
+    keys: Sequence[str]  # keys whose entries will be written
+    kept_keys: Sequence[str]  # keys left as they are (done, or keep-existing)
+    entry: dict[str, Any] | None  # the entry written under each key
+    transcript: str  # "write" | "same" | "extended" | "keep-existing" | "replace-existing"
+    open_problems: Sequence[Problem]  # problems the decision leaves unresolved
+    notes: Sequence[str]  # what the fixes do, what is used instead
+    not_carried: Sequence[str]
+    message_count: int  # messages the transcript will hold
+
+    def __init__(self, scan: SessionScan, decision: Decision, action: Action,
+                 final_id: str | None = None, keys: Sequence[str] = (),
+                 kept_keys: Sequence[str] = (), entry: dict[str, Any] | None = None,
+                 transcript: str = "write", open_problems: Sequence[Problem] = (),
+                 notes: Sequence[str] = (), not_carried: Sequence[str] = (),
+                 message_count: int = 0) -> None:
+        self.scan = scan
+        self.decision = decision
+        self.action = action
+        self._more: list[Any] | None = [final_id, keys, kept_keys, entry, transcript,
+                                        open_problems, notes, not_carried, message_count]
+
+    @classmethod
+    def plain(cls, scan: SessionScan, decision: Decision, action: Action) -> PlannedSession:
+        """An ordinary session: its final id is its file id, its keys the scan's, its entry
+        made from the scan's updated_at and metadata (an int: ``lazy_entry``), a new
+        transcript, no problem, no note, what is not carried and the messages the scan's."""
+        lazy_entry(scan.content.updated_at_ms)  # type: ignore[arg-type]  # an int, or TypeError
+        ps = cls.__new__(cls)
+        ps.scan = scan
+        ps.decision = decision
+        ps.action = action
+        ps._more = None
+        return ps
+
+    def _held(self) -> list[Any]:
+        more = self._more
+        if more is None:
+            content = self.scan.content
+            more = self._more = [self.scan.file_id, self.scan.keys, (), content.updated_at_ms,
+                                 "write", (), (), content.not_carried, content.message_count]
+        return more
 
     @property
     def file_id(self) -> str:
@@ -558,7 +669,8 @@ class PlannedSession:
     @property
     def has_entry(self) -> bool:
         """``entry is not None``, without making it."""
-        return _entry_slot.__get__(self, PlannedSession) is not None
+        more = self._more
+        return more is None or more[3] is not None
 
     @property
     def label(self) -> str:
@@ -568,13 +680,47 @@ class PlannedSession:
         return self.decision.label if self.decision.fixes else "migrate"
 
 
-# ``entry`` is a property over its slot: the slot holds the entry, None, or the updated_at
-# of an entry made when asked for (an int: ``lazy_entry``)
-_entry_slot: Any = PlannedSession.__dict__["entry"]
+def _plain_final_id(ps: PlannedSession) -> Any:
+    return ps.scan.file_id
 
 
-def _get_entry(ps: PlannedSession) -> dict[str, Any] | None:
-    held = _entry_slot.__get__(ps, PlannedSession)
+def _plain_keys(ps: PlannedSession) -> Any:
+    return ps.scan.keys
+
+
+def _plain_entry(ps: PlannedSession) -> Any:
+    return ps.scan.content.updated_at_ms
+
+
+def _plain_not_carried(ps: PlannedSession) -> Any:
+    return ps.scan.content.not_carried
+
+
+def _plain_message_count(ps: PlannedSession) -> Any:
+    return ps.scan.content.message_count
+
+
+def _more_property(at: int, plain: Any) -> property:
+    """A value of ``_more``; for a plain session, what ``plain`` reads from the scan (a
+    function), or ``plain`` itself."""
+    if callable(plain):
+        def get(ps: PlannedSession) -> Any:
+            more = ps._more
+            return plain(ps) if more is None else more[at]
+    else:
+        def get(ps: PlannedSession) -> Any:
+            more = ps._more
+            return plain if more is None else more[at]
+
+    def put(ps: PlannedSession, value: Any) -> None:
+        ps._held()[at] = value
+
+    return property(get, put)
+
+
+def _get_entry(ps: PlannedSession) -> Any:
+    more = ps._more
+    held = ps.scan.content.updated_at_ms if more is None else more[3]
     if type(held) is not int:
         return held
     final_id = ps.final_id
@@ -584,7 +730,12 @@ def _get_entry(ps: PlannedSession) -> dict[str, Any] | None:
     return entry
 
 
-setattr(PlannedSession, "entry", property(_get_entry, _entry_slot.__set__))  # noqa: B010
+for _at, (_name, _plain) in enumerate(zip(_MORE, (
+        _plain_final_id, _plain_keys, (), _plain_entry, "write", (), (), _plain_not_carried,
+        _plain_message_count), strict=True)):
+    setattr(PlannedSession, _name, _more_property(_at, _plain))
+del _at, _name, _plain
+setattr(PlannedSession, "entry", property(_get_entry, _more_property(3, None).fset))  # noqa: B010
 
 
 @dataclass
