@@ -353,14 +353,15 @@ class SessionScan(_Record):
     (the shared empty one when there is nothing); what most files leave at its default
     (``kind``, ``variants``, an unusual name or path) is held only when it is not."""
 
-    __slots__ = ("_dir", "_mode", "_odd", "_stat", "content", "file_id", "file_problems", "keys")
+    __slots__ = ("_dir", "_keys", "_mode", "_odd", "_stat", "content", "file_id", "file_problems")
     _SHOWN = ("file_name", "file_id", "path", "kind", "size", "mtime_ns", "mode", "sha256",
               "file_problems", "content", "variants", "keys")
 
     file_id: str  # the name without ".json"
     file_problems: Sequence[Problem]  # symlink, FIFO, too large, ...
     content: ContentSummary  # read as it is
-    keys: Sequence[str]  # session_map keys pointing at this session
+    # keys: Sequence[str], the session_map keys pointing at this session (a property: one
+    # key, as most sessions have, is held as its string rather than in a tuple of its own)
 
     def __init__(self, file_name: str, file_id: str, path: str = "", kind: str = "regular file",
                  size: int = 0, mtime_ns: int = 0, mode: int = 0o600, sha256: str | bytes | None = None,
@@ -507,6 +508,16 @@ class SessionScan(_Record):
         if odd is None or "variants" not in odd:
             self._set_odd("variants", {})
         self._odd["variants"][fixes] = summary  # type: ignore[index]
+
+    @property
+    def keys(self) -> Sequence[str]:
+        """The session_map keys pointing at this session (a tuple)."""
+        held = self._keys
+        return (held,) if type(held) is str else held
+
+    @keys.setter
+    def keys(self, value: Sequence[str]) -> None:
+        self._keys = value[0] if len(value) == 1 and type(value[0]) is str else tuple(value)
 
     @property
     def problems(self) -> list[Problem]:

@@ -465,7 +465,7 @@ def _compact(session: SessionScan) -> tuple[Any, ...]:
     that every slot is carried)."""
     c = session.content
     return (session.file_id, session._stat, session._mode, session._dir is not None, session._odd,
-            session.file_problems, session.keys,
+            session.file_problems, session._keys,
             (c.readable, c.content_id, c.message_count, c.not_carried, c.updated_at_ms,
              c.created_at_ms, c.problems, packed_fields_out(c._fields), c._digest, c._rare))
 
@@ -486,7 +486,7 @@ def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan
     content.not_carried = _share_names(not_carried) if not_carried else not_carried
     session = _new_session(SessionScan)
     (session.file_id, session._stat, mode, in_folder, session._odd, session.file_problems,
-     session.keys, _) = result
+     session._keys, _) = result
     session._mode = _share(mode)
     session._dir = folder if in_folder else None
     session.content = content

@@ -117,7 +117,8 @@ def test_what_is_made_when_asked_for_reads_as_it_was_stored(ws: Workspace) -> No
                         "input_tokens": 12}
     ps.entry["label"] = "changed"  # a copy: the plan is not changed through it
     assert ps.entry["label"] == "Groceries"
-    assert ps.keys is s1.keys  # the scan's keys, not a copy
+    assert ps.keys == s1.keys == ("agent:main:s",)  # the scan's keys
+    assert s1._keys is next(iter(scan.session_map))  # one key: its string, held once
 
     back = pickle.loads(pickle.dumps(scan.sessions))
     assert back == scan.sessions
