@@ -157,12 +157,10 @@ class ContentSummary(_Record):
         "_fields",
         "_rare",
         "content_id",
-        "created_at_ms",
         "message_count",
         "not_carried",
         "problems",
         "readable",
-        "updated_at_ms",
     )
     _SHOWN = ("readable", "content_id", "message_count", "bad_messages", "entry_fields",
               "not_carried", "updated_at_ms", "created_at_ms", "meta_key", "salvage_count",
@@ -172,9 +170,8 @@ class ContentSummary(_Record):
     content_id: Any  # "session_id" inside the file (any JSON value), None when absent
     message_count: int
     not_carried: Sequence[str]
-    updated_at_ms: int | None
-    created_at_ms: int | None
     problems: Sequence[Problem]  # content problems and warnings
+    # updated_at_ms, created_at_ms: int | None (properties: held in ``_fields``, below)
     # bad_messages: Sequence[int]; meta_key: metadata["session_key"] when it is a valid key;
     # salvage_count: int | None; salvage_missing: Sequence[str]; replaced_bytes: int;
     # transcripts: candidate id → TranscriptCheck (properties below)
@@ -191,10 +188,9 @@ class ContentSummary(_Record):
         self.content_id = content_id
         self.message_count = message_count
         self.not_carried = not_carried
-        self.updated_at_ms = updated_at_ms
-        self.created_at_ms = created_at_ms
         self.problems = problems
-        self._fields: bytes | tuple[Any, ...] | None = None
+        self._fields: bytes | tuple[Any, ...] | None = None if (
+            updated_at_ms is None and created_at_ms is None) else _join(updated_at_ms, created_at_ms, None)
         self._digest: bytes | str | None = None
         self._rare: dict[str, Any] | None = None
         if entry_fields:
@@ -214,8 +210,8 @@ class ContentSummary(_Record):
         if transcripts:
             self.transcripts = transcripts
 
-    # the metadata carried into the entry: one bytes object (``_pack_fields``), or the tuple
-    # (names, *values) when its values cannot be packed
+    # the dates and the metadata carried into the entry: one bytes object (``_join``), or
+    # the tuple (updated_at_ms, created_at_ms, names, values) when they cannot be packed
     @property
     def entry_fields(self) -> dict[str, Any]:
         """The metadata carried into the entry (a new dict at each call)."""
@@ -223,16 +219,69 @@ class ContentSummary(_Record):
         if held is None:
             return {}
         if isinstance(held, bytes):
-            return dict(zip(_FIELD_NAMES[held[1] | held[2] << 8], _unpack_values(held), strict=True))
-        return dict(zip(held[0], held[1:], strict=True))
+            if not held[0] & _HAS_FIELDS:
+                return {}
+            return dict(zip(_FIELD_NAMES[held[17] | held[18] << 8], _unpack_values(held),
+                            strict=True))
+        return {} if held[2] is None else dict(zip(held[2], held[3], strict=True))
 
     @entry_fields.setter
     def entry_fields(self, value: Mapping[str, Any]) -> None:
-        self._fields = _pack_fields(tuple(value), tuple(value.values())) if value else None
+        self._fields = _join(self.updated_at_ms, self.created_at_ms,
+                             (tuple(value), tuple(value.values())) if value else None)
 
     def set_entry_fields(self, names: tuple[str, ...], values: Sequence[Any]) -> None:
         """``entry_fields`` from its names (shared by the caller between files) and values."""
-        self._fields = _pack_fields(names, tuple(values)) if names else None
+        if len(names) != len(values):
+            raise ValueError("as many names as values")
+        held = self._fields
+        if held is None and names:  # (the usual way: set before the dates)
+            at = _FIELD_NAME_AT.get(names)
+            if at is not None:
+                try:
+                    self._fields = b"".join((_NO_DATES_MARSHALLED, at.to_bytes(2, "little"),
+                                             marshal.dumps(tuple(values))))
+                    return
+                except ValueError:
+                    pass
+        self._fields = _join(self.updated_at_ms, self.created_at_ms,
+                             (names, tuple(values)) if names else None)
+
+    @property
+    def updated_at_ms(self) -> int | None:
+        held = self._fields
+        if held is None:
+            return None
+        if isinstance(held, bytes):
+            return _DATE.unpack_from(held, 1)[0] if held[0] & _HAS_UPDATED else None
+        return held[0]
+
+    @updated_at_ms.setter
+    def updated_at_ms(self, value: int | None) -> None:
+        held = self._fields
+        if type(held) is bytes and type(value) is int and -(2**63) <= value < 2**63:
+            # (the usual way: the date set in place, the rest as it is)
+            self._fields = _FLAGS_DATE.pack(held[0] | _HAS_UPDATED, value) + held[9:]
+        else:
+            self._fields = _with_dates(held, value, self.created_at_ms)
+
+    @property
+    def created_at_ms(self) -> int | None:
+        held = self._fields
+        if held is None:
+            return None
+        if isinstance(held, bytes):
+            return _DATE.unpack_from(held, 9)[0] if held[0] & _HAS_CREATED else None
+        return held[1]
+
+    @created_at_ms.setter
+    def created_at_ms(self, value: int | None) -> None:
+        held = self._fields
+        if type(held) is bytes and type(value) is int and -(2**63) <= value < 2**63:
+            self._fields = b"".join((_FLAGS.pack(held[0] | _HAS_CREATED), held[1:9],
+                                     _DATE.pack(value), held[17:]))
+        else:
+            self._fields = _with_dates(held, self.updated_at_ms, value)
 
     @property
     def messages_digest(self) -> str | None:
@@ -279,65 +328,113 @@ class ContentSummary(_Record):
                 dict(self.transcripts), self.messages_digest)
 
 
-# The entry fields of a file are held as one bytes object rather than a tuple of their
-# values (each an object of its own: at 100,000 sessions, 0.27 KB a session for nine
-# metadata fields, 0.1 KB packed): byte 0 says how the values are packed (marshal: exact
-# str, int, float, bool, None, list and dict, nested; pickle: anything else the parser
-# makes, a JsonFloat, a RawNumber), bytes 1-2 are the names' place in _FIELD_NAMES (a
-# handful of distinct sets of names, each held once for the process), the values follow.
-_MARSHALLED, _PICKLED = 0, 1
+# A summary's dates and the entry fields of its file are held as one bytes object rather
+# than an int per date and a tuple of the values (each an object of its own: at 100,000
+# sessions, 0.34 KB a session for two dates and nine metadata fields, 0.13 KB packed):
+# byte 0 says what is there (_HAS_*: the dates, the fields marshalled or pickled), bytes
+# 1-8 and 9-16 are updated_at_ms and created_at_ms (0 when absent); with fields, bytes
+# 17-18 are the names' place in _FIELD_NAMES (a handful of distinct sets of names, each
+# held once for the process) and the values follow, packed by marshal (exact str, int,
+# float, bool, None, list and dict, nested) or by pickle (anything else the parser makes,
+# a JsonFloat, a RawNumber).  What neither can pack, or a date past 64 bits, is held as
+# the tuple (updated_at_ms, created_at_ms, names, values).
+_HAS_UPDATED, _HAS_CREATED, _MARSHALLED, _PICKLED = 1, 2, 4, 8
+_HAS_FIELDS = _MARSHALLED | _PICKLED
+_DATE = struct.Struct("<q")
+_DATES = struct.Struct("<Bqq")
+_FLAGS_DATE = struct.Struct("<Bq")
+_FLAGS = struct.Struct("<B")
+_NO_DATES_MARSHALLED = _DATES.pack(_MARSHALLED, 0, 0)
 _FIELD_NAMES: list[tuple[str, ...]] = []
 _FIELD_NAME_AT: dict[tuple[str, ...], int] = {}
 
 
-def _pack_fields(names: tuple[str, ...], values: tuple[Any, ...]) -> bytes | tuple[Any, ...]:
-    if len(names) != len(values):
-        raise ValueError("as many names as values")
+def _place_of(names: tuple[str, ...]) -> int | None:
     at = _FIELD_NAME_AT.get(names)
     if at is None:
-        if len(_FIELD_NAMES) > 0xFFFF:  # (never seen) held as before: names and values
-            return (names, *values)
+        if len(_FIELD_NAMES) > 0xFFFF:  # (never seen) held as a tuple
+            return None
         at = _FIELD_NAME_AT[names] = len(_FIELD_NAMES)
         _FIELD_NAMES.append(names)
-    head = bytes((_MARSHALLED, at & 0xFF, at >> 8))
-    try:
-        return head + marshal.dumps(values)
-    except ValueError:  # a type marshal does not write exactly (a float subclass), too deep
-        pass
-    try:
-        return bytes((_PICKLED,)) + head[1:] + pickle.dumps(values, pickle.HIGHEST_PROTOCOL)
-    except Exception:  # unpicklable: held as it is
-        return (names, *values)
+    return at
+
+
+def _packs_as_date(value: int | None) -> bool:
+    return value is None or (type(value) is int and -(2**63) <= value < 2**63)
+
+
+def _join(updated: int | None, created: int | None,
+          fields: tuple[tuple[str, ...], tuple[Any, ...]] | None) -> bytes | tuple[Any, ...] | None:
+    """What ``ContentSummary._fields`` holds for these dates and entry fields."""
+    if updated is None and created is None and fields is None:
+        return None
+    if _packs_as_date(updated) and _packs_as_date(created):
+        flags = (_HAS_UPDATED if updated is not None else 0) | (_HAS_CREATED if created is not None else 0)
+        tail = b""
+        if fields is not None:
+            at = _place_of(fields[0])
+            packed = None
+            if at is not None:
+                try:
+                    packed, kind = marshal.dumps(fields[1]), _MARSHALLED
+                except ValueError:  # a type marshal does not write exactly, or too deep
+                    try:
+                        packed, kind = pickle.dumps(fields[1], pickle.HIGHEST_PROTOCOL), _PICKLED
+                    except Exception:  # unpicklable: held as it is
+                        packed = None
+            if packed is None or at is None:
+                return (updated, created, *fields)
+            flags |= kind
+            tail = bytes((at & 0xFF, at >> 8)) + packed
+        return _DATES.pack(flags, updated or 0, created or 0) + tail
+    return (updated, created, *(fields or (None, None)))
+
+
+def _with_dates(held: bytes | tuple[Any, ...] | None, updated: int | None,
+                created: int | None) -> bytes | tuple[Any, ...] | None:
+    """``held`` with these dates (the fields as they are, not unpacked)."""
+    if isinstance(held, bytes) and _packs_as_date(updated) and _packs_as_date(created):
+        flags = (held[0] & _HAS_FIELDS | (_HAS_UPDATED if updated is not None else 0)
+                 | (_HAS_CREATED if created is not None else 0))
+        if not flags:
+            return None
+        return _DATES.pack(flags, updated or 0, created or 0) + held[17:]
+    fields = None
+    if isinstance(held, bytes):
+        if held[0] & _HAS_FIELDS:
+            fields = (_FIELD_NAMES[held[17] | held[18] << 8], _unpack_values(held))
+    elif held is not None and held[2] is not None:
+        fields = (held[2], held[3])
+    return _join(updated, created, fields)
 
 
 def _unpack_values(held: bytes) -> tuple[Any, ...]:
-    if held[0] == _MARSHALLED:
-        return marshal.loads(memoryview(held)[3:])
-    return pickle.loads(memoryview(held)[3:])
+    if held[0] & _MARSHALLED:
+        return marshal.loads(memoryview(held)[19:])
+    return pickle.loads(memoryview(held)[19:])
 
 
 def packed_fields_out(held: Any) -> Any:
     """``ContentSummary._fields`` as another process can take it in (``packed_fields_in``):
     the place of the names in this process's table means nothing in another one."""
-    if type(held) is bytes:
-        return (held, _FIELD_NAMES[held[1] | held[2] << 8])  # (the fallback's first item: names)
+    if type(held) is bytes and held[0] & _HAS_FIELDS:
+        return (held, _FIELD_NAMES[held[17] | held[18] << 8])  # (the fallback's first item: a date)
     return held
 
 
 def packed_fields_in(sent: Any) -> Any:
     """``ContentSummary._fields`` from what ``packed_fields_out`` gave in another process."""
-    if sent is None or type(sent[0]) is not bytes:
+    if type(sent) is not tuple or type(sent[0]) is not bytes:
         return sent
     held, names = sent
-    at = _FIELD_NAME_AT.get(names)
+    at = _place_of(names)
     if at is None:
-        if len(_FIELD_NAMES) > 0xFFFF:
-            return (names, *_unpack_values(held))
-        at = _FIELD_NAME_AT[names] = len(_FIELD_NAMES)
-        _FIELD_NAMES.append(names)
-    if held[1] | held[2] << 8 == at:
+        return (_DATE.unpack_from(held, 1)[0] if held[0] & _HAS_UPDATED else None,
+                _DATE.unpack_from(held, 9)[0] if held[0] & _HAS_CREATED else None,
+                names, _unpack_values(held))
+    if held[17] | held[18] << 8 == at:
         return held
-    return bytes((held[0], at & 0xFF, at >> 8)) + held[3:]
+    return held[:17] + bytes((at & 0xFF, at >> 8)) + held[19:]
 
 
 _MODES: dict[int, int] = {}

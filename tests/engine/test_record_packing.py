@@ -186,3 +186,26 @@ def test_records_hold_no_dict_of_their_own() -> None:
     for record in (ContentSummary(), SessionScan("a.json", "a"),
                    PlannedSession(SessionScan("a.json", "a"), MIGRATE, "migrate")):
         assert not hasattr(record, "__dict__")
+
+
+@pytest.mark.parametrize("updated, created", [
+    (None, None), (0, None), (None, -1), (1_770_811_200_708, 1_770_811_100_000),
+    (2**63 - 1, -(2**63)), (2**70, 5), (None, -(2**64)),
+])
+def test_dates_and_fields_packed_together_come_back(updated: int | None, created: int | None) -> None:
+    fields = {"label": "x", "big": 10**30}
+    c = ContentSummary(readable=True, updated_at_ms=updated, created_at_ms=created)
+    assert (c.updated_at_ms, c.created_at_ms, c.entry_fields) == (updated, created, {})
+    c.entry_fields = fields  # the dates stay
+    assert (c.updated_at_ms, c.created_at_ms, c.entry_fields) == (updated, created, fields)
+    c.updated_at_ms = 42  # the fields and the other date stay
+    assert (c.updated_at_ms, c.created_at_ms, c.entry_fields) == (42, created, fields)
+    c.created_at_ms = None
+    c.updated_at_ms = updated
+    assert (c.updated_at_ms, c.created_at_ms, c.entry_fields) == (updated, None, fields)
+    c.entry_fields = {}
+    assert (c.updated_at_ms, c.created_at_ms, c.entry_fields) == (updated, None, {})
+    back = pickle.loads(pickle.dumps(c))
+    assert back == c and back.updated_at_ms == updated
+    if updated is not None and -(2**63) <= updated < 2**63:
+        assert type(c._fields) is bytes  # the dates packed, no int of their own
