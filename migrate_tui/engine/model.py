@@ -422,6 +422,29 @@ def packed_fields_out(held: Any) -> Any:
     return held
 
 
+def sent_fields(held: Any) -> tuple[Any, ...] | None:
+    """The entry fields in ``ContentSummary._fields`` as a worker sends them back: the
+    tuple (names, *values), or None (``restored_fields`` packs them again with the dates:
+    the worker's short way, scan._plain, sends that tuple too)."""
+    if held is None:
+        return None
+    if isinstance(held, bytes):
+        if not held[0] & _HAS_FIELDS:
+            return None
+        return (_FIELD_NAMES[held[17] | held[18] << 8], *_unpack_values(held))
+    return None if held[2] is None else (held[2], *held[3])
+
+
+def restored_fields(updated: int | None, created: int | None, sent: Any) -> Any:
+    """``ContentSummary._fields`` of a summary made in another process, from its dates and
+    what ``packed_fields_out`` gave there, or its fields as the tuple (names, *values)."""
+    if sent is None:
+        return _join(updated, created, None)
+    if type(sent) is tuple and type(sent[0]) is tuple:  # (names, *values): packed here
+        return _join(updated, created, (sent[0], sent[1:]))
+    return packed_fields_in(sent)  # the dates are in it
+
+
 def packed_fields_in(sent: Any) -> Any:
     """``ContentSummary._fields`` from what ``packed_fields_out`` gave in another process."""
     if type(sent) is not tuple or type(sent[0]) is not bytes:

@@ -51,8 +51,8 @@ from migrate_tui.engine.model import (
     SessionScan,
     TranscriptCheck,
     no_events,
-    packed_fields_in,
-    packed_fields_out,
+    restored_fields,
+    sent_fields,
 )
 from migrate_tui.engine.transcript_compare import same_start
 from migrate_tui.engine.transcript_encoding import transcript_pieces
@@ -466,8 +466,8 @@ def _compact(session: SessionScan) -> tuple[Any, ...]:
     c = session.content
     return (session.file_id, session._stat, session._mode, session._dir is not None, session._odd,
             session.file_problems, session._keys,
-            (c.readable, c.content_id, c.message_count, c.not_carried, c.problems,
-             packed_fields_out(c._fields), c._digest, c._rare))
+            (c.readable, c.content_id, c.message_count, c.not_carried, c.updated_at_ms,
+             c.created_at_ms, c.problems, sent_fields(c._fields), c._digest, c._rare))
 
 
 _new_session = SessionScan.__new__
@@ -479,9 +479,9 @@ def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan
     if type(result) is not tuple:
         return result  # type: ignore[return-value]
     content = _new_content(ContentSummary)
-    (content.readable, content.content_id, content.message_count, not_carried,
+    (content.readable, content.content_id, content.message_count, not_carried, updated, created,
      content.problems, fields, content._digest, content._rare) = result[7]
-    content._fields = packed_fields_in(fields)
+    content._fields = restored_fields(updated, created, fields)
     content.not_carried = _share_names(not_carried) if not_carried else not_carried
     session = _new_session(SessionScan)
     (session.file_id, session._stat, mode, in_folder, session._odd, session.file_problems,
