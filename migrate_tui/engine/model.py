@@ -6,7 +6,9 @@ Plain dataclasses, no I/O.  The data flows one way: files → ``ScanResult`` →
 
 from __future__ import annotations
 
+import marshal
 import os
+import pickle
 import struct
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -155,12 +157,10 @@ class ContentSummary(_Record):
         "_fields",
         "_rare",
         "content_id",
-        "created_at_ms",
         "message_count",
         "not_carried",
         "problems",
         "readable",
-        "updated_at_ms",
     )
     _SHOWN = ("readable", "content_id", "message_count", "bad_messages", "entry_fields",
               "not_carried", "updated_at_ms", "created_at_ms", "meta_key", "salvage_count",
@@ -170,9 +170,8 @@ class ContentSummary(_Record):
     content_id: Any  # "session_id" inside the file (any JSON value), None when absent
     message_count: int
     not_carried: Sequence[str]
-    updated_at_ms: int | None
-    created_at_ms: int | None
     problems: Sequence[Problem]  # content problems and warnings
+    # updated_at_ms, created_at_ms: int | None (properties: held in ``_fields``, below)
     # bad_messages: Sequence[int]; meta_key: metadata["session_key"] when it is a valid key;
     # salvage_count: int | None; salvage_missing: Sequence[str]; replaced_bytes: int;
     # transcripts: candidate id → TranscriptCheck (properties below)
@@ -189,10 +188,9 @@ class ContentSummary(_Record):
         self.content_id = content_id
         self.message_count = message_count
         self.not_carried = not_carried
-        self.updated_at_ms = updated_at_ms
-        self.created_at_ms = created_at_ms
         self.problems = problems
-        self._fields: tuple[Any, ...] | None = None
+        self._fields: bytes | tuple[Any, ...] | None = None if (
+            updated_at_ms is None and created_at_ms is None) else _join(updated_at_ms, created_at_ms, None)
         self._digest: bytes | str | None = None
         self._rare: dict[str, Any] | None = None
         if entry_fields:
@@ -212,22 +210,78 @@ class ContentSummary(_Record):
         if transcripts:
             self.transcripts = transcripts
 
-    # the metadata carried into the entry: (names, *values), names shared between files
+    # the dates and the metadata carried into the entry: one bytes object (``_join``), or
+    # the tuple (updated_at_ms, created_at_ms, names, values) when they cannot be packed
     @property
     def entry_fields(self) -> dict[str, Any]:
         """The metadata carried into the entry (a new dict at each call)."""
         held = self._fields
         if held is None:
             return {}
-        return dict(zip(held[0], held[1:], strict=True))
+        if isinstance(held, bytes):
+            if not held[0] & _HAS_FIELDS:
+                return {}
+            return dict(zip(_FIELD_NAMES[held[17] | held[18] << 8], _unpack_values(held),
+                            strict=True))
+        return {} if held[2] is None else dict(zip(held[2], held[3], strict=True))
 
     @entry_fields.setter
     def entry_fields(self, value: Mapping[str, Any]) -> None:
-        self._fields = (_shared_names(tuple(value)), *value.values()) if value else None
+        self._fields = _join(self.updated_at_ms, self.created_at_ms,
+                             (tuple(value), tuple(value.values())) if value else None)
 
     def set_entry_fields(self, names: tuple[str, ...], values: Sequence[Any]) -> None:
         """``entry_fields`` from its names (shared by the caller between files) and values."""
-        self._fields = (names, *values) if names else None
+        if len(names) != len(values):
+            raise ValueError("as many names as values")
+        held = self._fields
+        if held is None and names:  # (the usual way: set before the dates)
+            at = _FIELD_NAME_AT.get(names)
+            if at is not None:
+                try:
+                    self._fields = b"".join((_NO_DATES_MARSHALLED, at.to_bytes(2, "little"),
+                                             marshal.dumps(tuple(values))))
+                    return
+                except ValueError:
+                    pass
+        self._fields = _join(self.updated_at_ms, self.created_at_ms,
+                             (names, tuple(values)) if names else None)
+
+    @property
+    def updated_at_ms(self) -> int | None:
+        held = self._fields
+        if held is None:
+            return None
+        if isinstance(held, bytes):
+            return _DATE.unpack_from(held, 1)[0] if held[0] & _HAS_UPDATED else None
+        return held[0]
+
+    @updated_at_ms.setter
+    def updated_at_ms(self, value: int | None) -> None:
+        held = self._fields
+        if type(held) is bytes and type(value) is int and -(2**63) <= value < 2**63:
+            # (the usual way: the date set in place, the rest as it is)
+            self._fields = _FLAGS_DATE.pack(held[0] | _HAS_UPDATED, value) + held[9:]
+        else:
+            self._fields = _with_dates(held, value, self.created_at_ms)
+
+    @property
+    def created_at_ms(self) -> int | None:
+        held = self._fields
+        if held is None:
+            return None
+        if isinstance(held, bytes):
+            return _DATE.unpack_from(held, 9)[0] if held[0] & _HAS_CREATED else None
+        return held[1]
+
+    @created_at_ms.setter
+    def created_at_ms(self, value: int | None) -> None:
+        held = self._fields
+        if type(held) is bytes and type(value) is int and -(2**63) <= value < 2**63:
+            self._fields = b"".join((_FLAGS.pack(held[0] | _HAS_CREATED), held[1:9],
+                                     _DATE.pack(value), held[17:]))
+        else:
+            self._fields = _with_dates(held, self.updated_at_ms, value)
 
     @property
     def messages_digest(self) -> str | None:
@@ -250,6 +304,15 @@ class ContentSummary(_Record):
             raise ValueError("no SHA-256 in these bytes")
         self._digest = sha256
 
+    def __getstate__(self) -> dict[str, Any]:  # pickled (a variant, sent by a worker)
+        state = {name: getattr(self, name) for name in self.__slots__}
+        state["_fields"] = packed_fields_out(self._fields)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, packed_fields_in(value) if name == "_fields" else value)
+
     bad_messages = _rare_attribute("bad_messages", ())
     meta_key = _rare_attribute("meta_key", None)
     salvage_count = _rare_attribute("salvage_count", None)
@@ -265,14 +328,136 @@ class ContentSummary(_Record):
                 dict(self.transcripts), self.messages_digest)
 
 
-_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+# A summary's dates and the entry fields of its file are held as one bytes object rather
+# than an int per date and a tuple of the values (each an object of its own: at 100,000
+# sessions, 0.34 KB a session for two dates and nine metadata fields, 0.13 KB packed):
+# byte 0 says what is there (_HAS_*: the dates, the fields marshalled or pickled), bytes
+# 1-8 and 9-16 are updated_at_ms and created_at_ms (0 when absent); with fields, bytes
+# 17-18 are the names' place in _FIELD_NAMES (a handful of distinct sets of names, each
+# held once for the process) and the values follow, packed by marshal (exact str, int,
+# float, bool, None, list and dict, nested) or by pickle (anything else the parser makes,
+# a JsonFloat, a RawNumber).  What neither can pack, or a date past 64 bits, is held as
+# the tuple (updated_at_ms, created_at_ms, names, values).
+_HAS_UPDATED, _HAS_CREATED, _MARSHALLED, _PICKLED = 1, 2, 4, 8
+_HAS_FIELDS = _MARSHALLED | _PICKLED
+_DATE = struct.Struct("<q")
+_DATES = struct.Struct("<Bqq")
+_FLAGS_DATE = struct.Struct("<Bq")
+_FLAGS = struct.Struct("<B")
+_NO_DATES_MARSHALLED = _DATES.pack(_MARSHALLED, 0, 0)
+_FIELD_NAMES: list[tuple[str, ...]] = []
+_FIELD_NAME_AT: dict[tuple[str, ...], int] = {}
 
 
-def _shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    """One tuple per distinct set of field names (there are a handful), not one per file."""
-    if len(_NAMES) > 4096:
-        return names
-    return _NAMES.setdefault(names, names)
+def _place_of(names: tuple[str, ...]) -> int | None:
+    at = _FIELD_NAME_AT.get(names)
+    if at is None:
+        if len(_FIELD_NAMES) > 0xFFFF:  # (never seen) held as a tuple
+            return None
+        at = _FIELD_NAME_AT[names] = len(_FIELD_NAMES)
+        _FIELD_NAMES.append(names)
+    return at
+
+
+def _packs_as_date(value: int | None) -> bool:
+    return value is None or (type(value) is int and -(2**63) <= value < 2**63)
+
+
+def _join(updated: int | None, created: int | None,
+          fields: tuple[tuple[str, ...], tuple[Any, ...]] | None) -> bytes | tuple[Any, ...] | None:
+    """What ``ContentSummary._fields`` holds for these dates and entry fields."""
+    if updated is None and created is None and fields is None:
+        return None
+    if _packs_as_date(updated) and _packs_as_date(created):
+        flags = (_HAS_UPDATED if updated is not None else 0) | (_HAS_CREATED if created is not None else 0)
+        tail = b""
+        if fields is not None:
+            at = _place_of(fields[0])
+            packed = None
+            if at is not None:
+                try:
+                    packed, kind = marshal.dumps(fields[1]), _MARSHALLED
+                except ValueError:  # a type marshal does not write exactly, or too deep
+                    try:
+                        packed, kind = pickle.dumps(fields[1], pickle.HIGHEST_PROTOCOL), _PICKLED
+                    except Exception:  # unpicklable: held as it is
+                        packed = None
+            if packed is None or at is None:
+                return (updated, created, *fields)
+            flags |= kind
+            tail = bytes((at & 0xFF, at >> 8)) + packed
+        return _DATES.pack(flags, updated or 0, created or 0) + tail
+    return (updated, created, *(fields or (None, None)))
+
+
+def _with_dates(held: bytes | tuple[Any, ...] | None, updated: int | None,
+                created: int | None) -> bytes | tuple[Any, ...] | None:
+    """``held`` with these dates (the fields as they are, not unpacked)."""
+    if isinstance(held, bytes) and _packs_as_date(updated) and _packs_as_date(created):
+        flags = (held[0] & _HAS_FIELDS | (_HAS_UPDATED if updated is not None else 0)
+                 | (_HAS_CREATED if created is not None else 0))
+        if not flags:
+            return None
+        return _DATES.pack(flags, updated or 0, created or 0) + held[17:]
+    fields = None
+    if isinstance(held, bytes):
+        if held[0] & _HAS_FIELDS:
+            fields = (_FIELD_NAMES[held[17] | held[18] << 8], _unpack_values(held))
+    elif held is not None and held[2] is not None:
+        fields = (held[2], held[3])
+    return _join(updated, created, fields)
+
+
+def _unpack_values(held: bytes) -> tuple[Any, ...]:
+    if held[0] & _MARSHALLED:
+        return marshal.loads(memoryview(held)[19:])
+    return pickle.loads(memoryview(held)[19:])
+
+
+def packed_fields_out(held: Any) -> Any:
+    """``ContentSummary._fields`` as another process can take it in (``packed_fields_in``):
+    the place of the names in this process's table means nothing in another one."""
+    if type(held) is bytes and held[0] & _HAS_FIELDS:
+        return (held, _FIELD_NAMES[held[17] | held[18] << 8])  # (the fallback's first item: a date)
+    return held
+
+
+def sent_fields(held: Any) -> tuple[Any, ...] | None:
+    """The entry fields in ``ContentSummary._fields`` as a worker sends them back: the
+    tuple (names, *values), or None (``restored_fields`` packs them again with the dates:
+    the worker's short way, scan._plain, sends that tuple too)."""
+    if held is None:
+        return None
+    if isinstance(held, bytes):
+        if not held[0] & _HAS_FIELDS:
+            return None
+        return (_FIELD_NAMES[held[17] | held[18] << 8], *_unpack_values(held))
+    return None if held[2] is None else (held[2], *held[3])
+
+
+def restored_fields(updated: int | None, created: int | None, sent: Any) -> Any:
+    """``ContentSummary._fields`` of a summary made in another process, from its dates and
+    what ``packed_fields_out`` gave there, or its fields as the tuple (names, *values)."""
+    if sent is None:
+        return _join(updated, created, None)
+    if type(sent) is tuple and type(sent[0]) is tuple:  # (names, *values): packed here
+        return _join(updated, created, (sent[0], sent[1:]))
+    return packed_fields_in(sent)  # the dates are in it
+
+
+def packed_fields_in(sent: Any) -> Any:
+    """``ContentSummary._fields`` from what ``packed_fields_out`` gave in another process."""
+    if type(sent) is not tuple or type(sent[0]) is not bytes:
+        return sent
+    held, names = sent
+    at = _place_of(names)
+    if at is None:
+        return (_DATE.unpack_from(held, 1)[0] if held[0] & _HAS_UPDATED else None,
+                _DATE.unpack_from(held, 9)[0] if held[0] & _HAS_CREATED else None,
+                names, _unpack_values(held))
+    if held[17] | held[18] << 8 == at:
+        return held
+    return held[:17] + bytes((at & 0xFF, at >> 8)) + held[19:]
 
 
 _MODES: dict[int, int] = {}
@@ -288,14 +473,15 @@ class SessionScan(_Record):
     (the shared empty one when there is nothing); what most files leave at its default
     (``kind``, ``variants``, an unusual name or path) is held only when it is not."""
 
-    __slots__ = ("_dir", "_mode", "_odd", "_stat", "content", "file_id", "file_problems", "keys")
+    __slots__ = ("_dir", "_keys", "_mode", "_odd", "_stat", "content", "file_id", "file_problems")
     _SHOWN = ("file_name", "file_id", "path", "kind", "size", "mtime_ns", "mode", "sha256",
               "file_problems", "content", "variants", "keys")
 
     file_id: str  # the name without ".json"
     file_problems: Sequence[Problem]  # symlink, FIFO, too large, ...
     content: ContentSummary  # read as it is
-    keys: Sequence[str]  # session_map keys pointing at this session
+    # keys: Sequence[str], the session_map keys pointing at this session (a property: one
+    # key, as most sessions have, is held as its string rather than in a tuple of its own)
 
     def __init__(self, file_name: str, file_id: str, path: str = "", kind: str = "regular file",
                  size: int = 0, mtime_ns: int = 0, mode: int = 0o600, sha256: str | bytes | None = None,
@@ -444,6 +630,16 @@ class SessionScan(_Record):
         self._odd["variants"][fixes] = summary  # type: ignore[index]
 
     @property
+    def keys(self) -> Sequence[str]:
+        """The session_map keys pointing at this session (a tuple)."""
+        held = self._keys
+        return (held,) if type(held) is str else held
+
+    @keys.setter
+    def keys(self, value: Sequence[str]) -> None:
+        self._keys = value[0] if len(value) == 1 and type(value[0]) is str else tuple(value)
+
+    @property
     def problems(self) -> list[Problem]:
         return [*self.file_problems, *self.content.problems]
 
@@ -521,35 +717,81 @@ SKIP = Decision(skip=True)
 
 
 def lazy_entry(updated_at: int) -> Any:
-    """What ``PlannedSession.entry`` holds for an entry made when asked for, from the
+    """What ``PlannedSession.entry`` is set to for an entry made when asked for, from the
     session's final id, this ``updated_at`` and the metadata the scan carries."""
     if type(updated_at) is not int:
         raise TypeError(f"updated_at is an int of milliseconds, not {updated_at!r}")
     return updated_at
 
 
-@dataclass(slots=True)
-class PlannedSession:
+# PlannedSession's values beyond scan, decision and action, in the order of its ``_more``
+_MORE = ("final_id", "keys", "kept_keys", "entry", "transcript", "open_problems", "notes",
+         "not_carried", "message_count")
+
+
+@dataclass(init=False, repr=False, eq=False)  # a dataclass to dataclasses.replace and fields()
+class PlannedSession(_Record):
     """What the migration will do with one legacy file, given the decision.
 
-    Held compactly (100,000 at a time): the sequences are tuples, shared with the scan
-    where they are the same (the keys, what is not carried) and the shared empty one when
-    there is nothing, and ``entry`` is made from ``final_id``, an ``updated_at`` and the
-    scan's metadata when asked for (a new dict at each call), unless one is set: its slot
-    then holds that ``updated_at`` (``lazy_entry``)."""
+    Held compactly (100,000 at a time).  An ordinary session (no fix, nothing wrong, its
+    file name its id: ``plain``) holds only its scan, decision and action (64 bytes);
+    everything else is read from the scan when asked for, until something is set
+    (``_more`` then holds the values, in the order of ``_MORE``).  The sequences are
+    tuples, shared with the scan where they are the same, the shared empty one when there
+    is nothing, and ``entry`` is made from ``final_id``, an ``updated_at`` and the scan's
+    metadata when asked for (a new dict at each call), unless one is set: ``_more`` then
+    holds that ``updated_at`` (``lazy_entry``)."""
+
+    # (not a literal: mypy would then refuse the values below, set through properties)
+    __slots__ = tuple(["_more", "action", "decision", "scan"])
+    _SHOWN = ("scan", "decision", "action", *_MORE)
 
     scan: SessionScan
     decision: Decision
     action: Action  # "done": already migrated; "blocked": a problem left undecided
-    final_id: str | None = None
-    keys: Sequence[str] = ()  # keys whose entries will be written
-    kept_keys: Sequence[str] = ()  # keys left as they are (done, or keep-existing)
-    entry: dict[str, Any] | None = None  # the entry written under each key
-    transcript: str = "write"  # "write" | "same" | "extended" | "keep-existing" | "replace-existing"
-    open_problems: Sequence[Problem] = ()  # problems the decision leaves unresolved
-    notes: Sequence[str] = ()  # what the fixes do, what is used instead
-    not_carried: Sequence[str] = ()
-    message_count: int = 0  # messages the transcript will hold
+    # the values below are properties over ``_more`` (or the scan): see _more_property
+    final_id: str | None
+    keys: Sequence[str]  # keys whose entries will be written
+    kept_keys: Sequence[str]  # keys left as they are (done, or keep-existing)
+    entry: dict[str, Any] | None  # the entry written under each key
+    transcript: str  # "write" | "same" | "extended" | "keep-existing" | "replace-existing"
+    open_problems: Sequence[Problem]  # problems the decision leaves unresolved
+    notes: Sequence[str]  # what the fixes do, what is used instead
+    not_carried: Sequence[str]
+    message_count: int  # messages the transcript will hold
+
+    def __init__(self, scan: SessionScan, decision: Decision, action: Action,
+                 final_id: str | None = None, keys: Sequence[str] = (),
+                 kept_keys: Sequence[str] = (), entry: dict[str, Any] | None = None,
+                 transcript: str = "write", open_problems: Sequence[Problem] = (),
+                 notes: Sequence[str] = (), not_carried: Sequence[str] = (),
+                 message_count: int = 0) -> None:
+        self.scan = scan
+        self.decision = decision
+        self.action = action
+        self._more: list[Any] | None = [final_id, keys, kept_keys, entry, transcript,
+                                        open_problems, notes, not_carried, message_count]
+
+    @classmethod
+    def plain(cls, scan: SessionScan, decision: Decision, action: Action) -> PlannedSession:
+        """An ordinary session: its final id is its file id, its keys the scan's, its entry
+        made from the scan's updated_at and metadata (an int: ``lazy_entry``), a new
+        transcript, no problem, no note, what is not carried and the messages the scan's."""
+        lazy_entry(scan.content.updated_at_ms)  # type: ignore[arg-type]  # an int, or TypeError
+        ps = cls.__new__(cls)
+        ps.scan = scan
+        ps.decision = decision
+        ps.action = action
+        ps._more = None
+        return ps
+
+    def _held(self) -> list[Any]:
+        more = self._more
+        if more is None:
+            content = self.scan.content
+            more = self._more = [self.scan.file_id, self.scan.keys, (), content.updated_at_ms,
+                                 "write", (), (), content.not_carried, content.message_count]
+        return more
 
     @property
     def file_id(self) -> str:
@@ -558,7 +800,8 @@ class PlannedSession:
     @property
     def has_entry(self) -> bool:
         """``entry is not None``, without making it."""
-        return _entry_slot.__get__(self, PlannedSession) is not None
+        more = self._more
+        return more is None or more[3] is not None
 
     @property
     def label(self) -> str:
@@ -568,13 +811,47 @@ class PlannedSession:
         return self.decision.label if self.decision.fixes else "migrate"
 
 
-# ``entry`` is a property over its slot: the slot holds the entry, None, or the updated_at
-# of an entry made when asked for (an int: ``lazy_entry``)
-_entry_slot: Any = PlannedSession.__dict__["entry"]
+def _plain_final_id(ps: PlannedSession) -> Any:
+    return ps.scan.file_id
 
 
-def _get_entry(ps: PlannedSession) -> dict[str, Any] | None:
-    held = _entry_slot.__get__(ps, PlannedSession)
+def _plain_keys(ps: PlannedSession) -> Any:
+    return ps.scan.keys
+
+
+def _plain_entry(ps: PlannedSession) -> Any:
+    return ps.scan.content.updated_at_ms
+
+
+def _plain_not_carried(ps: PlannedSession) -> Any:
+    return ps.scan.content.not_carried
+
+
+def _plain_message_count(ps: PlannedSession) -> Any:
+    return ps.scan.content.message_count
+
+
+def _more_property(at: int, plain: Any) -> property:
+    """A value of ``_more``; for a plain session, what ``plain`` reads from the scan (a
+    function), or ``plain`` itself."""
+    if callable(plain):
+        def get(ps: PlannedSession) -> Any:
+            more = ps._more
+            return plain(ps) if more is None else more[at]
+    else:
+        def get(ps: PlannedSession) -> Any:
+            more = ps._more
+            return plain if more is None else more[at]
+
+    def put(ps: PlannedSession, value: Any) -> None:
+        ps._held()[at] = value
+
+    return property(get, put)
+
+
+def _get_entry(ps: PlannedSession) -> Any:
+    more = ps._more
+    held = ps.scan.content.updated_at_ms if more is None else more[3]
     if type(held) is not int:
         return held
     final_id = ps.final_id
@@ -584,7 +861,12 @@ def _get_entry(ps: PlannedSession) -> dict[str, Any] | None:
     return entry
 
 
-setattr(PlannedSession, "entry", property(_get_entry, _entry_slot.__set__))  # noqa: B010
+for _at, (_name, _plain) in enumerate(zip(_MORE, (
+        _plain_final_id, _plain_keys, (), _plain_entry, "write", (), (), _plain_not_carried,
+        _plain_message_count), strict=True)):
+    setattr(PlannedSession, _name, _more_property(_at, _plain))
+del _at, _name, _plain
+setattr(PlannedSession, "entry", property(_get_entry, _more_property(3, None).fset))  # noqa: B010
 
 
 @dataclass

@@ -156,9 +156,8 @@ def _plan_plain(s: SessionScan, decision: Decision) -> PlannedSession | None:
             return None
     # the entry ({"session_id", "updated_at", "session_file"} + the metadata carried) is
     # made from these when asked for; the sequences are the scan's own (tuples)
-    return PlannedSession(scan=s, decision=decision, action="skip" if decision.skip else "migrate",
-                          final_id=fid, entry=lazy_entry(summary.updated_at_ms),
-                          not_carried=summary.not_carried, message_count=summary.message_count)
+    # (``PlannedSession.plain``: 64 bytes, everything else read from the scan)
+    return PlannedSession.plain(s, decision, "skip" if decision.skip else "migrate")
 
 
 def _plan_one(s: SessionScan, decision: Decision, scan: ScanResult, agent_id: str) -> PlannedSession:
@@ -344,12 +343,17 @@ def _settle_keys(planned: list[PlannedSession], scan: ScanResult, agent_id: str)
         try:
             _settle_keys_of(ps, scan, agent_id, existing, claimed, new_keys, kept, notes, problems)
         finally:
-            # the sequences the session holds: tuples, the scan's own keys when they are the same
+            # the sequences the session holds: tuples, the scan's own keys when they are the
+            # same; set only when they change (an ordinary session then stays ``plain``)
             scan_keys = ps.scan.keys
-            ps.keys = scan_keys if new_keys == list(scan_keys) else tuple(new_keys)
-            ps.kept_keys = tuple(kept)
-            ps.notes = tuple(notes)
-            ps.open_problems = tuple(problems)
+            if new_keys != list(ps.keys):
+                ps.keys = scan_keys if new_keys == list(scan_keys) else tuple(new_keys)
+            if kept != list(ps.kept_keys):
+                ps.kept_keys = tuple(kept)
+            if notes != list(ps.notes):
+                ps.notes = tuple(notes)
+            if problems != list(ps.open_problems):
+                ps.open_problems = tuple(problems)
 
 
 def _settle_keys_of(ps: PlannedSession, scan: ScanResult, agent_id: str,

@@ -51,6 +51,8 @@ from migrate_tui.engine.model import (
     SessionScan,
     TranscriptCheck,
     no_events,
+    restored_fields,
+    sent_fields,
 )
 from migrate_tui.engine.transcript_compare import same_start
 from migrate_tui.engine.transcript_encoding import transcript_pieces
@@ -230,6 +232,7 @@ def _read_json_file(path: str, label: str, limit: int, dups: jsonio.DuplicateKey
         return None, problem("unreadable", f"cannot be read: {exc.strerror or exc}", label)
     holder = _Holder()
     text = decode(data, label, False, holder)
+    del data  # not held beside its text and what is parsed from it (8 MB at 100,000 keys)
     if text is None:
         return None, holder.problems[-1]
     if members:
@@ -296,17 +299,23 @@ def _read_session_map(layout: Layout, result: ScanResult, limit: int) -> None:
             result.warnings.append(warning(
                 "duplicate_key", f"the key {key!r} appears more than once{where}; the last one, "
                 f"pointing at {value[key]!r}, is used", path, line=lines[-1] if lines else None))
+    # the parsed object becomes session_map itself (not copied into another dict: 5 MB at
+    # 100,000 keys), what is not a session id taken out of it
+    ignored = []
     for key, sid in value.items():
         if not isinstance(sid, str):
             result.warnings.append(warning(
                 "bad_key", f"the key {key!r} maps to {sid!r}, which is not a session id; it is ignored",
                 path))
+            ignored.append(key)
             continue
-        result.session_map[key] = sid
         if not ids.is_valid_key(key):
             result.warnings.append(warning(
                 "bad_key", f"the key {ids.display(key)!r} is not a well-formed session key "
                 "(agent:<agent-id>:<name>, no white space); it is carried as it is", path))
+    for key in ignored:
+        del value[key]
+    result.session_map = value
 
 
 def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
@@ -456,9 +465,9 @@ def _compact(session: SessionScan) -> tuple[Any, ...]:
     that every slot is carried)."""
     c = session.content
     return (session.file_id, session._stat, session._mode, session._dir is not None, session._odd,
-            session.file_problems, session.keys,
+            session.file_problems, session._keys,
             (c.readable, c.content_id, c.message_count, c.not_carried, c.updated_at_ms,
-             c.created_at_ms, c.problems, c._fields, c._digest, c._rare))
+             c.created_at_ms, c.problems, sent_fields(c._fields), c._digest, c._rare))
 
 
 _new_session = SessionScan.__new__
@@ -470,14 +479,13 @@ def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan
     if type(result) is not tuple:
         return result  # type: ignore[return-value]
     content = _new_content(ContentSummary)
-    (content.readable, content.content_id, content.message_count, not_carried,
-     content.updated_at_ms, content.created_at_ms, content.problems, fields, content._digest,
-     content._rare) = result[7]
-    content._fields = None if fields is None else (_share_names(fields[0]), *map(_share, fields[1:]))
+    (content.readable, content.content_id, content.message_count, not_carried, updated, created,
+     content.problems, fields, content._digest, content._rare) = result[7]
+    content._fields = restored_fields(updated, created, fields)
     content.not_carried = _share_names(not_carried) if not_carried else not_carried
     session = _new_session(SessionScan)
     (session.file_id, session._stat, mode, in_folder, session._odd, session.file_problems,
-     session.keys, _) = result
+     session._keys, _) = result
     session._mode = _share(mode)
     session._dir = folder if in_folder else None
     session.content = content

@@ -103,8 +103,9 @@ def test_what_is_made_when_asked_for_reads_as_it_was_stored(ws: Workspace) -> No
                                        "input_tokens": 12}
     assert s1.content.not_carried == ("created_at", "metadata.ui_color")
     assert s2.content.entry_fields == {"label": "Groceries", "channel": "telegram"}
-    # repeated values held once, and the id inside shared with the file's id
-    assert s1.content.entry_fields["label"] is s2.content.entry_fields["label"]
+    # the values carried held packed, as one bytes object, and the id inside shared with
+    # the file's id
+    assert type(s1.content._fields) is bytes and type(s2.content._fields) is bytes
     assert s1.content.content_id is s1.file_id
     assert scan.session_map["agent:main:s"] is s1.file_id
     # the digest apply checks (orjson read it exactly) names this very file
@@ -116,7 +117,8 @@ def test_what_is_made_when_asked_for_reads_as_it_was_stored(ws: Workspace) -> No
                         "input_tokens": 12}
     ps.entry["label"] = "changed"  # a copy: the plan is not changed through it
     assert ps.entry["label"] == "Groceries"
-    assert ps.keys is s1.keys  # the scan's keys, not a copy
+    assert ps.keys == s1.keys == ("agent:main:s",)  # the scan's keys
+    assert s1._keys is next(iter(scan.session_map))  # one key: its string, held once
 
     back = pickle.loads(pickle.dumps(scan.sessions))
     assert back == scan.sessions
