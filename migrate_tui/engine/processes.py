@@ -28,11 +28,16 @@ process does.  ``close()`` waits for the workers, and at exit this process waits
 server, so nothing is left holding the caller's pipes or running unaccounted.
 
 At most ``WINDOW_BYTES`` of source files are in flight beyond the batch being waited for, so
-memory stays bounded by a few files, as in one process.
+memory stays bounded by a few files, as in one process.  The items themselves are taken from
+the caller's iterator only as they are handed out (to a worker, or worked on here): a caller
+may pass a generator, and never holds all its items at once (apply: one job per transcript,
+0.45 KB a session).  A batch handed to a worker is kept until its results came, to be done
+here if the worker dies.
 """
 
 from __future__ import annotations
 
+import array
 import collections
 import os
 import signal
@@ -161,8 +166,10 @@ class InOrder(Iterator[R]):
     as each result is asked for) when ``jobs`` is 0.
 
     With workers, the first items are handed out as soon as this is made, so they can be
-    worked on while the caller still does something else (apply: the backup).  ``sizes``
-    (bytes per item) bounds what is in flight and makes the batches.  ``task`` and
+    worked on while the caller still does something else (apply: the backup).  ``items`` is
+    read only as far as items are handed out; ``sizes`` (bytes per item, one per item, read
+    at once: it says how many items there are) bounds what is in flight and makes the
+    batches; ``items`` yielding fewer raises ``ValueError``.  ``task`` and
     ``initializer`` must be module-level functions; ``initializer(*initargs)`` runs once in
     each worker.  Here, ``local_task`` (default ``task``) does the work, with no initializer
     and no global state.  ``close()`` (also on a cancel) cancels what has not started and
@@ -174,11 +181,14 @@ class InOrder(Iterator[R]):
                  local_task: Callable[[T], R] | None = None) -> None:
         self._task = task
         self._local_task = local_task or task
-        self._pairs = list(zip(items, sizes, strict=True))
+        self._items = iter(items)  # those not taken yet, in order
+        self._sizes = array.array("q", sizes)  # 8 bytes an item, not a Python int's 36
+        self._here: collections.deque[Any] = collections.deque()  # taken back from dead workers
         self._done = 0  # results handed out
         self._next = 0  # items handed to the workers
         self._in_flight = 0
-        self._pending: collections.deque[tuple[Any, int, int]] = collections.deque()  # future, items, bytes
+        # future, its items (kept to be done here if a worker dies), bytes
+        self._pending: collections.deque[tuple[Any, list[Any], int]] = collections.deque()
         self._ready: collections.deque[R] = collections.deque()  # results of the batch at hand
         self._pool: Any = None
         self._jobs = jobs
@@ -198,68 +208,98 @@ class InOrder(Iterator[R]):
     def _fill(self) -> None:
         """Keep the workers fed, within the byte window (one batch always, however big)."""
         assert self._pool is not None
-        pairs = self._pairs
-        while self._next < len(pairs) and len(self._pending) < MAX_PENDING and (
-                not self._pending or self._in_flight + pairs[self._next][1] <= WINDOW_BYTES):
+        sizes = self._sizes
+        while self._next < len(sizes) and len(self._pending) < MAX_PENDING and (
+                not self._pending or self._in_flight + sizes[self._next] <= WINDOW_BYTES):
             first, size = self._next, 0
             # near the end, smaller batches: a worker with nothing left to take waits for
             # the others only as long as a small batch takes
-            most = min(BATCH_ITEMS, max(MIN_BATCH_ITEMS, (len(pairs) - first) // (self._jobs * TAIL_SHARE)))
-            while self._next < len(pairs) and self._next - first < most and (
-                    self._next == first or size + pairs[self._next][1] <= BATCH_BYTES):
-                size += pairs[self._next][1]
+            most = min(BATCH_ITEMS, max(MIN_BATCH_ITEMS, (len(sizes) - first) // (self._jobs * TAIL_SHARE)))
+            while self._next < len(sizes) and self._next - first < most and (
+                    self._next == first or size + sizes[self._next] <= BATCH_BYTES):
+                size += sizes[self._next]
                 self._next += 1
-            batch = [item for item, _ in pairs[first:self._next]]
-            self._pending.append((self._pool.submit(_run_batch, self._task, batch), len(batch), size))
+            batch = [self._taken() for _ in range(first, self._next)]
+            try:
+                future = self._pool.submit(_run_batch, self._task, batch)
+            except BaseException:
+                self._pending.append((None, batch, size))  # taken: done here (_stop_workers)
+                raise
+            self._pending.append((future, batch, size))
             self._in_flight += size
 
-    def _take(self) -> tuple[Any, int]:
-        """The oldest batch in flight (the next results in order), and its length."""
-        future, count, size = self._pending.popleft()
+    def _taken(self) -> Any:
+        """The next item from the caller's iterator."""
+        for item in self._items:
+            return item
+        raise ValueError(f"fewer items than the {len(self._sizes)} sizes given")
+
+    def _item_here(self) -> Any:
+        """The next item to work on here: one a dead worker left, else a new one."""
+        return self._here.popleft() if self._here else self._taken()
+
+    def _take(self) -> Any:
+        """The oldest batch in flight (the next results in order), let go once its results
+        came: its future."""
+        future, _batch, size = self._pending.popleft()
         self._in_flight -= size
-        return future, count
+        return future
 
     def _stop_workers(self) -> None:
-        """From here on the items left are worked on in this process."""
+        """From here on the items left are worked on in this process: first those handed to
+        the workers and not done, in order, then the ones not taken yet."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        for _future, batch, _size in self._pending:
+            self._here.extend(batch)
         self._pending.clear()
+        self._in_flight = 0
 
     def __next__(self) -> R:
-        if self._done >= len(self._pairs):
+        if self._done >= len(self._sizes):
             raise StopIteration
         if not self._ready and self._pool is not None:
             try:
-                future, _ = self._take()
-                self._ready.extend(future.result())
+                results = self._pending[0][0].result()  # the batch stays until it came
+                self._take()
+                self._ready.extend(results)
                 self._fill()
             except self._broken:
                 self._stop_workers()  # a worker died: this batch and the rest are done here
         if self._ready:
             self._done += 1
             return self._ready.popleft()
-        result = self._local_task(self._pairs[self._done][0])
+        result = self._local_task(self._item_here())
         self._done += 1
         return result
 
     def skip(self) -> None:
         """Pass the next item by: its result is not wanted (not computed, if its batch has
         not started and holds nothing else)."""
-        if self._done >= len(self._pairs):
+        if self._done >= len(self._sizes):
             return
         if self._ready:
             self._ready.popleft()
         elif self._pool is not None and self._pending:
-            future, count = self._take()
-            if count == 1:
-                future.cancel()
-            else:
-                try:
-                    self._ready.extend(future.result()[1:])
-                except self._broken:
-                    self._stop_workers()
-            self._fill()
+            future, batch, _size = self._pending[0]
+            passed = False
+            try:
+                if len(batch) == 1:
+                    self._take()
+                    future.cancel()
+                else:
+                    results = future.result()  # the batch stays until it came
+                    self._take()
+                    self._ready.extend(results[1:])
+                passed = True
+                self._fill()
+            except self._broken:
+                self._stop_workers()  # a worker died: the rest of this batch is done here
+                if not passed:
+                    self._here.popleft()
+        else:
+            self._item_here()  # passed by, not worked on
         self._done += 1
 
     def close(self) -> None:
@@ -267,4 +307,5 @@ class InOrder(Iterator[R]):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._pending.clear()
+        self._here.clear()
         self._ready.clear()
