@@ -357,10 +357,17 @@ class Started:
 
 def start_copies(layout: Layout, manifest: Manifest, copies: list[Copy], taken: set[str],
                  present: set[str] | None = None) -> Started:
-    """Start writing each copy not in the backup already (fsynced in parallel while the
-    caller goes on); each is read back through the descriptor that wrote it and compared
-    with the bytes hashed before it is made durable (``PendingWrite.check``).  ``taken``:
-    names of copies still in flight, never given twice; ``present``: see ``_free_name``."""
+    """Start writing each copy not in the backup already (synced while the caller goes on);
+    each is read back through the descriptor that wrote it and compared with the bytes
+    hashed before it is made durable (``PendingWrite.check``).  The batch lands early
+    (``fsio.start_writes(..., land_early=True)``): where one writer thread syncs it with
+    ``syncfs``, that thread also renames the copies into place, in order, once they are
+    synced, so the caller does not wait on the backup folder's lock for each rename while it
+    reads the next batch.  A copy in place is not yet in the manifest: ``land`` records it,
+    and the manifest is saved after the folder's fsync (a copy a killed run left unrecorded
+    is taken over by the next run when it holds the same bytes: ``_free_name``).
+    ``taken``: names of copies still in flight, never given twice; ``present``: see
+    ``_free_name``."""
     names: list[str] = []
     pending: list[tuple[Copy, str]] = []
     for copy in copies:
@@ -375,14 +382,14 @@ def start_copies(layout: Layout, manifest: Manifest, copies: list[Copy], taken: 
         names.append(name)
     writes = fsio.start_writes([fsio.PendingWrite(layout.in_backup(name), c.data, c.mode, c.mtime_ns,
                                                   check=True)
-                                for c, name in pending])
+                                for c, name in pending], land_early=True)
     return Started(writes, pending, names)
 
 
 def land(layout: Layout, manifest: Manifest, started: Started, run: str, taken: set[str]) -> list[str]:
-    """Rename the copies into place once all are on disk (each was read back and checked
-    against the bytes hashed before that), then record them in the manifest; return the
-    backup names."""
+    """Wait until the copies are in place (renamed once all are on disk, by the writer
+    thread when the batch landed early; each was read back and checked against the bytes
+    hashed before that), then record them in the manifest; return the backup names."""
     try:
         try:
             started.writes.finish()
