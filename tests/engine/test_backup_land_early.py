@@ -125,3 +125,58 @@ def test_copies_landed_before_a_failure_are_taken_over_by_the_next_run(ws: Works
     assert sorted(manifest) == sorted(originals)  # each copy under its own name: no ".2"
     for name, info in manifest.items():
         assert info["original"] == name and (ws.backup / name).read_bytes() == originals[name]
+
+
+# ------------------------------------------------------------ new copies never replace anything
+
+
+@needs_syncfs
+@pytest.mark.usefixtures("parallel")
+def test_new_copies_are_made_unnamed_and_named_after_the_sync(ws: Workspace,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fsio, "UNNAMED_WHEN_HOOKED", True)
+    originals = _legacy(ws)
+    stats = {name: os.stat(ws.sessions / name) for name in originals}
+    backup_dir = str(ws.backup)
+    ops: list[tuple[str, str]] = []
+
+    def hook(op: str, path: str) -> None:
+        if os.path.dirname(path) == backup_dir or op == "syncfs":
+            ops.append((op, os.path.basename(path)))
+
+    result = _migrate(ws, hook)
+    assert not result.error and len(result.migrated) == SESSIONS
+    manifest = ws.manifest()
+    assert sorted(manifest) == sorted(originals)
+    temps = [name for op, name in ops if op == "open" and name.endswith(fsio.TEMP_SUFFIX)]
+    assert temps and not [t for t in temps for n in originals if t.startswith(f".{n}.")]  # none for a copy
+    for name in originals:
+        copy = ws.backup / name
+        assert copy.read_bytes() == originals[name]
+        assert copy.stat().st_mode & 0o777 == stats[name].st_mode & 0o777
+        assert copy.stat().st_mtime_ns == stats[name].st_mtime_ns
+        named = [i for i, (op, n) in enumerate(ops) if op == "rename" and n == name]
+        assert named and "syncfs" in [op for op, _n in ops[:named[0]]]
+    assert fsio._unnamed_open[0] == 0
+
+
+@needs_syncfs
+@pytest.mark.usefixtures("parallel")
+@pytest.mark.parametrize("unnamed", [False, True])
+def test_a_file_put_at_a_new_copys_name_meanwhile_is_left_and_stops_the_run(
+        ws: Workspace, monkeypatch: pytest.MonkeyPatch, unnamed: bool) -> None:
+    monkeypatch.setattr(fsio, "UNNAMED_WHEN_HOOKED", unnamed)
+    _legacy(ws)
+    theirs = ws.backup / "session-2.json"
+
+    def hook(op: str, path: str) -> None:
+        if op == "syncfs" and not theirs.exists():  # after the listing, before the renames
+            theirs.write_bytes(b"theirs\n")
+
+    result = _migrate(ws, hook)
+    assert result.error and "session-2.json" in result.error and "appeared" in result.error
+    assert not result.migrated and not list(ws.sessions.glob("*.jsonl"))
+    assert theirs.read_bytes() == b"theirs\n"
+    assert not (ws.backup / "manifest.json").exists()
+    assert not list(ws.root.rglob(f"*{fsio.TEMP_SUFFIX}"))
+    assert fsio._unnamed_open[0] == 0
