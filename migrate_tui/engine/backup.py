@@ -357,12 +357,22 @@ class Started:
 
 def start_copies(layout: Layout, manifest: Manifest, copies: list[Copy], taken: set[str],
                  present: set[str] | None = None) -> Started:
-    """Start writing each copy not in the backup already (fsynced in parallel while the
-    caller goes on); each is read back through the descriptor that wrote it and compared
-    with the bytes hashed before it is made durable (``PendingWrite.check``).  ``taken``:
-    names of copies still in flight, never given twice; ``present``: see ``_free_name``."""
+    """Start writing each copy not in the backup already (synced while the caller goes on);
+    each is read back through the descriptor that wrote it and compared with the bytes
+    hashed before it is made durable (``PendingWrite.check``).  The batch lands early
+    (``fsio.start_writes(..., land_early=True)``): where one writer thread syncs it with
+    ``syncfs``, that thread also renames the copies into place, in order, once they are
+    synced, so the caller does not wait on the backup folder's lock for each rename while it
+    reads the next batch.  A copy in place is not yet in the manifest: ``land`` records it,
+    and the manifest is saved after the folder's fsync (a copy a killed run left unrecorded
+    is taken over by the next run when it holds the same bytes: ``_free_name``).  A copy
+    under a name the folder did not have when listed (``present``) is ``exclusive``: it never
+    replaces a file another program put there meanwhile (``land`` stops the run instead).
+    ``taken``: names of copies still in flight, never given twice; ``present``: see
+    ``_free_name``."""
     names: list[str] = []
     pending: list[tuple[Copy, str]] = []
+    items: list[fsio.PendingWrite] = []
     for copy in copies:
         existing = manifest.find(copy.original, copy.sha256)
         if existing is not None and _copy_ok(layout, existing, len(copy.data), copy.sha256):
@@ -373,24 +383,31 @@ def start_copies(layout: Layout, manifest: Manifest, copies: list[Copy], taken: 
         taken.add(name)
         pending.append((copy, name))
         names.append(name)
-    writes = fsio.start_writes([fsio.PendingWrite(layout.in_backup(name), c.data, c.mode, c.mtime_ns,
-                                                  check=True)
-                                for c, name in pending])
+        # a name nothing had when the folder was listed: the copy must not replace anything
+        # there (``exclusive``: where the batch lands early it is made with no name and named
+        # after the sync); a copy taken over, or rewritten over a damaged one, replaces it
+        new = existing is None and present is not None and name not in present
+        items.append(fsio.PendingWrite(layout.in_backup(name), copy.data, copy.mode, copy.mtime_ns,
+                                       check=True, exclusive=new))
+    writes = fsio.start_writes(items, land_early=True)
     return Started(writes, pending, names)
 
 
 def land(layout: Layout, manifest: Manifest, started: Started, run: str, taken: set[str]) -> list[str]:
-    """Rename the copies into place once all are on disk (each was read back and checked
-    against the bytes hashed before that), then record them in the manifest; return the
-    backup names."""
+    """Wait until the copies are in place (renamed once all are on disk, by the writer
+    thread when the batch landed early; each was read back and checked against the bytes
+    hashed before that), then record them in the manifest; return the backup names."""
     try:
         try:
-            started.writes.finish()
+            found = started.writes.finish()
         except fsio.ReadBackMismatch as exc:
             original = next((c.original for c, name in started.pending
                              if layout.in_backup(name) == exc.filename), exc.filename)
             raise BackupError(f"the backup copy {exc.filename} does not match {original} "
                               "after writing it") from None
+        if found:  # another program wrote in the backup folder during the run
+            raise BackupError(f"{found[0].path} appeared in the backup folder during the run; "
+                              "it is left as it is and nothing new was written")
         for copy, name in started.pending:
             info = {"original": copy.original, "size": len(copy.data), "sha256": copy.sha256,
                     "mode": copy.mode, "mtime_ns": copy.mtime_ns, "run": run}
