@@ -803,6 +803,24 @@ class PlannedSession(_Record):
         more = self._more
         return more is None or more[3] is not None
 
+    def known_keys(self) -> list[str]:
+        """``[*keys, *kept_keys]``, read without a property call per attribute (the wizard's
+        queries and sorts ask it of every session)."""
+        more = self._more
+        if more is None:
+            return list(self.scan.keys)
+        return [*more[1], *more[2]]
+
+    @property
+    def entry_updated_at(self) -> Any:
+        """``entry["updated_at"]`` (None without an entry), without making the entry: an
+        entry made from the scan takes it from there (metadata never holds it)."""
+        more = self._more
+        held = self.scan.content.updated_at_ms if more is None else more[3]
+        if held is None or type(held) is int:
+            return held
+        return held.get("updated_at")
+
     @property
     def label(self) -> str:
         """The report's "action": migrate | skip | fix:NAME[,NAME]."""

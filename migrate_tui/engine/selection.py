@@ -85,7 +85,7 @@ class Query:
 def session_keys(ps: PlannedSession) -> list[str]:
     """The keys a session is known by: those it will be written under, those left as they
     are, or (when it cannot be migrated yet) those session_map.json gives it."""
-    return [*ps.keys, *ps.kept_keys] or list(ps.scan.keys)
+    return ps.known_keys() or list(ps.scan.keys)
 
 
 def problem_codes(ps: PlannedSession) -> list[str]:
@@ -121,8 +121,9 @@ def channel_of(ps: PlannedSession) -> str | None:
 def last_update_ms(ps: PlannedSession) -> int:
     """When the session was last updated (ms since the epoch): the ``updated_at`` written in
     its entry, else the one in the file, else the file's modification time."""
-    if ps.entry is not None and isinstance(ps.entry.get("updated_at"), int):
-        return int(ps.entry["updated_at"])
+    written = ps.entry_updated_at
+    if isinstance(written, int):
+        return int(written)
     updated = ps.scan.summary_for(ps.decision.fixes).updated_at_ms
     return updated if updated is not None else ps.scan.mtime_ns // 1_000_000
 

@@ -209,3 +209,27 @@ def test_dates_and_fields_packed_together_come_back(updated: int | None, created
     assert back == c and back.updated_at_ms == updated
     if updated is not None and -(2**63) <= updated < 2**63:
         assert type(c._fields) is bytes  # the dates packed, no int of their own
+
+
+def test_the_cheap_readers_give_what_the_entry_and_keys_give(ws: Workspace) -> None:
+    # known_keys / entry_updated_at (the wizard's queries and sorts) against the slow forms,
+    # for a plain session, one with values set, one with its own entry and one with none
+    ws.add("a", metadata={"label": "x"}, keys=("agent:main:a", "cron:a"))
+    scan = scan_workspace(str(ws.root))
+    ps = build_plan(scan, "main").sessions[0]
+    assert ps._more is None
+
+    def check() -> None:
+        assert ps.known_keys() == [*ps.keys, *ps.kept_keys]
+        entry = ps.entry
+        assert ps.entry_updated_at == (None if entry is None else entry.get("updated_at"))
+
+    check()
+    ps.kept_keys = ("agent:main:kept",)
+    check()
+    ps.entry = {"session_id": "a", "updated_at": 7, "session_file": "a.jsonl"}
+    check()
+    ps.entry = {"session_id": "a"}
+    check()
+    ps.entry = None
+    check()
