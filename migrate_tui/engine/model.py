@@ -816,7 +816,7 @@ class PlannedSession(_Record):
         """``entry["updated_at"]`` (None without an entry), without making the entry: an
         entry made from the scan takes it from there (metadata never holds it)."""
         more = self._more
-        held = self.scan.content.updated_at_ms if more is None else more[3]
+        held: Any = self.scan.content.updated_at_ms if more is None else more[3]
         if held is None or type(held) is int:
             return held
         return held.get("updated_at")
