@@ -10,7 +10,8 @@ so wall time includes interpreter start-up for everyone.  Like is compared with 
     naive dry   python -m benchmarks.naive WS --dry-run   (reads and parses every file, writes nothing)
     bound dry   python -m benchmarks.lower_bound WS --dry-run  (read + orjson, two workers, no checks)
     proof dry   python -m benchmarks.dry_bound WS  (read, SHA-256, orjson and the proof that its
-                value is the lossless one, two workers: what a dry run cannot leave out)
+                value is the lossless one, the dates, session_map.json and a report of every
+                session, two workers: what a dry run cannot leave out)
     migrate     python -m migrate_tui migrate WS --json
     verify      python -m migrate_tui verify WS --json      (on the workspace just migrated)
     naive       python -m benchmarks.naive WS
@@ -489,7 +490,8 @@ def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
         proof = ops.get("proof_dry")
         x_proof = dry["median_s"] / proof["median_s"] if proof and proof["median_s"] else None
         if proof and x_proof is not None:
-            near += (f"; the proven dry bound (read, SHA-256, orjson + proof, 2 workers) "
+            near += (f"; the proven dry bound (read, SHA-256, orjson + proof, dates, keys, "
+                     f"report, 2 workers) "
                      f"{proof['median_s']:.2f} s = {proof['x_base']:.2f}x, ours = {x_proof:.2f}x "
                      f"it (accepted <= {TARGETS['near_bound']}x)")
         met = dry["x_base"] <= target or (
