@@ -521,6 +521,11 @@ _last: tuple[tuple[Any, ...], JournalState] | None = None
 def read(layout: Layout) -> JournalState:
     """The journal, read defensively a line at a time: damage is collected in ``damage``.
     An I/O error (EIO...) is no damage: it is raised, and the command stops at a safe point."""
+    return _read(layout, lean=False)
+
+
+def _read(layout: Layout, lean: bool) -> JournalState:
+    """``read`` (each line parsed whole) or ``read_lean`` (below)."""
     global _last
     state = JournalState()
     path = layout.journal
@@ -543,11 +548,14 @@ def read(layout: Layout) -> JournalState:
         skip: set[int] = set()
         gathered = _Gathered()
         for number, raw in file_lines(path, st.st_size, torn):
-            op = _check_line(state, runs, path, number, raw, gathered)
+            op = _lean_line(runs, raw, gathered) if lean else None
+            if op is None:  # (lean: not as we write it, or not right) read as ``read`` reads it
+                op = _check_line(state, runs, path, number, raw, gathered)
             if op is None:
                 skip.add(number)
             elif op == "rollback":
                 first = number + 1
+            del raw  # the line is not held while the next one is read
         state.torn_tail = state.torn_tail or bool(torn)
     except fsio.NotRegularFile as exc:
         state.damage.append(Damage(path, f"is a {exc.kind}, not a journal; it is not followed or read"))
@@ -809,53 +817,7 @@ def latest(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def read_lean(layout: Layout) -> JournalState:
     """``read``, lighter at its peak: the same ``JournalState`` (damage, runs, outcomes...),
     kept as the last one read (``read`` of the same file then returns it)."""
-    global _last
-    state = JournalState()
-    path = layout.journal
-    try:
-        st = fsio.lstat_or_none(path)
-        if st is None:
-            return state
-        identity = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
-        last = _last
-        if last is not None and last[0] == identity:
-            return last[1]
-        state.stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
-        if not stat.S_ISREG(st.st_mode):
-            raise fsio.NotRegularFile(path, fsio.describe_mode(st.st_mode))
-        if st.st_size > MAX_JOURNAL_BYTES:
-            raise fsio.FileTooLarge(path, st.st_size, MAX_JOURNAL_BYTES)
-        torn: list[bool] = []
-        runs: dict[str, Run] = {}
-        first = 1
-        skip: set[int] = set()
-        gathered = _Gathered()
-        for number, raw in file_lines(path, st.st_size, torn):
-            op = _lean_line(runs, raw, gathered)
-            if op is None:  # not as we write it, or not right: read as ``read`` reads it
-                op = _check_line(state, runs, path, number, raw, gathered)
-            if op is None:
-                skip.add(number)
-            elif op == "rollback":
-                first = number + 1
-            del raw  # the line is not held while the next one is read
-        state.torn_tail = state.torn_tail or bool(torn)
-    except fsio.NotRegularFile as exc:
-        state.damage.append(Damage(path, f"is a {exc.kind}, not a journal; it is not followed or read"))
-        return state
-    except fsio.FileTooLarge as exc:
-        state.damage.append(Damage(path, f"is {exc.size:,} bytes, too large to be a journal"))
-        return state
-    in_effect = [run for run in state.history if run.line >= first]
-    state.runs = [run.run for run in in_effect]
-    state.committed = {run.run for run in in_effect if run.commit is not None}
-    state.source = (path, st.st_dev, st.st_ino, st.st_size, first, frozenset(skip))
-    state.outcomes = gathered.outcomes([run for run in in_effect if run.command == "migrate"
-                                        and run.commit is not None])
-    state.fixed_sources = gathered.fixed
-    state.has_changes = gathered.changed
-    _last = (identity, state)
-    return state
+    return _read(layout, lean=True)
 
 
 _COMMIT_HEAD = re.compile(rb'\{"op": "commit", "run": "([^"\\]*(?:\\.[^"\\]*)*)", '
