@@ -1316,18 +1316,7 @@ def _open_write(path: str, flags: int, mode: int) -> int:
 def append_durable(path: str, data: bytes, mode: int = 0o600) -> None:
     """Append to a log file and fsync it (the journal).  Never through a symlink, never
     into a FIFO or anything else that is not a regular file."""
-    existed = lstat_or_none(path) is not None
-    _at("open", path)
-    fd = _open_write(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
-    try:
-        if not existed:
-            _chown_new(fd, path)
-        _write_all(fd, data, path)
-        fsync_fd(fd, path)
-    finally:
-        _close(fd, path)
-    if not existed:
-        fsync_dir(os.path.dirname(path) or ".")
+    append_durable_pieces(path, (data,), mode)
 
 
 def append_durable_pieces(path: str, pieces: Iterable[bytes | bytearray], mode: int = 0o600) -> None:
