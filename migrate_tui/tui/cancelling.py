@@ -7,6 +7,7 @@ words (``cancelled_work``, ``cancel_note_text``, ``waiting_for``)."""
 from __future__ import annotations
 
 import threading
+from abc import abstractmethod
 from typing import ClassVar, TypeVar
 
 from textual.binding import Binding, BindingType
@@ -35,25 +36,25 @@ class CancellableScreen(RelayedScreen[R]):
 
     # ------------------------------------------------------------ what each screen says
 
+    @abstractmethod
     def cancelled_work(self) -> str:
         """The work that stops, as the log line names it ("apply", "the rollback")."""
-        raise NotImplementedError
 
+    @abstractmethod
     def cancel_note_text(self) -> str:
         """What cancelling leaves behind, shown under the log once cancelled."""
-        raise NotImplementedError
 
+    @abstractmethod
     def waiting_for(self) -> str:
         """What quitting waits for (the phase in hand and how far it is)."""
-        raise NotImplementedError
 
     def can_cancel(self) -> bool:
         """Whether there is anything to cancel now; by default always."""
         return True
 
+    @abstractmethod
     def log_line(self, level: str, text: str) -> None:
         """Add a line to the screen's log (each screen draws its own)."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------ shared
 
