@@ -17,7 +17,7 @@ from migrate_tui.tui.screens.confirm import ConfirmDialog
 from migrate_tui.tui.screens.operation import OperationScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from tests.tui.screen_text import screen_text
-from tests.tui.tui_support import SIZE, make_app, plan_to_backup, settle
+from tests.tui.tui_support import SIZE, held_until_cancelled, make_app, plan_to_backup, settle
 
 
 def offers(workspace: str = "demo", rolled_back: bool = False) -> dict[str, str | None]:
@@ -118,13 +118,9 @@ async def test_rollback_shows_progress_and_quitting_waits_for_a_safe_point(demo,
     release = threading.Event()
     real_rollback = commands.rollback
 
-    def slow_rollback(workspace, *, on_event, cancel, **options):
-        on_event(PhaseStarted("rollback", 40))
-        on_event(Progress("rollback", 12, 40, "main.jsonl"))
-        started.set()
-        assert cancel.wait(20), "quitting must cancel the rollback"
-        release.wait(20)
-        return real_rollback(workspace, on_event=on_event, cancel=cancel, **options)
+    slow_rollback = held_until_cancelled(
+        real_rollback, [PhaseStarted("rollback", 40), Progress("rollback", 12, 40, "main.jsonl")],
+        started, release, "quitting must cancel the rollback")
 
     monkeypatch.setattr(commands, "rollback", slow_rollback)
     folder = Path(demo.sessions_dir)

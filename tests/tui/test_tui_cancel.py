@@ -18,7 +18,7 @@ from migrate_tui.tui.screens.operation import OperationScreen
 from migrate_tui.tui.screens.progress import ProgressScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from tests.tui.screen_text import screen_text
-from tests.tui.tui_support import SIZE, make_app, plan_to_backup, settle
+from tests.tui.tui_support import SIZE, held_until_cancelled, make_app, plan_to_backup, settle
 
 APPLY_LINE = "cancelling: apply stops at the next safe point…"
 APPLY_NOTE = ("Cancelling. sessions.json is not changed once apply stops early; afterwards, run "
@@ -48,13 +48,9 @@ async def test_cancel_on_the_progress_screen_stops_apply_once_and_says_so(demo, 
     release = threading.Event()
     real_migrate = commands.migrate
 
-    def waiting_migrate(plan, *, on_event, cancel, **options):
-        on_event(PhaseStarted("transcripts", 13))
-        on_event(Progress("transcripts", 2, 13, "main.json"))
-        started.set()
-        assert cancel.wait(20), "c must set the cancel flag"
-        release.wait(20)
-        return real_migrate(plan, on_event=on_event, cancel=cancel, **options)
+    waiting_migrate = held_until_cancelled(
+        real_migrate, [PhaseStarted("transcripts", 13), Progress("transcripts", 2, 13, "main.json")],
+        started, release, "c must set the cancel flag")
 
     monkeypatch.setattr(commands, "migrate", waiting_migrate)
     folder = Path(demo.sessions_dir)
@@ -96,13 +92,9 @@ async def test_cancel_on_the_operation_screen_stops_the_rollback_once_and_says_s
     release = threading.Event()
     real_rollback = commands.rollback
 
-    def waiting_rollback(workspace, *, on_event, cancel, **options):
-        on_event(PhaseStarted("rollback", 40))
-        on_event(Progress("rollback", 12, 40, "main.jsonl"))
-        started.set()
-        assert cancel.wait(20), "escape must set the cancel flag"
-        release.wait(20)
-        return real_rollback(workspace, on_event=on_event, cancel=cancel, **options)
+    waiting_rollback = held_until_cancelled(
+        real_rollback, [PhaseStarted("rollback", 40), Progress("rollback", 12, 40, "main.jsonl")],
+        started, release, "escape must set the cancel flag")
 
     monkeypatch.setattr(commands, "rollback", waiting_rollback)
     folder = Path(demo.sessions_dir)

@@ -21,7 +21,7 @@ from migrate_tui.tui.screens.progress import ProgressScreen
 from migrate_tui.tui.screens.result import ResultScreen
 from migrate_tui.tui.throughput import Meter, Phase, duration
 from tests.tui.screen_text import screen_text
-from tests.tui.tui_support import SIZE, make_app, plan_to_backup, settle
+from tests.tui.tui_support import SIZE, held_until_cancelled, make_app, plan_to_backup, settle
 
 
 def test_the_relay_folds_progress_and_keeps_everything_else() -> None:
@@ -162,13 +162,9 @@ async def test_quitting_during_apply_says_what_it_waits_for_and_stops_safely(dem
 
     real_migrate = commands.migrate
 
-    def waiting_migrate(plan, *, on_event, cancel, **options):
-        on_event(PhaseStarted("backup", 19))
-        on_event(Progress("backup", 4, 19, "session_map.json"))
-        started.set()
-        assert cancel.wait(20), "quitting must set the cancel flag"
-        release.wait(20)
-        return real_migrate(plan, on_event=on_event, cancel=cancel, **options)
+    waiting_migrate = held_until_cancelled(
+        real_migrate, [PhaseStarted("backup", 19), Progress("backup", 4, 19, "session_map.json")],
+        started, release, "quitting must set the cancel flag")
 
     monkeypatch.setattr(commands, "migrate", waiting_migrate)
     folder = Path(demo.sessions_dir)

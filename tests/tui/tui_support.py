@@ -4,7 +4,10 @@ demo workspace at ./demo) are in conftest.py."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from textual.clock import MockClock
 from textual.pilot import Pilot
@@ -102,3 +105,20 @@ async def move_to(pilot: Pilot, table: SessionTable, fid: str) -> None:
 def snapshot_files(folder: Path) -> dict[str, bytes]:
     """Every file directly in ``folder`` (not in sub-folders), by name."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def held_until_cancelled(real: Any, events: Sequence[Any], started: threading.Event,
+                         release: threading.Event, why: str) -> Any:
+    """A stand-in for an engine command (``commands.migrate``, ``commands.rollback``) that
+    reports ``events``, says it ``started``, waits for the cancel flag (failing with ``why``
+    if it never comes) and for ``release``, then runs the real command with that flag."""
+
+    def held(first: Any, *, on_event: Any, cancel: threading.Event, **options: Any) -> Any:
+        for event in events:
+            on_event(event)
+        started.set()
+        assert cancel.wait(20), why
+        release.wait(20)
+        return real(first, on_event=on_event, cancel=cancel, **options)
+
+    return held
