@@ -587,14 +587,17 @@ def _reads_back(fd: int, data: bytes | list[bytes], tmp: str) -> bool:
         return os.pread(fd, len(data) + 1, 0) == data
     at = 0
     for piece in data if isinstance(data, list) else (data,):
-        view = memoryview(piece)
-        while view:
+        # compared with a slice of the piece (a bytes copy of a chunk): a memoryview
+        # compared with bytes goes element by element, ten times slower (92 MB: 0.16 s of
+        # CPU against 0.016 s)
+        done, size = 0, len(piece)
+        while done < size:
             _at("read", tmp)
-            got = os.pread(fd, min(len(view), CHUNK), at)
-            if not got or got != view[: len(got)]:
+            got = os.pread(fd, min(size - done, CHUNK), at)
+            if not got or got != piece[done:done + len(got)]:
                 return False
             at += len(got)
-            view = view[len(got):]
+            done += len(got)
     _at("read", tmp)
     return not os.pread(fd, 1, at)
 

@@ -111,6 +111,10 @@ class _Run:
         # key -> the session whose entry the index put there (``index_phase``), until the
         # check after it has compared the entries (a dict of every key: 4 MB at 100,000)
         self.intended: dict[str, PlannedSession] = {}
+        # (file name, SHA-256, bytes) of the one huge session whose transcript is streamed,
+        # as the backup read them and proved them the scan's: its transcript is made from
+        # them instead of reading and hashing the file again (``_stream``)
+        self.kept: tuple[str, str, bytes] | None = None
 
     def log(self, level: str, text: str) -> None:
         self.on_event(LogLine(level, text))
@@ -135,6 +139,7 @@ class _Run:
         present = backup.names_present(self.layout)  # one listing, not one lstat a copy
         flights: list[backup.Started] = []  # started, not yet landed, oldest first
         in_sessions = self.in_sessions
+        keep = self._to_keep()
         try:
             for done, (name, seen_sha) in enumerate(self._backup_names(), 1):
                 try:  # open, fstat, one read, close: the status comes with the bytes
@@ -146,6 +151,8 @@ class _Run:
                 sha = fsio.sha256_bytes(data)
                 if seen_sha is not None and sha != seen_sha:
                     failed_ids.add(name)
+                elif name == keep and seen_sha is not None:
+                    self.kept = (name, sha, data)
                 batch.append(backup.Copy(name, data, sha, st.st_mode & 0o777, st.st_mtime_ns,
                                          (st.st_uid, st.st_gid)))
                 del data
@@ -172,6 +179,16 @@ class _Run:
                 self.fail(ps, "changed_during_migration",
                           "changed since the scan (is the agent running?); scan again")
         self.result.backup_files = len(self.manifest.files)
+
+    def _to_keep(self) -> str | None:
+        """The file name of the session whose bytes the backup keeps for its transcript
+        (``kept``): the only one streamed, if only one is (the bytes of one huge file are
+        held anyway while it is copied and while its transcript is made; holding those of
+        several from the backup to their transcripts would add up)."""
+        if not self.plan.backup:
+            return None
+        streamed = [ps for ps in self.todo if ps.transcript not in _NOT_WRITTEN and self._streamed(ps)]
+        return streamed[0].scan.file_name if len(streamed) == 1 else None
 
     def _backup_names(self, counting: bool = False) -> Iterator[tuple[str, str | None]]:
         """(file name, SHA-256 the scan saw or None) of each file to back up, made as they
@@ -269,7 +286,8 @@ class _Run:
     def _stream(self, ps: PlannedSession) -> Any:
         """Write the transcript of a huge session a piece at a time (``transcript_stream``),
         so the parse of its file and its encoded lines are never held whole: the source's
-        bytes are read and checked against the scan's SHA-256, each piece is written to the
+        bytes are read and checked against the scan's SHA-256 (or taken from the backup,
+        which read and checked them: ``kept``), each piece is written to the
         temporary file as it is made and hashed, the file is read back and its SHA-256
         compared, then the journal announces it (with that SHA-256 and size) before it is
         made durable and renamed into place (only where no file is: one another writer made
@@ -279,14 +297,19 @@ class _Run:
         target = self.in_sessions(f"{ps.final_id}.jsonl")
         if fsio.lstat_or_none(target) is not None:
             return self._prepare(ps, encode_transcript(self._job(ps)))
-        try:
-            data = fsio.read_bytes(self.in_sessions(ps.scan.file_name))
-        except OSError as exc:
-            self.fail(ps, "unreadable", f"cannot be read: {exc.strerror or exc}")
-            return None
-        if fsio.sha256_bytes(data) != _read_sha256(ps):
-            self.fail(ps, "changed_during_migration", CHANGED)
-            return None
+        kept, self.kept = self.kept, None
+        if kept is not None and kept[0] == ps.scan.file_name and kept[1] == _read_sha256(ps):
+            data = kept[2]  # read by the backup, and proven the scan's bytes there
+        else:
+            try:
+                data = fsio.read_bytes(self.in_sessions(ps.scan.file_name))
+            except OSError as exc:
+                self.fail(ps, "unreadable", f"cannot be read: {exc.strerror or exc}")
+                return None
+            if fsio.sha256_bytes(data) != _read_sha256(ps):
+                self.fail(ps, "changed_during_migration", CHANGED)
+                return None
+        del kept
         pieces = transcript_stream(data, self._job(ps))  # the job says what the scan proved
         if pieces is None:
             del data
