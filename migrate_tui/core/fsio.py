@@ -555,10 +555,12 @@ def short_name(name: str, suffix: str) -> str:
     return (os.fsdecode(raw[:room]) if len(raw) > room else name) + suffix
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PendingWrite:
     """One file to replace atomically: its path, content, permission bits, mtime and (run as
-    root) owner; without an owner, a root process gives it the anchored folder's."""
+    root) owner; without an owner, a root process gives it the anchored folder's.  Never
+    changed once made (not frozen: a frozen dataclass costs 1.3 us to make against 0.4, for
+    40,000 of them on 20,000 sessions)."""
 
     path: str
     data: bytes | list[bytes]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import gc
 import hashlib
 import itertools
 import os
@@ -58,6 +59,7 @@ STREAM_BYTES = 16 * 1024 * 1024
 # bytes of sources (A, 2,000 x 200 messages: the tree's peak 95 -> 77 MB, no slower)
 ENCODED_AHEAD_WEIGHT = 2
 _NO_FIXES: frozenset[str] = frozenset()
+_NO_LIMIT = 1 << 62  # the backup copies a file whatever its size
 _NOT_WRITTEN = ("same", "extended", "keep-existing")  # transcripts already right, or kept
 
 
@@ -140,10 +142,14 @@ class _Run:
         flights: list[backup.Started] = []  # started, not yet landed, oldest first
         in_sessions = self.in_sessions
         keep = self._to_keep()
+        # open, fstat, one read, close: the status comes with the bytes; the folder looked up
+        # once, not for each file
+        reader = fsio.FolderReader(self.layout.sessions_dir)
         try:
             for done, (name, seen_sha) in enumerate(self._backup_names(), 1):
-                try:  # open, fstat, one read, close: the status comes with the bytes
-                    data, st = fsio.read_regular(in_sessions(name))
+                in_sessions(name)  # a plain file name, or ValueError
+                try:
+                    data, st = reader.read(name, _NO_LIMIT)
                 except FileNotFoundError:
                     continue
                 except fsio.NotRegularFile:
@@ -738,11 +744,28 @@ def apply_plan(
     try:
         with operation_lock(layout, "migrate"):
             run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout, workers)
-            _apply(run)  # stops at a safe point on any failure, said in run.result.error
-            _save_report(run)
+            with _no_cyclic_gc():
+                _apply(run)  # stops at a safe point on any failure, said in run.result.error
+                _save_report(run)
             return run.result
     except OSError as exc:  # taking the lock, or opening the workspace: nothing was written
         return _stopped(ApplyResult(backup_dir=layout.backup_dir, error=_describe(exc)), on_event)
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused while the run writes and builds its report: they
+    make a few objects a session (records, jobs, events) and no cycles but those of an
+    exception's traceback, which wait until it runs again at the end; each collection
+    went through the young ones (20,000 sessions: 180 collections, 0.065 s).  Reference
+    counting frees everything else as usual."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _nothing_to_write(layout: Layout, plan: Plan) -> bool:

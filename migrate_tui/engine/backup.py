@@ -334,9 +334,10 @@ def _free_name(manifest: Manifest, layout: Layout, original: str, size: int, sha
     raise BackupError(f"no free backup name for {original}")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Copy:
-    """The bytes of .sessions/``original`` as read, to be kept in the backup."""
+    """The bytes of .sessions/``original`` as read, to be kept in the backup (never changed
+    once made; not frozen, which makes one three times slower to make)."""
 
     original: str
     data: bytes
