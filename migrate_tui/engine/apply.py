@@ -301,9 +301,10 @@ class _Run:
         cannot be proven to be read exactly piece by piece, is encoded whole (``_prepare``).
         Returns as ``_prepare`` does; a written transcript as one with nothing to write."""
         target = self.in_sessions(f"{ps.final_id}.jsonl")
+        kept, self.kept = self.kept, None  # let go of whatever way the transcript is made
         if fsio.lstat_or_none(target) is not None:
+            del kept
             return self._prepare(ps, encode_transcript(self._job(ps)))
-        kept, self.kept = self.kept, None
         if kept is not None and kept[0] == ps.scan.file_name and kept[1] == _read_sha256(ps):
             data = kept[2]  # read by the backup, and proven the scan's bytes there
         else:
