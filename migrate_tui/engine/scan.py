@@ -51,8 +51,9 @@ from migrate_tui.engine.model import (
     SessionScan,
     TranscriptCheck,
     no_events,
+    packed_fields_in,
+    packed_fields_out,
     restored_fields,
-    sent_fields,
 )
 from migrate_tui.engine.transcript_compare import same_start
 from migrate_tui.engine.transcript_encoding import transcript_pieces
@@ -128,16 +129,20 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
         initializer=_scan_setup, initargs=(layout, result.transcripts, max_file_bytes),
         local_task=lambda item: _scan_listed(layout, reader, item, result.transcripts, max_file_bytes))
     recent_ns = int((now - RECENT_SECONDS) * 1e9) if unlooked else None
+    shown = on_event is not no_events  # (none made for no one: a Progress a session)
+    unpack_stat = _STAT.unpack_from
     try:
         for done, (name, regular) in enumerate(legacy, 1):
             if cancel.is_set():
                 break
             session = _restored(next(scans), folder)
-            total_bytes += session.size
+            size, mtime_ns = unpack_stat(session.stat_and_sha256)
+            total_bytes += size
             result.sessions.append(session)
-            if recent_ns is not None and regular and session.mtime_ns > recent_ns:
+            if recent_ns is not None and regular and mtime_ns > recent_ns:
                 result.recently_changed.append(name)  # as _inventory says of the others
-            on_event(Progress("scan", done, len(legacy), name, total_bytes))
+            if shown:
+                on_event(Progress("scan", done, len(legacy), name, total_bytes))
     finally:
         scans.close()
     if recent_ns is not None and result.recently_changed:
@@ -395,9 +400,9 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
     with a "role", "metadata" an object (or none) whose "session_key", if any, is a valid
     key, a string "session_id", an "updated_at" that is a date, no transcript there it could
     be written to.  None for any other file: ``summarize`` then finds and words what there is
-    (tests/engine/test_scan_plain.py checks that both ways give the same record).  Its
-    metadata values are not shared here: ``_restored`` shares them, as it shares those of
-    every record that comes back."""
+    (tests/engine/test_scan_plain.py checks that both ways give the same record).  Its dates
+    and metadata values are packed here (as a summary holds them: ``restored_fields``), and
+    sent as ``_compact`` sends them: the process that gathers the records only stores them."""
     if len(data) >= STREAM_BYTES:
         return None
     exact = jsonio.exact_loads(data)
@@ -431,9 +436,11 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
     stat_sha = _STAT.pack(len(data), st.st_mtime_ns) + sha256
     return (file_id, stat_sha, stat.S_IMODE(st.st_mode), True, None, NO_PROBLEMS, (),
             (True, file_id if content_id == file_id else content_id, len(messages),
-             not_carried or (), updated_at_ms, to_ms(doc.get("created_at")), NO_PROBLEMS,
-             (names, *map(metadata.__getitem__, names)) if names else None, stat_sha,
-             None if meta_key is None else {"meta_key": meta_key}))
+             not_carried or (), NO_PROBLEMS,
+             packed_fields_out(restored_fields(
+                 updated_at_ms, to_ms(doc.get("created_at")),
+                 (names, *map(metadata.__getitem__, names)) if names else None)),
+             stat_sha, None if meta_key is None else {"meta_key": meta_key}))
 
 
 _NO_METADATA: dict[str, Any] = {}
@@ -454,8 +461,10 @@ def _all_have_role(messages: list[Any]) -> bool:
 # it is a few microseconds each way, so that workers pay off for small files too
 # (SCAN_MIN_AVERAGE_BYTES).  Within one batch, pickling keeps what the records share (a
 # repeated string is sent once and comes back as one object); across batches, what they
-# share in this process (the folder, the metadata's field names and repeated values, the
-# modes) is shared again here: a worker's tables are its own.
+# share in this process (the folder, the names not carried, the modes, the place of the
+# entry fields' names: packed_fields_in) is shared again here: a worker's tables are its
+# own.  The dates and entry fields come packed as the summary holds them (packed_fields_out),
+# the worker's work: this process, which gathers every record, only stores them.
 SCAN_MIN_AVERAGE_BYTES = 0
 
 
@@ -466,8 +475,8 @@ def _compact(session: SessionScan) -> tuple[Any, ...]:
     c = session.content
     return (session.file_id, session._stat, session._mode, session._dir is not None, session._odd,
             session.file_problems, session._keys,
-            (c.readable, c.content_id, c.message_count, c.not_carried, c.updated_at_ms,
-             c.created_at_ms, c.problems, sent_fields(c._fields), c._digest, c._rare))
+            (c.readable, c.content_id, c.message_count, c.not_carried, c.problems,
+             packed_fields_out(c._fields), c._digest, c._rare))
 
 
 _new_session = SessionScan.__new__
@@ -479,9 +488,9 @@ def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan
     if type(result) is not tuple:
         return result  # type: ignore[return-value]
     content = _new_content(ContentSummary)
-    (content.readable, content.content_id, content.message_count, not_carried, updated, created,
+    (content.readable, content.content_id, content.message_count, not_carried,
      content.problems, fields, content._digest, content._rare) = result[7]
-    content._fields = restored_fields(updated, created, fields)
+    content._fields = packed_fields_in(fields)
     content.not_carried = _share_names(not_carried) if not_carried else not_carried
     session = _new_session(SessionScan)
     (session.file_id, session._stat, mode, in_folder, session._odd, session.file_problems,
