@@ -137,7 +137,7 @@ def loads_object_in_pieces(pieces: Iterable[bytes],
     caller then parses the whole text with ``loads``, which finds and words what is wrong
     (the repeated keys in their order)."""
     out: dict[str, Any] | None = None  # the first run's dict, the others' members added
-    held = b""
+    held: list[bytes] = []  # what was read since the last ',' taken
     started = False
     runs = 0
 
@@ -168,25 +168,28 @@ def loads_object_in_pieces(pieces: Iterable[bytes],
 
     last = False
     for piece in pieces:
-        held = held + piece if held else piece
         if not started:
-            held = held.lstrip(b" \t\n\r")
-            if not held:
+            piece = piece.lstrip(b" \t\n\r")
+            if not piece:
                 continue
-            if held[:1] != b"{":
+            if piece[:1] != b"{":
                 return None
-            held = held[1:]
+            piece = piece[1:]
             started = True
-        cut = held.rfind(b",")
-        if cut < 0:
+        cut = piece.rfind(b",")
+        if cut < 0:  # (kept as it is: joined once, when a ',' comes)
+            held.append(piece)
             continue
-        if not take(held[:cut]):
+        held.append(piece[:cut])
+        run = b"".join(held)
+        held = [piece[cut + 1:]]
+        if not take(run):
             return None
-        held = held[cut + 1:]
+        del run
     if not started:
         return None
     # the last run: the members after the last ',', the closing '}' and white space
-    end = held.rstrip(b" \t\n\r")
+    end = b"".join(held).rstrip(b" \t\n\r")
     if end[-1:] != b"}":
         return None
     last = True
