@@ -23,7 +23,15 @@ from migrate_tui.core.errors import WorkspaceError
 from migrate_tui.core.ids import is_valid_key
 from migrate_tui.core.layout import Layout, open_layout
 from migrate_tui.engine import commands
-from migrate_tui.engine.model import ALL_FIXES, MIGRATE, Decision, LogLine, Progress
+from migrate_tui.engine.model import (
+    ALL_FIXES,
+    MIGRATE,
+    Decision,
+    EventSink,
+    LogLine,
+    Progress,
+    no_events,
+)
 from migrate_tui.engine.report import EXIT_CANCELLED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, results_block
 
 DEFAULT_WORKSPACE = "~/.openclaw"
@@ -143,13 +151,14 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
             _refused(found, as_json)
         openclaw = found
 
-    def on_event(event: object) -> None:
-        if as_json:
-            return
+    def shown(event: object) -> None:
         if isinstance(event, LogLine) and (verbose or event.level != "info"):
             click.echo(f"[{event.level}] {event.text}", err=True)
         elif verbose and isinstance(event, Progress) and event.done == event.total:
             click.echo(f"  {event.phase}: {event.total} done", err=True)
+
+    # with --json, no event is shown: none is made (the scan's Progress, one a session)
+    on_event: EventSink = no_events if as_json else shown
 
     try:
         layout = open_layout(workspace_dir)

@@ -28,7 +28,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -375,6 +375,31 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
             if limit is not None and total > limit:
                 raise FileTooLarge(path, total, limit)
         return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+    finally:
+        _close(fd, path)
+
+
+def read_pieces(path: str, limit: int | None = None,
+                piece_bytes: int = CHUNK) -> Generator[bytes, None, None]:
+    """``read_bytes`` a piece at a time (consecutive reads of one open file, up to
+    ``piece_bytes`` each), for a caller that never holds the whole content: the same rules
+    and errors, raised as the pieces are read.  The file is closed once read, or when the
+    caller stops (``close()`` of the iterator, or its end)."""
+    fd, st = _open_read(path)
+    try:
+        size = st.st_size
+        if limit is not None and size > limit:
+            raise FileTooLarge(path, size, limit)
+        total = 0
+        while True:
+            _at("read", path)
+            piece = os.read(fd, piece_bytes)
+            if not piece:
+                return
+            total += len(piece)
+            if limit is not None and total > limit:
+                raise FileTooLarge(path, total, limit)
+            yield piece
     finally:
         _close(fd, path)
 

@@ -25,7 +25,7 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from json import encoder as _json_encoder
 from typing import Any
 
@@ -116,6 +116,84 @@ def make_decoder(dups: DuplicateKeys | None = None) -> json.JSONDecoder:
 def loads(text: str, dups: DuplicateKeys | None = None) -> Any:
     """Parse losslessly.  Raises JSONDecodeError, RecursionError (too deep)."""
     return make_decoder(dups).decode(text)
+
+
+def loads_object_in_pieces(pieces: Iterable[bytes],
+                           share: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The JSON object whose UTF-8 text comes in ``pieces`` (consecutive bytes), parsed as
+    ``loads`` parses it, a run of its members at a time: the text is never held whole, nor
+    the parser's list of pairs for the whole object (session_map.json at 100,000 keys: an
+    8 MB text, 7 MB of pairs).  Each run ends at the last ',' of what has been read, parsed
+    alone as ``{run}``; that parses only when the ',' is one between two members of the
+    object (inside a string or a nested value, the '}' added would be a string's character,
+    or close the wrong thing), and a run that parses holds exactly those members, so the
+    members met are the whole text's, in its order.  ``share``: a string value found in it
+    is replaced by what it maps to (an equal string held elsewhere: the value's own is let
+    go).
+
+    None when the text cannot be read this way: not an object from its first byte (white
+    space aside), a run that does not parse (a ',' inside a string, bad JSON, bytes that
+    are not UTF-8, ...), an empty run (a trailing or doubled ','), or a key met twice.  The
+    caller then parses the whole text with ``loads``, which finds and words what is wrong
+    (the repeated keys in their order)."""
+    out: dict[str, Any] | None = None  # the first run's dict, the others' members added
+    held: list[bytes] = []  # what was read since the last ',' taken
+    started = False
+    runs = 0
+
+    def take(run: bytes) -> bool:
+        nonlocal runs, out
+        found = DuplicateKeys()
+        try:
+            value = loads("{" + run.decode("utf-8") + "}", found)
+        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
+            return False
+        if found.keys or (not value and (runs or not last)):
+            return False
+        runs += 1
+        if share is not None:
+            values = value.values()
+            try:  # (each value looked up, or itself: no Python call a member)
+                shared = list(map(share.get, values, values))
+            except TypeError:  # a value that is no key (a list, an object)
+                shared = [share.get(item, item) if type(item) is str else item for item in values]
+            value.update(zip(value, shared, strict=True))  # the same keys: in place
+            del shared
+        if out is None:
+            out = value
+            return True
+        before = len(out)
+        out.update(value)
+        return len(out) == before + len(value)  # else a key of an earlier run met again
+
+    last = False
+    for piece in pieces:
+        if not started:
+            piece = piece.lstrip(b" \t\n\r")
+            if not piece:
+                continue
+            if piece[:1] != b"{":
+                return None
+            piece = piece[1:]
+            started = True
+        cut = piece.rfind(b",")
+        if cut < 0:  # (kept as it is: joined once, when a ',' comes)
+            held.append(piece)
+            continue
+        held.append(piece[:cut])
+        run = b"".join(held)
+        held = [piece[cut + 1:]]
+        if not take(run):
+            return None
+        del run
+    if not started:
+        return None
+    # the last run: the members after the last ',', the closing '}' and white space
+    end = b"".join(held).rstrip(b" \t\n\r")
+    if end[-1:] != b"}":
+        return None
+    last = True
+    return out if take(end[:-1]) else None  # (not None once a run is taken)
 
 
 _BOM_CODECS = (

@@ -51,8 +51,9 @@ from migrate_tui.engine.model import (
     SessionScan,
     TranscriptCheck,
     no_events,
+    packed_fields_in,
+    packed_fields_out,
     restored_fields,
-    sent_fields,
 )
 from migrate_tui.engine.transcript_compare import same_start
 from migrate_tui.engine.transcript_encoding import transcript_pieces
@@ -128,16 +129,20 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
         initializer=_scan_setup, initargs=(layout, result.transcripts, max_file_bytes),
         local_task=lambda item: _scan_listed(layout, reader, item, result.transcripts, max_file_bytes))
     recent_ns = int((now - RECENT_SECONDS) * 1e9) if unlooked else None
+    shown = on_event is not no_events  # (none made for no one: a Progress a session)
+    unpack_stat = _STAT.unpack_from
     try:
         for done, (name, regular) in enumerate(legacy, 1):
             if cancel.is_set():
                 break
             session = _restored(next(scans), folder)
-            total_bytes += session.size
+            size, mtime_ns = unpack_stat(session.stat_and_sha256)
+            total_bytes += size
             result.sessions.append(session)
-            if recent_ns is not None and regular and session.mtime_ns > recent_ns:
+            if recent_ns is not None and regular and mtime_ns > recent_ns:
                 result.recently_changed.append(name)  # as _inventory says of the others
-            on_event(Progress("scan", done, len(legacy), name, total_bytes))
+            if shown:
+                on_event(Progress("scan", done, len(legacy), name, total_bytes))
     finally:
         scans.close()
     if recent_ns is not None and result.recently_changed:
@@ -156,10 +161,13 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
 
 def _earlier_fixes(layout: Layout, result: ScanResult) -> dict[str, frozenset[str]]:
     """The fixes each unchanged file was migrated with (from the journal, read defensively:
-    its damage is for apply and the other commands to refuse on, not for the scan)."""
+    its damage is for apply and the other commands to refuse on, not for the scan).  Read
+    the lean way (``journal.read_lean``: the same state, without each record parsed whole:
+    a commit record at 100,000 sessions is 15 MB of text), at the end of the scan, when the
+    records of every session are held."""
     if not result.backup_present:
         return {}
-    state = journal.read(layout)
+    state = journal.read_lean(layout)
     result.journal_stamp = state.stamp
     shas = {s.file_name: s.sha256 for s in result.sessions}
     out = {}
@@ -277,12 +285,20 @@ class _Holder:
 
 
 def _read_session_map(layout: Layout, result: ScanResult, limit: int) -> None:
+    """session_map.json into ``result.session_map``.  Read a piece at a time when it is big
+    and can be (``_session_map_in_pieces``), else whole (where what is wrong is found)."""
     path = layout.session_map
-    if fsio.lstat_or_none(path) is None:
+    st = fsio.lstat_or_none(path)
+    if st is None:
         return
     result.session_map_present = True
     dups = jsonio.DuplicateKeys()
-    value, err = _read_json_file(path, path, limit, dups)
+    value = None
+    if st.st_size >= MAP_IN_PIECES_FROM:
+        value = _session_map_in_pieces(path, limit, result.sessions)
+    err = None
+    if value is None:
+        value, err = _read_json_file(path, path, limit, dups)
     if err is not None:
         result.fatal = Problem(err.code, err.message + "; the session keys in it cannot be read, "
                                "so nothing is migrated (fix or restore it and run again)", path,
@@ -316,6 +332,32 @@ def _read_session_map(layout: Layout, result: ScanResult, limit: int) -> None:
     for key in ignored:
         del value[key]
     result.session_map = value
+
+
+# From this size on, session_map.json is read in pieces (at 4 MB, about 50,000 keys): below,
+# the whole text costs less CPU (parsed at once, no run merged into the others, no id looked
+# up: 7 ms against 20 on corpus B's 1.6 MB) and little memory.  A piece of 256 KB: what a
+# run holds while it is parsed (its bytes, text, pairs and dict) is about 4 times that.
+MAP_IN_PIECES_FROM = 4 << 20
+MAP_PIECE_BYTES = 256 << 10
+
+
+def _session_map_in_pieces(path: str, limit: int, sessions: list[SessionScan]) -> Any:
+    """session_map.json's object, read and parsed a piece at a time
+    (``jsonio.loads_object_in_pieces``), each id that names a file held as that file's id
+    (the one string ``_attach_keys`` would make it): at 100,000 keys its whole text (8 MB)
+    and a string per id (8 MB) were held at the scan's peak.  None when it cannot be read
+    this way (anything unusual: a repeated key, bad JSON, not an object...), or on any error
+    reading it: the caller then reads it whole, and says what is wrong."""
+    file_ids = {s.file_id: s.file_id for s in sessions}
+    try:
+        pieces = fsio.read_pieces(path, limit, MAP_PIECE_BYTES)
+        try:
+            return jsonio.loads_object_in_pieces(pieces, file_ids)
+        finally:
+            pieces.close()
+    except OSError:
+        return None
 
 
 def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
@@ -395,10 +437,12 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
     with a "role", "metadata" an object (or none) whose "session_key", if any, is a valid
     key, a string "session_id", an "updated_at" that is a date, no transcript there it could
     be written to.  None for any other file: ``summarize`` then finds and words what there is
-    (tests/engine/test_scan_plain.py checks that both ways give the same record).  Its
-    metadata values are not shared here: ``_restored`` shares them, as it shares those of
-    every record that comes back."""
-    if len(data) >= STREAM_BYTES:
+    (tests/engine/test_scan_plain.py checks that both ways give the same record).  Its dates
+    and metadata values are packed here (as a summary holds them: ``restored_fields``), and
+    sent as ``_compact`` sends them: the process that gathers the records only stores them."""
+    if len(data) >= STREAM_BYTES or (transcripts and name[:-5] in transcripts):
+        # a transcript named after the file (a migrated workspace: every file, in verify
+        # and the migration's final check) is compared the long way: not parsed here first
         return None
     exact = jsonio.exact_loads(data)
     if exact is None:
@@ -431,9 +475,11 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
     stat_sha = _STAT.pack(len(data), st.st_mtime_ns) + sha256
     return (file_id, stat_sha, stat.S_IMODE(st.st_mode), True, None, NO_PROBLEMS, (),
             (True, file_id if content_id == file_id else content_id, len(messages),
-             not_carried or (), updated_at_ms, to_ms(doc.get("created_at")), NO_PROBLEMS,
-             (names, *map(metadata.__getitem__, names)) if names else None, stat_sha,
-             None if meta_key is None else {"meta_key": meta_key}))
+             not_carried or (), NO_PROBLEMS,
+             packed_fields_out(restored_fields(
+                 updated_at_ms, to_ms(doc.get("created_at")),
+                 (names, *map(metadata.__getitem__, names)) if names else None)),
+             stat_sha, None if meta_key is None else {"meta_key": meta_key}))
 
 
 _NO_METADATA: dict[str, Any] = {}
@@ -454,8 +500,10 @@ def _all_have_role(messages: list[Any]) -> bool:
 # it is a few microseconds each way, so that workers pay off for small files too
 # (SCAN_MIN_AVERAGE_BYTES).  Within one batch, pickling keeps what the records share (a
 # repeated string is sent once and comes back as one object); across batches, what they
-# share in this process (the folder, the metadata's field names and repeated values, the
-# modes) is shared again here: a worker's tables are its own.
+# share in this process (the folder, the names not carried, the modes, the place of the
+# entry fields' names: packed_fields_in) is shared again here: a worker's tables are its
+# own.  The dates and entry fields come packed as the summary holds them (packed_fields_out),
+# the worker's work: this process, which gathers every record, only stores them.
 SCAN_MIN_AVERAGE_BYTES = 0
 
 
@@ -466,8 +514,8 @@ def _compact(session: SessionScan) -> tuple[Any, ...]:
     c = session.content
     return (session.file_id, session._stat, session._mode, session._dir is not None, session._odd,
             session.file_problems, session._keys,
-            (c.readable, c.content_id, c.message_count, c.not_carried, c.updated_at_ms,
-             c.created_at_ms, c.problems, sent_fields(c._fields), c._digest, c._rare))
+            (c.readable, c.content_id, c.message_count, c.not_carried, c.problems,
+             packed_fields_out(c._fields), c._digest, c._rare))
 
 
 _new_session = SessionScan.__new__
@@ -479,9 +527,9 @@ def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan
     if type(result) is not tuple:
         return result  # type: ignore[return-value]
     content = _new_content(ContentSummary)
-    (content.readable, content.content_id, content.message_count, not_carried, updated, created,
+    (content.readable, content.content_id, content.message_count, not_carried,
      content.problems, fields, content._digest, content._rare) = result[7]
-    content._fields = restored_fields(updated, created, fields)
+    content._fields = packed_fields_in(fields)
     content.not_carried = _share_names(not_carried) if not_carried else not_carried
     session = _new_session(SessionScan)
     (session.file_id, session._stat, mode, in_folder, session._odd, session.file_problems,
@@ -864,7 +912,7 @@ def _attach_keys(result: ScanResult) -> None:
         owner = by_file.get(sid) or by_content.get(sid)
         if owner is not None:
             owner.keys = (*owner.keys, key)
-            if sid == owner.file_id:
+            if sid == owner.file_id and sid is not owner.file_id:
                 result.session_map[key] = owner.file_id  # one string for the id, not two
         else:
             result.warnings.append(warning(

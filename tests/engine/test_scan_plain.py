@@ -107,10 +107,24 @@ def _both_ways(root: Path, transcripts: dict[str, int]) -> dict[str, tuple[Any, 
     return out
 
 
+def _same_record(short: Any, careful: Any) -> bool:
+    """Every value sent the same, and the dates and entry fields the same once read: packed
+    (ContentSummary's values marshalled), equal values may differ in their bytes by
+    marshal's mark on an object referred to more than once."""
+    def others(record: Any) -> Any:
+        return (*record[:7], (*record[7][:_FIELDS], *record[7][_FIELDS + 1:]))
+
+    return others(short) == others(careful) and (
+        scan_module._restored(short, "/f") == scan_module._restored(careful, "/f"))
+
+
+_FIELDS = 5  # the packed dates and entry fields' place in what _compact sends of the content
+
+
 def test_the_short_way_gives_the_careful_ways_record(tmp_path: Path) -> None:
     _write_cases(tmp_path / ".sessions")
     for name, (careful, short) in _both_ways(tmp_path, {}).items():
-        assert short == careful, name
+        assert _same_record(short, careful), name
 
 
 def test_the_short_way_is_taken_only_for_files_with_nothing_to_report(tmp_path: Path) -> None:
@@ -133,12 +147,12 @@ def test_a_transcript_there_sends_the_file_the_careful_way(tmp_path: Path) -> No
                    "another": os.path.getsize(sessions / "another.jsonl"), "elsewhere": 3}
     both = _both_ways(tmp_path, transcripts)
     for name, (careful, short) in both.items():
-        assert short == careful, name
+        assert _same_record(short, careful), name
     assert scan_module._plain("plain.json", CASES["plain"][0], os.stat(sessions / "plain.json"),
                               bytes(32), transcripts) is None
     assert scan_module._plain("no-created.json", CASES["no-created"][0],
                               os.stat(sessions / "plain.json"), bytes(32), transcripts) is not None
-    assert both["plain.json"][0][7][9]["transcripts"]["plain"].state == "same"
+    assert both["plain.json"][0][7][-1]["transcripts"]["plain"].state == "same"
 
 
 def test_a_generated_workspace_scans_the_same_both_ways(tmp_path: Path) -> None:
@@ -146,7 +160,7 @@ def test_a_generated_workspace_scans_the_same_both_ways(tmp_path: Path) -> None:
     both = _both_ways(tmp_path, {})
     assert len(both) > 80
     for name, (careful, short) in both.items():
-        assert short == careful, name
+        assert _same_record(short, careful), name
 
 
 # ---------------------------------------------------------------- fsio.FolderReader
