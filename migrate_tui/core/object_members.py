@@ -12,7 +12,10 @@ found them): each key's place in the text and its hash, in a table of open addre
 ``split`` reads the object a member at a time with the standard library's own scanner, so
 every value is checked (and its repeated keys found) exactly as a whole parse would; it
 gives up (None) on anything else than a well-formed object of objects, and the caller then
-parses the text whole, which says what is wrong and where.
+parses the text whole, which says what is wrong and where.  It notes the few values holding
+an integer Python would not write back as it is (``-0``, thousands of digits: kept as a
+``jsonio.RawNumber``); any other value is parsed again with the integers read by the
+scanner itself (C), not through a Python call each.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import re
 from array import array
 from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from json import decoder as _decoder
+from json import scanner as _json_scanner
 from typing import Any
 
 from migrate_tui.core import jsonio
@@ -36,15 +40,42 @@ def _scanner(dups: jsonio.DuplicateKeys | None = None) -> Any:
     return decoder.scan_once
 
 
+def _plain_int_scanner() -> Any:
+    """The lossless scanner, its integers read as ``int`` does (in C): right for a value
+    none of whose integers is ``-0`` or too long for ``int`` (``split`` notes the others)."""
+    decoder: Any = jsonio.make_decoder()
+    decoder.parse_int = int
+    return _json_scanner.make_scanner(decoder)
+
+
+def _noting_scanner(dups: jsonio.DuplicateKeys, odd: list[bool]) -> Any:
+    """The lossless scanner of ``split``: sets ``odd[0]`` when an integer is read as other
+    than an ``int`` (a ``RawNumber``)."""
+    decoder: Any = jsonio.make_decoder(dups)
+    parse_int = decoder.parse_int
+
+    def noting(text: str) -> Any:
+        value = parse_int(text)
+        if type(value) is not int:
+            odd[0] = True
+        return value
+
+    decoder.parse_int = noting
+    return _json_scanner.make_scanner(decoder)
+
+
 class ObjectMembers(Mapping[str, Any]):
     """Key → value of a JSON object, its values parsed on each look-up (never held)."""
 
-    __slots__ = ("_ends", "_hashes", "_keys", "_scan", "_slots", "_starts", "_text")
+    __slots__ = ("_careful", "_ends", "_hashes", "_keys", "_plain_scan", "_scan", "_slots",
+                 "_starts", "_text")
 
     def __init__(self, text: str, index: dict[str, int], starts: array[int], ends: array[int],
-                 keys: array[int]) -> None:
+                 keys: array[int], careful: frozenset[int] | None = None) -> None:
         """``index``: key → the number of its value, in the object's order; ``starts``,
-        ``ends``: where each value is in ``text``; ``keys``: where its key is (its quote)."""
+        ``ends``: where each value is in ``text``; ``keys``: where its key is (its quote);
+        ``careful``: the numbers of the values holding an integer ``int`` would not read as
+        written (None: any may)."""
         if text.isascii():  # held as it is: one byte a character
             self._text: str | bytes = text
             self._starts, self._ends, self._keys = starts, ends, keys
@@ -53,6 +84,8 @@ class ObjectMembers(Mapping[str, Any]):
             self._starts, self._ends = _utf8_offsets(text, starts), _utf8_offsets(text, ends)
             self._keys = _utf8_offsets(text, keys)
         self._scan = _scanner()
+        self._plain_scan = _plain_int_scanner()
+        self._careful = careful
         # each key's hash, by its number; the table: number + 1 at the first free place from
         # its hash on (0: free), twice as many places as keys
         self._hashes: array[int] = array("q", map(hash, index))
@@ -105,9 +138,11 @@ class ObjectMembers(Mapping[str, Any]):
 
     def _value(self, n: int) -> Any:
         text = self._text
+        careful = self._careful
+        scan = self._scan if careful is None or n in careful else self._plain_scan
         if isinstance(text, str):
-            return self._scan(text, self._starts[n])[0]
-        return self._scan(text[self._starts[n]:self._ends[n]].decode("utf-8", "surrogatepass"), 0)[0]
+            return scan(text, self._starts[n])[0]
+        return scan(text[self._starts[n]:self._ends[n]].decode("utf-8", "surrogatepass"), 0)[0]
 
     def items(self) -> ItemsView[str, Any]:
         return _Items(self)
@@ -122,7 +157,9 @@ class ObjectMembers(Mapping[str, Any]):
         parse finds them).  None when ``text`` is anything else (or too deep): parse it
         whole to know what."""
         found = jsonio.DuplicateKeys()  # given to ``dups`` only once the whole object is read
-        scan = _scanner(found)
+        odd = [False]  # an integer of the value at hand is no ``int``
+        scan = _noting_scanner(found, odd)
+        careful: set[int] = set()
         space = _SPACE.match
         index: dict[str, int] = {}
         starts: array[int] = array("q")
@@ -154,11 +191,15 @@ class ObjectMembers(Mapping[str, Any]):
                         repeated.append(key)  # the last value counts, at the first's place
                         n = index[key]
                         starts[n], ends[n], keys[n] = at, end, key_at
+                        careful.discard(n)
                     else:
-                        index[key] = len(starts)
+                        n = index[key] = len(starts)
                         starts.append(at)
                         ends.append(end)
                         keys.append(key_at)
+                    if odd[0]:
+                        careful.add(n)
+                        odd[0] = False
                     at = space(text, end).end()
                     sep = text[at:at + 1]
                     at = space(text, at + 1).end()
@@ -172,7 +213,7 @@ class ObjectMembers(Mapping[str, Any]):
             return None
         if dups is not None:
             dups.keys += found.keys + repeated
-        return cls(text, index, starts, ends, keys)
+        return cls(text, index, starts, ends, keys, frozenset(careful))
 
     def __getitem__(self, key: str) -> Any:
         n = self._number(key)

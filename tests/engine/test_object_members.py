@@ -103,6 +103,29 @@ def test_keys_are_not_held_as_strings() -> None:
     held = ObjectMembers.split(text)
     assert held is not None
     from array import array
-    held_kinds = {name: type(getattr(held, name)) for name in held.__slots__ if name != "_scan"}
+    held_kinds = {name: type(getattr(held, name)) for name in held.__slots__
+                  if name not in ("_scan", "_plain_scan", "_careful")}
     assert set(held_kinds.values()) <= {array, str}, held_kinds  # no dict, no list of keys
+    assert held._careful == frozenset()  # no value holds an integer to read with care
     assert held["agent:main:key-012345"] == {"n": 12345}
+
+
+def test_the_values_holding_odd_integers_are_read_with_care() -> None:
+    # -0 and an integer past int's limit are kept as written (RawNumber); the values beside
+    # them, read the quicker way, have their integers as ints
+    big = "7" * 5000
+    text = ('{"a": {"n": 1, "m": [2, -3]}, "b": {"z": -0}, "c": {"big": ' + big + '}, '
+            '"d": {"f": -0.0, "g": 1E5, "n": -1}, "b": {"z": [0, -0]}, "e": {"s": "-0"}}')
+    whole = jsonio.loads(text)
+    held = ObjectMembers.split(text)
+    assert held is not None
+    assert held._careful == frozenset({1, 2})  # "b" (its last value too) and "c"
+    for key in whole:
+        assert repr(held[key]) == repr(whole[key])
+    assert held["b"]["z"][1] == jsonio.RawNumber("-0") and held["c"]["big"] == jsonio.RawNumber(big)
+    assert type(held["a"]["m"][1]) is int and type(held["d"]["n"]) is int
+
+
+def test_a_repeated_key_is_read_with_care_only_when_its_last_value_needs_it() -> None:
+    held = ObjectMembers.split('{"a": {"z": -0}, "b": {}, "a": {"z": 0}}')
+    assert held is not None and held._careful == frozenset() and repr(held["a"]) == "{'z': 0}"
