@@ -811,6 +811,15 @@ class PlannedSession(_Record):
             return list(self.scan.keys)
         return [*more[1], *more[2]]
 
+    def query_keys(self) -> Sequence[str]:
+        """``known_keys()``, else the scan's keys (what a query reads as a session's keys),
+        as a sequence to read, not to keep: the scan's own tuple where it is that."""
+        more = self._more
+        if more is None or (not more[1] and not more[2]):
+            held = self.scan._keys
+            return (held,) if type(held) is str else held
+        return [*more[1], *more[2]]
+
     @property
     def entry_updated_at(self) -> Any:
         """``entry["updated_at"]`` (None without an entry), without making the entry: an

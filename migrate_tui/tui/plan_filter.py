@@ -34,7 +34,7 @@ def filter_sessions(plan: Plan, which: str = "all", query: Query | str = NO_QUER
         query = parse_query(query)
     if which == "all" and query.is_empty:
         return list(plan.sessions)
-    test = query.matches
+    test = query.test
     if which == "all":
         return [ps for ps in plan.sessions if test(ps)]
     return [ps for ps in plan.sessions if matches(ps, which) and test(ps)]

@@ -54,7 +54,9 @@ def sharing(plan: Plan, code: str, fix: str | None) -> list[str]:
     """Every session with an open problem ``code`` (that offers ``fix``, if given)."""
     out = []
     for ps in plan.sessions:
-        if any(p.code == code for p in ps.open_problems) and (fix is None or fix in fixes_offered(ps)):
+        problems = ps.open_problems  # most have none: no generator made for them
+        if problems and any(p.code == code for p in problems) \
+                and (fix is None or fix in fixes_offered(ps)):
             out.append(ps.file_id)
     return out
 

@@ -196,12 +196,16 @@ class PlanScreen(WizardScreen[PlanView]):
     def _list(self, plan: Plan, which: str, query: Query, sort: str, descending: bool,
               keep: str | None) -> None:
         rows = sorted_rows(filter_sessions(plan, which, query), sort, descending)
+        if get_current_worker().is_cancelled:
+            return
         counts = counts_of(plan)
+        index = None if len(rows) == len(plan.sessions) and sort == "plan" and not descending \
+            else {ps.file_id: n for n, ps in enumerate(rows)}  # made here, not on a key
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._listed, plan, rows, counts, keep)
+            self.app.call_from_thread(self._listed, plan, rows, counts, keep, index)
 
     def _listed(self, plan: Plan, rows: list[PlannedSession], counts: dict[str, int],
-                keep: str | None) -> None:
+                keep: str | None, index: dict[str, int] | None = None) -> None:
         if plan is not self.plan:  # decided meanwhile: list the new plan
             self._refill(keep)
             return
@@ -211,10 +215,10 @@ class PlanScreen(WizardScreen[PlanView]):
         in_plan_order = len(rows) == len(plan.sessions) and self.view.sort == "plan" \
             and not self.view.descending
         table.set_items(rows, cursor=0 if keep is None else None,
-                        rows=plan.index if in_plan_order else None)
+                        rows=plan.index if in_plan_order else index)
         if keep is not None:
-            index = table.index_of(keep)
-            table.move_cursor(index if index is not None else 0, announce=True)
+            row = table.index_of(keep)
+            table.move_cursor(row if row is not None else 0, announce=True)
         self._counts = counts
         self._shown = plan
         self._draw_filters()
