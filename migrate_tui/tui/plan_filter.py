@@ -5,7 +5,9 @@ sessions only (decisions), without going over all of them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
+from typing import Any
 
 from migrate_tui.engine import Plan, PlannedSession
 from migrate_tui.engine.selection import Query, has_warning, parse_query
@@ -38,6 +40,58 @@ def filter_sessions(plan: Plan, which: str = "all", query: Query | str = NO_QUER
     if which == "all":
         return [ps for ps in plan.sessions if test(ps)]
     return [ps for ps in plan.sessions if matches(ps, which) and test(ps)]
+
+
+LIST_CHUNK = 5_000  # sessions gone over between two looks at ``stopped`` (list_sessions)
+
+
+def list_sessions(plan: Plan, which: str, query: Query, key: Callable[[PlannedSession], Any] | None,
+                  descending: bool, stopped: Callable[[], bool]) -> list[PlannedSession] | None:
+    """``filter_sessions`` sorted by ``key`` (stable; None: the plan's order, reversed when
+    ``descending``), going over the sessions a slice at a time and asking ``stopped()``
+    between two: None once it says so.  A worker lists with this: one that was replaced (a
+    key pressed again) stops within a slice rather than going on over 200,000 sessions,
+    which kept the interpreter from the keys pressed meanwhile."""
+    sessions = plan.sessions
+    test: Callable[[PlannedSession], bool] | None = None
+    if which != "all":
+        query_test = query.test
+        test = (lambda ps: matches(ps, which)) if query.is_empty \
+            else (lambda ps: matches(ps, which) and query_test(ps))
+    elif not query.is_empty:
+        test = query.test
+    rows: list[PlannedSession] = []
+    for start in range(0, len(sessions), LIST_CHUNK):
+        if stopped():
+            return None
+        part = sessions[start:start + LIST_CHUNK]
+        rows += part if test is None else [ps for ps in part if test(ps)]
+    if key is None:
+        return rows[::-1] if descending else rows
+    keys: list[Any] = []
+    for start in range(0, len(rows), LIST_CHUNK):
+        if stopped():
+            return None
+        keys += map(key, rows[start:start + LIST_CHUNK])
+    # (stable either way, as sorted(rows, key=key, reverse=descending) is)
+    order = sorted(range(len(rows)), key=keys.__getitem__, reverse=descending)
+    if stopped():
+        return None
+    return [rows[n] for n in order]
+
+
+def rows_index(rows: Sequence[PlannedSession], stopped: Callable[[], bool]) -> dict[str, int] | None:
+    """file id → row, a slice at a time (None once ``stopped()`` says so)."""
+    index: dict[str, int] = {}
+    for start in range(0, len(rows), LIST_CHUNK):
+        if stopped():
+            return None
+        part = rows[start:start + LIST_CHUNK]
+        index.update(zip(map(_file_id, part), range(start, start + len(part)), strict=True))
+    return index
+
+
+_file_id = attrgetter("scan.file_id")
 
 
 def counted_in(ps: PlannedSession) -> list[str]:

@@ -1,7 +1,8 @@
 """The plan screen's sorts and queries go over every session (200,000 in the wizard's
 benchmark), so they read each session by short ways (``status_rank``, ``query_keys``,
-``Query.test``, a mark looked up in the rows' index): each must say exactly what the
-plain way says, for sessions in every state."""
+``Query.test``, a mark looked up in the rows' index) and list a slice at a time (a listing
+replaced by another stops there): each must say exactly what the plain way says, for
+sessions in every state."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from migrate_tui.demo import generate_workspace
 from migrate_tui.engine import SKIP, Decision, build_plan, scan_workspace
 from migrate_tui.engine.plan import with_decisions
 from migrate_tui.engine.selection import parse_query, session_keys, status_rank
+from migrate_tui.tui import plan_filter
 from migrate_tui.tui.plan_filter import filter_sessions, listed
+from migrate_tui.tui.screens import fix as fix_screen
+from migrate_tui.tui.screens.fix import sharing
 from migrate_tui.tui.widgets.session_table import _STATUS_ORDER, SORTS, SessionTable, sorted_rows, status_of
 
 
@@ -84,3 +88,44 @@ def test_the_marked_rows_listed_are_counted_from_the_rows_index(plan) -> None:  
     assert table.listed_marked == 2
     table.marked = set(ids)  # as many marks as rows, or more: counted over the rows
     assert table.listed_marked == len(rows)
+
+
+def never() -> bool:
+    return False
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 5_000])
+def test_listing_in_slices_lists_what_filtering_then_sorting_lists(plan, chunk: int, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(plan_filter, "LIST_CHUNK", chunk)
+    for which in ("all", "problems", "warnings", "skipped"):
+        for text in ("", "key:agent:*", "-telegram"):
+            query = parse_query(text)
+            for sort, (_label, key) in SORTS.items():
+                for descending in (False, True):
+                    listed_rows = plan_filter.list_sessions(plan, which, query, key, descending, never)
+                    expected = sorted_rows(filter_sessions(plan, which, query), sort, descending)
+                    assert listed_rows == expected, (which, text, sort, descending)
+                    assert plan_filter.rows_index(listed_rows, never) == \
+                        {ps.file_id: n for n, ps in enumerate(listed_rows)}
+
+
+def test_a_listing_replaced_by_another_stops_within_a_slice(plan, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(plan_filter, "LIST_CHUNK", 5)
+    monkeypatch.setattr(fix_screen, "LIST_CHUNK", 5)
+    asked: list[int] = []
+
+    def stopped_at_third() -> bool:
+        asked.append(1)
+        return len(asked) >= 3
+
+    assert plan_filter.list_sessions(plan, "all", parse_query("key:*"), SORTS["status"][1], False,
+                                     stopped_at_third) is None
+    assert len(asked) == 3  # asked between slices, and it stopped the first time it was told
+    asked.clear()
+    assert plan_filter.rows_index(list(plan.sessions), stopped_at_third) is None
+    asked.clear()
+    code = next(ps.open_problems[0].code for ps in plan.sessions if ps.open_problems)
+    assert sharing(plan, code, None, stopped_at_third) is None
+    found = sharing(plan, code, None)
+    assert found and found == [ps.file_id for ps in plan.sessions
+                               if any(p.code == code for p in ps.open_problems)]

@@ -8,6 +8,7 @@ Dismisses with a ``FixChoice`` (the new decision of each session it applies to),
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import on
@@ -17,7 +18,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from migrate_tui.core.ids import display
 from migrate_tui.engine import MIGRATE, Decision, Plan, PlannedSession, preview_fix
@@ -26,6 +27,7 @@ from migrate_tui.tui.effects import SKIP_EFFECT, fix_effect
 from migrate_tui.tui.formatting import plural
 from migrate_tui.tui.messages import FixChoice, FixPreviews, Way
 from migrate_tui.tui.parts import Parts
+from migrate_tui.tui.plan_filter import LIST_CHUNK
 from migrate_tui.tui.screen_base import WizardDialog
 from migrate_tui.tui.target_plan import TargetView
 from migrate_tui.tui.workers import background
@@ -50,14 +52,25 @@ def effects_for(plan: Plan, file_id: str, fixes: list[str],
     return effects
 
 
-def sharing(plan: Plan, code: str, fix: str | None) -> list[str]:
-    """Every session with an open problem ``code`` (that offers ``fix``, if given)."""
+def _never() -> bool:
+    return False
+
+
+def sharing(plan: Plan, code: str, fix: str | None,
+            stopped: Callable[[], bool] = _never) -> list[str] | None:
+    """Every session with an open problem ``code`` (that offers ``fix``, if given); None
+    once ``stopped()`` says so (asked between two slices of the sessions: a dialog closed
+    meanwhile stops its worker there rather than after 200,000 sessions)."""
     out = []
-    for ps in plan.sessions:
-        problems = ps.open_problems  # most have none: no generator made for them
-        if problems and any(p.code == code for p in problems) \
-                and (fix is None or fix in fixes_offered(ps)):
-            out.append(ps.file_id)
+    sessions = plan.sessions
+    for start in range(0, len(sessions), LIST_CHUNK):
+        if stopped():
+            return None
+        for ps in sessions[start:start + LIST_CHUNK]:
+            problems = ps.open_problems  # most have none: no generator made for them
+            if problems and any(p.code == code for p in problems) \
+                    and (fix is None or fix in fixes_offered(ps)):
+                out.append(ps.file_id)
     return out
 
 
@@ -105,8 +118,9 @@ class FixDialog(WizardDialog[FixChoice | None]):
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
         self._draw_every()
-        if self.single:
-            self._preview(self.plan, self.file_ids[0], offered_fixes(self.sessions[0]))
+        if self.single:  # worked out once the dialog is drawn: the key's answer comes first
+            self.call_after_refresh(self._preview, self.plan, self.file_ids[0],
+                                    offered_fixes(self.sessions[0]))
 
     # ------------------------------------------------------------ what is shown
 
@@ -188,12 +202,23 @@ class FixDialog(WizardDialog[FixChoice | None]):
     @background("working out what each fix would do", group="fix-preview", exclusive=True)
     def _preview(self, plan: Plan, file_id: str, fixes: list[str]) -> None:
         ps = plan.session(file_id)
+        worker = get_current_worker()
+
+        def stopped() -> bool:
+            return worker.is_cancelled
+
         alike: dict[str, list[str]] = {}
         for fix in fixes:
             code = next((p.code for p in ps.open_problems if fix in p.fixes), None)
-            alike[f"fix:{fix}"] = sharing(plan, code, fix) if code else [file_id]
+            found = sharing(plan, code, fix, stopped) if code else [file_id]
+            if found is None:
+                return
+            alike[f"fix:{fix}"] = found
         if ps.open_problems:
-            alike[SKIP] = sharing(plan, ps.open_problems[0].code, None)
+            found = sharing(plan, ps.open_problems[0].code, None, stopped)
+            if found is None:
+                return
+            alike[SKIP] = found
         engine_plan, view = self.state.plan, self.state.target_view
         assert engine_plan is not None
         if plan is engine_plan or (view is not None and plan is not view.shown):

@@ -38,8 +38,9 @@ from migrate_tui.tui.plan_filter import (
     NO_QUERY,
     changed_sessions,
     counts_of,
-    filter_sessions,
+    list_sessions,
     listed,
+    rows_index,
 )
 from migrate_tui.tui.relay import Later, Poller
 from migrate_tui.tui.screen_base import WizardScreen
@@ -195,13 +196,21 @@ class PlanScreen(WizardScreen[PlanView]):
     @background("listing the sessions", group="refill", exclusive=True)
     def _list(self, plan: Plan, which: str, query: Query, sort: str, descending: bool,
               keep: str | None) -> None:
-        rows = sorted_rows(filter_sessions(plan, which, query), sort, descending)
-        if get_current_worker().is_cancelled:
+        worker = get_current_worker()
+
+        def stopped() -> bool:
+            return worker.is_cancelled
+
+        rows = list_sessions(plan, which, query, SORTS.get(sort, ("", None))[1], descending, stopped)
+        if rows is None:  # replaced by another listing: stopped within a slice
             return
         counts = counts_of(plan)
-        index = None if len(rows) == len(plan.sessions) and sort == "plan" and not descending \
-            else {ps.file_id: n for n, ps in enumerate(rows)}  # made here, not on a key
-        if not get_current_worker().is_cancelled:
+        index = None  # file id → row, made here rather than on a key (the plan's own, in its order)
+        if len(rows) != len(plan.sessions) or sort != "plan" or descending:
+            index = rows_index(rows, stopped)
+            if index is None:
+                return
+        if not worker.is_cancelled:
             self.app.call_from_thread(self._listed, plan, rows, counts, keep, index)
 
     def _listed(self, plan: Plan, rows: list[PlannedSession], counts: dict[str, int],
