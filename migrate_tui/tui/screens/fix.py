@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
@@ -180,7 +181,10 @@ class FixDialog(WizardDialog[FixChoice | None]):
         return text.content()
 
     def _draw_every(self) -> None:
-        widget = self.query_one("#fix-every", Static)
+        try:
+            widget = self.query_one("#fix-every", Static)
+        except NoMatches:  # closed meanwhile (the worker's look over the sessions came late)
+            return
         if not self.single:
             widget.display = False
             return
@@ -223,7 +227,10 @@ class FixDialog(WizardDialog[FixChoice | None]):
         assert engine_plan is not None
         if plan is engine_plan or (view is not None and plan is not view.shown):
             view = None
-        self.post_message(FixPreviews(file_id, effects_for(engine_plan, file_id, fixes, view)))
+        effects = effects_for(engine_plan, file_id, fixes, view)
+        if worker.is_cancelled:  # the dialog was closed meanwhile: nothing to show
+            return
+        self.post_message(FixPreviews(file_id, effects))
         self.app.call_from_thread(self._got_alike, alike)
 
     def _got_alike(self, alike: dict[str, list[str]]) -> None:
