@@ -110,13 +110,14 @@ def _rare_attribute(name: str, default: Any) -> Any:
         return default if rare is None else rare.get(name, default)
 
     def put(self: ContentSummary, value: Any) -> None:
+        rare = self._rare
         if value is None if default is None else not value:  # the default (or an empty one)
-            if self._rare is not None:
-                self._rare.pop(name, None)
+            if rare is not None:
+                rare.pop(name, None)
             return
-        if self._rare is None:
-            self._rare = {}
-        self._rare[name] = value
+        if rare is None:
+            rare = self._rare = {}
+        rare[name] = value
 
     return property(get, put)
 
@@ -152,25 +153,24 @@ class ContentSummary(_Record):
     the few attributes most files leave at their default live in one small dict made only
     when one is set, and ``messages_digest`` refers to the scan's SHA-256 bytes."""
 
+    # six slots: 80 bytes a record (eight took 96); ``readable`` and ``message_count`` are
+    # one int (``_count``), ``problems`` (most files have none) lives in ``_rare``
     __slots__ = (
+        "_count",
         "_digest",
         "_fields",
         "_rare",
         "content_id",
-        "message_count",
         "not_carried",
-        "problems",
-        "readable",
     )
     _SHOWN = ("readable", "content_id", "message_count", "bad_messages", "entry_fields",
               "not_carried", "updated_at_ms", "created_at_ms", "meta_key", "salvage_count",
               "salvage_missing", "replaced_bytes", "problems", "transcripts", "messages_digest")
 
-    readable: bool
     content_id: Any  # "session_id" inside the file (any JSON value), None when absent
-    message_count: int
     not_carried: Sequence[str]
-    problems: Sequence[Problem]  # content problems and warnings
+    # readable: bool, message_count: int (properties over ``_count``); problems:
+    # Sequence[Problem], the content problems and warnings (a property over ``_rare``)
     # updated_at_ms, created_at_ms: int | None (properties: held in ``_fields``, below)
     # bad_messages: Sequence[int]; meta_key: metadata["session_key"] when it is a valid key;
     # salvage_count: int | None; salvage_missing: Sequence[str]; replaced_bytes: int;
@@ -184,11 +184,9 @@ class ContentSummary(_Record):
                  replaced_bytes: int = 0, problems: Sequence[Problem] = NO_PROBLEMS,
                  transcripts: Mapping[str, TranscriptCheck] | None = None,
                  messages_digest: str | None = None) -> None:
-        self.readable = readable
+        self._count = message_count << 1 | (1 if readable else 0)
         self.content_id = content_id
-        self.message_count = message_count
         self.not_carried = not_carried
-        self.problems = problems
         self._fields: bytes | tuple[Any, ...] | None = None if (
             updated_at_ms is None and created_at_ms is None) else _join(updated_at_ms, created_at_ms, None)
         self._digest: bytes | str | None = None
@@ -209,6 +207,34 @@ class ContentSummary(_Record):
             self.replaced_bytes = replaced_bytes
         if transcripts:
             self.transcripts = transcripts
+        if problems:
+            self.problems = problems
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ContentSummary:
+        # what the properties below read is there from the start, for a record made without
+        # __init__ (the scan sets the values of a worker's records one by one)
+        record = object.__new__(cls)
+        record._count = 0
+        record._rare = None
+        return record
+
+    @property
+    def readable(self) -> bool:
+        return bool(self._count & 1)
+
+    @readable.setter
+    def readable(self, value: bool) -> None:
+        self._count = self._count & ~1 | (1 if value else 0)
+
+    @property
+    def message_count(self) -> int:
+        return self._count >> 1
+
+    @message_count.setter
+    def message_count(self, value: int) -> None:
+        if type(value) is not int or value < 0:
+            raise ValueError(f"a count of messages, not {value!r}")
+        self._count = value << 1 | self._count & 1
 
     # the dates and the metadata carried into the entry: one bytes object (``_join``), or
     # the tuple (updated_at_ms, created_at_ms, names, values) when they cannot be packed
@@ -313,6 +339,7 @@ class ContentSummary(_Record):
         for name, value in state.items():
             setattr(self, name, packed_fields_in(value) if name == "_fields" else value)
 
+    problems = _rare_attribute("problems", NO_PROBLEMS)
     bad_messages = _rare_attribute("bad_messages", ())
     meta_key = _rare_attribute("meta_key", None)
     salvage_count = _rare_attribute("salvage_count", None)
@@ -461,7 +488,43 @@ def packed_fields_in(sent: Any) -> Any:
 
 
 _MODES: dict[int, int] = {}
-_STAT = struct.Struct("<qq")  # size, mtime_ns; the SHA-256's 32 bytes follow when read
+# (folder, mode) pairs, each held once: every session of a scan shares its folder, and most
+# their mode
+_PLACES: dict[tuple[str | None, int], tuple[str | None, int]] = {}
+_NOWHERE: tuple[str | None, int] = (None, 0o600)
+
+
+def _placed(folder: str | None, mode: int) -> tuple[str | None, int]:
+    """The pair (folder, mode), shared with every record that has the same."""
+    held = _PLACES.get((folder, mode))
+    if held is None:
+        if len(_MODES) < 64:
+            mode = _MODES.setdefault(mode, mode)
+        held = (folder, mode)
+        if len(_PLACES) < 1024:
+            _PLACES[held] = held
+    return held
+class _StatLayout:
+    """How ``SessionScan._stat`` begins: the size in 7 bytes (files under 2**56 bytes) and
+    mtime_ns in 8 (signed), little-endian, 15 bytes; the SHA-256's 32 follow when read.  47
+    bytes with the SHA-256 make a bytes object of 80 bytes (48 took 96: one per session)."""
+
+    _PARTS = struct.Struct("<IHBq")  # the size's low 32, next 16 and top 8 bits, mtime_ns
+    size = _PARTS.size  # 15
+
+    def pack(self, size: int, mtime_ns: int) -> bytes:
+        if not 0 <= size < 2**56:
+            raise ValueError(f"a file size, not {size!r}")
+        return self._PARTS.pack(size & 0xFFFFFFFF, size >> 32 & 0xFFFF, size >> 48, mtime_ns)
+
+    def unpack_from(self, buffer: bytes) -> tuple[int, int]:
+        low, middle, high, mtime_ns = self._PARTS.unpack_from(buffer)
+        return low | middle << 32 | high << 48, mtime_ns
+
+
+_STAT = _StatLayout()  # size, mtime_ns; the SHA-256's 32 bytes follow when read
+_STAT_PARTS = _StatLayout._PARTS
+_STAT_END = _STAT.size
 
 
 class SessionScan(_Record):
@@ -469,17 +532,21 @@ class SessionScan(_Record):
 
     Held compactly (100,000 at a time): ``file_name`` and ``path`` are made from
     ``file_id`` and the folder when asked for; ``size``, ``mtime_ns`` and the SHA-256 are
-    one bytes object (the SHA-256 given as hex); ``file_problems`` and ``keys`` are tuples
-    (the shared empty one when there is nothing); what most files leave at its default
-    (``kind``, ``variants``, an unusual name or path) is held only when it is not."""
+    one bytes object of 80 bytes (the SHA-256 given as hex); the folder and the mode are
+    one pair shared by the records that have the same; ``file_problems`` and ``keys`` are
+    tuples (the shared empty one when there is nothing); what most files leave at its
+    default (``kind``, ``variants``, ``file_problems``, an unusual name or path) is held
+    only when it is not."""
 
-    __slots__ = ("_dir", "_keys", "_mode", "_odd", "_stat", "content", "file_id", "file_problems")
+    # six slots: 80 bytes a record (eight took 96): the folder and the mode are one shared
+    # pair (``_place``), the file problems (most files have none) live in ``_odd``
+    __slots__ = ("_keys", "_odd", "_place", "_stat", "content", "file_id")
     _SHOWN = ("file_name", "file_id", "path", "kind", "size", "mtime_ns", "mode", "sha256",
               "file_problems", "content", "variants", "keys")
 
     file_id: str  # the name without ".json"
-    file_problems: Sequence[Problem]  # symlink, FIFO, too large, ...
     content: ContentSummary  # read as it is
+    # file_problems: Sequence[Problem], symlink, FIFO, too large, ... (a property)
     # keys: Sequence[str], the session_map keys pointing at this session (a property: one
     # key, as most sessions have, is held as its string rather than in a tuple of its own)
 
@@ -490,12 +557,12 @@ class SessionScan(_Record):
                  variants: dict[frozenset[str], ContentSummary] | None = None,
                  keys: Sequence[str] = (), *, folder: str | None = None) -> None:
         self.file_id = file_id
+        # what is not as usual: "file_name" (not file_id + ".json"), "path" (not made from
+        # the folder), "kind", "variants", "sha256" (not one in hex), "file_problems"
+        self._odd: dict[str, Any] | None = None
         # ``folder``: the folder the file is in, the path then made from it (given by the
         # scan, one string shared by every session)
-        self._dir = folder
-        # what is not as usual: "file_name" (not file_id + ".json"), "path" (not made from
-        # the folder), "kind", "variants", "sha256" (not one in hex)
-        self._odd: dict[str, Any] | None = None
+        self._place = _placed(folder, mode)
         if file_name != file_id + ".json":
             self._set_odd("file_name", file_name)
         if folder is None and path:
@@ -505,7 +572,6 @@ class SessionScan(_Record):
         if variants:
             self._set_odd("variants", dict(variants))
         self._stat = _STAT.pack(size, mtime_ns)
-        self.mode = mode
         if sha256 is not None:
             self.sha256 = sha256
         self.file_problems = file_problems
@@ -516,6 +582,44 @@ class SessionScan(_Record):
         if self._odd is None:
             self._odd = {}
         self._odd[name] = value
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> SessionScan:
+        # what the properties below read is there from the start, for a record made without
+        # __init__ (the scan sets the values of a worker's records one by one)
+        record = object.__new__(cls)
+        record._place = _NOWHERE
+        record._odd = None
+        return record
+
+    # the folder and the mode, each read and set on its own (as the scan sets them)
+    @property
+    def _dir(self) -> str | None:
+        return self._place[0]
+
+    @_dir.setter
+    def _dir(self, value: str | None) -> None:
+        self._place = _placed(value, self._place[1])
+
+    @property
+    def _mode(self) -> int:
+        return self._place[1]
+
+    @_mode.setter
+    def _mode(self, value: int) -> None:
+        self._place = _placed(self._place[0], value)
+
+    @property
+    def file_problems(self) -> Sequence[Problem]:
+        """Symlink, FIFO, too large, ... (the shared empty tuple for most files)."""
+        odd = self._odd
+        return NO_PROBLEMS if odd is None else odd.get("file_problems", NO_PROBLEMS)
+
+    @file_problems.setter
+    def file_problems(self, value: Sequence[Problem]) -> None:
+        if value:
+            self._set_odd("file_problems", value)
+        elif self._odd is not None:
+            self._odd.pop("file_problems", None)
 
     @property
     def file_name(self) -> str:
@@ -550,11 +654,12 @@ class SessionScan(_Record):
 
     @property
     def size(self) -> int:
-        return _STAT.unpack_from(self._stat)[0]
+        low, middle, high, _mtime_ns = _STAT_PARTS.unpack_from(self._stat)
+        return low | middle << 32 | high << 48
 
     @size.setter
     def size(self, value: int) -> None:
-        self._stat = _STAT.pack(value, self.mtime_ns) + self._stat[16:]
+        self._stat = _STAT.pack(value, self.mtime_ns) + self._stat[_STAT_END:]
 
     @property
     def mtime_ns(self) -> int:
@@ -562,7 +667,7 @@ class SessionScan(_Record):
 
     @mtime_ns.setter
     def mtime_ns(self, value: int) -> None:
-        self._stat = _STAT.pack(self.size, value) + self._stat[16:]
+        self._stat = _STAT.pack(self.size, value) + self._stat[_STAT_END:]
 
     def set_read(self, size: int, mtime_ns: int, mode: int, sha256: bytes) -> None:
         """What reading the file found at once: its size, mtime_ns, mode and SHA-256 (the
@@ -576,18 +681,18 @@ class SessionScan(_Record):
 
     @property
     def mode(self) -> int:
-        return self._mode
+        return self._place[1]
 
     @mode.setter
     def mode(self, value: int) -> None:
-        self._mode = _MODES.setdefault(value, value) if len(_MODES) < 64 else value
+        self._place = _placed(self._place[0], value)
 
     @property
     def sha256(self) -> str | None:
         """The file's SHA-256, hex (None: not read)."""
         held = self._stat
-        if len(held) == 48:
-            return held[16:].hex()
+        if len(held) == _STAT_END + 32:
+            return held[_STAT_END:].hex()
         odd = self._odd
         return None if odd is None else odd.get("sha256")
 
@@ -605,14 +710,14 @@ class SessionScan(_Record):
                 raw = None
         elif value is not None and len(value) != 32:
             raise ValueError("a SHA-256 is 32 bytes")
-        self._stat = self._stat[:16] + raw if raw is not None else self._stat[:16]
+        self._stat = self._stat[:_STAT_END] + raw if raw is not None else self._stat[:_STAT_END]
         if raw is None and value is not None:  # not a SHA-256 in hex (a stand-in): as it is
             self._set_odd("sha256", value)
 
     @property
     def stat_and_sha256(self) -> bytes:
-        """size, mtime_ns (``<qq``) and the SHA-256's 32 bytes when read: what
-        ``ContentSummary.mark_exact`` refers to instead of a copy of the SHA-256."""
+        """size and mtime_ns (``_STAT``: 15 bytes) and the SHA-256's 32 bytes when read:
+        what ``ContentSummary.mark_exact`` refers to instead of a copy of the SHA-256."""
         return self._stat
 
     @property
@@ -773,11 +878,14 @@ class PlannedSession(_Record):
                                         open_problems, notes, not_carried, message_count]
 
     @classmethod
-    def plain(cls, scan: SessionScan, decision: Decision, action: Action) -> PlannedSession:
+    def plain(cls, scan: SessionScan, decision: Decision, action: Action,
+              updated_at_ms: int | None = None) -> PlannedSession:
         """An ordinary session: its final id is its file id, its keys the scan's, its entry
         made from the scan's updated_at and metadata (an int: ``lazy_entry``), a new
-        transcript, no problem, no note, what is not carried and the messages the scan's."""
-        lazy_entry(scan.content.updated_at_ms)  # type: ignore[arg-type]  # an int, or TypeError
+        transcript, no problem, no note, what is not carried and the messages the scan's.
+        (``updated_at_ms``: the scan's, when the caller has read it.)"""
+        lazy_entry(scan.content.updated_at_ms if updated_at_ms is None  # type: ignore[arg-type]
+                   else updated_at_ms)  # an int, or TypeError
         ps = cls.__new__(cls)
         ps.scan = scan
         ps.decision = decision
@@ -796,6 +904,11 @@ class PlannedSession(_Record):
     @property
     def file_id(self) -> str:
         return self.scan.file_id
+
+    @property
+    def is_plain(self) -> bool:
+        """Made by ``plain`` and nothing set since: every value is the scan's."""
+        return self._more is None
 
     @property
     def has_entry(self) -> bool:

@@ -59,7 +59,8 @@ def build_plan(
     _settle_ids(planned)
     _settle_keys(planned, scan, agent_id)
     for ps in planned:
-        _finish(ps)
+        if not ps.is_plain:  # (a plain session is finished as it is made: see _finish)
+            _finish(ps)
     plan = Plan(scan, agent_id, backup, planned, decisions, _totals(planned), list(scan.warnings))
     if not total:
         on_event(Progress("plan", 0, 0))
@@ -148,7 +149,8 @@ def _plan_plain(s: SessionScan, decision: Decision) -> PlannedSession | None:
     summary = s.content
     fid = s.file_id
     cid = summary.content_id
-    if (decision.fixes or s.file_problems or not summary.readable or summary.updated_at_ms is None
+    updated = summary.updated_at_ms
+    if (decision.fixes or s.file_problems or not summary.readable or updated is None
             or summary.transcripts or (cid != fid and isinstance(cid, str)) or not ids.is_safe_id(fid)):
         return None
     for p in summary.problems:
@@ -157,7 +159,7 @@ def _plan_plain(s: SessionScan, decision: Decision) -> PlannedSession | None:
     # the entry ({"session_id", "updated_at", "session_file"} + the metadata carried) is
     # made from these when asked for; the sequences are the scan's own (tuples)
     # (``PlannedSession.plain``: 64 bytes, everything else read from the scan)
-    return PlannedSession.plain(s, decision, "skip" if decision.skip else "migrate")
+    return PlannedSession.plain(s, decision, "skip" if decision.skip else "migrate", updated)
 
 
 def _plan_one(s: SessionScan, decision: Decision, scan: ScanResult, agent_id: str) -> PlannedSession:
@@ -334,6 +336,13 @@ def _settle_keys(planned: list[PlannedSession], scan: ScanResult, agent_id: str)
     existing = scan.store_entries
     claimed: set[str] = set(scan.session_map)
     for ps in planned:
+        if ps.is_plain:
+            # most sessions: their keys (none in sessions.json yet) are what they are
+            # written under, with nothing to note (what _settle_keys_of finds for them)
+            keys = ps.scan.keys
+            if keys and not any(key in existing for key in keys):
+                claimed.update(keys)
+                continue
         if not ps.has_entry:
             continue
         new_keys: list[str] = []
@@ -439,6 +448,9 @@ def _free_for(existing: Mapping[str, Any], key: str, session_id: str | None) -> 
 
 
 def _finish(ps: PlannedSession) -> None:
+    """The session's action once its ids and keys are settled.  (Nothing to do for a plain
+    session: its sequences are tuples, its action "skip" or "migrate" as made, and nothing
+    here would change that: no open problem, an entry, a new transcript.)"""
     # the sequences held as tuples (the shared empty one when there is nothing), as
     # _settle_keys leaves those it settles
     for name in ("open_problems", "notes"):
