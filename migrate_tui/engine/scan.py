@@ -50,6 +50,7 @@ from migrate_tui.engine.model import (
     ScanResult,
     SessionScan,
     TranscriptCheck,
+    _placed,
     no_events,
     packed_fields_in,
     packed_fields_out,
@@ -527,15 +528,17 @@ def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan
     if type(result) is not tuple:
         return result  # type: ignore[return-value]
     content = _new_content(ContentSummary)
-    (content.readable, content.content_id, content.message_count, not_carried,
-     content.problems, fields, content._digest, content._rare) = result[7]
+    # the slots set as they are: the problems travel inside ``_rare`` and ``_odd`` too, and
+    # readable and message_count are one int (``ContentSummary._count``)
+    (readable, content.content_id, message_count, not_carried,
+     _, fields, content._digest, content._rare) = result[7]
+    content._count = message_count << 1 | (1 if readable else 0)
     content._fields = packed_fields_in(fields)
     content.not_carried = _share_names(not_carried) if not_carried else not_carried
     session = _new_session(SessionScan)
-    (session.file_id, session._stat, mode, in_folder, session._odd, session.file_problems,
+    (session.file_id, session._stat, mode, in_folder, session._odd, _,
      session._keys, _) = result
-    session._mode = _share(mode)
-    session._dir = folder if in_folder else None
+    session._place = _placed(folder if in_folder else None, mode)
     session.content = content
     return session
 
