@@ -51,6 +51,10 @@ from migrate_tui.engine.transcript_encoding import CHANGED, Encoded, Job, encode
 
 BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 512
+# batches of backup copies or transcripts started at once: FLIGHTS - 1 are written, synced
+# and named by writer threads while this thread makes the next; when it starts one more, it
+# waits for the oldest to land
+FLIGHTS = 2
 VERIFY_LISTING = 256  # written transcripts from which verify lists the folder once
 # a session this big (and with no content fix) has its transcript written a piece at a time
 STREAM_BYTES = 16 * 1024 * 1024
@@ -136,7 +140,7 @@ class _Run:
         failed_ids = set()
         batch: list[backup.Copy] = []
         batch_bytes = 0
-        # one batch of copies is fsynced while the next is read and hashed
+        # batches of copies are synced (FLIGHTS - 1 at once) while the next is read and hashed
         taken: set[str] = set()
         present = backup.names_present(self.layout)  # one listing, not one lstat a copy
         flights: list[backup.Started] = []  # started, not yet landed, oldest first
@@ -166,7 +170,7 @@ class _Run:
                 if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
                     flights.append(backup.start_copies(self.layout, self.manifest, batch, taken, present))
                     batch, batch_bytes = [], 0
-                    if len(flights) > 1:
+                    if len(flights) >= FLIGHTS:
                         backup.land(self.layout, self.manifest, flights.pop(0), self.run_id, taken)
                 self.on_event(Progress("backup", done, total, name))
             flights.append(backup.start_copies(self.layout, self.manifest, batch, taken, present))
@@ -221,8 +225,8 @@ class _Run:
         batch_bytes = 0
         done = 0
         bytes_done = 0
-        # one batch is written (fsynced) while the next is read and encoded; the encoding
-        # itself runs ahead in worker processes when there are many files (processes.py)
+        # batches are written and synced (FLIGHTS - 1 at once) while the next is read and
+        # encoded; the encoding itself runs ahead in worker processes when there are many files (processes.py)
         if self.encoded is None:
             self.start_encoding()
         flights: list[tuple[fsio.WriteBatch, list[Any]]] = []  # started, not landed, oldest first
@@ -247,7 +251,7 @@ class _Run:
                     if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
                         flights.append(self._start(batch))
                         batch, batch_bytes = [], 0
-                        if len(flights) > 1:
+                        if len(flights) >= FLIGHTS:
                             written += self._land(flights.pop(0))
                 self.on_event(Progress("transcripts", done, total, ps.file_id, bytes_done))
             if batch:
