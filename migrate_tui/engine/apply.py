@@ -53,11 +53,8 @@ BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 512
 # batches of backup copies or transcripts started at once: FLIGHTS - 1 are written, synced
 # and named by writer threads while this thread makes the next; when it starts one more, it
-# waits for the oldest to land.  4 against 2 on B (20,000 x 10 messages), 12 interleaved
-# pairs on a loaded 2-core machine: this thread's waits on the writers 2.0 -> 1.3 s (12 of
-# 12), wall faster in 10 of 12 (medians of 9 on the root ext4 8.41 -> 7.91 s), CPU of the
-# tree 5.83 -> 6.02 s (more system time; higher in 8 of 12); A: main peak RSS 52 -> 61 MB
-FLIGHTS = 4
+# waits for the oldest to land
+FLIGHTS = 2
 VERIFY_LISTING = 256  # written transcripts from which verify lists the folder once
 # a session this big (and with no content fix) has its transcript written a piece at a time
 STREAM_BYTES = 16 * 1024 * 1024
