@@ -100,8 +100,6 @@ def session_keys(ps: PlannedSession) -> list[str]:
     return ps.known_keys() or list(ps.scan.keys)
 
 
-
-
 def problem_codes(ps: PlannedSession) -> list[str]:
     """The codes of its open problems, then of its warnings (with the fixes chosen)."""
     codes = [p.code for p in ps.open_problems]
