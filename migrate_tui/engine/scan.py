@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from migrate_tui.core import fsio, ids, jsonio
@@ -123,17 +124,23 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     if not jobs:  # the sizes only make the workers' batches: not held while the files are read
         legacy_sizes = [0] * len(legacy)
     del listing, names, sizes  # not held while the sessions are read (0.1 KB a file)
+    # the names held compactly before the workers are forked: a tuple and a string a file
+    # (16 MB at 100,000 files), shared with the workers at the fork, had each of its pages
+    # copied as this process went through them (reference counts), the old copies kept by
+    # the workers: 20 MB more for the process tree at corpus D
+    listed = _Listed(legacy)
+    del legacy
     folder = _folder(layout)
     reader = fsio.FolderReader(layout.sessions_dir)
     scans: processes.InOrder[SessionScan | tuple[Any, ...]] = processes.InOrder(
-        _scan_named, legacy, legacy_sizes, jobs=jobs,
+        _scan_named, iter(listed), legacy_sizes, jobs=jobs,
         initializer=_scan_setup, initargs=(layout, result.transcripts, max_file_bytes),
         local_task=lambda item: _scan_listed(layout, reader, item, result.transcripts, max_file_bytes))
     recent_ns = int((now - RECENT_SECONDS) * 1e9) if unlooked else None
     shown = on_event is not no_events  # (none made for no one: a Progress a session)
     unpack_stat = _STAT.unpack_from
     try:
-        for done, (name, regular) in enumerate(legacy, 1):
+        for done, (name, regular) in enumerate(listed, 1):
             if cancel.is_set():
                 break
             session = _restored(next(scans), folder)
@@ -143,12 +150,12 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
             if recent_ns is not None and regular and mtime_ns > recent_ns:
                 result.recently_changed.append(name)  # as _inventory says of the others
             if shown:
-                on_event(Progress("scan", done, len(legacy), name, total_bytes))
+                on_event(Progress("scan", done, len(listed), name, total_bytes))
     finally:
         scans.close()
     if recent_ns is not None and result.recently_changed:
         result.recently_changed.sort()
-    del scans, legacy, legacy_sizes  # the names and sizes listed: not held with what follows
+    del scans, listed, legacy_sizes  # the names and sizes listed: not held with what follows
     result.total_bytes = total_bytes
     # session_map.json read once the files are: its ids are then held once, as the files'
     # (_attach_keys), never beside the listing (0.1 KB a key at the scan's peak)
@@ -158,6 +165,29 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     _attach_keys(result)
     result.earlier_fixes = _earlier_fixes(layout, result)
     return result
+
+
+class _Listed:
+    """The legacy files of the listing, (name, regular) in order, held as one string (the
+    names joined by "/", which no name holds) and one byte a file, rather than a tuple and
+    a string each: two objects in all, whatever the number of files.  Each pass makes the
+    names again, one at a time."""
+
+    def __init__(self, legacy: list[tuple[str, bool]]) -> None:
+        self._names = "/".join(name for name, _ in legacy)
+        self._regular = bytes(regular for _, regular in legacy)
+
+    def __len__(self) -> int:
+        return len(self._regular)
+
+    def __iter__(self) -> Iterator[tuple[str, bool]]:
+        names, start = self._names, 0
+        for regular in self._regular:
+            end = names.find("/", start)
+            if end < 0:
+                end = len(names)
+            yield names[start:end], bool(regular)
+            start = end + 1
 
 
 def _earlier_fixes(layout: Layout, result: ScanResult) -> dict[str, frozenset[str]]:
