@@ -124,11 +124,12 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     if not jobs:  # the sizes only make the workers' batches: not held while the files are read
         legacy_sizes = [0] * len(legacy)
     del listing, names, sizes  # not held while the sessions are read (0.1 KB a file)
-    # the names held compactly before the workers are forked: a tuple and a string a file
-    # (16 MB at 100,000 files), shared with the workers at the fork, had each of its pages
-    # copied as this process went through them (reference counts), the old copies kept by
-    # the workers: 20 MB more for the process tree at corpus D
-    listed = _Listed(legacy)
+    # with workers, the names held compactly before they are forked: a tuple and a string a
+    # file (16 MB at 100,000 files), shared with the workers at the fork, had each of its
+    # pages copied as this process went through them (reference counts), the old copies
+    # kept by the workers: 20 MB more for the process tree at corpus D.  In one process the
+    # list stays (compacting it there raised corpus E's peak by 1 MB)
+    listed: _Listed | list[tuple[str, bool]] = _Listed(legacy) if jobs else legacy
     del legacy
     folder = _folder(layout)
     reader = fsio.FolderReader(layout.sessions_dir)
