@@ -21,9 +21,8 @@ import itertools
 import os
 import stat
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, MutableSequence
+from typing import Any, overload
 
 from migrate_tui.core import fsio, jsonio
 from migrate_tui.core.errors import ApplyError, BackupError, LockBusy, LockTimeout, WorkspaceError
@@ -85,10 +84,54 @@ def new_file_mode(source_modes: list[int]) -> int:
     return 0o600 | others
 
 
-@dataclass(slots=True)
-class _Written:
-    ps: PlannedSession
-    path: str
+class WrittenPaths(MutableSequence[str]):
+    """The paths a run created or replaced (``ApplyResult.written``), held small: a
+    transcript of ours as its session's plan (its path, the sessions folder's joined with
+    ``<final id>.jsonl``, made when read), any other path as itself.  A path string a
+    session took 111 bytes (11 MB at 100,000 sessions); a pointer takes 8."""
+
+    def __init__(self, sessions_dir: str) -> None:
+        self._prefix = os.path.join(sessions_dir, "")
+        self._items: list[str | PlannedSession] = []
+
+    def _path(self, item: str | PlannedSession) -> str:
+        return item if type(item) is str else f"{self._prefix}{item.final_id}.jsonl"  # type: ignore[union-attr]
+
+    def add_transcript(self, ps: PlannedSession) -> None:
+        """``ps``'s transcript, ``<final id>.jsonl`` in the sessions folder, was written."""
+        self._items.append(ps)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._path(item) for item in self._items[index]]
+        return self._path(self._items[index])
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._items[index] = value
+
+    def __delitem__(self, index: int | slice) -> None:
+        del self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def insert(self, index: int, value: str) -> None:
+        self._items.insert(index, value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, WrittenPaths)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 class _Run:
@@ -100,9 +143,10 @@ class _Run:
         self.on_event = on_event
         self.cancel = cancel
         self.lock_timeout = lock_timeout
-        self.result = ApplyResult(backup_dir=self.layout.backup_dir)
+        self.result = ApplyResult(backup_dir=self.layout.backup_dir,
+                                  written=WrittenPaths(self.layout.sessions_dir))
         self.run_id = journal.new_run_id()
-        self.manifest = backup.Manifest()
+        self._manifest: backup.Manifest | None = backup.Manifest()
         self.encoder = jsonio.LineEncoder()
         self.encoded: processes.InOrder[Encoded] | None = None
         self.encoded_for: collections.deque[PlannedSession] = collections.deque()
@@ -121,6 +165,28 @@ class _Run:
         # as the backup read them and proved them the scan's: its transcript is made from
         # them instead of reading and hashing the file again (``_stream``)
         self.kept: tuple[str, str, bytes] | None = None
+
+    @property
+    def manifest(self) -> backup.Manifest:
+        """The backup's manifest as this run made it; read again from the backup folder
+        once the run let go of it (``let_go_of_manifest``) and needs it after all."""
+        if self._manifest is None:
+            self._manifest = backup.load_manifest(self.layout)
+        return self._manifest
+
+    @manifest.setter
+    def manifest(self, manifest: backup.Manifest) -> None:
+        self._manifest = manifest
+
+    def let_go_of_manifest(self) -> None:
+        """After the backup phase the manifest is needed only to add the copy of a file
+        about to be replaced: ``sessions.json``, or a transcript ``replace-existing``.  When
+        neither was there at the scan it is let go (100,000 copies: 17 MB, the copies' names
+        and records), and read again from the file saved at the end of the backup phase
+        should one have appeared since (``manifest``)."""
+        if not self.plan.scan.store_present and not any(
+                ps.transcript == "replace-existing" for ps in self.todo):
+            self._manifest = None
 
     def log(self, level: str, text: str) -> None:
         self.on_event(LogLine(level, text))
@@ -217,10 +283,10 @@ class _Run:
             if ps.transcript == "replace-existing":
                 yield f"{ps.final_id}.jsonl", None
 
-    def transcripts_phase(self) -> list[_Written]:
+    def transcripts_phase(self) -> list[PlannedSession]:
         total = len(self.todo)
         self.on_event(PhaseStarted("transcripts", total, sum(ps.scan.size for ps in self.todo)))
-        written: list[_Written] = []
+        written: list[PlannedSession] = []  # their transcripts are in place (``_transcript``)
         batch: list[tuple[PlannedSession, str, bytes, dict[str, Any]]] = []
         batch_bytes = 0
         done = 0
@@ -244,7 +310,7 @@ class _Run:
                 done += 1
                 bytes_done += ps.scan.size
                 if prepared is not None and prepared[2] is None:  # same, extended or kept
-                    written.append(_Written(ps, prepared[1]))
+                    written.append(ps)
                 elif prepared is not None:
                     batch.append(prepared)
                     batch_bytes += len(prepared[2])
@@ -344,7 +410,7 @@ class _Run:
             raise
         if not writer.finish(exclusive=True):  # another writer made it since the look above
             return (ps, target, None, None) if self._found_there(ps, target, record) else None
-        self.result.written.append(target)
+        self.result.written.add_transcript(ps)  # type: ignore[attr-defined]
         return ps, target, None, None
 
     def _record(self, ps: PlannedSession, target: str, sha256: str, size: int) -> dict[str, Any]:
@@ -421,7 +487,7 @@ class _Run:
                                                     exclusive=ps.transcript == "write")
                                   for ps, target, out, _record in batch], announce, land_early=True), batch
 
-    def _land(self, started: tuple[fsio.WriteBatch, list[Any]]) -> list[_Written]:
+    def _land(self, started: tuple[fsio.WriteBatch, list[Any]]) -> list[PlannedSession]:
         """Rename a written (and read back) batch into place.  A new transcript is renamed
         only where no file is (``fsio.rename_exclusive``): one another writer made since
         the scan is never replaced (``_found_there``)."""
@@ -429,13 +495,14 @@ class _Run:
         taken = writes.finish()
         found = {item.path for item in taken} if taken else None
         written = []
+        add = self.result.written.add_transcript  # type: ignore[attr-defined]
         for ps, target, _out, record in batch:
             if found is not None and target in found:
                 if self._found_there(ps, target, record):
-                    written.append(_Written(ps, target))
+                    written.append(ps)
                 continue
-            self.result.written.append(target)
-            written.append(_Written(ps, target))
+            add(ps)
+            written.append(ps)
         return written
 
     def _found_there(self, ps: PlannedSession, target: str, record: dict[str, Any]) -> bool:
@@ -458,7 +525,7 @@ class _Run:
                   "it is left as it is")
         return False
 
-    def index_phase(self, written: list[_Written]) -> dict[str, PlannedSession]:
+    def index_phase(self, written: list[PlannedSession]) -> dict[str, PlannedSession]:
         """Merge the new entries into sessions.json under the lock; return what was intended:
         each key written, and the session whose entry it holds.
 
@@ -476,8 +543,7 @@ class _Run:
             st, current_bytes, current = store_as_it_is(path)
             # key -> the session whose entry it gets, in the order the merge adds them
             intended: dict[str, PlannedSession] = {}
-            for w in written:
-                ps = w.ps
+            for ps in written:
                 assert ps.has_entry
                 for key in ps.keys:
                     there = self._merged_session_id(key, current, intended)
@@ -500,7 +566,7 @@ class _Run:
             try:
                 if changed:
                     owner = None  # a new one: the owner of .sessions/ (when run as root)
-                    mode = new_file_mode([w.ps.scan.mode for w in written])
+                    mode = new_file_mode([ps.scan.mode for ps in written])
                     replacing: dict[str, Any] = {}
                     if current_bytes is not None and st is not None:
                         owner = (st.st_uid, st.st_gid)
@@ -517,7 +583,7 @@ class _Run:
                                               "sha256": sha256, "size": size, **replacing}
                 # what the check after the index needs of the merge, kept instead of the merge
                 self.store_sha256 = sha256
-                self.unreachable = {w.ps.file_id for w in written if not merge.points_at(w.ps)}
+                self.unreachable = {ps.file_id for ps in written if not merge.points_at(ps)}
                 if writer is not None:
                     # the keys written, each with its session's id: made from ``intended``
                     journal.append_pieces(self.layout, itertools.chain(
@@ -548,7 +614,7 @@ class _Run:
             return _NOT_AN_ENTRY
         return there.get("session_id")
 
-    def verify_phase(self, written: list[_Written]) -> None:
+    def verify_phase(self, written: list[PlannedSession]) -> None:
         self.on_event(PhaseStarted("verify", len(written)))
         problems = self.result.verify_problems
         path = self.layout.store
@@ -570,16 +636,15 @@ class _Run:
         # already right), which holds every intended entry: what reading them back and
         # comparing each entry would show, proven by the bytes in hand
         # many files: one listing of the folder instead of one lstat each, gone through a
-        # name at a time and kept as the paths of the transcripts not seen in it (no set of
-        # every name in the folder: 40 MB at 100,000 sessions)
-        missing: set[str] | None = None
+        # name at a time and kept as the final ids of the transcripts not seen in it (no set
+        # of every name in the folder: 40 MB at 100,000 sessions; the ids are the plan's)
+        missing: set[str | None] | None = None
         if len(written) >= VERIFY_LISTING:
-            missing = {w.path for w in written}
-            prefix = self.sessions_prefix
+            missing = {ps.final_id for ps in written}
             for name in fsio.iter_names(self.layout.sessions_dir):
-                missing.discard(prefix + name)
-        for n, w in enumerate(written, 1):
-            ps = w.ps
+                if name.endswith(".jsonl"):
+                    missing.discard(name[:-6])
+        for n, ps in enumerate(written, 1):
             reachable = ps.file_id not in self.unreachable if store is None else _points_at(store, ps)
             if not reachable and ps.transcript != "keep-existing":
                 lost = self.lost_keys.get(ps.file_id)
@@ -589,10 +654,10 @@ class _Run:
                               "again to decide (keep-existing or replace-existing)")
                     continue
                 problems.append(f"{ps.scan.file_name}: no key in sessions.json points at {ps.final_id!r}")
-            there = (w.path not in missing) if missing is not None else \
-                fsio.lstat_or_none(w.path) is not None
+            there = (ps.final_id not in missing) if missing is not None else \
+                fsio.lstat_or_none(self.in_sessions(f"{ps.final_id}.jsonl")) is not None
             if not there:
-                problems.append(f"{os.path.basename(w.path)} is missing")
+                problems.append(f"{ps.final_id}.jsonl is missing")
             else:
                 self.result.migrated.append(ps.file_id)
             self.on_event(Progress("verify", n, len(written), ps.file_id))
@@ -829,6 +894,7 @@ def _apply(run: _Run) -> None:
         preflight.check_store_lock(run.layout, run.lock_timeout, take=True)
         run.start_encoding()  # workers (if any) encode while the backup is written
         run.backup_phase()
+        run.let_go_of_manifest()
         journal.append(run.layout, journal.begin_record(run.run_id, "migrate"))
         written = run.transcripts_phase()
         _release_encoding(run)

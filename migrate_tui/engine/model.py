@@ -11,7 +11,7 @@ import os
 import pickle
 import struct
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -1110,7 +1110,8 @@ class ApplyResult:
     verify_problems: list[str] = field(default_factory=list)
     backup_dir: str | None = None
     backup_files: int = 0
-    written: list[str] = field(default_factory=list)  # paths created or replaced
+    # paths created or replaced (apply holds them as apply.WrittenPaths: a list's worth)
+    written: MutableSequence[str] = field(default_factory=list)
     error: str | None = None  # a failure that stopped the run (disk full, I/O error, ...)
     report_path: str | None = None
     report_error: str | None = None  # the report could not be saved (a warning, not a failure)
