@@ -216,7 +216,7 @@ class _Run:
         # once, not for each file
         reader = fsio.FolderReader(self.layout.sessions_dir)
         try:
-            for done, (name, seen_sha) in enumerate(self._backup_names(), 1):
+            for done, (name, seen_sha, stem) in enumerate(self._backup_names(), 1):
                 in_sessions(name)  # a plain file name, or ValueError
                 try:
                     data, st = reader.read(name, _NO_LIMIT)
@@ -230,7 +230,7 @@ class _Run:
                 elif name == keep and seen_sha is not None:
                     self.kept = (name, sha, data)
                 batch.append(backup.Copy(name, data, sha, st.st_mode & 0o777, st.st_mtime_ns,
-                                         (st.st_uid, st.st_gid)))
+                                         (st.st_uid, st.st_gid), stem))
                 del data
                 batch_bytes += st.st_size
                 if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
@@ -266,22 +266,23 @@ class _Run:
         streamed = [ps for ps in self.todo if ps.transcript not in _NOT_WRITTEN and self._streamed(ps)]
         return streamed[0].scan.file_name if len(streamed) == 1 else None
 
-    def _backup_names(self, counting: bool = False) -> Iterator[tuple[str, str | None]]:
-        """(file name, SHA-256 the scan saw or None) of each file to back up, made as they
-        are read rather than held for 100,000 files; ``counting``: names not made."""
+    def _backup_names(self, counting: bool = False) -> Iterator[tuple[str, str | None, str | None]]:
+        """(file name, SHA-256 the scan saw or None, the scan's file id or None) of each
+        file to back up, made as they are read rather than held for 100,000 files;
+        ``counting``: names not made."""
         scan = self.plan.scan
         if self.plan.backup:
             for s in scan.sessions:
                 sha = s.sha256
                 if sha is not None:
-                    yield ("", None) if counting else (s.file_name, sha)
+                    yield ("", None, None) if counting else (s.file_name, sha, s.file_id)
             if scan.session_map_present:
-                yield SESSION_MAP, None
+                yield SESSION_MAP, None, None
         if scan.store_present:
-            yield STORE, None
+            yield STORE, None, None
         for ps in self.todo:
             if ps.transcript == "replace-existing":
-                yield f"{ps.final_id}.jsonl", None
+                yield f"{ps.final_id}.jsonl", None, None
 
     def transcripts_phase(self) -> list[PlannedSession]:
         total = len(self.todo)
