@@ -22,7 +22,7 @@ from migrate_tui.core import fsio
 from migrate_tui.core.errors import WorkspaceError
 from migrate_tui.core.ids import is_valid_key
 from migrate_tui.core.layout import Layout, open_layout
-from migrate_tui.engine import commands
+from migrate_tui.engine import collector, commands
 from migrate_tui.engine.model import (
     ALL_FIXES,
     MIGRATE,
@@ -166,7 +166,7 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
         _die(str(exc), EXIT_USAGE, as_json)
     # .sessions/ is resolved once, for the scan as for apply and the report
     with _interrupt_stops_safely(as_json) as cancel, _anchored(layout, as_json):
-        with _no_cyclic_gc():
+        with collector.paused():
             prepared = commands.prepare(
                 workspace_dir, agent_id=agent_id, decisions=decisions, skip_where=skip_queries,
                 fix_where=fix_where, backup=not no_backup, max_file_bytes=max_file_size << 20,
@@ -187,7 +187,7 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
     if outcome.refusal is not None:
         _refused(outcome.refusal, as_json)
     assert outcome.report is not None
-    with _no_cyclic_gc():
+    with collector.paused():
         if as_json:  # outcome.to_json(), written a piece at a time
             for chunk in outcome.report.json_chunks():
                 click.echo(chunk, nl=False)
@@ -195,22 +195,6 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
         else:
             click.echo(results_block(outcome.report, verbose=verbose))
     sys.exit(outcome.exit_code)
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused while the scan, the plan or the report is built.
-    They make many objects and no cycles, and each full collection went through all of them
-    again: a fifth of a dry run's CPU on 20,000 small sessions.  Reference counting still
-    frees everything as usual; the collector runs again when the block ends (apply, which
-    may make cycles through exceptions, runs with it)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _query_and_fix(text: str) -> tuple[str, str]:
