@@ -99,17 +99,7 @@ class ObjectMembers(Mapping[str, Any]):
         # each key's hash, by its number; the table: number + 1 at the first free place from
         # its hash on (0: free), twice as many places as keys
         self._hashes = array("q", map(hash, index))
-        size = 8
-        while size < 2 * len(index):
-            size *= 2
-        slots: array[int] = array("i", bytes(4 * size))
-        mask = size - 1
-        for n, h in enumerate(self._hashes, 1):
-            place = h & mask
-            while slots[place]:
-                place = (place + 1) & mask
-            slots[place] = n
-        self._slots = slots
+        self._slots = _slots_of(self._hashes)
 
     def _key(self, n: int) -> str:
         """The key of value number ``n``, read from the text."""
@@ -330,17 +320,7 @@ class MemberIndex:
             if found is not None:
                 self._hashes.append(hash(found))
                 self._numbers.append(n)
-        size = 8
-        while size < 2 * len(self._hashes):
-            size *= 2
-        slots: array[int] = array("i", bytes(4 * size))
-        mask = size - 1
-        for at, h in enumerate(self._hashes, 1):
-            place = h & mask
-            while slots[place]:
-                place = (place + 1) & mask
-            slots[place] = at
-        self._slots = slots
+        self._slots = _slots_of(self._hashes)
 
     def get(self, wanted: str, default: Any = None) -> list[str] | Any:
         h = hash(wanted)
@@ -396,3 +376,20 @@ def _utf8_offsets(text: str, offsets: array[int]) -> array[int]:
         at = offset
         out[n] = place
     return out
+
+
+def _slots_of(hashes: array[int]) -> array[int]:
+    """An open-addressing table of ``hashes``: twice as many places as hashes (a power of
+    two), each holding 1 + the number of the hash placed there (0: free), found from the
+    hash's low bits and the places after it."""
+    size = 8
+    while size < 2 * len(hashes):
+        size *= 2
+    slots: array[int] = array("i", bytes(4 * size))
+    mask = size - 1
+    for n, h in enumerate(hashes, 1):
+        place = h & mask
+        while slots[place]:
+            place = (place + 1) & mask
+        slots[place] = n
+    return slots
