@@ -504,6 +504,8 @@ def _placed(folder: str | None, mode: int) -> tuple[str | None, int]:
         if len(_PLACES) < 1024:
             _PLACES[held] = held
     return held
+
+
 class _StatLayout:
     """How ``SessionScan._stat`` begins: the size in 7 bytes (files under 2**56 bytes) and
     mtime_ns in 8 (signed), little-endian, 15 bytes; the SHA-256's 32 follow when read.  47
