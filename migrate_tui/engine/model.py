@@ -603,14 +603,6 @@ class SessionScan(_Record):
         self._place = _placed(value, self._place[1])
 
     @property
-    def _mode(self) -> int:
-        return self._place[1]
-
-    @_mode.setter
-    def _mode(self, value: int) -> None:
-        self._place = _placed(self._place[0], value)
-
-    @property
     def file_problems(self) -> Sequence[Problem]:
         """Symlink, FIFO, too large, ... (the shared empty tuple for most files)."""
         odd = self._odd

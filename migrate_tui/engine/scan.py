@@ -544,7 +544,7 @@ def _compact(session: SessionScan) -> tuple[Any, ...]:
     tuple of its own; ``_restored`` makes it back (tests/engine/test_scan_transfer.py checks
     that every slot is carried)."""
     c = session.content
-    return (session.file_id, session._stat, session._mode, session._dir is not None, session._odd,
+    return (session.file_id, session._stat, session.mode, session._dir is not None, session._odd,
             session.file_problems, session._keys,
             (c.readable, c.content_id, c.message_count, c.not_carried, c.problems,
              packed_fields_out(c._fields), c._digest, c._rare))
