@@ -24,7 +24,7 @@ from migrate_tui.demo import generate_workspace
 from migrate_tui.engine import processes
 from migrate_tui.engine import scan as scan_module
 from migrate_tui.engine.legacy import STREAM_BYTES
-from migrate_tui.engine.model import ContentSummary, ScanResult, SessionScan, sent_fields
+from migrate_tui.engine.model import _PICKLED, ContentSummary, ScanResult, SessionScan, sent_fields
 from migrate_tui.engine.scan import scan_file, scan_workspace
 from tests.engine.engine_support import Workspace
 
@@ -221,7 +221,7 @@ def _kinds(records: list[SessionScan]) -> dict[str, int]:
         count("content id not the file's", c.readable and c.content_id != s.file_id)
         count("no content id", c.readable and c.content_id is None)
         count("entry fields", c.entry_fields)
-        count("pickled entry fields", isinstance(c._fields, bytes) and c._fields[0] & 8)
+        count("pickled entry fields", isinstance(c._fields, bytes) and c._fields[0] & _PICKLED)
         count("not carried", c.not_carried)
         count("digest", c.messages_digest)
         count("no digest", c.readable and c.messages_digest is None)
