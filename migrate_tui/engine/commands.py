@@ -201,20 +201,34 @@ def _decide_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tuple
 
 
 @dataclass
-class MigrateOutcome:
+class CommandOutcome:
+    """What every command's outcome shares: a refusal (the command did nothing, or stopped
+    before changing anything) gives the exit code and the JSON; otherwise the command's
+    own ``_exit_code`` and ``_json`` do."""
+
+    refusal: Refusal | None = field(default=None, kw_only=True)
+
+    @property
+    def exit_code(self) -> int:
+        return self.refusal.exit_code if self.refusal is not None else self._exit_code()
+
+    def to_json(self) -> dict[str, Any]:
+        return self.refusal.to_json() if self.refusal is not None else self._json()
+
+    def _exit_code(self) -> int:
+        raise NotImplementedError
+
+    def _json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass
+class MigrateOutcome(CommandOutcome):
     """How ``migrate`` (or its dry run) ended: a report, or a refusal before anything was
     written."""
 
     report: Report | None = None
-    refusal: Refusal | None = None
     elapsed: float | None = None  # seconds
-
-    @property
-    def exit_code(self) -> int:
-        if self.refusal is not None:
-            return self.refusal.exit_code
-        assert self.report is not None
-        return self.report.exit_code
 
     @property
     def result(self) -> ApplyResult | None:
@@ -232,9 +246,11 @@ class MigrateOutcome:
     def message(self) -> str:
         return self.error or (self.report.status if self.report is not None else "")
 
-    def to_json(self) -> dict[str, Any]:
-        if self.refusal is not None:
-            return self.refusal.to_json()
+    def _exit_code(self) -> int:
+        assert self.report is not None
+        return self.report.exit_code
+
+    def _json(self) -> dict[str, Any]:
         assert self.report is not None
         return self.report.to_json()
 
@@ -316,9 +332,8 @@ def _migrate_openclaw(plan: Plan, target: OpenClawLayout, *, dry_run: bool, on_e
 
 
 @dataclass
-class VerifyOutcome:
+class VerifyOutcome(CommandOutcome):
     result: VerifyResult | None = None
-    refusal: Refusal | None = None
 
     @property
     def status(self) -> Literal["ok", "different", "cancelled", "refused"]:
@@ -329,15 +344,10 @@ class VerifyOutcome:
             return "cancelled"
         return "ok" if self.result.ok else "different"
 
-    @property
-    def exit_code(self) -> int:
-        if self.refusal is not None:
-            return self.refusal.exit_code
+    def _exit_code(self) -> int:
         return {"ok": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(self.status, EXIT_VERIFY)
 
-    def to_json(self) -> dict[str, Any]:
-        if self.refusal is not None:
-            return self.refusal.to_json()
+    def _json(self) -> dict[str, Any]:
         assert self.result is not None
         if self.result.cancelled:
             return Refusal("cancelled", "verify cancelled").to_json()
@@ -356,48 +366,58 @@ def verify(workspace: str, *, on_event: EventSink = no_events, cancel: CancelFla
         return VerifyOutcome(refusal=refusal_of(exc, "cannot verify: "))
 
 
-# ---------------------------------------------------------------- rollback
+# ---------------------------------------------------------------- rollback and clean-up
 
 
-def _operation_exit_code(refusal: Refusal | None, status: str) -> int:
-    """A rollback's or a clean-up's exit code: its refusal's, else by how it ended."""
-    if refusal is not None:
-        return refusal.exit_code
-    return {"success": EXIT_OK, "nothing_to_do": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(
-        status, EXIT_PROBLEMS)
+OperationStatus = Literal["success", "nothing_to_do", "refused", "cancelled", "failed"]
 
 
 @dataclass
-class RollbackOutcome:
-    plan: rollback_engine.RollbackPlan | None = None
-    result: rollback_engine.RollbackResult | None = None
-    refusal: Refusal | None = None
+class OperationOutcome(CommandOutcome):
+    """A rollback's or a clean-up's outcome: its plan (asked what it would do), what it did,
+    or a refusal (status "failed").  Its status gives the exit code; each says its own
+    status (``_status``), sentence (``_message``) and JSON."""
 
     @property
-    def status(self) -> Literal["success", "nothing_to_do", "refused", "cancelled", "failed"]:
-        if self.refusal is not None:
-            return "failed"
+    def status(self) -> OperationStatus:
+        return "failed" if self.refusal is not None else self._status()
+
+    @property
+    def message(self) -> str:
+        return self.refusal.message if self.refusal is not None else self._message()
+
+    def _exit_code(self) -> int:
+        return {"success": EXIT_OK, "nothing_to_do": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(
+            self.status, EXIT_PROBLEMS)
+
+    def _status(self) -> OperationStatus:
+        raise NotImplementedError
+
+    def _message(self) -> str:
+        raise NotImplementedError
+
+
+def _records_unread(exc: BaseException) -> Refusal:
+    """Why a rollback or a clean-up cannot be planned."""
+    return _stopped(exc, "cannot read what the migration did: ", "; nothing was changed")
+
+
+@dataclass
+class RollbackOutcome(OperationOutcome):
+    plan: rollback_engine.RollbackPlan | None = None
+    result: rollback_engine.RollbackResult | None = None
+
+    def _status(self) -> OperationStatus:
         if self.result is None:
             return "nothing_to_do"
         if self.result.ok:
             return "success"
         return "cancelled" if self.result.cancelled else "refused"
 
-    @property
-    def exit_code(self) -> int:
-        return _operation_exit_code(self.refusal, self.status)
+    def _message(self) -> str:
+        return "nothing to roll back" if self.result is None else self.result.message
 
-    @property
-    def message(self) -> str:
-        if self.refusal is not None:
-            return self.refusal.message
-        if self.result is None:
-            return "nothing to roll back"
-        return self.result.message
-
-    def to_json(self) -> dict[str, Any]:
-        if self.refusal is not None:
-            return self.refusal.to_json(status="busy" if self.refusal.kind == "busy" else "failed")
+    def _json(self) -> dict[str, Any]:
         if self.result is None:
             return {"status": "nothing_to_do", "removed": [], "restored": []}
         return {"status": self.status, "removed": self.result.removed,
@@ -413,8 +433,7 @@ def plan_rollback(workspace: str, *, on_event: EventSink = no_events,
         return RollbackOutcome(rollback_engine.plan_rollback(workspace, on_event=on_event,
                                                              cancel=cancel))
     except _REFUSED as exc:
-        return RollbackOutcome(refusal=_stopped(exc, "cannot read what the migration did: ",
-                                                "; nothing was changed"))
+        return RollbackOutcome(refusal=_records_unread(exc))
 
 
 def rollback(workspace: str, *, force: bool = False, on_event: EventSink = no_events,
@@ -434,15 +453,11 @@ def rollback(workspace: str, *, force: bool = False, on_event: EventSink = no_ev
 
 
 @dataclass
-class CleanupOutcome:
+class CleanupOutcome(OperationOutcome):
     plan: cleanup_engine.CleanupPlan | None = None
     result: cleanup_engine.CleanupResult | None = None
-    refusal: Refusal | None = None
 
-    @property
-    def status(self) -> Literal["success", "nothing_to_do", "refused", "cancelled", "failed"]:
-        if self.refusal is not None:
-            return "failed"
+    def _status(self) -> OperationStatus:
         done = self.result or self.plan
         assert done is not None
         if done.cancelled:
@@ -453,14 +468,7 @@ class CleanupOutcome:
             return "nothing_to_do" if not self.plan or not self.plan.remove else "success"
         return "success" if self.result.ok else "failed"
 
-    @property
-    def exit_code(self) -> int:
-        return _operation_exit_code(self.refusal, self.status)
-
-    @property
-    def message(self) -> str:
-        if self.refusal is not None:
-            return self.refusal.message
+    def _message(self) -> str:
         if self.result is not None:
             return self.result.message
         assert self.plan is not None
@@ -472,9 +480,7 @@ class CleanupOutcome:
             f"{len(self.plan.remove)} original(s), {self.plan.bytes:,} bytes, have a verified "
             f"backup copy in {Layout(self.plan.workspace).backup_dir}.")
 
-    def to_json(self) -> dict[str, Any]:
-        if self.refusal is not None:
-            return self.refusal.to_json(status="busy" if self.refusal.kind == "busy" else "failed")
+    def _json(self) -> dict[str, Any]:
         removed = self.result.removed if self.result is not None else []
         kept = self.result.kept if self.result is not None else (self.plan.keep if self.plan else [])
         return {"status": self.status, "message": self.message, "removed": list(removed),
@@ -489,8 +495,7 @@ def plan_cleanup(workspace: str, *, on_event: EventSink = no_events,
         return CleanupOutcome(cleanup_engine.plan_cleanup(workspace, on_event=on_event,
                                                           cancel=cancel, workers=workers))
     except _REFUSED as exc:
-        return CleanupOutcome(refusal=_stopped(exc, "cannot read what the migration did: ",
-                                               "; nothing was changed"))
+        return CleanupOutcome(refusal=_records_unread(exc))
 
 
 def cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: CancelFlag | None = None,
@@ -509,8 +514,8 @@ def cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: CancelFl
 
 
 __all__ = [
-    "CleanupOutcome", "MigrateOutcome", "Prepared", "Refusal", "RollbackOutcome",
-    "SelectionError", "VerifyOutcome", "cleanup", "migrate", "openclaw_target", "plan_cleanup",
-    "plan_for_openclaw", "plan_rollback", "prepare", "refusal_of", "resolve_names",
-    "rollback", "verify",
+    "CleanupOutcome", "CommandOutcome", "MigrateOutcome", "OperationOutcome", "OperationStatus",
+    "Prepared", "Refusal", "RollbackOutcome", "SelectionError", "VerifyOutcome", "cleanup",
+    "migrate", "openclaw_target", "plan_cleanup", "plan_for_openclaw", "plan_rollback", "prepare",
+    "refusal_of", "resolve_names", "rollback", "verify",
 ]
