@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from migrate_tui.core.error_text import describe_error
 from migrate_tui.core.errors import (
     BackupError,
     DamagedRecord,
@@ -84,10 +85,7 @@ def refusal_of(exc: BaseException, what: str = "") -> Refusal:
                        "when it is done.")
     if isinstance(exc, DamagedRecord):
         return Refusal("damaged", str(exc))
-    if isinstance(exc, OSError):
-        where = f" ({exc.filename})" if exc.filename else ""
-        return Refusal("unusable", f"{what}{exc.strerror or exc}{where}")
-    return Refusal("unusable", f"{what}{exc}")
+    return Refusal("unusable", what + describe_error(exc))
 
 
 _REFUSED = (WorkspaceError, LockBusy, BackupError, OSError, ValueError)

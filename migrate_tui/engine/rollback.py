@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate_tui.core import fsio
+from migrate_tui.core.error_text import describe_error
 from migrate_tui.core.errors import BackupError, LockBusy, LockTimeout
 from migrate_tui.core.layout import BACKUP, STORE, Layout, check_lock_path, open_layout
 from migrate_tui.engine import backup, journal
@@ -197,9 +198,7 @@ def rollback_workspace(workspace: str, *, force: bool = False, on_event: EventSi
             return _rollback(workspace, force=force, on_event=on_event, cancel=cancel,
                              lock_timeout=lock_timeout)
     except (OSError, BackupError) as exc:
-        where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
-        what = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
-        message = (f"rollback stopped: {what}{where}. Nothing is lost: run rollback again to "
+        message = (f"rollback stopped: {describe_error(exc)}. Nothing is lost: run rollback again to "
                    "finish it, or migrate to finish the migration.")
         on_event(LogLine("error", message))
         return RollbackResult(False, message=message)

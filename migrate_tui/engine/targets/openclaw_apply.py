@@ -19,10 +19,11 @@ import time
 from typing import Any
 
 from migrate_tui.core import fsio, jsonio
+from migrate_tui.core.error_text import describe_error
 from migrate_tui.core.errors import ApplyError, BackupError, LockBusy, LockTimeout, WorkspaceError
 from migrate_tui.core.layout import open_layout
 from migrate_tui.engine import backup, journal, preflight
-from migrate_tui.engine.apply import _describe, _Run, _tidy, outcome_rows, store_as_it_is
+from migrate_tui.engine.apply import _Run, _tidy, outcome_rows, store_as_it_is
 from migrate_tui.engine.model import (
     ApplyResult,
     CancelFlag,
@@ -99,7 +100,7 @@ def apply_openclaw(oplan: OpenClawPlan, *, on_event: EventSink = no_events,
         except (LockBusy, WorkspaceError):
             raise
         except (OSError, BackupError, ApplyError) as exc:
-            result.error = _describe(exc)
+            result.error = describe_error(exc)
             run.log("error", result.error + " — the workspace is at a safe point: run migrate "
                     "again to finish, or rollback to undo")
         run.log("info", f"done in {time.monotonic() - started:.1f} s")
@@ -108,7 +109,7 @@ def apply_openclaw(oplan: OpenClawPlan, *, on_event: EventSink = no_events,
                 result.report_path = save_report(layout, build_report(
                     oplan.as_plan(), result, dry_run=False, target=target_info(oplan)))
             except (OSError, ValueError) as exc:
-                result.report_error = f"the report could not be saved: {_describe(exc)}"
+                result.report_error = f"the report could not be saved: {describe_error(exc)}"
                 run.log("warning", result.report_error)
         return result
 
