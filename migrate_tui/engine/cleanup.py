@@ -36,11 +36,14 @@ from migrate_tui.engine.model import (
     no_events,
 )
 from migrate_tui.engine.oplock import operation_lock, refuse_if_busy
-from migrate_tui.engine.state import WorkspaceState, require, workspace_state
+from migrate_tui.engine.state import Outcome, WorkspaceState, require, workspace_state
 from migrate_tui.engine.targets.openclaw_check import TargetView, read_target, target_dir
 
 PLAN_PHASE = "plan-cleanup"
 
+
+_NO_COPY = ("no backup copy with the same content (changed since the migration, or migrated "
+            "with --no-backup)")
 
 # originals removed per journal append (one fsync), see _remove
 DELETE_BATCH = 512
@@ -110,8 +113,7 @@ def plan_cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: Can
         outcome = outcomes.get(name)
         if outcome is not None and outcome.session_id is not None:  # else never migrated: it stays
             if state.manifest.find(name, ps.scan.sha256 or "") is None:
-                plan.keep.append((name, "no backup copy with the same content (changed since the "
-                                  "migration, or migrated with --no-backup)"))
+                plan.keep.append((name, _NO_COPY))
             else:
                 why = _why_it_stays(ps, outcomes, store, pointed) if view is None else \
                     _why_it_stays_openclaw(ps, outcomes, view)
@@ -149,12 +151,10 @@ def _why_it_stays(ps: Any, outcomes: Mapping[str, Any], store: Mapping[str, Any]
     if ps.scan.sha256 is None:
         return "it was never migrated (it cannot be read as a session)"
     outcome = outcomes.get(name)
-    if outcome is None:
-        return "no finished migration migrated it"
-    if outcome.session_id is None:
-        return f"it was not migrated ({outcome.why})"
-    if outcome.sha256 != ps.scan.sha256:
-        return "it changed since its migration (run migrate again first)"
+    why = _why_not_migrated(ps, outcome)
+    if why is not None:
+        return why
+    assert outcome is not None  # (else _why_not_migrated says so)
     sid = outcome.session_id
     if ps.final_id != sid or ps.transcript not in ("same", "extended"):
         return f"its transcript {sid}.jsonl is missing or no longer holds its messages"
@@ -171,21 +171,30 @@ def _why_it_stays(ps: Any, outcomes: Mapping[str, Any], store: Mapping[str, Any]
 def _why_it_stays_openclaw(ps: Any, outcomes: Mapping[str, Any], view: TargetView) -> str | None:
     """As ``_why_it_stays``, for a session migrated to OpenClaw's folder."""
     outcome = outcomes.get(ps.scan.file_name)
+    why = _why_not_migrated(ps, outcome)
+    if why is not None:
+        return why
+    assert outcome is not None  # (else _why_not_migrated says so)
+    return view.why_not_in_place(outcome.session_id)
+
+
+def _why_not_migrated(ps: Any, outcome: Outcome | None) -> str | None:
+    """Why the latest committed migration that saw ``ps``'s file did not migrate these very
+    bytes (None: it did, as ``outcome`` says)."""
     if outcome is None:
         return "no finished migration migrated it"
     if outcome.session_id is None:
         return f"it was not migrated ({outcome.why})"
     if outcome.sha256 != ps.scan.sha256:
         return "it changed since its migration (run migrate again first)"
-    return view.why_not_in_place(outcome.session_id)
+    return None
 
 
 def _check_copy(layout: Layout, state: WorkspaceState, name: str, sha: str, size: int,
                 plan: CleanupPlan) -> None:
     copy = state.manifest.find(name, sha)
     if copy is None:
-        plan.keep.append((name, "no backup copy with the same content (changed since the "
-                          "migration, or migrated with --no-backup)"))
+        plan.keep.append((name, _NO_COPY))
         return
     wrong = backup.check_copy(layout, state.manifest, copy)
     if wrong:
