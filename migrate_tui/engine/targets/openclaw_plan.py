@@ -175,12 +175,9 @@ class OpenClawPlan:
 
 
 def _as_planned(ts: TargetSession) -> PlannedSession:
-    problems = list(ts.ps.open_problems) + ts.problems + [
-        problem("openclaw_database", c.message, ts.ps.scan.path or ts.ps.scan.file_name)
-        for c in ts.database]
-    problems = [Problem(p.code, p.message, p.file, p.severity, p.line, p.column,
-                        DATABASE_FIXES if p.code == "openclaw_database" else p.fixes, p.excerpt)
-                for p in problems]
+    where = ts.ps.scan.path or ts.ps.scan.file_name
+    problems = [*ts.ps.open_problems, *ts.problems, *(
+        Problem("openclaw_database", c.message, where, fixes=DATABASE_FIXES) for c in ts.database)]
     return replace(ts.ps, action=ts.action, keys=list(ts.keys), kept_keys=list(ts.kept_keys),
                    entry=ts.entry, open_problems=problems, notes=list(ts.ps.notes) + ts.notes,
                    not_carried=list(ts.not_carried),
