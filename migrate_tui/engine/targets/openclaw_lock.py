@@ -34,6 +34,7 @@ from typing import Any
 
 from migrate_tui.core import fsio
 from migrate_tui.core.errors import LockTimeout, WorkspaceError
+from migrate_tui.core.iso_time import aware_time
 
 STALE_SECONDS = 30.0
 TIMEOUT_SECONDS = 10.0
@@ -138,18 +139,8 @@ def inspect(data: bytes | None, lock_path: str, *, now: float, mtime: float,
 
 
 def _age(created: str | None, now: float) -> float | None:
-    if created is None:
-        return None
-    text = created.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, now - moment.timestamp())
+    moment = aware_time(created) if created is not None else None
+    return None if moment is None else max(0.0, now - moment.timestamp())
 
 
 @dataclass

@@ -30,18 +30,17 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from migrate_tui.core import jsonio
 from migrate_tui.engine.targets.openclaw_numbers import Reading, losses, shown, why
+from migrate_tui.engine.targets.openclaw_time import Moment, parse_time
 
 HEADER_VERSION = 3  # keeps our event ids (OpenClaw re-numbers the events of older versions)
 LEGACY_MESSAGE_TYPE = "migrate-tui.legacy-message"
 API = "openai-completions"  # the shape the legacy messages had (OpenAI chat completions)
 UNKNOWN = "unknown"
 _ZERO_COST = {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0, "total": 0}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The legacy fields (the old pydantic Message: role, content, timestamp, tool_calls,
 # tool_call_id, name, images) each kind of OpenClaw message has a place for.
 _PLACES = {
@@ -68,37 +67,6 @@ class ConvertedTranscript:
     @property
     def message_count(self) -> int:
         return len(self.events) - 1
-
-
-# ---------------------------------------------------------------- time
-
-
-@dataclass(frozen=True)
-class Moment:
-    ms: int  # epoch milliseconds, UTC
-    iso: str  # ISO 8601 UTC ("Z"), with every fractional digit the source had (at least 3)
-
-
-def parse_time(value: Any) -> Moment | None:
-    """An ISO 8601 time (naive means UTC) as OpenClaw writes times, or None."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-    delta = moment - _EPOCH
-    ms = delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
-    fraction = f"{moment.microsecond:06d}".rstrip("0").ljust(3, "0")
-    iso = (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
-           f"{moment.minute:02d}:{moment.second:02d}.{fraction}Z")
-    return Moment(ms, iso)
 
 
 # ---------------------------------------------------------------- ids
