@@ -84,10 +84,7 @@ def plan_cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: Can
     plan = CleanupPlan(layout.workspace)
     if not fsio.is_real_dir(layout.sessions_dir):
         return plan
-    refuse_if_busy(layout)
-    state = workspace_state(layout)
-    if state.damage:
-        require(state, state.cleanup_blocked)
+    state = _state_now(layout)
     plan.refused = state.cleanup_blocked
     if plan.refused or not state.backup_present:
         return plan
@@ -129,6 +126,16 @@ def plan_cleanup(workspace: str, *, on_event: EventSink = no_events, cancel: Can
         _consider_session_map(layout, state, scan, migration, outcomes, plan)
     on_event(Progress(PLAN_PHASE, len(migration.sessions) + 1, len(migration.sessions) + 1, SESSION_MAP))
     return plan
+
+
+def _state_now(layout: Layout) -> WorkspaceState:
+    """The workspace's state, read for a clean-up: refused (OperationBusy) while another
+    command runs, and (DamagedRecord) when its records are damaged."""
+    refuse_if_busy(layout)
+    state = workspace_state(layout)
+    if state.damage:
+        require(state, state.cleanup_blocked)
+    return state
 
 
 def _pointing(entry: Any, sid: str) -> bool:
@@ -245,10 +252,7 @@ def cleanup_workspace(workspace: str, *, on_event: EventSink = no_events,
     layout = open_layout(workspace)
     cancel = cancel or NeverCancel()
     if fsio.is_real_dir(layout.sessions_dir):  # a refusal takes no lock and leaves no trace
-        refuse_if_busy(layout)
-        state = workspace_state(layout)
-        if state.damage:
-            require(state, state.cleanup_blocked)
+        state = _state_now(layout)
         if state.cleanup_blocked:
             return _refused(state.cleanup_blocked, on_event)
     with operation_lock(layout, "cleanup"):

@@ -28,7 +28,7 @@ from migrate_tui.engine.model import (
     no_events,
 )
 from migrate_tui.engine.oplock import holding, operation_lock, refuse_if_busy
-from migrate_tui.engine.state import require, workspace_state
+from migrate_tui.engine.state import WorkspaceState, require, workspace_state
 from migrate_tui.engine.targets.openclaw_lock import store_lock
 
 ABSENT = None
@@ -112,9 +112,7 @@ def plan_rollback(workspace: str, *, on_event: EventSink = no_events,
     plan = RollbackPlan(layout.workspace)
     if not fsio.is_real_dir(layout.sessions_dir):
         return plan
-    refuse_if_busy(layout)
-    state = workspace_state(layout)
-    require(state, state.rollback_blocked)
+    state = _state_now(layout)
     plan.interrupted = [r.describe() for r in state.interrupted]
     chains: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
     for record in state.journal.changes if state.backup_present else []:
@@ -146,6 +144,15 @@ def plan_rollback(workspace: str, *, on_event: EventSink = no_events,
 
 
 _CHAIN_FIELDS = ("op", "sha256", "old_sha256", "backup")
+
+
+def _state_now(layout: Layout) -> WorkspaceState:
+    """The workspace's state, read for a rollback: refused (OperationBusy) while another
+    command runs, and (DamagedRecord, WorkspaceError) when it cannot be rolled back."""
+    refuse_if_busy(layout)
+    state = workspace_state(layout)
+    require(state, state.rollback_blocked)
+    return state
 
 
 def _action_for(layout: Layout, manifest: backup.Manifest, name: str,
@@ -191,9 +198,7 @@ def rollback_workspace(workspace: str, *, force: bool = False, on_event: EventSi
     try:
         layout = open_layout(workspace)
         if fsio.is_real_dir(layout.sessions_dir):  # refused for damage: not even the lock is taken
-            refuse_if_busy(layout)
-            state = workspace_state(layout)
-            require(state, state.rollback_blocked)
+            _state_now(layout)
         with operation_lock(layout, "rollback"):
             return _rollback(workspace, force=force, on_event=on_event, cancel=cancel,
                              lock_timeout=lock_timeout)
