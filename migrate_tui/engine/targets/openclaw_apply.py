@@ -179,10 +179,7 @@ def _transcripts(run: _Run, oplan: OpenClawPlan, todo: list[TargetSession]) -> l
                 _fail(run, ts, "transcript_conflict", f"{path} appeared or changed since the "
                       "scan; it is left as it is")
                 continue
-            name = backup.back_up(layout, run.manifest, f"openclaw-{record['file']}", existing,
-                                  st.st_mode & 0o777, st.st_mtime_ns, run.run_id)
-            backup.save_manifest(layout, run.manifest)
-            record.update(op="replace", old_sha256=fsio.sha256_bytes(existing), backup=name)
+            _back_up_replaced(run, existing, st, record)
         journal.append(layout, record)
         fsio.write_atomic(path, data, 0o600)
         run.result.written.append(path)
@@ -193,6 +190,15 @@ def _transcripts(run: _Run, oplan: OpenClawPlan, todo: list[TargetSession]) -> l
         run.on_event(Progress("transcripts", n, len(todo), ps.file_id))
     fsio.fsync_dir(target.sessions_dir)
     return written
+
+
+def _back_up_replaced(run: _Run, data: bytes, st: os.stat_result, record: dict[str, Any]) -> None:
+    """Keep ``data``, what the file of ``record`` holds now (``st``), in the workspace's
+    backup before it is replaced, and say so in ``record``."""
+    name = backup.back_up(run.layout, run.manifest, f"openclaw-{record['file']}", data,
+                          st.st_mode & 0o777, st.st_mtime_ns, run.run_id)
+    backup.save_manifest(run.layout, run.manifest)
+    record.update(op="replace", old_sha256=fsio.sha256_bytes(data), backup=name)
 
 
 def _fail(run: _Run, ts: TargetSession, code: str, message: str) -> None:
@@ -235,10 +241,7 @@ def _merge(run: _Run, oplan: OpenClawPlan, written: list[TargetSession],
                                       "size": len(new_bytes)}
             mode = 0o600
             if current_bytes is not None and st is not None:
-                name = backup.back_up(layout, run.manifest, f"openclaw-{STORE}", current_bytes,
-                                      st.st_mode & 0o777, st.st_mtime_ns, run.run_id)
-                backup.save_manifest(layout, run.manifest)
-                record.update(op="replace", old_sha256=fsio.sha256_bytes(current_bytes), backup=name)
+                _back_up_replaced(run, current_bytes, st, record)
                 mode = st.st_mode & 0o777
             journal.append(layout, record, {"op": "keys", "run": run.run_id, "keys": keys_written,
                                             **target_record(target)})
