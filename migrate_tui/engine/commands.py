@@ -304,9 +304,7 @@ def _migrate_openclaw(plan: Plan, target: OpenClawLayout, *, dry_run: bool, on_e
     from migrate_tui.engine.targets.openclaw_plan import plan_openclaw
     started = clock()
     oplan = plan_openclaw(plan, target)
-    if oplan.refusal is not None:
-        return MigrateOutcome(refusal=Refusal("unusable", oplan.refusal), elapsed=clock() - started)
-    refused = oplan.refused_for_database()
+    refused = oplan.why_refused()
     if refused is not None:
         return MigrateOutcome(refusal=Refusal("unusable", refused), elapsed=clock() - started)
     result = None

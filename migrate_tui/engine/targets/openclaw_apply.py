@@ -62,9 +62,7 @@ def apply_openclaw(oplan: OpenClawPlan, *, on_event: EventSink = no_events,
     plan = oplan.plan
     if plan.scan.fatal is not None:
         raise WorkspaceError(str(plan.scan.fatal))
-    if oplan.refusal is not None:
-        raise WorkspaceError(oplan.refusal)
-    refused = oplan.refused_for_database()
+    refused = oplan.why_refused()
     if refused is not None:
         raise WorkspaceError(refused)
     layout = open_layout(plan.scan.workspace)

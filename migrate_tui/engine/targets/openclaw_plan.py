@@ -112,6 +112,11 @@ class OpenClawPlan:
     def todo(self) -> list[TargetSession]:
         return [ts for ts in self.sessions if ts.action == "migrate"]
 
+    def why_refused(self) -> str | None:
+        """Why a run into the target is refused before anything is written: the target
+        cannot be used (``refusal``), else ``refused_for_database`` (None: it may go ahead)."""
+        return self.refusal if self.refusal is not None else self.refused_for_database()
+
     def refused_for_database(self) -> str | None:
         """The sentence that refuses the run while the agent's database holds entries the
         import would shadow and the user has not decided (None: no such conflict)."""
