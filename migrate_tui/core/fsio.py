@@ -1160,6 +1160,18 @@ class StreamedWrite:
             at += len(chunk)
         return at == self.size and digest.hexdigest() == self.sha256
 
+    def set_mtime(self, mtime_ns: int) -> None:
+        """Give the temporary file this modification time (set once it is filled)."""
+        assert self._fd is not None
+        os.utime(self._fd, ns=(mtime_ns, mtime_ns))
+
+    def retarget(self, path: str) -> None:
+        """Rename the file, once finished, to ``path`` instead: a name in the same folder
+        (chosen once its content is known: a backup copy)."""
+        if os.path.dirname(path) != os.path.dirname(self.path):
+            raise ValueError(f"{path} is not in the folder of {self.path}")
+        self.path = path
+
     def finish(self, exclusive: bool = False) -> bool:
         """fsync the temporary file, then rename it into place; on failure it is removed.
         ``exclusive``: only if nothing is at the path (``rename_exclusive``); False when
@@ -1187,6 +1199,36 @@ class StreamedWrite:
                 os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(self._name, dir_fd=self._dir_fd)
+
+
+def copy_streamed(source: str, target: str) -> tuple[StreamedWrite, os.stat_result] | None:
+    """The regular file ``source`` (never through a symlink) copied a chunk at a time into a
+    temporary file beside ``target``, which is given the source's permission bits and
+    modification time; never held whole.  Returns the writer (its ``sha256`` and ``size``
+    are those of the bytes copied, whatever the source became since) and the source's
+    fstat; the caller reads it back, then ``finish``es (or ``retarget``s) or ``abandon``s it.
+    None when the source is not there or is not a regular file (nothing was created); any
+    other error is raised."""
+    try:
+        fd, st = _open_read(source)
+    except (FileNotFoundError, NotRegularFile):
+        return None
+    try:
+        writer = StreamedWrite(target, st.st_mode & 0o777)
+        try:
+            while True:
+                _at("read", source)
+                chunk = os.read(fd, CHUNK)
+                if not chunk:
+                    break
+                writer.write(chunk)
+            writer.set_mtime(st.st_mtime_ns)
+        except BaseException:
+            writer.abandon()
+            raise
+    finally:
+        _close(fd, source)
+    return writer, st
 
 
 def write_atomic_many(items: list[PendingWrite]) -> None:

@@ -56,6 +56,8 @@ FLIGHTS = 2
 VERIFY_LISTING = 256  # written transcripts from which verify lists the folder once
 # a session this big (and with no content fix) has its transcript written a piece at a time
 STREAM_BYTES = 16 * 1024 * 1024
+# a file other than a session this big is backed up a chunk at a time (``backup.copy_streamed``)
+STREAM_COPY_BYTES = 1024 * 1024
 # each file counts this many times its size in the workers' window (processes.InOrder): the
 # transcripts encoded ahead, held here until written, come from at most half the window's
 # bytes of sources (A, 2,000 x 200 messages: the tree's peak 95 -> 77 MB, no slower)
@@ -216,7 +218,18 @@ class _Run:
         reader = fsio.FolderReader(self.layout.sessions_dir)
         try:
             for done, (name, seen_sha, stem) in enumerate(self._backup_names(), 1):
-                in_sessions(name)  # a plain file name, or ValueError
+                path = in_sessions(name)  # a plain file name, or ValueError
+                if seen_sha is None and self._big(path):
+                    # session_map.json, sessions.json, a transcript replaced: copied a chunk
+                    # at a time once the copies before it are in (the manifest's order)
+                    if batch:
+                        flights.append(backup.start_copies(self.layout, self.manifest, batch, taken, present))
+                        batch, batch_bytes = [], 0
+                    while flights:
+                        backup.land(self.layout, self.manifest, flights.pop(0), self.run_id, taken)
+                    backup.copy_streamed(self.layout, self.manifest, path, name, self.run_id, present)
+                    self.on_event(Progress("backup", done, total, name))
+                    continue
                 try:
                     data, st = reader.read(name, _NO_LIMIT)
                 except FileNotFoundError:
@@ -254,6 +267,13 @@ class _Run:
                 self.fail(ps, "changed_during_migration",
                           "changed since the scan (is the agent running?); scan again")
         self.result.backup_files = len(self.manifest.files)
+
+    @staticmethod
+    def _big(path: str) -> bool:
+        """A file the backup copies a chunk at a time rather than holding it whole (one
+        ``lstat`` each, for the few files that are not sessions)."""
+        st = fsio.lstat_or_none(path)
+        return st is not None and stat.S_ISREG(st.st_mode) and st.st_size >= STREAM_COPY_BYTES
 
     def _to_keep(self) -> str | None:
         """The file name of the session whose bytes the backup keeps for its transcript

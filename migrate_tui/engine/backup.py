@@ -451,6 +451,43 @@ def land(layout: Layout, manifest: Manifest, started: Started, run: str, taken: 
     return started.names
 
 
+def copy_streamed(layout: Layout, manifest: Manifest, source: str, original: str, run: str,
+                  present: set[str] | None = None) -> str | None:
+    """Back up the file ``source`` (``.sessions/<original>``) a chunk at a time, never held
+    whole (session_map.json at 100,000 sessions: 8 MB): copied into a temporary file in the
+    backup folder and hashed on the way, read back and compared (its SHA-256 again), then,
+    under the name ``start_copies`` would give those bytes, fsynced, renamed into place
+    (``exclusive`` as there) and recorded in the manifest; an identical copy already in the
+    backup is kept instead (the temporary file goes).  No copy may be in flight (the manifest
+    records copies in the order they are made).  Returns the backup name; None when the
+    source is not there or is not a regular file (nothing was written)."""
+    copied = fsio.copy_streamed(source, layout.in_backup(original))
+    if copied is None:
+        return None
+    writer, st = copied
+    try:
+        size, sha = writer.size, writer.sha256
+        existing = manifest.find(original, sha)
+        if existing is not None and _copy_ok(layout, existing, size, sha):
+            writer.abandon()
+            return existing
+        name = existing or _free_name(manifest, layout, original, size, sha, set(), present)
+        path = layout.in_backup(name)
+        if not writer.reads_back():
+            raise BackupError(f"the backup copy {path} does not match {original} after writing it")
+        writer.retarget(path)
+        new = existing is None and present is not None and name not in present
+    except BaseException:
+        writer.abandon()
+        raise
+    if not writer.finish(exclusive=new):
+        raise BackupError(f"{path} appeared in the backup folder during the run; "
+                          "it is left as it is and nothing new was written")
+    manifest.add(name, {"original": original, "size": size, "sha256": sha, "mode": st.st_mode & 0o777,
+                        "mtime_ns": st.st_mtime_ns, "run": run, "uid": st.st_uid, "gid": st.st_gid})
+    return name
+
+
 def back_up_many(layout: Layout, manifest: Manifest, copies: list[Copy], run: str) -> list[str]:
     """Copy each file into the backup unless an identical copy is there already; return the
     backup names.  New copies are written together (fsynced in parallel), then each is
