@@ -936,7 +936,7 @@ class WriteBatch:
     """Atomic writes under way (see ``start_writes``): ``finish`` renames them into place."""
 
     def __init__(self, items: list[PendingWrite], before: Callable[[], None] | None = None,
-                 land_early: bool = False) -> None:
+                 land_early: bool = False, background: bool = False) -> None:
         self.items = items
         self._futures: list[Future[str | int | None]] = []
         # per item: its temporary file's path, or the descriptor of its unnamed file (an int)
@@ -948,7 +948,7 @@ class WriteBatch:
         self._land_early = False
         # the file systems to syncfs, opened before anything is written (see _syncfs_targets)
         self._syncs = _syncfs_targets(items) if len(items) > 1 else None
-        parallel = (_hook is None or not SEQUENTIAL_WHEN_HOOKED) and len(items) > 1
+        parallel = (_hook is None or not SEQUENTIAL_WHEN_HOOKED) and (len(items) > 1 or background)
         if self._syncs is not None:
             # no fsync to wait for: one writer thread fills the temporary files (the page
             # cache) and syncs the file system while the caller goes on; ``land_early``: it
@@ -1093,7 +1093,7 @@ class WriteBatch:
 
 
 def start_writes(items: list[PendingWrite], before: Callable[[], None] | None = None,
-                 land_early: bool = False) -> WriteBatch:
+                 land_early: bool = False, background: bool = False) -> WriteBatch:
     """Start ``write_atomic`` for several files: their temporary files are written and
     fsynced in parallel (or written and synced by one syncfs) while the caller goes on;
     ``finish()`` renames them once all are on disk.  With a fault hook installed the writes
@@ -1108,8 +1108,11 @@ def start_writes(items: list[PendingWrite], before: Callable[[], None] | None = 
     ``land_early``: where one thread writes and syncs the batch (syncfs, no fault hook), it
     also renames the files into place, in order, as soon as they are synced; ``finish()``
     then only waits for that.  The caller must be ready for the files to be in place before
-    it calls ``finish()`` (``abandon`` leaves those in place: ``landed``)."""
-    return WriteBatch(items, before, land_early)
+    it calls ``finish()`` (``abandon`` leaves those in place: ``landed``).
+
+    ``background``: a batch of one file is written and fsynced by a writer thread too (not
+    at once by the caller), so the caller goes on while it is (a huge backup copy)."""
+    return WriteBatch(items, before, land_early, background)
 
 
 class StreamedWrite:
@@ -1123,6 +1126,7 @@ class StreamedWrite:
         self.path = path
         self.tmp = temp_name(path)
         self.size = 0
+        self._synced_at = -1  # the size when ``sync`` made it durable
         self._digest = hashlib.sha256()
         _at("open", self.tmp)
         self._dir_fd, self._name = _where(self.tmp)
@@ -1160,6 +1164,13 @@ class StreamedWrite:
             at += len(chunk)
         return at == self.size and digest.hexdigest() == self.sha256
 
+    def sync(self) -> None:
+        """fsync the temporary file now (``finish`` then does not again, unless more was
+        written since)."""
+        assert self._fd is not None
+        fsync_fd(self._fd, self.tmp)
+        self._synced_at = self.size
+
     def set_mtime(self, mtime_ns: int) -> None:
         """Give the temporary file this modification time (set once it is filled)."""
         assert self._fd is not None
@@ -1178,7 +1189,8 @@ class StreamedWrite:
         something was (the temporary file is removed, what is there left as it is)."""
         assert self._fd is not None
         try:
-            fsync_fd(self._fd, self.tmp)
+            if self._synced_at != self.size:
+                fsync_fd(self._fd, self.tmp)
             fd, self._fd = self._fd, None
             _close(fd, self.tmp)
             if not exclusive:

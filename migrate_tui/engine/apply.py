@@ -166,6 +166,10 @@ class _Run:
         # as the backup read them and proved them the scan's: its transcript is made from
         # them instead of reading and hashing the file again (``_stream``)
         self.kept: tuple[str, str, bytes] | None = None
+        # that session's transcript, made from ``kept`` while the backup's last copies were
+        # written and synced (``_encode_ahead``): in its temporary file, read back and
+        # fsynced, neither announced nor renamed yet (``_stream`` does both)
+        self.ahead: tuple[PlannedSession, fsio.StreamedWrite] | None = None
 
     @property
     def manifest(self) -> backup.Manifest:
@@ -253,6 +257,7 @@ class _Run:
                 self.on_event(Progress("backup", done, total, name))
             flights.append(backup.start_copies(self.layout, self.manifest, batch, taken, present))
             batch = []
+            self._encode_ahead()  # while the copies in flight are written and synced
             while flights:
                 backup.land(self.layout, self.manifest, flights.pop(0), self.run_id, taken)
         except BaseException:
@@ -274,6 +279,49 @@ class _Run:
         ``lstat`` each, for the few files that are not sessions)."""
         st = fsio.lstat_or_none(path)
         return st is not None and stat.S_ISREG(st.st_mode) and st.st_size >= STREAM_COPY_BYTES
+
+    def _encode_ahead(self) -> None:
+        """Make the transcript of the session whose bytes the backup kept (``kept``) into
+        its temporary file now, while writer threads write and sync the backup's last
+        copies (C, one session of 92 MB: its copy's fsync and the encoding overlap), then
+        read it back and fsync it.  Only for a transcript none was at the scan
+        (``write``).  Nothing is announced or renamed here: ``_stream`` appends its
+        journal record and renames it in the transcripts phase, once the backup is
+        durable and the run begun, as it would have made it then; a transcript this
+        cannot make (not provably exact, or it does not read back) is left to ``_stream``."""
+        kept = self.kept
+        if kept is None:
+            return
+        ps = next((ps for ps in self.todo if ps.scan.file_name == kept[0]), None)
+        if ps is None or ps.transcript != "write" or not self._streamed(ps) \
+                or kept[1] != _read_sha256(ps):
+            return
+        pieces = transcript_stream(kept[2], self._job(ps))
+        if pieces is None:
+            return
+        writer = fsio.StreamedWrite(self.in_sessions(f"{ps.final_id}.jsonl"), new_file_mode([ps.scan.mode]))
+        try:
+            for piece in pieces:
+                writer.write(piece)
+            del pieces
+            if not writer.reads_back():
+                writer.abandon()  # made again, and checked again, by ``_stream``
+                return
+            writer.sync()
+        except jsonio.NotExact:
+            writer.abandon()
+            return
+        except BaseException:
+            writer.abandon()
+            raise
+        self.ahead = (ps, writer)
+        self.kept = None  # its bytes go once the backup's copy of them is written
+
+    def drop_ahead(self) -> None:
+        """Remove the transcript made ahead and never renamed (a run stopped or cancelled)."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None:
+            ahead[1].abandon()
 
     def _to_keep(self) -> str | None:
         """The file name of the session whose bytes the backup keeps for its transcript
@@ -392,9 +440,25 @@ class _Run:
         Returns as ``_prepare`` does; a written transcript as one with nothing to write."""
         target = self.in_sessions(f"{ps.final_id}.jsonl")
         kept, self.kept = self.kept, None  # let go of whatever way the transcript is made
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and ahead[0] is not ps:
+            ahead[1].abandon()
+            ahead = None
         if fsio.lstat_or_none(target) is not None:
             del kept
+            if ahead is not None:
+                ahead[1].abandon()
             return self._prepare(ps, encode_transcript(self._job(ps)))
+        if ahead is not None:  # made, read back and fsynced during the backup
+            del kept
+            writer = ahead[1]
+            try:
+                record = self._record(ps, target, writer.sha256, writer.size)
+                journal.append(self.layout, record)
+            except BaseException:
+                writer.abandon()
+                raise
+            return self._rename_streamed(ps, target, writer, record)
         if kept is not None and kept[0] == ps.scan.file_name and kept[1] == _read_sha256(ps):
             data = kept[2]  # read by the backup, and proven the scan's bytes there
         else:
@@ -428,6 +492,12 @@ class _Run:
         except BaseException:
             writer.abandon()
             raise
+        return self._rename_streamed(ps, target, writer, record)
+
+    def _rename_streamed(self, ps: PlannedSession, target: str, writer: fsio.StreamedWrite,
+                         record: dict[str, Any]) -> Any:
+        """Make a streamed transcript durable and rename it into place, its record in the
+        journal already; as ``_prepare`` returns."""
         if not writer.finish(exclusive=True):  # another writer made it since the look above
             return (ps, target, None, None) if self._found_there(ps, target, record) else None
         self.result.written.add_transcript(ps)  # type: ignore[attr-defined]
@@ -921,6 +991,7 @@ def _apply(run: _Run) -> None:
                 "to finish, or rollback to undo")
     finally:
         run.stop_encoding()
+        run.drop_ahead()  # made ahead and never renamed: the run stopped before
     run.log("info", f"done in {time.monotonic() - started:.1f} s")
 
 

@@ -21,6 +21,7 @@ from migrate_tui.core.layout import JOURNAL, MANIFEST, REPORT, Layout, check_bac
 from migrate_tui.engine.journal import Damage, file_lines
 
 MAX_MANIFEST_BYTES = 1 << 30
+BACKGROUND_BYTES = 1 << 20  # a copy alone in its batch this big is written in the background
 
 
 # a copy's record as a run writes it, held packed: size, mtime_ns and the number of its
@@ -421,7 +422,10 @@ def start_copies(layout: Layout, manifest: Manifest, copies: list[Copy], taken: 
         new = existing is None and present is not None and name not in present
         items.append(fsio.PendingWrite(layout.in_backup(name), copy.data, copy.mode, copy.mtime_ns,
                                        check=True, exclusive=new))
-    writes = fsio.start_writes(items, land_early=True)
+    # a batch of one big copy (a huge session) is written and fsynced by a writer thread
+    # too, while the caller goes on (apply makes that session's transcript meanwhile)
+    big = len(items) == 1 and len(items[0].data) >= BACKGROUND_BYTES
+    writes = fsio.start_writes(items, land_early=True, background=big)
     return Started(writes, pending, names)
 
 
