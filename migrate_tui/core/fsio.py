@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import itertools
 import os
+import queue
 import secrets
 import shutil
 import stat
@@ -1211,6 +1212,53 @@ class StreamedWrite:
                 os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(self._name, dir_fd=self._dir_fd)
+
+
+class WriteBehind:
+    """The pieces of a ``StreamedWrite`` written (and hashed) by a writer thread, in order,
+    while the caller makes the next ones (at most ``depth`` waiting: a few pieces held, never
+    the file).  ``close`` waits until every piece is written and raises the first failure;
+    a failure is also raised by the ``put`` after it.  Under a fault hook each piece is
+    written at once by the caller (a test's k-th operation is always the same one)."""
+
+    def __init__(self, writer: StreamedWrite, depth: int = 4) -> None:
+        self.writer = writer
+        self._failure: BaseException | None = None
+        self._queue: queue.Queue[bytes | None] | None = None
+        self._future: Future[None] | None = None
+        if _hook is None or not SEQUENTIAL_WHEN_HOOKED:
+            self._queue = queue.Queue(depth)
+            self._future = _writers().submit(self._run)
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            piece = self._queue.get()
+            if piece is None:
+                return
+            if self._failure is None:
+                try:
+                    self.writer.write(piece)
+                except BaseException as exc:  # raised to the caller by put or close
+                    self._failure = exc
+
+    def put(self, piece: bytes) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if self._queue is None:
+            self.writer.write(piece)
+        else:
+            self._queue.put(piece)
+
+    def close(self) -> None:
+        """Wait for every piece handed over to be written; raise the first failure."""
+        if self._queue is not None:
+            self._queue.put(None)
+            assert self._future is not None
+            self._future.result()
+            self._queue = None
+        if self._failure is not None:
+            raise self._failure
 
 
 def copy_streamed(source: str, target: str) -> tuple[StreamedWrite, os.stat_result] | None:

@@ -300,9 +300,13 @@ class _Run:
         if pieces is None:
             return
         writer = fsio.StreamedWrite(self.in_sessions(f"{ps.final_id}.jsonl"), new_file_mode([ps.scan.mode]))
+        behind = fsio.WriteBehind(writer)  # written and hashed while the next piece is made
         try:
-            for piece in pieces:
-                writer.write(piece)
+            try:
+                for piece in pieces:
+                    behind.put(piece)
+            finally:
+                behind.close()  # every piece handed over written (or the first failure)
             del pieces
             if not writer.reads_back():
                 writer.abandon()  # made again, and checked again, by ``_stream``
