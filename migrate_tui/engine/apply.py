@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import os
 import stat
+import threading
 import time
 from collections.abc import Iterator, MutableSequence
 from typing import Any, overload
@@ -170,6 +171,9 @@ class _Run:
         # written and synced (``_encode_ahead``): in its temporary file, read back and
         # fsynced, neither announced nor renamed yet (``_stream`` does both)
         self.ahead: tuple[PlannedSession, fsio.StreamedWrite] | None = None
+        # set once the last batch of transcripts started has been announced in the journal
+        # (or failed to be): the next one's announcement waits for it (``_start``)
+        self.announced: threading.Event | None = None
 
     @property
     def manifest(self) -> backup.Manifest:
@@ -574,9 +578,18 @@ class _Run:
         lock (the next batch's files are being created in it) for each rename."""
         records = [item[3] for item in batch]
         layout = self.layout
+        # batches in flight are announced by their writer threads in the order they were
+        # started (the journal's lines are the same whichever thread runs first)
+        prior, done = self.announced, threading.Event()
+        self.announced = done
 
         def announce() -> None:
-            journal.append(layout, *records)
+            try:
+                if prior is not None:
+                    prior.wait()
+                journal.append(layout, *records)
+            finally:
+                done.set()
         return fsio.start_writes([fsio.PendingWrite(target, out, new_file_mode([ps.scan.mode]), check=True,
                                                     exclusive=ps.transcript == "write")
                                   for ps, target, out, _record in batch], announce, land_early=True), batch
