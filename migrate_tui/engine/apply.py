@@ -484,10 +484,14 @@ class _Run:
             del data
             return self._prepare(ps, encode_transcript(self._job(ps)))
         writer = fsio.StreamedWrite(target, new_file_mode([ps.scan.mode]))
+        behind = fsio.WriteBehind(writer)  # written and hashed while the next piece is made
         try:
             try:
-                for piece in pieces:
-                    writer.write(piece)
+                try:
+                    for piece in pieces:
+                        behind.put(piece)
+                finally:
+                    behind.close()  # every piece handed over written (or the first failure)
             except jsonio.NotExact:
                 writer.abandon()
                 del data, pieces
