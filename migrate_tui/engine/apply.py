@@ -171,6 +171,10 @@ class _Run:
         # written and synced (``_encode_ahead``): in its temporary file, read back and
         # fsynced, neither announced nor renamed yet (``_stream`` does both)
         self.ahead: tuple[PlannedSession, fsio.StreamedWrite] | None = None
+        # whether the backup phase makes that transcript ahead: only for transcripts written
+        # beside the legacy files, as ``_stream`` writes them (``_apply`` sets it; a run
+        # writing elsewhere, as the OpenClaw target's, leaves it off)
+        self.encode_ahead = False
         # set once the last batch of transcripts started has been announced in the journal
         # (or failed to be): the next one's announcement waits for it (``_start``)
         self.announced: threading.Event | None = None
@@ -294,7 +298,7 @@ class _Run:
         durable and the run begun, as it would have made it then; a transcript this
         cannot make (not provably exact, or it does not read back) is left to ``_stream``."""
         kept = self.kept
-        if kept is None:
+        if kept is None or not self.encode_ahead:
             return
         ps = next((ps for ps in self.todo if ps.scan.file_name == kept[0]), None)
         if ps is None or ps.transcript != "write" or not self._streamed(ps) \
@@ -988,6 +992,7 @@ def _apply(run: _Run) -> None:
             return
         preflight.check_store_lock(run.layout, run.lock_timeout, take=True)
         run.start_encoding()  # workers (if any) encode while the backup is written
+        run.encode_ahead = True  # the huge session's transcript, while its copy is synced
         run.backup_phase()
         run.let_go_of_manifest()
         journal.append(run.layout, journal.begin_record(run.run_id, "migrate"))
