@@ -156,8 +156,8 @@ def instrument(c: Counters) -> None:
         if hasattr(cli, name):
             timed(cli, name, f"phase: cli.{name}")
     for name in ("backup_phase", "transcripts_phase", "index_phase", "verify_phase"):
-        timed(apply._Run, name, f"phase: apply.{name}")
-    timed(apply, "_tidy", "phase: apply._tidy")
+        timed(apply.Run, name, f"phase: apply.{name}")
+    timed(apply, "remove_leftovers", "phase: apply.remove_leftovers")
 
     real_fsync = os.fsync
 

@@ -25,6 +25,7 @@ from collections.abc import Iterator, MutableSequence
 from typing import Any, overload
 
 from migrate_tui.core import fsio, jsonio
+from migrate_tui.core.error_text import describe_error
 from migrate_tui.core.errors import ApplyError, BackupError, LockBusy, LockTimeout, WorkspaceError
 from migrate_tui.core.layout import SESSION_MAP, STORE, Layout, open_layout
 from migrate_tui.engine import backup, collector, journal, preflight, processes
@@ -136,7 +137,10 @@ class WrittenPaths(MutableSequence[str]):
         return repr(list(self))
 
 
-class _Run:
+class Run:
+    """One run of apply: its layout, run id, result, manifest and phases (the OpenClaw target
+    runs its backup phase too)."""
+
     def __init__(self, plan: Plan, on_event: EventSink, cancel: CancelFlag, lock_timeout: float,
                  workers: bool = False) -> None:
         self.plan = plan
@@ -922,19 +926,19 @@ def apply_plan(
     try:
         layout = open_layout(plan.scan.workspace)
     except OSError as exc:  # the workspace folder could not even be looked at
-        return _stopped(ApplyResult(error=_describe(exc)), on_event)
+        return _stopped(ApplyResult(error=describe_error(exc)), on_event)
     if _nothing_to_write(layout, plan):
         return ApplyResult(backup_dir=layout.backup_dir)
     _refuse_early(layout)
     try:
         with operation_lock(layout, "migrate"):
-            run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout, workers)
+            run = Run(plan, on_event, cancel or NeverCancel(), lock_timeout, workers)
             with collector.paused():
                 _apply(run)  # stops at a safe point on any failure, said in run.result.error
                 _save_report(run)
             return run.result
     except OSError as exc:  # taking the lock, or opening the workspace: nothing was written
-        return _stopped(ApplyResult(backup_dir=layout.backup_dir, error=_describe(exc)), on_event)
+        return _stopped(ApplyResult(backup_dir=layout.backup_dir, error=describe_error(exc)), on_event)
 
 
 def _nothing_to_write(layout: Layout, plan: Plan) -> bool:
@@ -977,13 +981,13 @@ def _stopped(result: ApplyResult, on_event: EventSink) -> ApplyResult:
     return result
 
 
-def _apply(run: _Run) -> None:
+def _apply(run: Run) -> None:
     result = run.result
     result.run_id = run.run_id
     started = time.monotonic()
     try:
         # an I/O error while tidying or checking the paths stops the run like any other
-        _tidy(run.layout)
+        remove_leftovers(run.layout)
         state = workspace_state(run.layout)
         preflight.check_workspace(run.layout, state)
         preflight.check_scan_current(run.layout, run.plan)
@@ -1012,7 +1016,7 @@ def _apply(run: _Run) -> None:
     except (LockBusy, WorkspaceError):
         raise
     except (OSError, BackupError, ApplyError) as exc:
-        result.error = _describe(exc)
+        result.error = describe_error(exc)
         run.log("error", result.error + " — the workspace is at a safe point: run migrate again "
                 "to finish, or rollback to undo")
     finally:
@@ -1021,7 +1025,7 @@ def _apply(run: _Run) -> None:
     run.log("info", f"done in {time.monotonic() - started:.1f} s")
 
 
-def _release_encoding(run: _Run) -> None:
+def _release_encoding(run: Run) -> None:
     """Let go of the encoding once the transcripts are written: its job for each session
     written, with the strings it is made of (about 0.5 KB a session, 50 MB at 100,000), is
     needed neither by the index, nor by the verification, nor by the report."""
@@ -1048,14 +1052,14 @@ def outcome_rows(plan: Plan, failures: list[SessionFailure], migrated: set[str]
             yield False, name, [ps.scan.sha256, code]
 
 
-def _commit(run: _Run) -> None:
+def _commit(run: Run) -> None:
     result = run.result
     journal.append_pieces(run.layout, journal.commit_pieces(
         run.run_id, len(result.migrated), outcome_rows(run.plan, result.failed, set(result.migrated))))
     result.committed = True
 
 
-def _record_outcomes(run: _Run, state: WorkspaceState) -> None:
+def _record_outcomes(run: Run, state: WorkspaceState) -> None:
     """A run with nothing to write still commits when that changes what the journal says:
     it completes an interrupted run (what that run began is now in place, as the scan found
     it), or it records a decision (a session now skipped).  Otherwise nothing is written."""
@@ -1080,7 +1084,7 @@ def _needs_record(plan: Plan, state: WorkspaceState) -> bool:
     return False
 
 
-def _save_report(run: _Run) -> None:
+def _save_report(run: Run) -> None:
     """Build the run's report once (``result.report``, which the command then prints) and
     keep it beside the backup, still under the operation lock.  A report that cannot be
     saved is a warning: the run keeps its outcome, and the report says why."""
@@ -1092,12 +1096,12 @@ def _save_report(run: _Run) -> None:
         result.report_path = save_report(run.layout, report)
     except (OSError, ValueError) as exc:
         result.report_path = None
-        result.report_error = f"the report could not be saved: {_describe(exc)}"
+        result.report_error = f"the report could not be saved: {describe_error(exc)}"
         report.note_unsaved(run.layout, result.report_error)
         run.log("warning", result.report_error)
 
 
-def _tidy(layout: Layout) -> None:
+def remove_leftovers(layout: Layout) -> None:
     """Remove what an interrupted run left behind: our temporary files, and a lock file
     whose owner is provably gone (taking and releasing the lock reclaims it).
 
@@ -1122,10 +1126,3 @@ def _tidy(layout: Layout) -> None:
             st = fsio.lstat_or_none(layout.in_sessions(name))
             if st is not None and stat.S_ISREG(st.st_mode):
                 fsio.unlink_if_exists(layout.in_sessions(name))
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        where = f" ({exc.filename})" if exc.filename else ""
-        return f"{exc.strerror or exc}{where}"
-    return str(exc)

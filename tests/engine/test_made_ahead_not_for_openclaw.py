@@ -1,5 +1,5 @@
 """A migration into OpenClaw's folder writes its transcripts there, not beside the legacy
-files: its backup phase makes no transcript ahead in the legacy folder (``_Run.encode_ahead``
+files: its backup phase makes no transcript ahead in the legacy folder (``Run.encode_ahead``
 is left off), so nothing of it is left behind there."""
 
 from __future__ import annotations

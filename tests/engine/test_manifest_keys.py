@@ -64,7 +64,7 @@ def test_backed_up_copies_are_keyed_by_the_scans_file_ids(tmp_path: object) -> N
     for sid in ids:
         ws.add(sid, conversation(sid[-4:], 2))
     plan = build_plan(scan_workspace(str(ws.root)), "main")
-    run = apply._Run(plan, lambda event: None, apply.NeverCancel(), 5.0)
+    run = apply.Run(plan, lambda event: None, apply.NeverCancel(), 5.0)
     run.backup_phase()
     held = run.manifest.files._held
     scan_ids = {id(s.file_id) for s in plan.scan.sessions}

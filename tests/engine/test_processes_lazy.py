@@ -147,18 +147,18 @@ def test_apply_makes_no_job_before_the_transcripts_are_written_here(
 
     made: list[int] = []
     at_backup: list[int] = []
-    real_job, real_backup = apply._Run._job, apply._Run.backup_phase
+    real_job, real_backup = apply.Run._job, apply.Run.backup_phase
 
-    def counted_job(self: apply._Run, ps: object) -> object:
+    def counted_job(self: apply.Run, ps: object) -> object:
         made.append(1)
         return real_job(self, ps)  # type: ignore[arg-type]
 
-    def watched_backup(self: apply._Run) -> None:
+    def watched_backup(self: apply.Run) -> None:
         at_backup.append(len(made))
         real_backup(self)
 
-    monkeypatch.setattr(apply._Run, "_job", counted_job)
-    monkeypatch.setattr(apply._Run, "backup_phase", watched_backup)
+    monkeypatch.setattr(apply.Run, "_job", counted_job)
+    monkeypatch.setattr(apply.Run, "backup_phase", watched_backup)
     _, report = migrate(ws, workers=False)
     assert at_backup == [0]
     assert len(made) > 30  # one a transcript written

@@ -64,16 +64,16 @@ def test_the_outputs_are_those_made_in_the_transcripts_phase(
     _fill(later)
     shutil.copytree(later.root, ahead.root, symlinks=True, dirs_exist_ok=True)
     made_ahead: list[bool] = []
-    real = apply._Run._encode_ahead
+    real = apply.Run._encode_ahead
 
-    def spied(run: apply._Run) -> None:
+    def spied(run: apply.Run) -> None:
         real(run)
         made_ahead.append(run.ahead is not None)
 
-    monkeypatch.setattr(apply._Run, "_encode_ahead", spied)
+    monkeypatch.setattr(apply.Run, "_encode_ahead", spied)
     assert _migrate(ahead).committed
     assert made_ahead == [True]
-    monkeypatch.setattr(apply._Run, "_encode_ahead", lambda run: None)
+    monkeypatch.setattr(apply.Run, "_encode_ahead", lambda run: None)
     assert _migrate(later).committed
 
     assert ahead.store_bytes() == later.store_bytes()
@@ -170,13 +170,13 @@ def test_a_transcript_put_there_meanwhile_is_never_replaced(
     and A fails as a conflict (as when the transcripts phase makes it), leaving theirs."""
     _fill(ws)
     theirs = b'{"role": "user", "content": "theirs"}\n'
-    real = apply._Run.transcripts_phase
+    real = apply.Run.transcripts_phase
 
-    def meanwhile(run: apply._Run) -> Any:
+    def meanwhile(run: apply.Run) -> Any:
         (ws.sessions / f"{UUID_A}.jsonl").write_bytes(theirs)
         return real(run)
 
-    monkeypatch.setattr(apply._Run, "transcripts_phase", meanwhile)
+    monkeypatch.setattr(apply.Run, "transcripts_phase", meanwhile)
     result = _migrate(ws)
     assert [f.problem.code for f in result.failed] == ["transcript_conflict"]
     assert (ws.sessions / f"{UUID_A}.jsonl").read_bytes() == theirs

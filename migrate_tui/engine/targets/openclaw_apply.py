@@ -23,7 +23,7 @@ from migrate_tui.core.error_text import describe_error
 from migrate_tui.core.errors import ApplyError, BackupError, LockBusy, LockTimeout, WorkspaceError
 from migrate_tui.core.layout import open_layout
 from migrate_tui.engine import backup, journal, preflight
-from migrate_tui.engine.apply import _Run, _tidy, outcome_rows, store_as_it_is
+from migrate_tui.engine.apply import Run, outcome_rows, remove_leftovers, store_as_it_is
 from migrate_tui.engine.model import (
     ApplyResult,
     CancelFlag,
@@ -70,13 +70,13 @@ def apply_openclaw(oplan: OpenClawPlan, *, on_event: EventSink = no_events,
     if not oplan.todo and not state.interrupted and not state.damage and state.holder is None:
         return ApplyResult(backup_dir=layout.backup_dir)  # a rerun: nothing to write
     with fsio.anchored(layout.sessions_dir), operation_lock(layout, "migrate"):
-        run = _Run(plan, on_event, cancel or NeverCancel(), lock_timeout)
+        run = Run(plan, on_event, cancel or NeverCancel(), lock_timeout)
         run.todo = [ts.ps for ts in oplan.todo]
         result = run.result
         result.run_id = run.run_id
         started = time.monotonic()
         try:
-            _tidy(layout)
+            remove_leftovers(layout)
             state = workspace_state(layout)
             preflight.check_workspace(layout, state)
             preflight.check_scan_current(layout, plan)
@@ -144,7 +144,7 @@ def _makedirs(path: str) -> None:
         fsio.mkdir(folder, 0o700)
 
 
-def _transcripts(run: _Run, oplan: OpenClawPlan, todo: list[TargetSession]) -> list[TargetSession]:
+def _transcripts(run: Run, oplan: OpenClawPlan, todo: list[TargetSession]) -> list[TargetSession]:
     layout, target = run.layout, oplan.target
     _makedirs(target.sessions_dir)
     run.on_event(PhaseStarted("transcripts", len(todo), sum(ts.ps.scan.size for ts in todo)))
@@ -190,7 +190,7 @@ def _transcripts(run: _Run, oplan: OpenClawPlan, todo: list[TargetSession]) -> l
     return written
 
 
-def _back_up_replaced(run: _Run, data: bytes, st: os.stat_result, record: dict[str, Any]) -> None:
+def _back_up_replaced(run: Run, data: bytes, st: os.stat_result, record: dict[str, Any]) -> None:
     """Keep ``data``, what the file of ``record`` holds now (``st``), in the workspace's
     backup before it is replaced, and say so in ``record``."""
     name = backup.back_up(run.layout, run.manifest, f"openclaw-{record['file']}", data,
@@ -199,13 +199,13 @@ def _back_up_replaced(run: _Run, data: bytes, st: os.stat_result, record: dict[s
     record.update(op="replace", old_sha256=fsio.sha256_bytes(data), backup=name)
 
 
-def _fail(run: _Run, ts: TargetSession, code: str, message: str) -> None:
+def _fail(run: Run, ts: TargetSession, code: str, message: str) -> None:
     run.result.failed.append(SessionFailure(ts.file_id, Problem(code, message, ts.ps.scan.path
                                                                   or ts.ps.scan.file_name)))
     run.log("error", f"{ts.ps.scan.file_name}: {message}")
 
 
-def _merge(run: _Run, oplan: OpenClawPlan, written: list[TargetSession],
+def _merge(run: Run, oplan: OpenClawPlan, written: list[TargetSession],
            lock_timeout: float) -> dict[str, dict[str, Any]]:
     """Merge the new entries into OpenClaw's sessions.json, holding its lock."""
     layout, target = run.layout, oplan.target
@@ -251,7 +251,7 @@ def _merge(run: _Run, oplan: OpenClawPlan, written: list[TargetSession],
     return intended
 
 
-def _verify(run: _Run, oplan: OpenClawPlan, written: list[TargetSession],
+def _verify(run: Run, oplan: OpenClawPlan, written: list[TargetSession],
             intended: dict[str, dict[str, Any]]) -> None:
     target = oplan.target
     problems = run.result.verify_problems
@@ -280,7 +280,7 @@ def _verify(run: _Run, oplan: OpenClawPlan, written: list[TargetSession],
                 "migrate again or rollback")
 
 
-def _commit(run: _Run, oplan: OpenClawPlan) -> None:
+def _commit(run: Run, oplan: OpenClawPlan) -> None:
     result = run.result
     journal.append_lines(run.layout, journal.commit_record(
         run.run_id, len(result.migrated), outcome_rows(oplan.as_plan(), result.failed, set(result.migrated)),
