@@ -304,6 +304,22 @@ def _session_values(ps: PlannedSession, ran: bool, failed: set[str], migrated: s
     scan = ps.scan
     file_id = scan.file_id
     action = ps.action
+    if ps._more is None and not ran and not ps.decision.fixes:
+        # a plain session of a dry run (most of them): every value is the scan's (what the
+        # general way below reads through the session's properties)
+        content = scan.content
+        summary_problems = content.problems
+        shown = file_id if file_id.isascii() and file_id.isprintable() else ids.display(file_id)
+        name = scan.file_name
+        if not (name.isascii() and name.isprintable()):
+            name = ids.display(name)
+        held = scan._keys
+        return (shown, name, (held,) if type(held) is str else held,
+                "skip" if action in ("skip", "blocked") else "migrate", action,
+                content.message_count,
+                tuple([p.code for p in summary_problems if p.severity is Severity.WARNING])
+                if summary_problems else (),
+                tuple(content.not_carried), ())
     status: SessionStatus = action
     if ran and action == "migrate":
         status = "migrated" if file_id in migrated else ("failed" if file_id in failed else "pending")

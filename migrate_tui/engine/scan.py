@@ -53,9 +53,9 @@ from migrate_tui.engine.model import (
     TranscriptCheck,
     _placed,
     no_events,
+    packed_fields,
     packed_fields_in,
     packed_fields_out,
-    restored_fields,
 )
 from migrate_tui.engine.transcript_compare import same_start
 from migrate_tui.engine.transcript_encoding import transcript_pieces
@@ -470,7 +470,7 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
     key, a string "session_id", an "updated_at" that is a date, no transcript there it could
     be written to.  None for any other file: ``summarize`` then finds and words what there is
     (tests/engine/test_scan_plain.py checks that both ways give the same record).  Its dates
-    and metadata values are packed here (as a summary holds them: ``restored_fields``), and
+    and metadata values are packed here (as a summary holds them: ``packed_fields``), and
     sent as ``_compact`` sends them: the process that gathers the records only stores them."""
     if len(data) >= STREAM_BYTES or (transcripts and name[:-5] in transcripts):
         # a transcript named after the file (a migrated workspace: every file, in verify
@@ -508,9 +508,8 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
     return (file_id, stat_sha, stat.S_IMODE(st.st_mode), True, None, NO_PROBLEMS, (),
             (True, file_id if content_id == file_id else content_id, len(messages),
              not_carried or (), NO_PROBLEMS,
-             packed_fields_out(restored_fields(
-                 updated_at_ms, to_ms(doc.get("created_at")),
-                 (names, *map(metadata.__getitem__, names)) if names else None)),
+             packed_fields(updated_at_ms, to_ms(doc.get("created_at")), names or None,
+                           tuple(map(metadata.__getitem__, names))),
              stat_sha, None if meta_key is None else {"meta_key": meta_key}))
 
 
@@ -938,14 +937,21 @@ def _attach_keys(result: ScanResult) -> None:
     by_file = {s.file_id: s for s in result.sessions}
     by_content: dict[str, SessionScan] = {}
     for s in result.sessions:
-        for summary in [s.content, *s.variants.values()]:
-            cid = summary.content_id
-            if isinstance(cid, str) and cid not in by_file:
-                by_content.setdefault(cid, s)
+        cid = s.content.content_id
+        if cid is not s.file_id and isinstance(cid, str) and cid not in by_file:
+            by_content.setdefault(cid, s)
+        if s._odd is not None:  # (the variants are there, if any)
+            for summary in s.variants.values():
+                cid = summary.content_id
+                if isinstance(cid, str) and cid not in by_file:
+                    by_content.setdefault(cid, s)
     for key, sid in result.session_map.items():
         owner = by_file.get(sid) or by_content.get(sid)
         if owner is not None:
-            owner.keys = (*owner.keys, key)
+            if owner._keys == () and type(key) is str:
+                owner._keys = key  # one key: held as the string (SessionScan.keys)
+            else:
+                owner.keys = (*owner.keys, key)
             if sid == owner.file_id and sid is not owner.file_id:
                 result.session_map[key] = owner.file_id  # one string for the id, not two
         else:
