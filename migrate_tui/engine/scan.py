@@ -24,7 +24,6 @@ from migrate_tui.core.layout import (
     Layout,
     open_layout,
 )
-from migrate_tui.core.object_members import ObjectMembers
 from migrate_tui.engine import journal, processes
 from migrate_tui.engine.legacy import (
     STREAM_BYTES,
@@ -58,8 +57,6 @@ from migrate_tui.engine.model import (
     packed_fields_in,
     packed_fields_out,
 )
-from migrate_tui.engine.transcript_compare import same_start
-from migrate_tui.engine.transcript_encoding import transcript_pieces
 
 RECENT_SECONDS = 60
 IGNORED = {STORE, SESSION_MAP}
@@ -283,6 +280,8 @@ def _read_json_file(path: str, label: str, limit: int, dups: jsonio.DuplicateKey
     if text is None:
         return None, holder.problems[-1]
     if members:
+        from migrate_tui.core.object_members import ObjectMembers  # (only with a sessions.json)
+
         held = ObjectMembers.split(text, dups)
         if held is not None:
             return held, None
@@ -420,6 +419,8 @@ def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
                                "is migrated until it is repaired", path, err.severity, err.line,
                                err.column)
         return
+    from migrate_tui.core.object_members import ObjectMembers
+
     if not isinstance(value, ObjectMembers) and (  # held as its members: an object of objects
             not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values())):
         result.fatal = problem("wrong_shape", "is not a JSON object of key → entry; it is never "
@@ -904,6 +905,10 @@ def _check_transcripts_in_pieces(session: SessionScan, data: bytes, label: str,
     and compared with the file read a chunk at a time (transcript_compare): its messages'
     parse, the expected bytes and the file's are never held whole.  None when the
     piece-by-piece reading gives way (the caller then compares the whole way)."""
+    # (imported where used: a dry run with no transcript there needs neither)
+    from migrate_tui.engine.transcript_compare import same_start
+    from migrate_tui.engine.transcript_encoding import transcript_pieces
+
     checks = {}
     for sid in _candidate_ids(session, content_id):
         size = transcripts.get(sid)
