@@ -1,7 +1,8 @@
 """The plan's and the report's short ways for plain sessions (no fix, every value the
-scan's: plan._totals, plan._settle_ids, plan._settle_keys, report._session_values, and the
-keys scan._attach_keys gives) must give what the general ways give: the same session made
-not plain (its values held, ``PlannedSession._held``) goes the general way."""
+scan's: plan._totals, plan._settle_ids, plan._settle_keys, report._session_values and
+report._plain_session_text, and the keys scan._attach_keys gives) must give what the
+general ways give: the same session made not plain (its values held,
+``PlannedSession._held``) goes the general way."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ def _workspace(root: Path) -> str:
     (sessions / "caf\u00e9-\u00e9t\u00e9.json").write_text(json.dumps(doc))
     doc["session_id"] = some[2]
     (sessions / "twin.json").write_text(json.dumps(doc))
+    doc = json.loads((sessions / f"{some[3]}.json").read_text())
+    doc["extra"] = {"kept": "in the backup only"}  # a name not carried
+    (sessions / f"{some[3]}.json").write_text(json.dumps(doc))
     return str(root)
 
 
@@ -64,14 +68,18 @@ def test_plain_sessions_are_counted_and_reported_as_the_long_way_does(tmp_path: 
     assert len(plain) >= 20 and len(plain) < len(plan.sessions)  # both ways are taken
     assert any(ps.action == "skip" for ps in plain) is decided
     assert any(len(ps.scan.keys) > 1 for ps in plain)
+    assert any(ps.not_carried for ps in plain)
     assert plan.totals == _totals_the_long_way(plan.sessions)
 
     report = build_report(plan, None, dry_run=True)
     short = list(report._session_values())
+    text = "".join(report.json_chunks(200))
+    assert text == json.dumps(report.to_json(), ensure_ascii=True)
     for ps in plain:
         ps._held()  # the same values, held: no longer plain
     assert not any(ps.is_plain for ps in plan.sessions)
     assert list(report._session_values()) == short
+    assert "".join(report.json_chunks(200)) == text
     assert plan_module._totals(plan.sessions) == plan.totals
 
 
