@@ -384,11 +384,11 @@ _last_place: list[Any] = [None, None]
 def _place_of(names: tuple[str, ...]) -> int | None:
     last = _last_place
     if names is last[0]:  # (held here: its id cannot be another tuple's meanwhile)
-        return last[1]  # type: ignore[no-any-return]
+        return last[1]
     at = _FIELD_NAME_AT.get(names)
     if at is not None:
         last[0], last[1] = names, at
-        return at  # type: ignore[no-any-return]
+        return at
     if len(_FIELD_NAMES) > 0xFFFF:  # (never seen) held as a tuple
         return None
     at = _FIELD_NAME_AT[names] = len(_FIELD_NAMES)

@@ -334,8 +334,8 @@ def _settle_ids(planned: list[PlannedSession]) -> None:
         if first is ps:
             continue
         if "rename" in ps.decision.fixes:
-            new_id = ids.rename_id(ps.final_id, ps.file_id)
-            _add(ps, "notes", f"the id {ps.final_id!r} is taken by {first.scan.file_name}; "
+            new_id = ids.rename_id(final_id, ps.file_id)
+            _add(ps, "notes", f"the id {final_id!r} is taken by {first.scan.file_name}; "
                  f"renamed {new_id!r}")
             ps.final_id = new_id  # the entry (made when asked for) follows
             ps.transcript = "write"
