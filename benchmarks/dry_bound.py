@@ -101,9 +101,14 @@ def _read_proven(path: str) -> tuple[Any, bytes]:
         os.close(fd)
     doc = orjson.loads(data)
     if not _proven(data, doc):
-        raise SystemExit(f"{path}: orjson's value is not proven lossless; this bound does "
-                         "not carry the standard library's parse")
+        raise Unproven(f"{path}: orjson's value is not proven lossless; this bound does "
+                       "not carry the standard library's parse")
     return doc, data
+
+
+class Unproven(Exception):
+    """A file this bound does not carry (raised in a worker, it reaches the caller through
+    the pool: a SystemExit there left the pool waiting for a result that never came)."""
 
 
 def _first_pass(job: tuple[str, list[str]]) -> list[tuple[str, str, int, int, str]]:
@@ -144,7 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    print(json.dumps(dry_bound(args[0])))
+    try:
+        print(json.dumps(dry_bound(args[0])))
+    except Unproven as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -291,8 +291,8 @@ def list_regular(path: str) -> list[tuple[str, bool]]:
     _at("listdir", path)
     folder = _folder_fd(path)
     with os.scandir(folder if folder is not None else path) as entries:
-        return [(entry.name, entry.is_file(follow_symlinks=False) and not entry.is_symlink())
-                for entry in entries]
+        # (a symlink is not a regular file: is_file without following says False for it)
+        return [(entry.name, entry.is_file(follow_symlinks=False)) for entry in entries]
 
 
 def iter_names(path: str) -> Iterator[str]:

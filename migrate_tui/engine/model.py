@@ -376,13 +376,23 @@ _FIELD_NAMES: list[tuple[str, ...]] = []
 _FIELD_NAME_AT: dict[tuple[str, ...], int] = {}
 
 
+# the names _place_of last looked up, and their place: most files have the same names, and
+# the scan's records of one batch, or its shapes (scan._shapes), share one tuple of them
+_last_place: list[Any] = [None, None]
+
+
 def _place_of(names: tuple[str, ...]) -> int | None:
+    last = _last_place
+    if names is last[0]:  # (held here: its id cannot be another tuple's meanwhile)
+        return last[1]
     at = _FIELD_NAME_AT.get(names)
-    if at is None:
-        if len(_FIELD_NAMES) > 0xFFFF:  # (never seen) held as a tuple
-            return None
-        at = _FIELD_NAME_AT[names] = len(_FIELD_NAMES)
-        _FIELD_NAMES.append(names)
+    if at is not None:
+        last[0], last[1] = names, at
+        return at
+    if len(_FIELD_NAMES) > 0xFFFF:  # (never seen) held as a tuple
+        return None
+    at = _FIELD_NAME_AT[names] = len(_FIELD_NAMES)
+    _FIELD_NAMES.append(names)
     return at
 
 
@@ -460,6 +470,13 @@ def sent_fields(held: Any) -> tuple[Any, ...] | None:
             return None
         return (_FIELD_NAMES[held[17] | held[18] << 8], *_unpack_values(held))
     return None if held[2] is None else (held[2], *held[3])
+
+
+def packed_fields(updated: int | None, created: int | None, names: tuple[str, ...] | None,
+                  values: tuple[Any, ...]) -> Any:
+    """``ContentSummary._fields`` for these dates and entry fields (none: ``names`` None),
+    as another process can take it in (``packed_fields_out``): what a scan's worker sends."""
+    return packed_fields_out(_join(updated, created, None if names is None else (names, values)))
 
 
 def restored_fields(updated: int | None, created: int | None, sent: Any) -> Any:

@@ -52,9 +52,13 @@ def build_plan(
     total = len(sessions)
     on_event(PhaseStarted("plan", total))
     planned: list[PlannedSession] = []
+    undecided = not decisions and not scan.earlier_fixes  # (every decision MIGRATE)
     for start in range(0, total, PLAN_CHUNK):
-        planned += [_plan_one(s, _decision_for(s, decisions, scan), scan, agent_id)
-                    for s in sessions[start:start + PLAN_CHUNK]]
+        if undecided:
+            planned += [_plan_one(s, MIGRATE, scan, agent_id) for s in sessions[start:start + PLAN_CHUNK]]
+        else:
+            planned += [_plan_one(s, _decision_for(s, decisions, scan), scan, agent_id)
+                        for s in sessions[start:start + PLAN_CHUNK]]
         on_event(Progress("plan", len(planned), total, sessions[len(planned) - 1].file_name))
     _settle_ids(planned)
     _settle_keys(planned, scan, agent_id)
@@ -150,6 +154,13 @@ def _plan_plain(s: SessionScan, decision: Decision) -> PlannedSession | None:
     fid = s.file_id
     cid = summary.content_id
     updated = summary.updated_at_ms
+    if s._odd is None and summary._rare is None:
+        # (most sessions) nothing unusual held: no file problem, no content problem, no
+        # transcript there: what is left of the checks below
+        if (decision.fixes or updated is None or not summary.readable
+                or (cid is not fid and cid != fid and isinstance(cid, str)) or not ids.is_safe_id(fid)):
+            return None
+        return PlannedSession.plain(s, decision, "skip" if decision.skip else "migrate", updated)
     if (decision.fixes or s.file_problems or not summary.readable or updated is None
             or summary.transcripts or (cid != fid and isinstance(cid, str)) or not ids.is_safe_id(fid)):
         return None
@@ -313,15 +324,18 @@ def _settle_ids(planned: list[PlannedSession]) -> None:
     needs ``rename`` (it keeps the first come, in file name order)."""
     owners: dict[str, PlannedSession] = {}
     for ps in planned:
-        if ps.final_id is None or ps.action == "skip":
+        if ps.action == "skip":
             continue
-        first = owners.get(ps.final_id)
-        if first is None:
-            owners[ps.final_id] = ps
+        # (a plain session's final id is its file id: read without a property call)
+        final_id = ps.scan.file_id if ps._more is None else ps.final_id
+        if final_id is None:
+            continue
+        first = owners.setdefault(final_id, ps)
+        if first is ps:
             continue
         if "rename" in ps.decision.fixes:
-            new_id = ids.rename_id(ps.final_id, ps.file_id)
-            _add(ps, "notes", f"the id {ps.final_id!r} is taken by {first.scan.file_name}; "
+            new_id = ids.rename_id(final_id, ps.file_id)
+            _add(ps, "notes", f"the id {final_id!r} is taken by {first.scan.file_name}; "
                  f"renamed {new_id!r}")
             ps.final_id = new_id  # the entry (made when asked for) follows
             ps.transcript = "write"
@@ -336,12 +350,16 @@ def _settle_keys(planned: list[PlannedSession], scan: ScanResult, agent_id: str)
     existing = scan.store_entries
     claimed: set[str] = set(scan.session_map)
     for ps in planned:
-        if ps.is_plain:
+        if ps._more is None:  # (is_plain)
             # most sessions: their keys (none in sessions.json yet) are what they are
             # written under, with nothing to note (what _settle_keys_of finds for them)
-            keys = ps.scan.keys
-            if keys and not any(key in existing for key in keys):
-                claimed.update(keys)
+            held = ps.scan._keys  # (SessionScan.keys: one key held as its string)
+            if type(held) is str:
+                if held not in existing:
+                    claimed.add(held)
+                    continue
+            elif held and not any(key in existing for key in held):
+                claimed.update(held)
                 continue
         if not ps.has_entry:
             continue
@@ -470,8 +488,30 @@ def _finish(ps: PlannedSession) -> None:
 
 def _totals(planned: list[PlannedSession]) -> Totals:
     t = Totals(found=len(planned))
+    # a plain session ("migrate" or "skip", no fix, every value the scan's) counted here,
+    # as _count counts it, without its properties; any other by _count
+    to_migrate = messages = size = skipped = warned = 0
+    warning = Severity.WARNING
     for ps in planned:
-        _count(t, ps, +1)
+        if ps._more is not None or ps.decision.fixes or ps.action not in ("migrate", "skip"):
+            _count(t, ps, +1)
+            continue
+        scan = ps.scan
+        content = scan.content
+        if ps.action == "migrate":
+            to_migrate += 1
+            messages += content.message_count
+            size += scan.size
+        else:
+            skipped += 1
+        problems = content.problems  # (summary_for(no fix))
+        if problems and any(p.severity is warning for p in problems):
+            warned += 1
+    t.to_migrate += to_migrate
+    t.messages += messages
+    t.bytes += size
+    t.skipped += skipped
+    t.warnings += warned
     return t
 
 

@@ -189,17 +189,24 @@ class Report:
         sessions they were about 0.7 KB a session).  The objects are written a group at a
         time, as a list whose brackets are dropped (the same text: items of a list are
         separated by ", " as they are here), since each call of the encoder costs more than
-        a session's text."""
+        a session's text.  A plain session of a dry run (most of them) is written straight
+        from its scan (``_plain_session_text``)."""
         head = json.dumps(self._json_head(), ensure_ascii=True)
         tail = json.dumps(self._json_tail(), ensure_ascii=True)
         parts = [head[:-1], ", " if head != "{}" else "", '"sessions": [']
         size = 0
         first = True
-        for values in self._session_values():
-            try:
-                text = _session_text(values)
-            except TypeError:  # a value of another kind: the encoder's own way
-                text = _ASCII.encode(dict(zip(_SESSION_KEYS, values, strict=True)))
+        ran = self.result is not None
+        failed = {f.file_id for f in (self.result.failed if self.result else [])}
+        migrated = set(self.result.migrated) if self.result else set()
+        for ps in self.plan.sessions if self.plan is not None else ():
+            text = None if ran else _plain_session_text(ps)
+            if text is None:
+                values = _session_values(ps, ran, failed, migrated)  # (as _session_values)
+                try:
+                    text = _session_text(values)
+                except TypeError:  # a value of another kind: the encoder's own way
+                    text = _ASCII.encode(dict(zip(_SESSION_KEYS, values, strict=True)))
             parts.append(text if first else ", " + text)
             first = False
             size += len(text)
@@ -298,12 +305,61 @@ def _session_text(values: tuple[Any, ...]) -> str:
         "[" + ", ".join(map(quoted, notes)) + "]" if notes else "[]")
 
 
+_PLAIN_TEXT = {  # a plain session's JSON object, by its action (as _SESSION_TEXT writes it)
+    action: ('{"session_id": %s, "file": %s, "keys": %s, "action": "' + action + '", "status": "'
+             + action + '", "messages": %d, "problems": [], "not_carried": %s, "notes": []}')
+    for action in ("migrate", "skip")}
+
+
+def _plain_session_text(ps: PlannedSession) -> str | None:
+    """``_session_text(_session_values(ps, False, ...))`` of a plain session of a dry run
+    with nothing to show beyond its id, file, keys, messages and the names not carried
+    (most of them), made straight from the scan; None for any other (the long way)."""
+    template = _PLAIN_TEXT.get(ps.action)
+    if ps._more is not None or template is None or ps.decision.fixes:
+        return None
+    scan = ps.scan
+    content = scan.content
+    file_id, name = scan.file_id, scan.file_name
+    count = content.message_count
+    if (content.problems or type(count) is not int or not (file_id.isascii() and file_id.isprintable())
+            or not (name.isascii() and name.isprintable())):
+        return None
+    quoted = _QUOTED
+    held = scan._keys  # (SessionScan.keys: one key held as its string)
+    not_carried = content.not_carried
+    try:
+        return template % (
+            quoted(file_id), quoted(name),
+            "[" + quoted(held) + "]" if type(held) is str
+            else "[" + ", ".join(map(quoted, held)) + "]" if held else "[]",
+            count, "[" + ", ".join(map(quoted, not_carried)) + "]" if not_carried else "[]")
+    except TypeError:  # a value of another kind
+        return None
+
+
 def _session_values(ps: PlannedSession, ran: bool, failed: set[str], migrated: set[str]) -> tuple[Any, ...]:
     """A session's ``SessionLine`` fields, in order (what ``ps.label`` and ``ids.display``
     say, looked up directly: this runs for every session of a report)."""
     scan = ps.scan
     file_id = scan.file_id
     action = ps.action
+    if ps._more is None and not ran and not ps.decision.fixes:
+        # a plain session of a dry run (most of them): every value is the scan's (what the
+        # general way below reads through the session's properties)
+        content = scan.content
+        summary_problems = content.problems
+        shown = file_id if file_id.isascii() and file_id.isprintable() else ids.display(file_id)
+        name = scan.file_name
+        if not (name.isascii() and name.isprintable()):
+            name = ids.display(name)
+        held = scan._keys
+        return (shown, name, (held,) if type(held) is str else held,
+                "skip" if action in ("skip", "blocked") else "migrate", action,
+                content.message_count,
+                tuple([p.code for p in summary_problems if p.severity is Severity.WARNING])
+                if summary_problems else (),
+                tuple(content.not_carried), ())
     status: SessionStatus = action
     if ran and action == "migrate":
         status = "migrated" if file_id in migrated else ("failed" if file_id in failed else "pending")

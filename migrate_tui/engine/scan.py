@@ -6,6 +6,7 @@ import gc
 import hashlib
 import itertools
 import json
+import operator
 import os
 import stat
 import time
@@ -23,7 +24,6 @@ from migrate_tui.core.layout import (
     Layout,
     open_layout,
 )
-from migrate_tui.core.object_members import ObjectMembers
 from migrate_tui.engine import journal, processes
 from migrate_tui.engine.legacy import (
     STREAM_BYTES,
@@ -53,12 +53,10 @@ from migrate_tui.engine.model import (
     TranscriptCheck,
     _placed,
     no_events,
+    packed_fields,
     packed_fields_in,
     packed_fields_out,
-    restored_fields,
 )
-from migrate_tui.engine.transcript_compare import same_start
-from migrate_tui.engine.transcript_encoding import transcript_pieces
 
 RECENT_SECONDS = 60
 IGNORED = {STORE, SESSION_MAP}
@@ -104,8 +102,8 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     result = ScanResult(layout.workspace, layout.sessions_dir, fsio.is_real_dir(layout.sessions_dir))
     if not result.sessions_dir_exists:
         return result
-    listing = sorted(fsio.list_regular(layout.sessions_dir))
-    names = [name for name, _ in listing]
+    # by name (each is in the folder once): the same order as the pairs', in half the time
+    listing = sorted(fsio.list_regular(layout.sessions_dir), key=_first)
     legacy = [(name, regular) for name, regular in listing if is_legacy_name(name)]
     now = now if now is not None else time.time()
     # many legacy files the listing says are regular: not looked at one by one here, since
@@ -123,7 +121,7 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     jobs = processes.jobs_for(legacy_sizes, SCAN_MIN_AVERAGE_BYTES) if workers else 0
     if not jobs:  # the sizes only make the workers' batches: not held while the files are read
         legacy_sizes = [0] * len(legacy)
-    del listing, names, sizes  # not held while the sessions are read (0.1 KB a file)
+    del listing, sizes  # not held while the sessions are read (0.1 KB a file)
     # with workers, the names held compactly before they are forked: a tuple and a string a
     # file (16 MB at 100,000 files), shared with the workers at the fork, had each of its
     # pages copied as this process went through them (reference counts), the old copies
@@ -140,14 +138,15 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     recent_ns = int((now - RECENT_SECONDS) * 1e9) if unlooked else None
     shown = on_event is not no_events  # (none made for no one: a Progress a session)
     unpack_stat = _STAT.unpack_from
+    cancelled, next_scan, add = cancel.is_set, scans.__next__, result.sessions.append
     try:
         for done, (name, regular) in enumerate(listed, 1):
-            if cancel.is_set():
+            if cancelled():
                 break
-            session = _restored(next(scans), folder)
-            size, mtime_ns = unpack_stat(session.stat_and_sha256)
+            session = _restored(next_scan(), folder)
+            size, mtime_ns = unpack_stat(session._stat)  # (its first bytes: stat_and_sha256)
             total_bytes += size
-            result.sessions.append(session)
+            add(session)
             if recent_ns is not None and regular and mtime_ns > recent_ns:
                 result.recently_changed.append(name)  # as _inventory says of the others
             if shown:
@@ -166,6 +165,9 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     _attach_keys(result)
     result.earlier_fixes = _earlier_fixes(layout, result)
     return result
+
+
+_first = operator.itemgetter(0)
 
 
 class _Listed:
@@ -225,10 +227,12 @@ def _inventory(layout: Layout, listing: list[tuple[str, bool]], result: ScanResu
     ``unlooked``: the legacy files the listing says are regular are left out (their sizes
     and times are the scan's)."""
     sizes = {}
-    names = [name for name, _ in listing]
+    locked = False  # sessions.json.lock is listed (not a legacy name: never passed by below)
     for name, regular in listing:
         if unlooked and regular and is_legacy_name(name):
             continue
+        if name == LOCK:
+            locked = True
         path = layout.in_sessions(name)
         st = fsio.lstat_or_none(path)
         if st is None:
@@ -242,7 +246,7 @@ def _inventory(layout: Layout, listing: list[tuple[str, bool]], result: ScanResu
         result.backup_present = True
         result.backup_files = sum(
             1 for n in fsio.listdir(layout.backup_dir) if not n.endswith(fsio.TEMP_SUFFIX))
-    if LOCK in names:
+    if locked:
         result.lock_holder = fsio.lock_holder(layout.lock)
     return sizes
 
@@ -276,6 +280,8 @@ def _read_json_file(path: str, label: str, limit: int, dups: jsonio.DuplicateKey
     if text is None:
         return None, holder.problems[-1]
     if members:
+        from migrate_tui.core.object_members import ObjectMembers  # (only with a sessions.json)
+
         held = ObjectMembers.split(text, dups)
         if held is not None:
             return held, None
@@ -413,6 +419,8 @@ def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
                                "is migrated until it is repaired", path, err.severity, err.line,
                                err.column)
         return
+    from migrate_tui.core.object_members import ObjectMembers
+
     if not isinstance(value, ObjectMembers) and (  # held as its members: an object of objects
             not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values())):
         result.fatal = problem("wrong_shape", "is not a JSON object of key → entry; it is never "
@@ -470,7 +478,7 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
     key, a string "session_id", an "updated_at" that is a date, no transcript there it could
     be written to.  None for any other file: ``summarize`` then finds and words what there is
     (tests/engine/test_scan_plain.py checks that both ways give the same record).  Its dates
-    and metadata values are packed here (as a summary holds them: ``restored_fields``), and
+    and metadata values are packed here (as a summary holds them: ``packed_fields``), and
     sent as ``_compact`` sends them: the process that gathers the records only stores them."""
     if len(data) >= STREAM_BYTES or (transcripts and name[:-5] in transcripts):
         # a transcript named after the file (a migrated workspace: every file, in verify
@@ -508,9 +516,8 @@ def _plain(name: str, data: bytes, st: os.stat_result, sha256: bytes,
     return (file_id, stat_sha, stat.S_IMODE(st.st_mode), True, None, NO_PROBLEMS, (),
             (True, file_id if content_id == file_id else content_id, len(messages),
              not_carried or (), NO_PROBLEMS,
-             packed_fields_out(restored_fields(
-                 updated_at_ms, to_ms(doc.get("created_at")),
-                 (names, *map(metadata.__getitem__, names)) if names else None)),
+             packed_fields(updated_at_ms, to_ms(doc.get("created_at")), names or None,
+                           tuple(map(metadata.__getitem__, names))),
              stat_sha, None if meta_key is None else {"meta_key": meta_key}))
 
 
@@ -550,8 +557,9 @@ def _compact(session: SessionScan) -> tuple[Any, ...]:
              packed_fields_out(c._fields), c._digest, c._rare))
 
 
-_new_session = SessionScan.__new__
-_new_content = ContentSummary.__new__
+# (object's own: every slot is set below, so the defaults the records' __new__ sets first
+# are not needed)
+_new_session = _new_content = object.__new__
 
 
 def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan:
@@ -897,6 +905,10 @@ def _check_transcripts_in_pieces(session: SessionScan, data: bytes, label: str,
     and compared with the file read a chunk at a time (transcript_compare): its messages'
     parse, the expected bytes and the file's are never held whole.  None when the
     piece-by-piece reading gives way (the caller then compares the whole way)."""
+    # (imported where used: a dry run with no transcript there needs neither)
+    from migrate_tui.engine.transcript_compare import same_start
+    from migrate_tui.engine.transcript_encoding import transcript_pieces
+
     checks = {}
     for sid in _candidate_ids(session, content_id):
         size = transcripts.get(sid)
@@ -938,14 +950,21 @@ def _attach_keys(result: ScanResult) -> None:
     by_file = {s.file_id: s for s in result.sessions}
     by_content: dict[str, SessionScan] = {}
     for s in result.sessions:
-        for summary in [s.content, *s.variants.values()]:
-            cid = summary.content_id
-            if isinstance(cid, str) and cid not in by_file:
-                by_content.setdefault(cid, s)
+        cid = s.content.content_id
+        if cid is not s.file_id and isinstance(cid, str) and cid not in by_file:
+            by_content.setdefault(cid, s)
+        if s._odd is not None:  # (the variants are there, if any)
+            for summary in s.variants.values():
+                cid = summary.content_id
+                if isinstance(cid, str) and cid not in by_file:
+                    by_content.setdefault(cid, s)
     for key, sid in result.session_map.items():
         owner = by_file.get(sid) or by_content.get(sid)
         if owner is not None:
-            owner.keys = (*owner.keys, key)
+            if owner._keys == () and type(key) is str:
+                owner._keys = key  # one key: held as the string (SessionScan.keys)
+            else:
+                owner.keys = (*owner.keys, key)
             if sid == owner.file_id and sid is not owner.file_id:
                 result.session_map[key] = owner.file_id  # one string for the id, not two
         else:
