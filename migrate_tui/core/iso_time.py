@@ -6,14 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
-def aware_time(text: str) -> datetime | None:
-    """``text`` (surrounding white space aside) as a time with its offset, UTC when it has
-    none; None when it is not an ISO 8601 time."""
+def iso_time(text: str) -> datetime | None:
+    """``text`` (surrounding white space aside) as a time, naive when it names no offset
+    (which means UTC); None when it is not an ISO 8601 time."""
     text = text.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
-        moment = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def aware_time(text: str) -> datetime | None:
+    """``text`` as a time with its offset, UTC when it has none; None when it is not an
+    ISO 8601 time."""
+    moment = iso_time(text)
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from migrate_tui.core import jsonio
 from migrate_tui.core.entry_fields import FIELD_SET, STRUCTURAL_FIELDS
+from migrate_tui.core.iso_time import iso_time
 from migrate_tui.engine.model import FIXES_BY_CODE, Problem, Severity
 
 KNOWN_TOP = ("session_id", "messages", "metadata", "created_at", "updated_at")
@@ -237,12 +238,8 @@ def to_ms(value: Any) -> int | None:
     """An ISO 8601 date to integer milliseconds since the epoch, UTC (naive means UTC)."""
     if not isinstance(value, str) or not value:
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+    moment = iso_time(value)
+    if moment is None:
         return None
     # whole milliseconds, rounded down (a timedelta divided by one is an int, floored)
     if moment.tzinfo is None:
