@@ -27,7 +27,7 @@ from typing import Any
 from migrate_tui.core import fsio, jsonio
 from migrate_tui.core.errors import OperationBusy
 from migrate_tui.core.layout import STORE, Layout, open_layout
-from migrate_tui.core.object_members import MemberIndex, ObjectMembers
+from migrate_tui.core.object_members import MemberIndex, ObjectMembers, thinning_at_split
 from migrate_tui.engine import backup, journal
 from migrate_tui.engine.legacy import read_legacy, transcript_lines
 from migrate_tui.engine.model import (
@@ -100,9 +100,13 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     if fsio.is_real_dir(layout.backup_dir):
         journal.read_lean(layout)
     # each record's transcript check held small as the scan gathers it (verify_records.py:
-    # 0.5 KB a session less; D, 100,000 sessions: this process's peak 254 -> 217 MB)
-    scan = scan_workspace_each(layout.workspace, Compactor().compact, on_event=on_event,
-                               cancel=cancel, workers=workers)
+    # 0.5 KB a session less; D, 100,000 sessions: this process's peak 254 -> 217 MB), and
+    # sessions.json held thinned from its reading on (its whole text compressed, for the
+    # entries _check_entries finds pointing at a missing transcript): at 100,000 sessions,
+    # 47 MB of text held through the scan (and shared with its workers), 20 MB so
+    with thinning_at_split(_READ_OF_AN_ENTRY):
+        scan = scan_workspace_each(layout.workspace, Compactor().compact, on_event=on_event,
+                                   cancel=cancel, workers=workers)
     listed = _transcript_ids(scan)
     state = workspace_state(layout)
     result.problems += [str(d) for d in state.damage]
@@ -185,7 +189,10 @@ def _thin_store(scan: ScanResult) -> None:
     held through the plan (verify's peak)."""
     store = scan.store_entries
     if isinstance(store, ObjectMembers):
-        scan.store_entries = store.thinned(_READ_OF_AN_ENTRY)
+        if store.is_thinned_at_split():  # thinned as it was read (_verify): the whole goes
+            store.drop_whole()
+        else:
+            scan.store_entries = store.thinned(_READ_OF_AN_ENTRY)
 
 
 def _pointed_id(entry: Any) -> str | None:
@@ -525,6 +532,7 @@ def _check_entries(layout: Layout, state: WorkspaceState, store: Mapping[str, An
     if not store:
         return
     recorded = bool(state.journal.history)
+    whole: Mapping[str, Any] | None = None  # each entry whole, read when one is missing
     before: dict[str, Any] | None = None
     looked = False  # the entries before are read when a missing transcript is first found
     for key, entry in store.items():
@@ -539,6 +547,9 @@ def _check_entries(layout: Layout, state: WorkspaceState, store: Mapping[str, An
             missing = True
         if not missing:
             continue
+        if isinstance(store, ObjectMembers):  # maybe thinned as it was read: the entry whole
+            whole = whole if whole is not None else store.whole()
+            entry = whole[key]
         said = f"sessions.json: {key!r} points at {name}, which is missing"
         if recorded and not looked:
             before, looked = _entries_before(layout, state.manifest), True
