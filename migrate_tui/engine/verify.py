@@ -91,14 +91,12 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     from migrate_tui.engine.plan import build_plan
     from migrate_tui.engine.scan import scan_workspace_each
 
-    # the journal first, read lean (its keys and commit records a member at a time, never
-    # parsed whole): the scan, which reads it at its end (the fixes of earlier runs), then
-    # finds it read.  Read there whole, it was the peak (B, 20,000 sessions: this process
-    # 100 -> 92 MB with what follows; D, 100,000: 354 -> 326 MB); the scan's workers are
-    # forked with it held (B: the tree's PSS 91 -> 94 MB, below the peak it was).  Only from
-    # a backup folder that is one, as the state reads it.
-    if fsio.is_real_dir(layout.backup_dir):
-        journal.read_lean(layout)
+    # the journal is read (lean: its keys and commit records a member at a time, never
+    # parsed whole) by the scan at its end, once its workers are gone, and found read by the
+    # state below.  Read before the scan, it was held by the process the workers are forked
+    # from: its pages, counted in the tree's memory through the scan (D, 100,000 sessions:
+    # this process at the fork 150 -> 128 MB, the tree's peak at the end of the scan
+    # 221 -> 203 MB, sampled)
     # each record's transcript check held small as the scan gathers it (verify_records.py:
     # 0.5 KB a session less; D, 100,000 sessions: this process's peak 254 -> 217 MB), and
     # sessions.json held thinned from its reading on (its whole text compressed, for the
