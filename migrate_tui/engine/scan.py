@@ -9,8 +9,9 @@ import json
 import operator
 import os
 import stat
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from migrate_tui.core import fsio, ids, jsonio
@@ -974,3 +975,36 @@ def _attach_keys(result: ScanResult) -> None:
 
 
 __all__ = ["line_col", "scan_file", "scan_workspace", "transcript_bytes"]
+
+
+# --- verify's scan in chunks ---
+#
+# Verify holds every session's record from the scan to the end of its plan (at 100,000
+# sessions the records are the biggest part of its peak).  ``scan_workspace_each`` lets
+# a caller make each record smaller as the scan gathers it (``each(record)`` gives the one
+# kept), so that what it lets go is never held for all the sessions at once.
+
+_each = threading.local()  # each: what a scan in this thread gives each record to
+
+
+def scan_workspace_each(workspace: str, each: Callable[[SessionScan], SessionScan],
+                        **options: Any) -> ScanResult:
+    """``scan_workspace(workspace, **options)``, each record given to ``each`` as it is
+    gathered, the one it returns kept in its place."""
+    before = getattr(_each, "each", None)
+    _each.each = each
+    try:
+        return scan_workspace(workspace, **options)
+    finally:
+        _each.each = before
+
+
+def _restored_each(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan:
+    """``_restored``, then the record given to this thread's ``each`` (if any)."""
+    session = _restored_as_gathered(result, folder)
+    each = getattr(_each, "each", None)
+    return session if each is None else each(session)
+
+
+_restored_as_gathered = _restored
+_restored = _restored_each  # what _scan calls for each record

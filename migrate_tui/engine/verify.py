@@ -24,10 +24,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate_tui.core import fsio, jsonio
+from migrate_tui.core import fsio, heap, jsonio
 from migrate_tui.core.errors import OperationBusy
 from migrate_tui.core.layout import STORE, Layout, open_layout
-from migrate_tui.core.object_members import MemberIndex, ObjectMembers
+from migrate_tui.core.object_members import MemberIndex, ObjectMembers, thinning_at_split
 from migrate_tui.engine import backup, journal
 from migrate_tui.engine.legacy import read_legacy, transcript_lines
 from migrate_tui.engine.model import (
@@ -45,6 +45,7 @@ from migrate_tui.engine.state import Outcome, WorkspaceState, workspace_state
 from migrate_tui.engine.targets.openclaw_check import read_target, target_dir
 from migrate_tui.engine.transcript_compare import lines_of, same_start
 from migrate_tui.engine.transcript_encoding import transcript_pieces
+from migrate_tui.engine.verify_records import Compactor
 
 PHASE = "verify"
 
@@ -88,17 +89,22 @@ def verify_workspace(workspace: str, *, on_event: EventSink = no_events,
 def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: CancelFlag | None,
             workers: bool) -> None:
     from migrate_tui.engine.plan import build_plan
-    from migrate_tui.engine.scan import scan_workspace
+    from migrate_tui.engine.scan import scan_workspace_each
 
-    # the journal first, read lean (its keys and commit records a member at a time, never
-    # parsed whole): the scan, which reads it at its end (the fixes of earlier runs), then
-    # finds it read.  Read there whole, it was the peak (B, 20,000 sessions: this process
-    # 100 -> 92 MB with what follows; D, 100,000: 354 -> 326 MB); the scan's workers are
-    # forked with it held (B: the tree's PSS 91 -> 94 MB, below the peak it was).  Only from
-    # a backup folder that is one, as the state reads it.
-    if fsio.is_real_dir(layout.backup_dir):
-        journal.read_lean(layout)
-    scan = scan_workspace(layout.workspace, on_event=on_event, cancel=cancel, workers=workers)
+    # the journal is read (lean: its keys and commit records a member at a time, never
+    # parsed whole) by the scan at its end, once its workers are gone, and found read by the
+    # state below.  Read before the scan, it was held by the process the workers are forked
+    # from: its pages, counted in the tree's memory through the scan (D, 100,000 sessions:
+    # this process at the fork 150 -> 128 MB, the tree's peak at the end of the scan
+    # 221 -> 203 MB, sampled)
+    # each record's transcript check held small as the scan gathers it (verify_records.py:
+    # 0.5 KB a session less; D, 100,000 sessions: this process's peak 254 -> 217 MB), and
+    # sessions.json held thinned from its reading on (its whole text compressed, for the
+    # entries _check_entries finds pointing at a missing transcript): at 100,000 sessions,
+    # 47 MB of text held through the scan (and shared with its workers), 20 MB so
+    with thinning_at_split(_READ_OF_AN_ENTRY):
+        scan = scan_workspace_each(layout.workspace, Compactor().compact, on_event=on_event,
+                                   cancel=cancel, workers=workers)
     listed = _transcript_ids(scan)
     state = workspace_state(layout)
     result.problems += [str(d) for d in state.damage]
@@ -124,6 +130,9 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     del listed
     _thin_store(scan)
     pointing = _index_pointing(scan)
+    # what the scan freed in the C heap given back before the plan (core/heap.py: D,
+    # 100,000 sessions: 30 MB of holes; this process at the end of the plan 211 -> 189 MB)
+    heap.give_back()
     if openclaw:
         assert folder is not None
         _verify_openclaw(state, folder, build_plan(scan).sessions, outcomes, result, on_event)
@@ -181,7 +190,10 @@ def _thin_store(scan: ScanResult) -> None:
     held through the plan (verify's peak)."""
     store = scan.store_entries
     if isinstance(store, ObjectMembers):
-        scan.store_entries = store.thinned(_READ_OF_AN_ENTRY)
+        if store.is_thinned_at_split():  # thinned as it was read (_verify): the whole goes
+            store.drop_whole()
+        else:
+            scan.store_entries = store.thinned(_READ_OF_AN_ENTRY)
 
 
 def _pointed_id(entry: Any) -> str | None:
@@ -521,6 +533,7 @@ def _check_entries(layout: Layout, state: WorkspaceState, store: Mapping[str, An
     if not store:
         return
     recorded = bool(state.journal.history)
+    whole: Mapping[str, Any] | None = None  # each entry whole, read when one is missing
     before: dict[str, Any] | None = None
     looked = False  # the entries before are read when a missing transcript is first found
     for key, entry in store.items():
@@ -535,6 +548,9 @@ def _check_entries(layout: Layout, state: WorkspaceState, store: Mapping[str, An
             missing = True
         if not missing:
             continue
+        if isinstance(store, ObjectMembers):  # maybe thinned as it was read: the entry whole
+            whole = whole if whole is not None else store.whole()
+            entry = whole[key]
         said = f"sessions.json: {key!r} points at {name}, which is missing"
         if recorded and not looked:
             before, looked = _entries_before(layout, state.manifest), True

@@ -1,0 +1,93 @@
+"""What verify holds of each scanned session, made smaller as the scan gathers it.
+
+In a migrated workspace every legacy file has its transcript beside it, and the scan says
+how that transcript compares (``ContentSummary.transcripts``: one id → a
+``TranscriptCheck``).  Held as the scan makes it, that is a dict of the record's rare
+attributes holding a dict of one member, its own copy of the id and its own check: about
+0.5 KB a session, 50 MB at 100,000 sessions, the biggest part of what verify holds.
+``compact`` holds the same as two small objects (an id string the record already has, a
+check shared by every session whose transcript compares the same), read back as the
+record's own were: ``summary.transcripts`` is a mapping of that one id, every other rare
+attribute at its default.
+
+Only the common shape is made smaller (nothing but ``transcripts`` among the rare
+attributes, one member); any other record is left as it is.  The records are verify's
+alone (it plans them, checks them and lets them go): nothing sets an attribute of them
+afterwards, so the stand-ins are read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from migrate_tui.engine.model import SessionScan, TranscriptCheck
+
+
+class OneTranscript(Mapping[str, TranscriptCheck]):
+    """``{session_id: check}``, as one object of two slots."""
+
+    __slots__ = ("_check", "_id")
+
+    def __init__(self, session_id: str, check: TranscriptCheck) -> None:
+        self._id = session_id
+        self._check = check
+
+    def __getitem__(self, key: str) -> TranscriptCheck:
+        if key == self._id:
+            return self._check
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._check if key == self._id else default
+
+    def __contains__(self, key: object) -> bool:
+        return key == self._id
+
+    def __iter__(self) -> Iterator[str]:
+        yield self._id
+
+    def __len__(self) -> int:
+        return 1
+
+
+class OnlyTranscripts:
+    """A summary's rare attributes (``ContentSummary._rare``) when only ``transcripts`` is
+    set: read as the dict it stands for is read (``get``); never written."""
+
+    __slots__ = ("transcripts",)
+
+    def __init__(self, transcripts: OneTranscript) -> None:
+        self.transcripts = transcripts
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.transcripts if name == "transcripts" else default
+
+    def __repr__(self) -> str:
+        return f"{{'transcripts': {dict(self.transcripts)!r}}}"
+
+
+class Compactor:
+    """``compact(session)`` for the sessions of one scan (the checks shared among them)."""
+
+    def __init__(self) -> None:
+        self._checks: dict[tuple[str, int], TranscriptCheck] = {}
+
+    def compact(self, session: SessionScan) -> SessionScan:
+        content = session.content
+        rare = content._rare
+        if type(rare) is not dict or len(rare) != 1:
+            return session
+        transcripts = rare.get("transcripts")
+        if type(transcripts) is not dict or len(transcripts) != 1:
+            return session
+        ((sid, check),) = transcripts.items()
+        if type(check) is not TranscriptCheck or type(sid) is not str:
+            return session
+        if sid == session.file_id:
+            sid = session.file_id  # the record's own string, not a copy of it
+        elif sid == content.content_id and type(content.content_id) is str:
+            sid = content.content_id
+        shared = self._checks.setdefault((check.state, check.size), check)
+        content._rare = OnlyTranscripts(OneTranscript(sid, shared))  # type: ignore[assignment]
+        return session
