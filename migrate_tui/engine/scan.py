@@ -9,7 +9,6 @@ import json
 import operator
 import os
 import stat
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -75,6 +74,7 @@ def scan_workspace(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     now: float | None = None,
     workers: bool = False,
+    each: Callable[[SessionScan], SessionScan] | None = None,
 ) -> ScanResult:
     """Read the workspace and classify each legacy session.  Writes nothing.
 
@@ -85,18 +85,23 @@ def scan_workspace(
     The cyclic garbage collector is paused while the files are read: every collection
     would go through all the sessions read so far (at 100,000 sessions, a third of the
     scan's time), and the scan makes no cycle.  A program that keeps the result for long
-    may move it out of the collector's way with ``gc.freeze()`` (the wizard does)."""
+    may move it out of the collector's way with ``gc.freeze()`` (the wizard does).
+
+    ``each``: given each record as the scan gathers it, the one it returns is kept in its
+    place (verify makes them smaller, so that what it lets go is never held for all the
+    sessions at once)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _scan(workspace, on_event, cancel, max_file_bytes, now, workers)
+        return _scan(workspace, on_event, cancel, max_file_bytes, now, workers, each)
     finally:
         if collecting:
             gc.enable()
 
 
 def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_file_bytes: int,
-          now: float | None, workers: bool) -> ScanResult:
+          now: float | None, workers: bool,
+          each: Callable[[SessionScan], SessionScan] | None) -> ScanResult:
     layout = open_layout(workspace)
     cancel = cancel or NeverCancel()
     _forget_shared()
@@ -147,7 +152,7 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
             session = _restored(next_scan(), folder)
             size, mtime_ns = unpack_stat(session._stat)  # (its first bytes: stat_and_sha256)
             total_bytes += size
-            add(session)
+            add(session if each is None else each(session))
             if recent_ns is not None and regular and mtime_ns > recent_ns:
                 result.recently_changed.append(name)  # as _inventory says of the others
             if shown:
@@ -204,7 +209,10 @@ def _earlier_fixes(layout: Layout, result: ScanResult) -> dict[str, frozenset[st
         return {}
     state = journal.read_lean(layout)
     result.journal_stamp = state.stamp
-    shas = {s.file_name: s.sha256 for s in result.sessions}
+    if not state.fixed_sources:  # (most workspaces: no name and SHA-256 of every session held)
+        return {}
+    wanted = {source for source, _, _ in state.fixed_sources}
+    shas = {s.file_name: s.sha256 for s in result.sessions if s.file_name in wanted}
     out = {}
     for source, sha, fixes in state.fixed_sources:  # gathered as the journal was read
         if shas.get(source) == sha:
@@ -976,35 +984,3 @@ def _attach_keys(result: ScanResult) -> None:
 
 __all__ = ["line_col", "scan_file", "scan_workspace", "transcript_bytes"]
 
-
-# --- verify's scan in chunks ---
-#
-# Verify holds every session's record from the scan to the end of its plan (at 100,000
-# sessions the records are the biggest part of its peak).  ``scan_workspace_each`` lets
-# a caller make each record smaller as the scan gathers it (``each(record)`` gives the one
-# kept), so that what it lets go is never held for all the sessions at once.
-
-_each = threading.local()  # each: what a scan in this thread gives each record to
-
-
-def scan_workspace_each(workspace: str, each: Callable[[SessionScan], SessionScan],
-                        **options: Any) -> ScanResult:
-    """``scan_workspace(workspace, **options)``, each record given to ``each`` as it is
-    gathered, the one it returns kept in its place."""
-    before = getattr(_each, "each", None)
-    _each.each = each
-    try:
-        return scan_workspace(workspace, **options)
-    finally:
-        _each.each = before
-
-
-def _restored_each(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan:
-    """``_restored``, then the record given to this thread's ``each`` (if any)."""
-    session = _restored_as_gathered(result, folder)
-    each = getattr(_each, "each", None)
-    return session if each is None else each(session)
-
-
-_restored_as_gathered = _restored
-_restored = _restored_each  # what _scan calls for each record

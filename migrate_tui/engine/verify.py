@@ -89,7 +89,7 @@ def verify_workspace(workspace: str, *, on_event: EventSink = no_events,
 def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: CancelFlag | None,
             workers: bool) -> None:
     from migrate_tui.engine.plan import build_plan
-    from migrate_tui.engine.scan import scan_workspace_each
+    from migrate_tui.engine.scan import scan_workspace
 
     # the journal is read (lean: its keys and commit records a member at a time, never
     # parsed whole) by the scan at its end, once its workers are gone, and found read by the
@@ -103,8 +103,8 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     # entries _check_entries finds pointing at a missing transcript): at 100,000 sessions,
     # 47 MB of text held through the scan (and shared with its workers), 20 MB so
     with thinning_at_split(_READ_OF_AN_ENTRY):
-        scan = scan_workspace_each(layout.workspace, Compactor().compact, on_event=on_event,
-                                   cancel=cancel, workers=workers)
+        scan = scan_workspace(layout.workspace, each=Compactor().compact, on_event=on_event,
+                              cancel=cancel, workers=workers)
     listed = _transcript_ids(scan)
     state = workspace_state(layout)
     result.problems += [str(d) for d in state.damage]

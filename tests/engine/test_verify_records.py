@@ -1,6 +1,6 @@
 """What verify holds of each scanned session (engine/verify_records.py): in a migrated
 workspace, each record's transcript check is held as two small objects instead of two dicts,
-made so as the scan gathers each record (scan.scan_workspace_each).  The records read the
+made so as the scan gathers each record (``scan_workspace(each=...)``).  The records read the
 same (every attribute, the plan made on them), and a record of any other shape is left as
 it is."""
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from migrate_tui.engine import build_plan, scan_workspace
-from migrate_tui.engine.scan import scan_workspace_each
 from migrate_tui.engine.verify_records import Compactor, OneTranscript, OnlyTranscripts
 from tests.engine.engine_support import Workspace
 
@@ -40,7 +39,7 @@ def test_compacted_records_read_as_the_scan_s_own(ws: Workspace) -> None:
         seen.append(session.file_id)
         return Compactor().compact(session)
 
-    compact = scan_workspace_each(str(ws.root), each)
+    compact = scan_workspace(str(ws.root), each=each)
     assert seen == [s.file_id for s in plain.sessions] == sorted([A, B, C, D])
     kinds = {s.file_id: type(s.content._rare) for s in compact.sessions}
     assert kinds[A] is OnlyTranscripts and kinds[B] is OnlyTranscripts
@@ -60,7 +59,7 @@ def test_compacted_records_read_as_the_scan_s_own(ws: Workspace) -> None:
 def test_the_scan_without_each_keeps_the_records_as_made(ws: Workspace) -> None:
     ws.add(A)
     assert ws.migrate().rc == 0
-    assert scan_workspace_each(str(ws.root), lambda s: s).sessions[0].content._rare == {
+    assert scan_workspace(str(ws.root), each=lambda s: s).sessions[0].content._rare == {
         "transcripts": scan_workspace(str(ws.root)).sessions[0].content.transcripts}
     assert type(scan_workspace(str(ws.root)).sessions[0].content._rare) is dict  # each forgotten
 
