@@ -12,16 +12,8 @@ promise about the real run, and these parts of it cannot be left out:
   a file that changed since;
 * a parse, and the proof that the parsed value is the one the lossless parser gives (a
   dry run that passes a file the real run would carry differently predicts nothing).
-  orjson parses several times faster than the standard library but is not lossless
-  (integers past 64 bits and every float become Python floats, a repeated key keeps its
-  last value silently, ``-0`` becomes ``0``); it refuses the rest (NaN, lone surrogates,
-  bad UTF-8, deep nesting).  The cheapest proof we know is ``migrate_tui.core.jsonio``'s,
-  done here in its plainest form: orjson's compact writing of the value has as many '"'
-  as the source (no key was lost to a repetition) and the source has no ``\\u0022``; one
-  pass over the value finds no float; where it finds an integer, the source has no
-  ``-0`` token.  A file that fails the proof would go to the standard library's parser,
-  which costs more: on the benchmark corpora none does, so the bound never pays for it.
-
+  The proof is ``benchmarks.proof``'s (shared with ``benchmarks.lower_bound --proven``):
+  orjson's value checked against the source, without the standard library's parse.
 * each file's ``updated_at`` read as a date: it is the entry's ``updated_at`` in the plan,
   and a file without a usable one is a problem the dry run must report;
 * ``session_map.json`` read (orjson, the same proof): the keys of every session are part of
@@ -50,72 +42,21 @@ import hashlib
 import json
 import multiprocessing
 import os
-import re
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import orjson
+from benchmarks.proof import Unproven, read_proven
 
 WORKERS = 2
-_QUOTE_ESCAPE = re.compile(rb"\\u0022")
-_MINUS_ZERO = re.compile(rb"-0(?=[ \t\n\r,\]}]|\Z)")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-
-
-def _has_float(value: object) -> tuple[bool, bool]:
-    """(a float is in the value, an integer is), stopping at the first float."""
-    ints = False
-    stack = [value]
-    pop, extend = stack.pop, stack.extend
-    while stack:
-        item = pop()
-        kind = type(item)
-        if kind is str or item is None:
-            continue
-        if kind is dict:
-            extend(item.values())  # type: ignore[attr-defined]
-        elif kind is list:
-            extend(item)  # type: ignore[arg-type]
-        elif kind is float:
-            return True, ints
-        elif kind is int:
-            ints = True
-    return False, ints
-
-
-def _proven(data: bytes, value: object) -> bool:
-    text = orjson.dumps(value)
-    if data.count(b'"') != text.count(b'"') or _QUOTE_ESCAPE.search(data):
-        return False
-    floats, ints = _has_float(value)
-    return not floats and not (ints and _MINUS_ZERO.search(data))
-
-
-def _read_proven(path: str) -> tuple[Any, bytes]:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    try:
-        data = os.read(fd, os.fstat(fd).st_size + 1)
-    finally:
-        os.close(fd)
-    doc = orjson.loads(data)
-    if not _proven(data, doc):
-        raise Unproven(f"{path}: orjson's value is not proven lossless; this bound does "
-                       "not carry the standard library's parse")
-    return doc, data
-
-
-class Unproven(Exception):
-    """A file this bound does not carry (raised in a worker, it reaches the caller through
-    the pool: a SystemExit there left the pool waiting for a result that never came)."""
 
 
 def _first_pass(job: tuple[str, list[str]]) -> list[tuple[str, str, int, int, str]]:
     folder, names = job
     found = []
     for name in names:
-        doc, data = _read_proven(os.path.join(folder, name))
+        doc, data = read_proven(os.path.join(folder, name))
         digest = hashlib.sha256(data).hexdigest()
         moment = datetime.fromisoformat(doc["updated_at"])
         if moment.tzinfo is None:
@@ -135,7 +76,7 @@ def dry_bound(workspace: str) -> dict[str, object]:
     keys: dict[str, list[str]] = {}
     map_path = os.path.join(folder, "session_map.json")
     if os.path.exists(map_path):
-        session_map, _ = _read_proven(map_path)
+        session_map, _ = read_proven(map_path)
         for key, sid in session_map.items():
             keys.setdefault(sid, []).append(key)
     found.sort()

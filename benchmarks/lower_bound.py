@@ -29,11 +29,29 @@ never its parse or its transcript whole.  Its messages are parsed about ``PIECE_
 time (cut where the legacy writer's layout puts one message after another) in both passes,
 and its transcript is written to its temporary file a piece at a time, fsynced and renamed.
 Standard library and orjson only.
+
+    python -m benchmarks.lower_bound WORKSPACE --proven    the proven lower bound
+
+The proven lower bound is this bound plus, in its first pass, exactly what
+``benchmarks.dry_bound`` proves of each file, and nothing else: each file's SHA-256 (the
+plan names the bytes it was made from) and the proof that orjson's value is the one the
+lossless parser gives (``benchmarks.proof``, the same code: no key lost to a repetition, no
+``\\u0022``, no float, no ``-0`` beside an integer).  A migration that skipped them could
+carry a file differently from its source, as the naive script does; ours cannot skip them.
+A file that fails the proof stops it before anything is written (``Unproven``, exit code 1,
+the file named), as ``benchmarks.dry_bound`` stops.  The second pass is the same as the plain bound's (it
+parses again with orjson and needs no second proof: the bytes are those just proven).
+On a huge session the proof follows the parse: the document without its messages, then
+each piece of messages (the bytes in brackets and the list parsed from them), so no parse
+is held whole; the SHA-256 is of the file's bytes, held whole, as the plain bound holds
+them, and as our scan holds them (it digests them whole too), while ``benchmarks.dry_bound``
+parses and proves a huge file whole.
 """
 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import multiprocessing
 import os
@@ -41,6 +59,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
+
+from benchmarks.proof import Unproven, prove
 
 WORKERS = 2
 WRITERS = 16
@@ -76,20 +96,43 @@ def _piece(data: bytes, span: tuple[int, int]) -> list:
     return orjson.loads(b"[" + data[span[0]:span[1]] + b"]")
 
 
-def _first_pass(job: tuple[str, list[str]]) -> list[tuple[str, str, int]]:
+def _first_pass(job: tuple[str, list[str]], proven: bool = False) -> list[tuple]:
+    """Each file read and parsed: (its name, session id, message count); with ``proven``,
+    also its SHA-256 (sent back with them, as a plan keeps it) and orjson's value proven
+    lossless (``benchmarks.proof``), a piece at a time for a huge session."""
     folder, names = job
     found = []
     for name in names:
-        with open(os.path.join(folder, name), "rb") as f:
+        path = os.path.join(folder, name)
+        with open(path, "rb") as f:
             data = f.read()
+        digest = (hashlib.sha256(data).digest(),) if proven else ()
         split = _spans(data) if len(data) >= STREAM_BYTES else None
         if split is not None:  # its messages a piece at a time, never all at once
             head, spans = split
-            found.append((name, orjson.loads(head)["session_id"], sum(len(_piece(data, s)) for s in spans)))
+            doc = orjson.loads(head)
+            if proven:
+                prove(path, head, doc)
+            count = 0
+            for span in spans:
+                if proven:
+                    piece = b"[" + data[span[0]:span[1]] + b"]"
+                    messages = orjson.loads(piece)
+                    prove(path, piece, messages)
+                else:
+                    messages = _piece(data, span)
+                count += len(messages)
+            found.append((name, doc["session_id"], count, *digest))
             continue
         doc = orjson.loads(data)
-        found.append((name, doc["session_id"], len(doc["messages"])))
+        if proven:
+            prove(path, data, doc)
+        found.append((name, doc["session_id"], len(doc["messages"]), *digest))
     return found
+
+
+def _proven_first_pass(job: tuple[str, list[str]]) -> list[tuple]:
+    return _first_pass(job, proven=True)
 
 
 def _syncfs_usable() -> bool:
@@ -217,20 +260,22 @@ def _second_pass(job: tuple[str, list[str]]) -> int:
     return len(names)
 
 
-def lower_bound(workspace: str, agent_id: str = "main", dry_run: bool = False) -> int:
+def lower_bound(workspace: str, agent_id: str = "main", dry_run: bool = False,
+                proven: bool = False) -> int:
     folder = os.path.join(workspace, ".sessions")
     names = sorted(n for n in os.listdir(folder)
                    if n.endswith(".json") and n not in ("session_map.json", "sessions.json"))
     jobs = [(folder, names[i::WORKERS]) for i in range(WORKERS)]
+    first = _proven_first_pass if proven else _first_pass
     if dry_run:  # what any dry run must do: read and parse every file
         with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
-            return len([item for part in pool.map(_first_pass, jobs) for item in part])
-    os.mkdir(os.path.join(folder, "backup_old_format"))
+            return len([item for part in pool.map(first, jobs) for item in part])
     with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
-        found = [item for part in pool.map(_first_pass, jobs) for item in part]
+        found = [item for part in pool.map(first, jobs) for item in part]
+        os.mkdir(os.path.join(folder, "backup_old_format"))  # once the first pass is done
         migrated = sum(pool.map(_second_pass, jobs))
     index = {f"agent:{agent_id}:{sid}": {"sessionId": sid, "messages": count}
-             for _name, sid, count in found}
+             for _name, sid, count, *_digest in found}
     _durable(os.path.join(folder, "sessions.json"), orjson.dumps(index, option=orjson.OPT_INDENT_2))
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -243,11 +288,17 @@ def lower_bound(workspace: str, agent_id: str = "main", dry_run: bool = False) -
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     dry_run = "--dry-run" in args
-    args = [a for a in args if a != "--dry-run"]
+    proven = "--proven" in args
+    args = [a for a in args if a not in ("--dry-run", "--proven")]
     if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    print(json.dumps({"migrated": lower_bound(args[0], dry_run=dry_run)}))
+    try:
+        migrated = lower_bound(args[0], dry_run=dry_run, proven=proven)
+    except Unproven as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(json.dumps({"migrated": migrated}))
     return 0
 
 

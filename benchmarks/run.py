@@ -17,6 +17,10 @@ so wall time includes interpreter start-up for everyone.  Like is compared with 
     naive       python -m benchmarks.naive WS
     bound       python -m benchmarks.lower_bound WS  (the least work a durable migration
                 does, with every check left out: how low any migration can get here)
+    bound proven python -m benchmarks.lower_bound WS --proven  (the same, plus in its first
+                pass each file's SHA-256 and the proof that orjson's value is the lossless
+                one, as benchmarks.dry_bound proves it: the least a migration that loses
+                nothing does; the migration is accepted within 1.2x of it)
     cp -r       cp -r WS/.sessions WS/.sessions_cp
 
 The dry run is compared with the naive dry run, the migration with the naive migration.
@@ -72,15 +76,17 @@ DEFAULT_WORK = corpus.CORPORA_DIR / "_work"
 WORK = DEFAULT_WORK / "bench-run"
 PY = sys.executable
 
-OPS = ("dry_run", "naive_dry", "bound_dry", "proof_dry", "migrate", "verify", "naive", "bound", "cp")
+OPS = ("dry_run", "naive_dry", "bound_dry", "proof_dry", "migrate", "verify", "naive", "bound",
+       "bound_proven", "cp")
 LABELS = {"dry_run": "dry run (ours)", "naive_dry": "naive dry run", "bound_dry": "bound, dry",
           "proof_dry": "bound, dry proven",
           "migrate": "migrate (ours)", "verify": "verify (ours)", "naive": "naive script",
-          "bound": "lower bound", "cp": "cp -r (floor)"}
+          "bound": "lower bound",
+          "bound_proven": "bound, proven", "cp": "cp -r (floor)"}
 OURS = ("dry_run", "migrate", "verify")
 # what each operation is compared with
 BASELINE = {"dry_run": "naive_dry", "bound_dry": "naive_dry", "proof_dry": "naive_dry",
-            "migrate": "naive", "bound": "naive",
+            "migrate": "naive", "bound": "naive", "bound_proven": "naive",
             "cp": "naive"}
 # the corpora that measure memory against the number of sessions run fewer operations, once
 MEMORY_OPS = ("dry_run", "naive_dry", "migrate", "verify")
@@ -307,7 +313,7 @@ def check(op: str, sample: dict[str, Any], info: dict[str, Any], ws: Path) -> st
         result = _json_out(sample)
         if result is None or result.get("status") != "ok" or result.get("checked") != info["files"]:
             return f"verify said {sample['stdout'][:300]!r}"
-    elif op in ("naive", "bound", "naive_dry", "bound_dry", "proof_dry"):
+    elif op in ("naive", "bound", "bound_proven", "naive_dry", "bound_dry", "proof_dry"):
         result = _json_out(sample)
         if result is None or result.get("migrated") != info["files"]:
             return f"{op} said {sample['stdout'][:300]!r}"
@@ -327,6 +333,8 @@ def command(op: str, ws: Path) -> list[str]:
         return [PY, "-m", "benchmarks.naive", str(ws), "--dry-run"]
     if op == "bound":
         return [PY, "-m", "benchmarks.lower_bound", str(ws)]
+    if op == "bound_proven":
+        return [PY, "-m", "benchmarks.lower_bound", str(ws), "--proven"]
     if op == "bound_dry":
         return [PY, "-m", "benchmarks.lower_bound", str(ws), "--dry-run"]
     if op == "proof_dry":
@@ -509,7 +517,18 @@ def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
         near = (f"; lower bound {bound['x_base']:.2f}x, "
                 f"ours = {full['median_s'] / bound['median_s']:.2f}x the bound"
                 if bound and bound["median_s"] else "")
-        out.append(_verdict(f"migrate_{name}", full["x_base"] <= target and full["all_ok"],
+        # the issue accepts a figure within near_bound of a bound doing the same work: the
+        # proven lower bound (lower_bound --proven: SHA-256 and the proof of every parse)
+        proof = ops.get("bound_proven")
+        x_proof = full["median_s"] / proof["median_s"] if proof and proof["median_s"] else None
+        if proof and x_proof is not None:
+            near += (f"; the proven lower bound (+ SHA-256, orjson + proof) "
+                     f"{proof['median_s']:.2f} s = {proof['x_base']:.2f}x (CPU {proof['cpu_s']:.2f} s), "
+                     f"ours = {x_proof:.2f}x the proven lower bound "
+                     f"(accepted <= {TARGETS['near_bound']}x)")
+        met = full["x_base"] <= target or (
+            x_proof is not None and proof["all_ok"] and x_proof <= TARGETS["near_bound"])
+        out.append(_verdict(f"migrate_{name}", met and full["all_ok"],
                             f"corpus {name}: full migration {full['median_s']:.2f} s = "
                             f"{full['x_base']:.2f}x naive ({ops['naive']['median_s']:.2f} s; "
                             f"CPU {full['x_base_cpu']:.2f}x), target <= {target}x"
