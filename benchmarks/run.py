@@ -532,7 +532,7 @@ def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
                             f"corpus {name}: full migration {full['median_s']:.2f} s = "
                             f"{full['x_base']:.2f}x naive ({ops['naive']['median_s']:.2f} s; "
                             f"CPU {full['x_base_cpu']:.2f}x), target <= {target}x"
-                            f"{near} (the write path: next wave)", full["x_base"], target))
+                            f"{near}", full["x_base"], target))
     for name, target in TARGETS["memory_mb"].items():
         ops = results.get(name, {}).get("ops")
         if not ops:
