@@ -110,7 +110,9 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
         return result
     # by name (each is in the folder once): the same order as the pairs', in half the time
     listing = sorted(fsio.list_regular(layout.sessions_dir), key=_first)
-    legacy = [(name, regular) for name, regular in listing if is_legacy_name(name)]
+    # (is_legacy_name's test written out: no call a name, a third of this line's time)
+    legacy = [item for item in listing if item[0].endswith(".json")
+              and len(item[0]) > 5 and item[0] not in IGNORED]
     now = now if now is not None else time.time()
     # many legacy files the listing says are regular: not looked at one by one here, since
     # each is opened, fstat-ed and read anyway (by a worker, maybe): its size and time come
@@ -245,8 +247,8 @@ def _inventory(layout: Layout, listing: list[tuple[str, bool]], result: ScanResu
     sizes = {}
     locked = False  # sessions.json.lock is listed (not a legacy name: never passed by below)
     for name, regular in listing:
-        if unlooked and regular and is_legacy_name(name):
-            continue
+        if unlooked and regular and name.endswith(".json") and len(name) > 5 and name not in IGNORED:
+            continue  # a legacy file (is_legacy_name, written out)
         if name == LOCK:
             locked = True
         path = layout.in_sessions(name)
