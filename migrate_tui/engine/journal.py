@@ -26,6 +26,7 @@ without its run) is reported as one sentence naming the file and the line.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -220,7 +221,14 @@ class Outcomes(Mapping[str, Outcome]):
     as its ``Outcome``.  At 100,000 sessions: about 20 MB instead of 40.  A name ending in
     ``.json`` is held as its id (the name without it), which ``share_ids`` makes the
     scan's own string (9 MB of names at 100,000 sessions, not held twice); any other name
-    as a 1-tuple of it (in the same dict: the order of the names is kept)."""
+    as a 1-tuple of it (in the same dict: the order of the names is kept).  While
+    ``shared_ids`` is set (``sharing_ids``: verify's scan, as the journal is read at its
+    end), an id is held as the string it maps to as it is put: the names are never held
+    twice, even at that peak."""
+
+    # an id -> the same id, another object (the scan's own string); only which of two equal
+    # strings is held depends on it, never what the mapping holds
+    shared_ids: Mapping[str, str] | None = None
 
     def __init__(self) -> None:
         self._runs: list[str] = []
@@ -238,7 +246,11 @@ class Outcomes(Mapping[str, Outcome]):
                          for held, value in self._by_name.items()}
 
     def put(self, name: str, outcome: Outcome) -> None:
-        self._by_name[self._held(name)] = self._pack(name, outcome)
+        held = self._held(name)
+        shared = Outcomes.shared_ids
+        if shared is not None and type(held) is str:
+            held = shared.get(held, held)
+        self._by_name[held] = self._pack(name, outcome)
 
     def put_migrated(self, name: str, run: str, sha: Any, sid: Any) -> None:
         """``put(name, Outcome(run, sha, sid))`` for a commit's pair, no Outcome made for the
@@ -247,7 +259,9 @@ class Outcomes(Mapping[str, Outcome]):
                 and len(name) == len(sid) + 5 and name.startswith(sid) and _is_lower_hex(sha)):
             number = self._run_numbers.get(run)
             if number is not None:
-                self._by_name[sid] = number.to_bytes(2, "big") + bytes.fromhex(sha)
+                shared = Outcomes.shared_ids
+                self._by_name[sid if shared is None else shared.get(sid, sid)] = (
+                    number.to_bytes(2, "big") + bytes.fromhex(sha))
                 return
         self.put(name, Outcome(run, sha if isinstance(sha, str) else None,
                                sid if isinstance(sid, str) else None))
@@ -857,6 +871,18 @@ _OUTCOME_MEMBERS = re.compile(rb"(?:" + _OUTCOME_MEMBER + rb"(?:, " + _OUTCOME_M
 _KEYS_OPEN = b', "keys": {'
 _KEY_MEMBERS = re.compile(rb'(?:"[^"]*": "[^"]*"(?:, "[^"]*": "[^"]*")*+)?+').match
 _DOTS = re.compile(rb'"\.\.?": \[').search
+
+
+@contextlib.contextmanager
+def sharing_ids(ids: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, the outcomes read hold each id as ``ids`` holds it (``Outcomes``:
+    verify's scan reads the journal at its end, on top of every session's record; the ids
+    as their own strings there were 8.5 MB at 100,000 sessions)."""
+    Outcomes.shared_ids = ids
+    try:
+        yield
+    finally:
+        Outcomes.shared_ids = None
 
 
 def _lean_line(runs: dict[str, Run], raw: bytes, gathered: _Gathered) -> str | None:

@@ -67,13 +67,56 @@ class OnlyTranscripts:
         return f"{{'transcripts': {dict(self.transcripts)!r}}}"
 
 
+class FileIds(Mapping[str, str]):
+    """Each file id added, by itself (the string added).  Gathered as a list (8 bytes an id)
+    while the scan's workers run, made a dict (50 bytes an id) when first looked up: at the
+    end of the scan, once they are gone (a dict grown through the scan was counted in the
+    pages of the whole process tree, at its peak)."""
+
+    __slots__ = ("_by_id", "_gathered")
+
+    def __init__(self) -> None:
+        self._gathered: list[str] = []
+        self._by_id: dict[str, str] | None = None
+
+    def add(self, file_id: str) -> None:
+        if self._by_id is None:
+            self._gathered.append(file_id)
+        else:
+            self._by_id[file_id] = file_id
+
+    def _dict(self) -> dict[str, str]:
+        if self._by_id is None:
+            self._by_id = {file_id: file_id for file_id in self._gathered}
+            self._gathered = []
+        return self._by_id
+
+    def __getitem__(self, key: str) -> str:
+        return self._dict()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._dict().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._dict()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+
 class Compactor:
-    """``compact(session)`` for the sessions of one scan (the checks shared among them)."""
+    """``compact(session)`` for the sessions of one scan (the checks shared among them);
+    ``ids``: each session's file id, by itself (the record's own string)."""
 
     def __init__(self) -> None:
         self._checks: dict[tuple[str, int], TranscriptCheck] = {}
+        self.ids = FileIds()
 
     def compact(self, session: SessionScan) -> SessionScan:
+        self.ids.add(session.file_id)
         content = session.content
         rare = content._rare
         if type(rare) is not dict or len(rare) != 1:

@@ -40,3 +40,29 @@ def test_shared_ids_are_the_given_strings() -> None:
     assert list(out) == list(EXPECTED)
     assert {name: out[name] for name in out} == EXPECTED
     assert any(held is own_id for held in out._by_name)
+
+
+def test_ids_shared_as_they_are_put() -> None:
+    from migrate_tui.engine.journal import sharing_ids
+
+    own_1, own_2 = "".join(["s", "1"]), "".join(["s", "2"])
+    with sharing_ids({own_1: own_1, own_2: own_2}):
+        out = _filled()
+    assert Outcomes.shared_ids is None  # only within the block
+    assert list(out) == list(EXPECTED)
+    assert {name: out[name] for name in out} == EXPECTED
+    assert any(held is own_1 for held in out._by_name)  # put
+    assert any(held is own_2 for held in out._by_name)  # put_migrated
+    assert all(held is not own_1 for held in _filled()._by_name)
+
+
+def test_file_ids_are_the_strings_added() -> None:
+    from migrate_tui.engine.verify_records import FileIds
+
+    ids = FileIds()
+    first, again = "".join(["a", "1"]), "".join(["a", "1"])
+    ids.add(first)
+    ids.add("b2")
+    assert ids.get(again) is first and ids.get("c3", "x") == "x"
+    ids.add("c3")  # added once looked up: still found
+    assert dict(ids) == {"a1": "a1", "b2": "b2", "c3": "c3"} and len(ids) == 3 and "c3" in ids
