@@ -123,8 +123,7 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     if cancel is not None and cancel.is_set():
         result.cancelled = True
         return
-    outcomes = state.outcomes()
-    outcomes.share_ids(own)  # their names held as the scan's ids (9 MB at 100,000 sessions)
+    outcomes = state.outcomes()  # their ids the scan's strings (read in sharing_ids, above)
     del own
     folder = target_dir(state)
     openclaw = folder is not None and scan.fatal is None
