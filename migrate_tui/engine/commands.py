@@ -12,6 +12,7 @@ rollback or a clean-up would do, then ``rollback`` / ``cleanup`` do it.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -199,7 +200,7 @@ def _decide_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tuple
 
 
 @dataclass
-class CommandOutcome:
+class CommandOutcome(ABC):
     """What every command's outcome shares: a refusal (the command did nothing, or stopped
     before changing anything) gives the exit code and the JSON; otherwise the command's
     own ``_exit_code`` and ``_json`` do."""
@@ -213,11 +214,13 @@ class CommandOutcome:
     def to_json(self) -> dict[str, Any]:
         return self.refusal.to_json() if self.refusal is not None else self._json()
 
+    @abstractmethod
     def _exit_code(self) -> int:
-        raise NotImplementedError
+        """The exit code when nothing was refused."""
 
+    @abstractmethod
     def _json(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The JSON when nothing was refused."""
 
 
 @dataclass
@@ -386,11 +389,13 @@ class OperationOutcome(CommandOutcome):
         return {"success": EXIT_OK, "nothing_to_do": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(
             self.status, EXIT_PROBLEMS)
 
+    @abstractmethod
     def _status(self) -> OperationStatus:
-        raise NotImplementedError
+        """The status when nothing was refused."""
 
+    @abstractmethod
     def _message(self) -> str:
-        raise NotImplementedError
+        """The sentence when nothing was refused."""
 
 
 def _records_unread(exc: BaseException) -> Refusal:
