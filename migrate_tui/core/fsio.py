@@ -1261,6 +1261,18 @@ class WriteBehind:
             raise self._failure
 
 
+def write_behind(writer: StreamedWrite, pieces: Iterable[bytes]) -> None:
+    """Every piece of ``pieces`` written to ``writer`` (and hashed) by a writer thread while
+    the next is made (``WriteBehind``); returns once all are written, raises the first
+    failure (of the writing, or of making a piece)."""
+    behind = WriteBehind(writer)
+    try:
+        for piece in pieces:
+            behind.put(piece)
+    finally:
+        behind.close()  # every piece handed over written (or the first failure)
+
+
 def copy_streamed(source: str, target: str) -> tuple[StreamedWrite, os.stat_result] | None:
     """The regular file ``source`` (never through a symlink) copied a chunk at a time into a
     temporary file beside ``target``, which is given the source's permission bits and

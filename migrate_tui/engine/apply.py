@@ -312,13 +312,8 @@ class Run:
         if pieces is None:
             return
         writer = fsio.StreamedWrite(self.in_sessions(f"{ps.final_id}.jsonl"), new_file_mode([ps.scan.mode]))
-        behind = fsio.WriteBehind(writer)  # written and hashed while the next piece is made
         try:
-            try:
-                for piece in pieces:
-                    behind.put(piece)
-            finally:
-                behind.close()  # every piece handed over written (or the first failure)
+            fsio.write_behind(writer, pieces)  # written and hashed while the next piece is made
             del pieces
             if not writer.reads_back():
                 writer.abandon()  # made again, and checked again, by ``_stream``
@@ -492,14 +487,9 @@ class Run:
             del data
             return self._prepare(ps, encode_transcript(self._job(ps)))
         writer = fsio.StreamedWrite(target, new_file_mode([ps.scan.mode]))
-        behind = fsio.WriteBehind(writer)  # written and hashed while the next piece is made
         try:
             try:
-                try:
-                    for piece in pieces:
-                        behind.put(piece)
-                finally:
-                    behind.close()  # every piece handed over written (or the first failure)
+                fsio.write_behind(writer, pieces)  # written and hashed while the next is made
             except jsonio.NotExact:
                 writer.abandon()
                 del data, pieces
