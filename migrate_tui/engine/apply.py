@@ -462,14 +462,7 @@ class Run:
             return self._prepare(ps, encode_transcript(self._job(ps)))
         if ahead is not None:  # made, read back and fsynced during the backup
             del kept
-            writer = ahead[1]
-            try:
-                record = self._record(ps, target, writer.sha256, writer.size)
-                journal.append(self.layout, record)
-            except BaseException:
-                writer.abandon()
-                raise
-            return self._rename_streamed(ps, target, writer, record)
+            return self._announce_streamed(ps, target, ahead[1])
         if kept is not None and kept[0] == ps.scan.file_name and kept[1] == _read_sha256(ps):
             data = kept[2]  # read by the backup, and proven the scan's bytes there
         else:
@@ -497,6 +490,15 @@ class Run:
             del data, pieces
             if not writer.reads_back():
                 raise fsio.ReadBackMismatch(target)
+        except BaseException:
+            writer.abandon()
+            raise
+        return self._announce_streamed(ps, target, writer)
+
+    def _announce_streamed(self, ps: PlannedSession, target: str, writer: fsio.StreamedWrite) -> Any:
+        """A streamed transcript written and read back: its record in the journal, then
+        made durable and renamed into place (``_rename_streamed``); as ``_prepare`` returns."""
+        try:
             record = self._record(ps, target, writer.sha256, writer.size)
             journal.append(self.layout, record)
         except BaseException:
