@@ -480,6 +480,20 @@ def _verdict(check: str, ok: bool | None, text: str, value: Any = None, target: 
     return {"check": check, "pass": ok, "text": text, "value": value, "target": target}
 
 
+def _within_proven(ours: dict[str, Any], proof: dict[str, Any] | None,
+                   label: str) -> tuple[str, bool]:
+    """The sentence comparing our median with a proven bound's, and whether ours is within
+    TARGETS["near_bound"] of it: the issue accepts a figure within that factor of a bound doing
+    the same work. A bound that did not run, took no time or failed a run accepts nothing."""
+    if not proof or not proof["median_s"]:
+        return "", False
+    x = ours["median_s"] / proof["median_s"]
+    said = (f"; {label} {proof['median_s']:.2f} s = {proof['x_base']:.2f}x "
+            f"(CPU {proof['cpu_s']:.2f} s), ours = {x:.2f}x it "
+            f"(accepted <= {TARGETS['near_bound']}x)")
+    return said, bool(proof["all_ok"]) and x <= TARGETS["near_bound"]
+
+
 def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
     """Each target of the performance issue: met, not met, or for reference."""
     out: list[dict[str, Any]] = []
@@ -493,17 +507,12 @@ def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
         near = (f"; the dry lower bound (read + orjson, 2 workers, no check) {bound['median_s']:.2f} s "
                 f"= {bound['x_base']:.2f}x, ours = {dry['median_s'] / bound['median_s']:.2f}x the bound"
                 if bound and bound["median_s"] else "")
-        # the issue accepts a figure within near_bound of a bound doing the same work: the
-        # proven bound (benchmarks/dry_bound.py) is that bound for a dry run
-        proof = ops.get("proof_dry")
-        x_proof = dry["median_s"] / proof["median_s"] if proof and proof["median_s"] else None
-        if proof and x_proof is not None:
-            near += (f"; the proven dry bound (read, SHA-256, orjson + proof, dates, keys, "
-                     f"report, 2 workers) "
-                     f"{proof['median_s']:.2f} s = {proof['x_base']:.2f}x, ours = {x_proof:.2f}x "
-                     f"it (accepted <= {TARGETS['near_bound']}x)")
-        met = dry["x_base"] <= target or (
-            x_proof is not None and proof["all_ok"] and x_proof <= TARGETS["near_bound"])
+        # the bound doing a dry run's work: benchmarks/dry_bound.py --proven
+        said, within = _within_proven(dry, ops.get("proof_dry"),
+                                      "the proven dry bound (read, SHA-256, orjson + proof, dates, "
+                                      "keys, report, 2 workers)")
+        near += said
+        met = dry["x_base"] <= target or within
         out.append(_verdict(f"dry_run_{name}", met and dry["all_ok"],
                             f"corpus {name}: dry run {dry['median_s']:.2f} s = "
                             f"{dry['x_base']:.2f}x the naive dry run ({base['median_s']:.2f} s; "
@@ -517,17 +526,11 @@ def verdicts(results: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
         near = (f"; lower bound {bound['x_base']:.2f}x, "
                 f"ours = {full['median_s'] / bound['median_s']:.2f}x the bound"
                 if bound and bound["median_s"] else "")
-        # the issue accepts a figure within near_bound of a bound doing the same work: the
-        # proven lower bound (lower_bound --proven: SHA-256 and the proof of every parse)
-        proof = ops.get("bound_proven")
-        x_proof = full["median_s"] / proof["median_s"] if proof and proof["median_s"] else None
-        if proof and x_proof is not None:
-            near += (f"; the proven lower bound (+ SHA-256, orjson + proof) "
-                     f"{proof['median_s']:.2f} s = {proof['x_base']:.2f}x (CPU {proof['cpu_s']:.2f} s), "
-                     f"ours = {x_proof:.2f}x the proven lower bound "
-                     f"(accepted <= {TARGETS['near_bound']}x)")
-        met = full["x_base"] <= target or (
-            x_proof is not None and proof["all_ok"] and x_proof <= TARGETS["near_bound"])
+        # the bound doing a migration's work: lower_bound --proven (SHA-256, proof of each parse)
+        said, within = _within_proven(full, ops.get("bound_proven"),
+                                      "the proven lower bound (+ SHA-256, orjson + proof)")
+        near += said
+        met = full["x_base"] <= target or within
         out.append(_verdict(f"migrate_{name}", met and full["all_ok"],
                             f"corpus {name}: full migration {full['median_s']:.2f} s = "
                             f"{full['x_base']:.2f}x naive ({ops['naive']['median_s']:.2f} s; "
