@@ -311,29 +311,58 @@ _PLAIN_TEXT = {  # a plain session's JSON object, by its action (as _SESSION_TEX
     for action in ("migrate", "skip")}
 
 
+# the JSON text of a list of names not carried (what _session_text writes), by the tuple:
+# most sessions share a few such tuples (the scan holds each once)
+_NAMES_TEXT: dict[tuple[str, ...], str] = {}
+_NAMES_TEXT_MAX = 4096
+
+
+def _names_text(names: tuple[str, ...]) -> str:
+    text = _NAMES_TEXT.get(names)
+    if text is None:
+        text = "[" + ", ".join(map(_QUOTED, names)) + "]"  # (TypeError: not strings)
+        if len(_NAMES_TEXT) < _NAMES_TEXT_MAX:
+            _NAMES_TEXT[names] = text
+    return text
+
+
 def _plain_session_text(ps: PlannedSession) -> str | None:
     """``_session_text(_session_values(ps, False, ...))`` of a plain session of a dry run
     with nothing to show beyond its id, file, keys, messages and the names not carried
-    (most of them), made straight from the scan; None for any other (the long way)."""
+    (most of them), made straight from the scan; None for any other (the long way).  The
+    file's quoted name is its id's with ".json" (when it is named after its id, as most
+    are: the quoting of a name is that of each of its characters), and the text of the
+    names not carried is made once for each tuple of them (``_names_text``)."""
     template = _PLAIN_TEXT.get(ps.action)
     if ps._more is not None or template is None or ps.decision.fixes:
         return None
     scan = ps.scan
     content = scan.content
-    file_id, name = scan.file_id, scan.file_name
-    count = content.message_count
-    if (content.problems or type(count) is not int or not (file_id.isascii() and file_id.isprintable())
-            or not (name.isascii() and name.isprintable())):
+    file_id = scan.file_id
+    if not (file_id.isascii() and file_id.isprintable()) or (
+            content._rare is not None and content.problems):
         return None
     quoted = _QUOTED
     held = scan._keys  # (SessionScan.keys: one key held as its string)
     not_carried = content.not_carried
+    count = content.message_count
+    if type(count) is not int:
+        return None
     try:
+        shown = quoted(file_id)
+        if scan._odd is None:  # (SessionScan.file_name: its id and ".json")
+            name = shown[:-1] + '.json"'
+        else:
+            name = scan.file_name
+            if not (name.isascii() and name.isprintable()):
+                return None
+            name = quoted(name)
         return template % (
-            quoted(file_id), quoted(name),
+            shown, name,
             "[" + quoted(held) + "]" if type(held) is str
             else "[" + ", ".join(map(quoted, held)) + "]" if held else "[]",
-            count, "[" + ", ".join(map(quoted, not_carried)) + "]" if not_carried else "[]")
+            count, "[]" if not not_carried else _names_text(not_carried) if type(not_carried) is tuple
+            else "[" + ", ".join(map(quoted, not_carried)) + "]")
     except TypeError:  # a value of another kind
         return None
 
