@@ -39,6 +39,7 @@ from migrate_tui.engine.legacy import (
 )
 from migrate_tui.engine.model import (
     _STAT,
+    _STAT_PARTS,
     CONTENT_FIXES,
     NO_PROBLEMS,
     CancelFlag,
@@ -150,20 +151,25 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     map_read = bool(jobs) and _session_map_small(layout)
     recent_ns = int((now - RECENT_SECONDS) * 1e9) if unlooked else None
     shown = on_event is not no_events  # (none made for no one: a Progress a session)
-    unpack_stat = _STAT.unpack_from
+    unpack_stat = _STAT_PARTS.unpack_from  # (the size's three parts, mtime_ns: _STAT's)
     cancelled, next_scan, add = cancel.is_set, scans.__next__, result.sessions.append
+    # the names are made again (from _Listed) only for the events: a record's file name is
+    # its listed name (its id is the name without ".json")
+    pairs: Any = zip(itertools.repeat(None), listed.regular) \
+        if type(listed) is _Listed and not shown else listed
     try:
         if map_read:
             _read_session_map(layout, result, max_file_bytes)
-        for done, (name, regular) in enumerate(listed, 1):
+        for done, (name, regular) in enumerate(pairs, 1):
             if cancelled():
                 break
             session = _restored(next_scan(), folder)
-            size, mtime_ns = unpack_stat(session._stat)  # (its first bytes: stat_and_sha256)
-            total_bytes += size
+            low, middle, high, mtime_ns = unpack_stat(session._stat)  # (stat_and_sha256's start)
+            total_bytes += low | middle << 32 | high << 48
             add(session if each is None else each(session))
             if recent_ns is not None and regular and mtime_ns > recent_ns:
-                result.recently_changed.append(name)  # as _inventory says of the others
+                # as _inventory says of the others
+                result.recently_changed.append(session.file_name if name is None else name)
             if shown:
                 on_event(Progress("scan", done, len(listed), name, total_bytes))
     finally:
@@ -189,18 +195,18 @@ class _Listed:
     """The legacy files of the listing, (name, regular) in order, held as one string (the
     names joined by "/", which no name holds) and one byte a file, rather than a tuple and
     a string each: two objects in all, whatever the number of files.  Each pass makes the
-    names again, one at a time."""
+    names again, one at a time (``regular``: the bytes alone, for a pass without them)."""
 
     def __init__(self, legacy: list[tuple[str, bool]]) -> None:
         self._names = "/".join(name for name, _ in legacy)
-        self._regular = bytes(regular for _, regular in legacy)
+        self.regular = bytes(regular for _, regular in legacy)  # 1: a regular file
 
     def __len__(self) -> int:
-        return len(self._regular)
+        return len(self.regular)
 
     def __iter__(self) -> Iterator[tuple[str, bool]]:
         names, start = self._names, 0
-        for regular in self._regular:
+        for regular in self.regular:
             end = names.find("/", start)
             if end < 0:
                 end = len(names)
