@@ -345,9 +345,7 @@ def _plain_session_text(ps: PlannedSession) -> str | None:
     quoted = _QUOTED
     held = scan._keys  # (SessionScan.keys: one key held as its string)
     not_carried = content.not_carried
-    count = content.message_count
-    if type(count) is not int:
-        return None
+    count = content._count >> 1  # (ContentSummary.message_count)
     try:
         shown = quoted(file_id)
         if scan._odd is None:  # (SessionScan.file_name: its id and ".json")
@@ -421,6 +419,9 @@ def build_report(plan: Plan, result: ApplyResult | None, *, dry_run: bool,
     error_details: list[Detail] = []
     warning_details: list[Detail] = [Detail.of(w, "") for w in plan.warnings]
     for ps in plan.sessions:
+        if (ps._more is None and ps.scan.content._rare is None and not failed
+                and not ps.decision.fixes and ps.action != "blocked"):
+            continue  # a plain session read with nothing rare: no problem to detail
         sid = ids.display(ps.final_id or ps.file_id)
         for w in ps.scan.summary_for(ps.decision.fixes).problems:
             if w.severity is Severity.WARNING:

@@ -97,3 +97,18 @@ def test_a_plain_session_named_otherwise_quotes_its_own_name(tmp_path: Path) -> 
     shown = json.loads(text)
     assert shown["file"] == "elsewhere \"quoted\".json"
     assert shown["not_carried"] == ["extra", "more"]
+
+
+def test_the_report_details_the_same_problems_when_no_session_is_plain(tmp_path: Path) -> None:
+    """build_report passes by a plain session with nothing rare (no problem to detail):
+    with every session made not plain, the same details come out."""
+    plan = build_plan(scan_workspace(_workspace(tmp_path / "ws")), "main")
+    short = build_report(plan, None, dry_run=True)
+    assert any(ps.is_plain for ps in plan.sessions)
+    for ps in plan.sessions:
+        ps._held()  # the same values, held: no longer plain
+    long = build_report(plan, None, dry_run=True)
+    assert short.warning_details and short.error_details
+    assert short.warning_details == long.warning_details
+    assert short.error_details == long.error_details
+    assert short.to_json() == long.to_json()
