@@ -13,6 +13,7 @@ from typing import Any
 from migrate_tui.core import ids
 from migrate_tui.engine.legacy import problem
 from migrate_tui.engine.model import (
+    _STAT_PARTS,
     MIGRATE,
     ContentSummary,
     Decision,
@@ -63,7 +64,7 @@ def build_plan(
     _settle_ids(planned)
     _settle_keys(planned, scan, agent_id)
     for ps in planned:
-        if not ps.is_plain:  # (a plain session is finished as it is made: see _finish)
+        if ps._more is not None:  # (not is_plain: a plain session is finished as it is made)
             _finish(ps)
     plan = Plan(scan, agent_id, backup, planned, decisions, _totals(planned), list(scan.warnings))
     if not total:
@@ -520,6 +521,7 @@ def _totals(planned: list[PlannedSession]) -> Totals:
     # as _count counts it, without its properties; any other by _count
     to_migrate = messages = size = skipped = warned = 0
     warning = Severity.WARNING
+    unpack_stat = _STAT_PARTS.unpack_from
     for ps in planned:
         if ps._more is not None or ps.decision.fixes or ps.action not in ("migrate", "skip"):
             _count(t, ps, +1)
@@ -528,8 +530,9 @@ def _totals(planned: list[PlannedSession]) -> Totals:
         content = scan.content
         if ps.action == "migrate":
             to_migrate += 1
-            messages += content.message_count
-            size += scan.size
+            messages += content._count >> 1  # (message_count)
+            low, middle, high, _ = unpack_stat(scan._stat)  # (size)
+            size += low | middle << 32 | high << 48
         else:
             skipped += 1
         if content._rare is None:  # (no problem: most sessions)
