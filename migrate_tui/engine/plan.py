@@ -13,6 +13,7 @@ from typing import Any
 from migrate_tui.core import ids
 from migrate_tui.engine.legacy import problem
 from migrate_tui.engine.model import (
+    _HAS_UPDATED,
     _STAT_PARTS,
     MIGRATE,
     ContentSummary,
@@ -190,7 +191,9 @@ def _plan_undecided(sessions: list[SessionScan], scan: ScanResult, agent_id: str
         if s._odd is None and summary._rare is None:
             fid = s.file_id
             cid = summary.content_id
-            if (type(summary.updated_at_ms) is int and summary._count & 1  # (readable)
+            fields = summary._fields  # (packed: its first byte says if updated_at is there)
+            if ((fields[0] & _HAS_UPDATED if type(fields) is bytes
+                 else type(summary.updated_at_ms) is int) and summary._count & 1  # (readable)
                     and (cid is fid or cid == fid or not isinstance(cid, str)) and safe(fid)):
                 ps = _new_planned(kind)
                 ps.scan = s
