@@ -976,20 +976,16 @@ def transcript_bytes(messages: list[dict[str, Any]]) -> bytes:
 
 def _attach_keys(result: ScanResult) -> None:
     """Give each session the session_map keys that point at it (by file name first, then by
-    the id inside the file); report keys that point at no file."""
+    the id inside the file: those ids are gathered only if a key names no file); report keys
+    that point at no file."""
     by_file = {s.file_id: s for s in result.sessions}
-    by_content: dict[str, SessionScan] = {}
-    for s in result.sessions:
-        cid = s.content.content_id
-        if cid is not s.file_id and isinstance(cid, str) and cid not in by_file:
-            by_content.setdefault(cid, s)
-        if s._odd is not None:  # (the variants are there, if any)
-            for summary in s.variants.values():
-                cid = summary.content_id
-                if isinstance(cid, str) and cid not in by_file:
-                    by_content.setdefault(cid, s)
+    by_content: dict[str, SessionScan] | None = None  # made when a key names no file
     for key, sid in result.session_map.items():
-        owner = by_file.get(sid) or by_content.get(sid)
+        owner = by_file.get(sid)
+        if owner is None:
+            if by_content is None:
+                by_content = _by_content(result.sessions, by_file)
+            owner = by_content.get(sid)
         if owner is not None:
             if owner._keys == () and type(key) is str:
                 owner._keys = key  # one key: held as the string (SessionScan.keys)
@@ -1001,6 +997,22 @@ def _attach_keys(result: ScanResult) -> None:
             result.warnings.append(warning(
                 "dangling_key", f"the key {key!r} points at session {sid!r}, which has no file; "
                 "it is not migrated", os.path.join(result.sessions_dir, SESSION_MAP)))
+
+
+def _by_content(sessions: list[SessionScan], by_file: dict[str, SessionScan]) -> dict[str, SessionScan]:
+    """The sessions by the id inside their file (or one of their variants'), for the ids
+    no file is named after: the first session in order for each."""
+    by_content: dict[str, SessionScan] = {}
+    for s in sessions:
+        cid = s.content.content_id
+        if cid is not s.file_id and isinstance(cid, str) and cid not in by_file:
+            by_content.setdefault(cid, s)
+        if s._odd is not None:  # (the variants are there, if any)
+            for summary in s.variants.values():
+                cid = summary.content_id
+                if isinstance(cid, str) and cid not in by_file:
+                    by_content.setdefault(cid, s)
+    return by_content
 
 
 __all__ = ["line_col", "scan_file", "scan_workspace", "transcript_bytes"]
