@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import array
 import collections
+import itertools
 import os
 import signal
 import sys
@@ -219,7 +220,9 @@ class InOrder(Iterator[R]):
                     self._next == first or size + sizes[self._next] <= BATCH_BYTES):
                 size += sizes[self._next]
                 self._next += 1
-            batch = [self._taken() for _ in range(first, self._next)]
+            batch = list(itertools.islice(self._items, self._next - first))  # (in C)
+            if len(batch) < self._next - first:
+                raise ValueError(f"fewer items than the {len(self._sizes)} sizes given")
             try:
                 future = self._pool.submit(_run_batch, self._task, batch)
             except BaseException:
