@@ -504,39 +504,58 @@ def file_lines(path: str, size: int, torn: list[bool] | None = None,
     cut short: ``torn`` says so).  ``keep``: asked with the first ``HEAD_BYTES`` of a line
     longer than a chunk (or all of it), whether it is wanted; one that is not is never
     assembled (a journal's commit record at 100,000 sessions is 15 MB) — the caller is
-    still given every line that fits in a chunk, wanted or not."""
+    still given every line that fits in a chunk, wanted or not.
+
+    A line longer than what is left of its chunk is not gathered piece by piece: only where
+    it starts (and its first bytes, for ``keep``) is noted, and once its end is found it is
+    read again in one piece (``_long_line``): its bytes are held once, never as pieces
+    beside their join (at 100,000 sessions: 15 MB less at verify's peak, a commit record)."""
     at = 0
     number = 0
-    pending: list[bytes] = []
-    held = 0  # the bytes in ``pending``
-    passed = False  # the line being read is not wanted: its pieces are not kept
+    begun = -1  # where the line being read began, when it began in an earlier chunk
+    head = b""  # its first HEAD_BYTES bytes (for ``keep``)
+    passed = False  # the line being read is not wanted: it is not read again
     while at < size:
         chunk = fsio.read_range(path, at, min(chunk_bytes, size - at))
         if not chunk:
             break  # shorter than it was: what is left is read as a tail cut short
+        chunk_at = at
         at += len(chunk)
         start = 0
         while (end := chunk.find(b"\n", start)) >= 0:
+            number += 1
+            if begun >= 0:
+                first, begun, head = begun, -1, b""
+                start = end + 1
+                if passed:
+                    passed = False
+                    continue
+                line = _long_line(path, first, chunk_at + end)
+                if line is None:
+                    at = size  # shorter than it was: no line more (the tail is cut short)
+                    break
+                yield number, line
+                del line
+                continue
             line = chunk[start:end]
             start = end + 1
-            number += 1
-            if passed:
-                passed = False
-                continue
-            if pending:
-                pending.append(line)
-                line = b"".join(pending)
-                pending, held = [], 0
             yield number, line
         if start < len(chunk):
-            if passed:
-                continue
-            pending.append(chunk[start:])
-            held += len(chunk) - start
-            if keep is not None and held >= HEAD_BYTES and not keep(b"".join(pending)[:HEAD_BYTES]):
-                pending, held, passed = [], 0, True
-    if torn is not None and (pending or passed):
+            if begun < 0:
+                begun = chunk_at + start
+            if not passed and len(head) < HEAD_BYTES:
+                head += chunk[start:start + HEAD_BYTES - len(head)]
+                if keep is not None and len(head) >= HEAD_BYTES and not keep(head):
+                    passed = True
+    if torn is not None and begun >= 0:
         torn.append(True)
+
+
+def _long_line(path: str, start: int, end: int) -> bytes | None:
+    """The bytes from ``start`` to ``end`` of ``path``, read in one piece (None when the
+    file is shorter than that now)."""
+    line = fsio.read_range(path, start, end - start)
+    return line if len(line) == end - start else None
 
 
 HEAD_BYTES = 64
