@@ -498,7 +498,8 @@ AGAIN_CHUNK = 1 << 20  # read again for some records: the others' long lines are
 
 def file_lines(path: str, size: int, torn: list[bool] | None = None,
                keep: Callable[[bytes], bool] | None = None,
-               chunk_bytes: int = READ_CHUNK) -> Iterator[tuple[int, bytes]]:
+               chunk_bytes: int = READ_CHUNK,
+               spans: Callable[[bytes], bool] | None = None) -> Iterator[tuple[int, bytes]]:
     """The whole lines (number, bytes without the newline) of the first ``size`` bytes of
     ``path``, read a chunk at a time; a last line without its newline is no line (it was
     cut short: ``torn`` says so).  ``keep``: asked with the first ``HEAD_BYTES`` of a line
@@ -509,7 +510,10 @@ def file_lines(path: str, size: int, torn: list[bool] | None = None,
     A line longer than what is left of its chunk is not gathered piece by piece: only where
     it starts (and its first bytes, for ``keep``) is noted, and once its end is found it is
     read again in one piece (``_long_line``): its bytes are held once, never as pieces
-    beside their join (at 100,000 sessions: 15 MB less at verify's peak, a commit record)."""
+    beside their join (at 100,000 sessions: 15 MB less at verify's peak, a commit record).
+    ``spans``: asked with the first ``HEAD_BYTES`` of such a line longer than ``SPAN_BYTES``,
+    whether it is given as a ``Span`` (where it is in the file, for its reader to read a
+    piece at a time) rather than as its bytes."""
     at = 0
     number = 0
     begun = -1  # where the line being read began, when it began in an earlier chunk
@@ -525,11 +529,17 @@ def file_lines(path: str, size: int, torn: list[bool] | None = None,
         while (end := chunk.find(b"\n", start)) >= 0:
             number += 1
             if begun >= 0:
-                first, begun, head = begun, -1, b""
+                first, begun, line_head, head = begun, -1, head, b""
                 start = end + 1
                 if passed:
                     passed = False
                     continue
+                if spans is not None and chunk_at + end - first > SPAN_BYTES:
+                    if len(line_head) < HEAD_BYTES:
+                        line_head += chunk[:min(end, HEAD_BYTES - len(line_head))]
+                    if spans(line_head):
+                        yield number, Span(first, chunk_at + end)
+                        continue
                 line = _long_line(path, first, chunk_at + end)
                 if line is None:
                     at = size  # shorter than it was: no line more (the tail is cut short)
@@ -549,6 +559,22 @@ def file_lines(path: str, size: int, torn: list[bool] | None = None,
                     passed = True
     if torn is not None and begun >= 0:
         torn.append(True)
+
+
+SPAN_BYTES = 1 << 20
+
+
+class Span(bytes):
+    """A line ``file_lines`` gives by where it is in the file (``spans``): from ``start`` to
+    ``end`` (its newline); as bytes, empty."""
+
+    start: int
+    end: int
+
+    def __new__(cls, start: int, end: int) -> Span:
+        span = super().__new__(cls)
+        span.start, span.end = start, end
+        return span
 
 
 def _long_line(path: str, start: int, end: int) -> bytes | None:
@@ -596,7 +622,17 @@ def _read(layout: Layout, lean: bool) -> JournalState:
         first = 1  # the first line in effect (after the last rollback)
         skip: set[int] = set()
         gathered = _Gathered()
-        for number, raw in file_lines(path, st.st_size, torn):
+        for number, raw in file_lines(path, st.st_size, torn, None, READ_CHUNK,
+                                      _is_commit_head if lean else None):
+            if type(raw) is Span:  # a long commit record: read a piece at a time, if as we write it
+                if _lean_commit_span(runs, path, raw, gathered):
+                    continue
+                whole = _long_line(path, raw.start, raw.end)
+                if whole is None:  # the file is shorter than it was: what is left is cut short
+                    torn.append(True)
+                    break
+                raw = whole
+                del whole
             op = _lean_line(runs, raw, gathered) if lean else None
             if op is None:  # (lean: not as we write it, or not right) read as ``read`` reads it
                 op = _check_line(state, runs, path, number, raw, gathered)
@@ -976,7 +1012,12 @@ def _outcome_members(raw: bytes, at: int) -> int | None:
     return found.end() if found is not None and raw.startswith(b"}", found.end()) else None
 
 
-def _lean_commit(runs: dict[str, Run], raw: bytes, gathered: _Gathered) -> bool:
+def _lean_commit(runs: dict[str, Run], raw: bytes, gathered: _Gathered,
+                 members: Callable[[], Iterator[tuple[bytes, int, int]]] | None = None) -> bool:
+    """A right commit record laid out as we write it, read into ``runs`` and ``gathered``
+    as ``_check_line`` would (False: nothing read).  ``members``: ``raw`` is the record
+    without the members of its sessions (``_lean_commit_span``), which ``members()`` gives
+    again, in order, a piece at a time (each piece with where its members begin and end in it)."""
     head = _COMMIT_HEAD.match(raw)
     if (head is None or not raw.startswith(_SESSIONS_OPEN, head.end()) or not raw.isascii()
             or b"\\" in raw or _CONTROL(raw) is not None or _DOTS(raw) is not None):
@@ -1003,12 +1044,101 @@ def _lean_commit(runs: dict[str, Run], raw: bytes, gathered: _Gathered) -> bool:
     gathered.committed.add(run.run)
     outcomes = gathered._of(run.run)
     put_migrated = outcomes.put_migrated
-    for member in _OUTCOME_PAIR.finditer(raw, sessions, sessions_end):
-        name, sha, sid = member.groups()
-        put_migrated(name.decode("ascii"), run.run, None if sha is None else sha.decode("ascii"),
-                     sid.decode("ascii"))
+    pieces = members() if members is not None else iter(((raw, sessions, sessions_end),))
+    for piece, first, last in pieces:
+        for member in _OUTCOME_PAIR.finditer(piece, first, last):
+            name, sha, sid = member.groups()
+            put_migrated(name.decode("ascii"), run.run, None if sha is None else sha.decode("ascii"),
+                         sid.decode("ascii"))
     for member in _OUTCOME_PAIR.finditer(raw, not_migrated, at):
         name, sha, why = member.groups()
         outcomes.put(name.decode("ascii"), Outcome(run.run, None if sha is None else sha.decode("ascii"),
                                                    None, why.decode("ascii")))
     return True
+
+
+def _is_commit_head(head: bytes) -> bool:
+    return head.startswith(b'{"op": "commit", "run": "')
+
+
+# the members of a commit's sessions, each followed by ", " (a piece of them, not the last)
+_OUTCOME_MEMBERS_ON = re.compile(rb"(?:" + _OUTCOME_MEMBER + rb", )++").fullmatch
+_OUTCOME_MEMBERS_TO = re.compile(_OUTCOME_MEMBER + rb"(?:, " + _OUTCOME_MEMBER + rb")*+").fullmatch
+_MEMBER_ENDS = b'"], "'  # where a member ends and the next begins (no string holds a '"')
+
+
+def _lean_commit_span(runs: dict[str, Run], path: str, span: Span, gathered: _Gathered) -> bool:
+    """``_lean_commit`` of a commit record longer than ``SPAN_BYTES`` (15 MB at 100,000
+    sessions), never held whole: its sessions' members are read a piece at a time (cut
+    where a member ends), checked piece by piece as ``_lean_commit`` checks the whole line,
+    then read again into ``gathered``; the rest of the line (its head, the members not
+    migrated, what follows: small) is read by ``_lean_commit`` as a line whose sessions are
+    empty.  False (nothing read) as ``_lean_commit`` would be, or when the members not
+    migrated are not small too: the line is then read whole."""
+    first = fsio.read_range(path, span.start, min(span.end - span.start, HEAD_BYTES * 4))
+    head = _COMMIT_HEAD.match(first)
+    if head is None or not first.startswith(_SESSIONS_OPEN, head.end()):
+        return False
+    sessions = span.start + head.end() + len(_SESSIONS_OPEN)
+    rest = None  # from the end of the sessions' members to the end of the line
+    try:
+        for n, piece in enumerate(_member_pieces(path, sessions, span.end)):
+            if (not piece.isascii() or b"\\" in piece or _CONTROL(piece) is not None
+                    or _DOTS(piece) is not None):
+                return False
+            if rest is not None:
+                if len(rest) + len(piece) > SPAN_BYTES:
+                    return False
+                rest += piece
+                continue
+            end = piece.find(_NOT_MIGRATED_OPEN)
+            if end < 0:
+                if _OUTCOME_MEMBERS_ON(piece) is None:
+                    return False
+                continue
+            if (end or n) and _OUTCOME_MEMBERS_TO(piece, 0, end) is None:
+                return False  # (no member at all: only when the sessions are empty)
+            rest = piece[end:]
+    except _Shorter:
+        return False
+    if rest is None:
+        return False
+
+    def members() -> Iterator[tuple[bytes, int, int]]:
+        for piece in _member_pieces(path, sessions, span.end):
+            end = piece.find(_NOT_MIGRATED_OPEN)
+            yield piece, 0, len(piece) if end < 0 else end
+            if end >= 0:
+                return
+
+    try:
+        return _lean_commit(runs, first[:head.end() + len(_SESSIONS_OPEN)] + rest, gathered, members)
+    except _Shorter:  # (read again) the file is shorter than it was
+        raise OperationBusy(f"{path} changed while it was read; run the command again") from None
+
+
+class _Shorter(Exception):
+    """The file is shorter than it was."""
+
+
+def _member_pieces(path: str, at: int, end: int) -> Iterator[bytes]:
+    """The bytes of ``path`` from ``at`` to ``end``, in pieces of about ``SPAN_BYTES``, each
+    cut right after the ", " that follows a member of a commit's sessions (the last one at
+    ``end``)."""
+    carry = b""
+    while at < end:
+        data = fsio.read_range(path, at, min(SPAN_BYTES, end - at))
+        if not data:
+            raise _Shorter
+        at += len(data)
+        if carry:
+            data, carry = carry + data, b""
+        if at >= end:
+            yield data
+            return
+        cut = data.rfind(_MEMBER_ENDS)
+        if cut < 0:
+            carry = data
+            continue
+        yield data[:cut + 4]
+        carry = data[cut + 4:]
