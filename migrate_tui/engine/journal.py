@@ -538,7 +538,7 @@ def file_lines(path: str, size: int, torn: list[bool] | None = None,
                     if len(line_head) < HEAD_BYTES:
                         line_head += chunk[:min(end, HEAD_BYTES - len(line_head))]
                     if spans(line_head):
-                        yield number, Span(first, chunk_at + end)
+                        yield number, Span(first, chunk_at + end, line_head)
                         continue
                 line = _long_line(path, first, chunk_at + end)
                 if line is None:
@@ -570,10 +570,11 @@ class Span(bytes):
 
     start: int
     end: int
+    head: bytes  # its first HEAD_BYTES
 
-    def __new__(cls, start: int, end: int) -> Span:
+    def __new__(cls, start: int, end: int, head: bytes) -> Span:
         span = super().__new__(cls)
-        span.start, span.end = start, end
+        span.start, span.end, span.head = start, end, head
         return span
 
 
@@ -623,9 +624,10 @@ def _read(layout: Layout, lean: bool) -> JournalState:
         skip: set[int] = set()
         gathered = _Gathered()
         for number, raw in file_lines(path, st.st_size, torn, None, READ_CHUNK,
-                                      _is_commit_head if lean else None):
-            if type(raw) is Span:  # a long commit record: read a piece at a time, if as we write it
-                if _lean_commit_span(runs, path, raw, gathered):
+                                      _is_spanned if lean else None):
+            if type(raw) is Span:  # a long keys or commit record: read a piece at a time, if as we write it
+                if (_lean_keys_span(runs, path, raw) if raw.head.startswith(_KEYS_HEAD)
+                        else _lean_commit_span(runs, path, raw, gathered)):
                     continue
                 whole = _long_line(path, raw.start, raw.end)
                 if whole is None:  # the file is shorter than it was: what is left is cut short
@@ -1057,8 +1059,42 @@ def _lean_commit(runs: dict[str, Run], raw: bytes, gathered: _Gathered,
     return True
 
 
-def _is_commit_head(head: bytes) -> bool:
-    return head.startswith(b'{"op": "commit", "run": "')
+def _is_spanned(head: bytes) -> bool:
+    """A record read a piece at a time when long: a keys or commit record."""
+    return head.startswith((b'{"op": "commit", "run": "', _KEYS_HEAD))
+
+
+_KEY_MEMBER = rb'"[^"]*": "[^"]*"'
+_KEY_MEMBERS_ON = re.compile(rb"(?:" + _KEY_MEMBER + rb", )++").fullmatch
+_KEY_MEMBERS_TO = re.compile(_KEY_MEMBER + rb"(?:, " + _KEY_MEMBER + rb")*+\}\}").fullmatch
+
+
+def _lean_keys_span(runs: dict[str, Run], path: str, span: Span) -> bool:
+    """``_lean_keys`` of a keys record longer than ``SPAN_BYTES`` (8 MB at 100,000 keys),
+    never held whole: its members read a piece at a time (cut where a member ends), each
+    checked as ``_lean_keys`` checks the whole line (ASCII without a backslash: any other
+    is read whole)."""
+    first = fsio.read_range(path, span.start, min(span.end - span.start, HEAD_BYTES * 4))
+    run = _STRING_REST.match(first, len(_KEYS_HEAD))
+    if (run is None or not first.startswith(_KEYS_OPEN, run.end()) or not first.isascii()
+            or _CONTROL(first, 0, run.end()) is not None
+            or first.find(b"\\", 0, run.end()) >= 0
+            or first[len(_KEYS_HEAD):run.end() - 1].decode("ascii") not in runs):
+        return False
+    ended = False  # the last piece, the end of the record, is read and right
+    try:
+        for n, piece in enumerate(_member_pieces(path, span.start + run.end() + len(_KEYS_OPEN),
+                                                 span.end, b'", "')):
+            if ended or not piece.isascii() or b"\\" in piece or _CONTROL(piece) is not None:
+                return False
+            if piece.endswith(b"}}") and (_KEY_MEMBERS_TO(piece) is not None
+                                          or (n == 0 and piece == b"}}")):
+                ended = True
+            elif _KEY_MEMBERS_ON(piece) is None:
+                return False
+    except _Shorter:
+        return False
+    return ended
 
 
 # the members of a commit's sessions, each followed by ", " (a piece of them, not the last)
@@ -1121,10 +1157,10 @@ class _Shorter(Exception):
     """The file is shorter than it was."""
 
 
-def _member_pieces(path: str, at: int, end: int) -> Iterator[bytes]:
+def _member_pieces(path: str, at: int, end: int, ends: bytes = _MEMBER_ENDS) -> Iterator[bytes]:
     """The bytes of ``path`` from ``at`` to ``end``, in pieces of about ``SPAN_BYTES``, each
-    cut right after the ", " that follows a member of a commit's sessions (the last one at
-    ``end``)."""
+    cut right after the ", " that follows a member (``ends``: where one ends and the next
+    begins; a commit's sessions by default), the last one at ``end``."""
     carry = b""
     while at < end:
         data = fsio.read_range(path, at, min(SPAN_BYTES, end - at))
@@ -1136,9 +1172,10 @@ def _member_pieces(path: str, at: int, end: int) -> Iterator[bytes]:
         if at >= end:
             yield data
             return
-        cut = data.rfind(_MEMBER_ENDS)
+        cut = data.rfind(ends)
         if cut < 0:
             carry = data
             continue
-        yield data[:cut + 4]
-        carry = data[cut + 4:]
+        cut += len(ends) - 1
+        yield data[:cut]
+        carry = data[cut:]

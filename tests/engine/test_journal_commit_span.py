@@ -1,6 +1,6 @@
-"""``journal.read_lean`` reads a commit record longer than ``SPAN_BYTES`` (15 MB at 100,000
-sessions) a piece at a time, never whole, and gives exactly the state ``journal.read``
-gives, for a record as we write it and for one damaged anywhere (the damage in any piece,
+"""``journal.read_lean`` reads a commit or keys record longer than ``SPAN_BYTES`` (15 and
+8 MB at 100,000 sessions) a piece at a time, never whole, and gives exactly the state
+``journal.read`` gives, for a record as we write it and for one damaged anywhere (the damage in any piece,
 at a cut or not: then read whole, as ``read`` reads it).  Chunks and spans are made tiny
 here, so that small journals take the path a big one takes."""
 
@@ -51,6 +51,19 @@ JOURNALS: dict[str, list[bytes]] = {
     **_damaged(b': ["', b'x: ["'),
     **_damaged(b', "s', b'"s'),
 }
+KEYS = lean_read._keys(RUN, {f"agent:main:k{n:04d}": f"s{n:04d}" for n in range(300)})
+KEYS_AT = [b'"agent:main:k0001"', b'"agent:main:k0150"', b'"agent:main:k0299"']
+JOURNALS["big keys, as written"] = [_begin(RUN), KEYS, BIG]
+JOURNALS["big keys, cut short"] = [_begin(RUN), KEYS[:-50]]
+JOURNALS["big keys, cut short, then more"] = [_begin(RUN), KEYS[:-50] + b"\n", BIG]
+JOURNALS["big keys, without their end"] = [_begin(RUN), KEYS[:-3] + b"\n"]
+JOURNALS["big keys, a comma at their end"] = [_begin(RUN), KEYS[:-3] + b', }}\n']
+JOURNALS["big keys, a comma and no end"] = [_begin(RUN), KEYS[:-3] + b', \n']
+JOURNALS["big keys, of a run that never began"] = [_begin(RUN), lean_read._keys(RUN2, {"k": "a"} | {
+    f"k{n}": "a" for n in range(300)})]
+for _at in KEYS_AT:
+    for _new in (b': 5, "x', b': "\x01', b': "\xc3\xa9', b': "\\u0041', b': "\\x', b': "a""', b'x: "', b': "a/.."'):
+        JOURNALS[f"keys {_new!r} at {_at!r}"] = [_begin(RUN), KEYS.replace(_at + b': "', _at + _new, 1), BIG]
 for _at in AT:
     JOURNALS[f"a member named '..' at {_at!r}"] = [_begin(RUN), BIG.replace(_at, b'".."', 1)]
     JOURNALS[f"a member with a slash at {_at!r}"] = [_begin(RUN), BIG.replace(_at, b'"a/b.json"', 1)]
