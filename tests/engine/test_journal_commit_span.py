@@ -62,7 +62,8 @@ JOURNALS["big keys, a comma and no end"] = [_begin(RUN), KEYS[:-3] + b', \n']
 JOURNALS["big keys, of a run that never began"] = [_begin(RUN), lean_read._keys(RUN2, {"k": "a"} | {
     f"k{n}": "a" for n in range(300)})]
 for _at in KEYS_AT:
-    for _new in (b': 5, "x', b': "\x01', b': "\xc3\xa9', b': "\\u0041', b': "\\x', b': "a""', b'x: "', b': "a/.."'):
+    for _new in (b': 5, "x', b': "\x01', b': "\xc3\xa9', b': "\\u0041', b': "\\x', b': "a""', b'x: "',
+                 b': "a/.."'):
         JOURNALS[f"keys {_new!r} at {_at!r}"] = [_begin(RUN), KEYS.replace(_at + b': "', _at + _new, 1), BIG]
 for _at in AT:
     JOURNALS[f"a member named '..' at {_at!r}"] = [_begin(RUN), BIG.replace(_at, b'".."', 1)]
