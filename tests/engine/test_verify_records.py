@@ -1,5 +1,5 @@
 """What verify holds of each scanned session (engine/verify_records.py): in a migrated
-workspace, each record's transcript check is held as two small objects instead of two dicts,
+workspace, each record's transcript check is held as one small object instead of two dicts,
 made so as the scan gathers each record (``scan_workspace(each=...)``).  The records read the
 same (every attribute, the plan made on them), and a record of any other shape is left as
 it is."""
@@ -72,7 +72,8 @@ def test_one_transcript_is_a_mapping_of_one_id() -> None:
     assert dict(one) == {A: check} and len(one) == 1 and A in one and B not in one
     assert one.get(A) is check and one.get(B) is None and one.get(B, 3) == 3
     assert one[A] is check
-    rare = OnlyTranscripts(one)
-    assert rare.get("transcripts") is one and rare.get("problems", ()) == ()
+    rare = OnlyTranscripts(A, check)
+    assert rare.get("transcripts") == one == rare.transcripts and rare.get("problems", ()) == ()
+    assert next(iter(rare.get("transcripts"))) is A and rare.get("transcripts")[A] is check
     shared = Compactor()
     assert shared._checks == {}
