@@ -9,8 +9,6 @@ through its peak.  ``give_back`` returns the free pages of the heap to the syste
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import sys
 from collections.abc import Callable
 
@@ -26,7 +24,11 @@ def give_back() -> bool:
         _looked = True
         if sys.platform.startswith("linux"):
             try:
-                trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+                import ctypes  # here: an import of this module costs nothing until it is used
+
+                # the process's own symbols, which hold the C library's (ctypes.util's
+                # find_library would cost 7 ms of imports and a subprocess)
+                trim = ctypes.CDLL(None).malloc_trim
                 trim.argtypes = (ctypes.c_size_t,)
                 trim.restype = ctypes.c_int
                 _trim = trim

