@@ -111,37 +111,22 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
         return result
     # by name (each is in the folder once): the same order as the pairs', in half the time
     listing = sorted(fsio.list_regular(layout.sessions_dir), key=_first)
-    # (is_legacy_name's test written out: no call a name, a third of this line's time; the
-    # other names gathered in the same pass, ``others.append`` giving None)
-    others: list[tuple[str, bool]] = []
-    other = others.append
-    legacy = [item for item in listing if (item[0].endswith(".json") and len(item[0]) > 5
-                                           and item[0] not in IGNORED) or other(item)]
-    regular = bytes(map(_second, legacy))  # 1: the listing says a regular file
+    # (is_legacy_name's test written out: no call a name, a third of this line's time)
+    legacy = [item for item in listing if item[0].endswith(".json")
+              and len(item[0]) > 5 and item[0] not in IGNORED]
     now = now if now is not None else time.time()
     # many legacy files the listing says are regular: not looked at one by one here, since
     # each is opened, fstat-ed and read anyway (by a worker, maybe): its size and time come
     # from there, and a sample of them says how big they are (for the workers, below)
-    unlooked = regular.count(1) >= LOOK_AT_ALL_BELOW
-    # the serial start of a dry run on many files: the inventory goes through the names it
-    # looks at alone (the others and the legacy files not regular, in the listing's order)
-    odd = [legacy[i] for i in _zeros(regular)] if unlooked else []
-    sizes = _inventory(layout, sorted(others + odd, key=_first) if unlooked else listing,
-                       result, now, unlooked)
-    del others
+    unlooked = sum(regular for _, regular in legacy) >= LOOK_AT_ALL_BELOW
+    sizes = _inventory(layout, listing, result, now, unlooked)
     _read_store(layout, result, max_file_bytes)
 
     total_bytes = 0
     on_event(PhaseStarted("scan", len(legacy)))
     # the files are parsed in worker processes when there are many (processes.py)
-    if unlooked:  # the sample's size for all, but for the legacy files looked at
-        usual = _usual_size(layout, legacy, regular)
-        legacy_sizes = [min(usual, max_file_bytes)] * len(legacy)
-        for i in _zeros(regular):
-            legacy_sizes[i] = min(sizes.get(legacy[i][0], usual), max_file_bytes)
-    else:
-        legacy_sizes = [min(sizes.get(name, 0), max_file_bytes) for name, _ in legacy]
-    del odd
+    usual = _usual_size(layout, legacy) if unlooked else 0
+    legacy_sizes = [min(sizes.get(name, usual), max_file_bytes) for name, _ in legacy]
     jobs = processes.jobs_for(legacy_sizes, SCAN_MIN_AVERAGE_BYTES) if workers else 0
     if not jobs:  # the sizes only make the workers' batches: not held while the files are read
         legacy_sizes = [0] * len(legacy)
@@ -151,8 +136,8 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     # pages copied as this process went through them (reference counts), the old copies
     # kept by the workers: 20 MB more for the process tree at corpus D.  In one process the
     # list stays (compacting it there raised corpus E's peak by 1 MB)
-    listed: _Listed | list[tuple[str, bool]] = _Listed(legacy, regular) if jobs else legacy
-    del legacy, regular
+    listed: _Listed | list[tuple[str, bool]] = _Listed(legacy) if jobs else legacy
+    del legacy
     folder = _folder(layout)
     reader = fsio.FolderReader(layout.sessions_dir)
     scans: processes.InOrder[SessionScan | tuple[Any, ...]] = processes.InOrder(
@@ -204,15 +189,6 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
 
 
 _first = operator.itemgetter(0)
-_second = operator.itemgetter(1)
-
-
-def _zeros(flags: bytes) -> Iterator[int]:
-    """The positions of the zero bytes in ``flags`` (found in C: most files have none)."""
-    at = flags.find(0)
-    while at >= 0:
-        yield at
-        at = flags.find(0, at + 1)
 
 
 class _Listed:
@@ -221,10 +197,9 @@ class _Listed:
     a string each: two objects in all, whatever the number of files.  Each pass makes the
     names again, one at a time (``regular``: the bytes alone, for a pass without them)."""
 
-    def __init__(self, legacy: list[tuple[str, bool]], regular: bytes | None = None) -> None:
-        self._names = "/".join(map(_first, legacy))
-        # 1: a regular file (``regular``: these bytes, made already)
-        self.regular = bytes(map(_second, legacy)) if regular is None else regular
+    def __init__(self, legacy: list[tuple[str, bool]]) -> None:
+        self._names = "/".join(name for name, _ in legacy)
+        self.regular = bytes(regular for _, regular in legacy)  # 1: a regular file
 
     def __len__(self) -> int:
         return len(self.regular)
@@ -300,12 +275,10 @@ def _inventory(layout: Layout, listing: list[tuple[str, bool]], result: ScanResu
     return sizes
 
 
-def _usual_size(layout: Layout, legacy: list[tuple[str, bool]], flags: bytes) -> int:
+def _usual_size(layout: Layout, legacy: list[tuple[str, bool]]) -> int:
     """The average size of a sample of the legacy regular files, spread over the listing:
-    what the workers' batches are made by when the files are not looked at one by one.
-    ``flags``: a byte a file, 1 for a regular one."""
-    regular = list(map(_first, legacy)) if flags.count(0) == 0 else \
-        [name for name, is_regular in legacy if is_regular]
+    what the workers' batches are made by when the files are not looked at one by one."""
+    regular = [name for name, is_regular in legacy if is_regular]
     found = []
     for name in regular[::max(1, len(regular) // _SAMPLE)][:_SAMPLE]:
         st = fsio.lstat_or_none(layout.in_sessions(name))
