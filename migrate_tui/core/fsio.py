@@ -244,18 +244,25 @@ def _folder_fd(path: str) -> int | None:
 def _chown_new(fd: int, path: str, owner: tuple[int, int] | None = None) -> None:
     """Run as root, a new file gets the owner of the anchored folder it is written in (or
     the ``owner`` given), so the agent that owns the workspace can still read it."""
+    owner = _new_owner(path, owner)
+    if owner is not None:
+        os.fchown(fd, *owner)
+
+
+def _new_owner(path: str, owner: tuple[int, int] | None = None) -> tuple[int, int] | None:
+    """The owner ``_chown_new`` gives a new file at ``path``; None when it changes none."""
     anchor = _anchor_of(path)
     # who we are, as the anchor found it (no system call a file), or asked now
     euid, egid = anchor.ids if anchor is not None else (os.geteuid(), os.getegid())
     if euid != 0:
-        return
+        return None
     if owner is None:
         owner = anchor.owner if anchor is not None else None
         # the folder's owner is root's own user and group: the new file has them already
         # (its group is the folder's whether or not the folder is set-group-ID)
         if owner is None or owner == (0, egid):
-            return
-    os.fchown(fd, *owner)
+            return None
+    return owner
 
 
 
@@ -630,19 +637,21 @@ def _reads_back(fd: int, data: bytes | list[bytes], tmp: str) -> bool:
     return not os.pread(fd, 1, at)
 
 
-def _write_temp(item: PendingWrite, sync: bool = True) -> str:
+def _write_temp(item: PendingWrite, sync: bool = True, create: int | None = None) -> str:
     """Create the temporary file for ``item`` (exclusively, never through a symlink), fill
     it, read it back if asked (``item.check``), fsync it (unless ``sync`` is false: its
-    batch is made durable by ``syncfs``); return its path.  On failure nothing is left behind."""
+    batch is made durable by ``syncfs``); return its path.  On failure nothing is left behind.
+    ``create``: the mode it is created with, when that is its mode already (``_creation_modes``)."""
     tmp = temp_name(item.path)
     _at("open", tmp)
     dir_fd, name = _where(tmp)
     fd = os.open(name, (os.O_RDWR if item.check else os.O_WRONLY) | os.O_CREAT | os.O_EXCL
-                 | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+                 | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600 if create is None else create, dir_fd=dir_fd)
     try:
         try:
-            _chown_new(fd, tmp, item.owner)
-            os.fchmod(fd, item.mode & 0o7777)
+            if create is None:
+                _chown_new(fd, tmp, item.owner)
+                os.fchmod(fd, item.mode & 0o7777)
             for piece in item.data if isinstance(item.data, list) else (item.data,):
                 _write_all(fd, piece, tmp)
             if item.check and not _reads_back(fd, item.data, tmp):
@@ -878,16 +887,18 @@ def _close_unnamed(fd: int) -> None:
         os.close(fd)
 
 
-def _write_unnamed(item: PendingWrite) -> int | None:
+def _write_unnamed(item: PendingWrite, create: int | None = None) -> int | None:
     """``item`` written, with no name yet, in its folder (read back if asked); the open
     descriptor, for ``_link_unnamed``; None where that cannot be done (not an anchored
-    folder, no descriptor to spare, O_TMPFILE not supported): then a temporary file is."""
+    folder, no descriptor to spare, O_TMPFILE not supported): then a temporary file is.
+    ``create``: as for ``_write_temp``."""
     dir_fd, _name = _where(item.path)
     if dir_fd is None or not _take_unnamed():
         return None
     _at("open", item.path)
     try:
-        fd = os.open(".", os.O_RDWR | os.O_TMPFILE | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+        fd = os.open(".", os.O_RDWR | os.O_TMPFILE | os.O_CLOEXEC, 0o600 if create is None else create,
+                     dir_fd=dir_fd)
     except OSError as exc:
         with _unnamed_lock:
             _unnamed_open[0] -= 1
@@ -895,8 +906,9 @@ def _write_unnamed(item: PendingWrite) -> int | None:
             return None
         raise
     try:
-        _chown_new(fd, item.path, item.owner)
-        os.fchmod(fd, item.mode & 0o7777)
+        if create is None:
+            _chown_new(fd, item.path, item.owner)
+            os.fchmod(fd, item.mode & 0o7777)
         for piece in item.data if isinstance(item.data, list) else (item.data,):
             _write_all(fd, piece, item.path)
         if item.check and not _reads_back(fd, item.data, item.path):
@@ -933,6 +945,63 @@ def _folder_ops(serialised: bool) -> contextlib.AbstractContextManager[object]:
     return _FOLDER_OPS if serialised else contextlib.nullcontext()
 
 
+# ---------------------------------------------------------------- modes of new files
+#
+# A new file is created 0600, given its owner (run as root), then its mode (fchmod).  Where
+# creating it with its mode gives it that mode exactly, the fchmod is left out (40,000 system
+# calls on 20,000 sessions: a backup copy and a transcript each): open(2) gives a new file
+# the mode asked for less the umask's bits, unless its folder has a default ACL (then the
+# ACL's entries, masked by that mode).  So only when no owner is given to it, the mode has
+# no bit the umask takes away and no set-ID or sticky bit, and the folder has no default
+# ACL; otherwise as before.  The umask is read once a batch (it is the process's: were it
+# changed meanwhile, open(2) could only take bits away, never make a file more readable than
+# its mode).
+
+
+def _umask() -> int | None:
+    """The process's umask as the kernel reports it (/proc/self/status, Linux 4.7 and
+    later); None when that cannot be read (a new file is then given its mode by fchmod)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _default_acl(folder: str) -> bool:
+    """Whether ``folder`` may have a default ACL (False only when it provably has none)."""
+    fd = _folder_fd(folder)
+    try:
+        os.getxattr(fd if fd is not None else folder, "system.posix_acl_default")
+    except OSError as exc:
+        return exc.errno not in (errno.ENODATA, errno.ENOTSUP, errno.EOPNOTSUPP)
+    return True
+
+
+def _creation_modes(items: list[PendingWrite]) -> list[int | None]:
+    """Per item, the mode to create it with when that makes its mode exactly ``item.mode``
+    with no owner to give it (no fchmod needed); None: created 0600, then owner and mode."""
+    umask = _umask()
+    if umask is None:
+        return [None] * len(items)
+    acl: dict[str, bool] = {}
+    out: list[int | None] = []
+    for item in items:
+        mode = item.mode & 0o7777
+        if mode & ~0o777 or mode & umask or _new_owner(item.path, item.owner) is not None:
+            out.append(None)
+            continue
+        folder = os.path.dirname(item.path) or "."
+        has = acl.get(folder)
+        if has is None:
+            has = acl[folder] = _default_acl(folder)
+        out.append(None if has else mode)
+    return out
+
+
 class WriteBatch:
     """Atomic writes under way (see ``start_writes``): ``finish`` renames them into place."""
 
@@ -949,6 +1018,8 @@ class WriteBatch:
         self._land_early = False
         # the file systems to syncfs, opened before anything is written (see _syncfs_targets)
         self._syncs = _syncfs_targets(items) if len(items) > 1 else None
+        # per item: the mode to create it with when that needs no fchmod (else None)
+        self._create = _creation_modes(items)
         parallel = (_hook is None or not SEQUENTIAL_WHEN_HOOKED) and (len(items) > 1 or background)
         if self._syncs is not None:
             # no fsync to wait for: one writer thread fills the temporary files (the page
@@ -964,11 +1035,13 @@ class WriteBatch:
         if before is not None:  # raised here: nothing of the batch was started
             before()
         if parallel:
-            self._futures = [_writers().submit(_write_temp, item) for item in items]
+            self._futures = [_writers().submit(_write_temp, item, True, create)
+                             for item, create in zip(items, self._create, strict=True)]
             return
-        for item in items:  # one after another: a fault test's k-th operation is fixed
+        # one after another: a fault test's k-th operation is fixed
+        for item, create in zip(items, self._create, strict=True):
             try:
-                self._temps.append(_write_temp(item))
+                self._temps.append(_write_temp(item, True, create))
             except BaseException as exc:  # raised by finish(), after cleaning up
                 self._failure = exc
                 break
@@ -984,10 +1057,10 @@ class WriteBatch:
                 return None
         unnamed = self._land_early and (_hook is None or UNNAMED_WHEN_HOOKED)
         with _folder_ops(self._land_early):
-            for item in self.items:
+            for item, create in zip(self.items, self._create, strict=True):
                 try:
-                    fd = _write_unnamed(item) if unnamed and item.exclusive else None
-                    self._temps.append(fd if fd is not None else _write_temp(item, sync=False))
+                    fd = _write_unnamed(item, create) if unnamed and item.exclusive else None
+                    self._temps.append(fd if fd is not None else _write_temp(item, False, create))
                 except BaseException as exc:  # raised by finish(), after cleaning up
                     self._failure = exc
                     return None
