@@ -32,6 +32,8 @@ _PACKED = struct.Struct("<qqI")
 _KEYS = ("original", "size", "sha256", "mode", "mtime_ns", "run")
 _KEYS_OWNED = (*_KEYS, "uid", "gid")
 _INT64 = range(-(1 << 63), 1 << 63)
+# how ``json.dumps`` writes a string (``ensure_ascii``, its default)
+_encode_string = json.encoder.encode_basestring_ascii
 
 
 def _key(name: str) -> str:
@@ -125,6 +127,28 @@ class _Files(MutableMapping[str, dict[str, Any]]):
         packed = _PACKED.pack(numbers[0], numbers[2], number) + raw
         return packed if original == name else (original, packed)
 
+    def lines(self) -> Iterator[str]:
+        """Each copy's line of the manifest, in order: ``json.dumps(name) + ": " +
+        json.dumps(record)``, the same text, a packed record's written from its parts with
+        no dict made (20,000 copies: 0.03 s of CPU instead of 0.10 here), what its profile gives
+        made once a profile."""
+        enc = _encode_string
+        made: dict[int, tuple[str, str]] = {}  # profile number -> (its mode's text, its end)
+        for key, held in self._held.items():
+            name = _name(key)
+            if type(held) is dict:
+                yield enc(name) + ": " + json.dumps(held)
+                continue
+            original, packed = (name, held) if type(held) is bytes else held
+            size, mtime_ns, number = _PACKED.unpack_from(packed)
+            parts = made.get(number)
+            if parts is None:
+                mode, uid, gid, run, owned = self._profiles[number]
+                end = f', "run": {enc(run)}' + (f', "uid": {uid!r}, "gid": {gid!r}}}' if owned else "}")
+                parts = made[number] = (f"{mode!r}", end)
+            yield (f'{enc(name)}: {{"original": {enc(original)}, "size": {size!r}, "sha256": '
+                   f'"{packed[_PACKED.size:].hex()}", "mode": {parts[0]}, "mtime_ns": {mtime_ns!r}{parts[1]}')
+
     def _record(self, name: str, held: Any) -> dict[str, Any]:
         if type(held) is dict:
             return dict(held)
@@ -188,11 +212,10 @@ class Manifest:
             yield b'{\n  "version": 1,\n  "files": {}\n}\n'
             return
         yield b'{\n  "version": 1,\n  "files": {\n    '
-        items = iter(self.files.items())
+        items = self.files.lines()
         first = True
         while True:
-            lines = [json.dumps(name) + ": " + json.dumps(info)
-                     for name, info in itertools.islice(items, lines_a_piece)]
+            lines = list(itertools.islice(items, lines_a_piece))
             if not lines:
                 break
             text = ",\n    ".join(lines)
