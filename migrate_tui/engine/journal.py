@@ -69,8 +69,39 @@ def append(layout: Layout, *records: dict[str, Any]) -> None:
 
 
 def record_line(record: dict[str, Any]) -> bytes:
-    """The journal's line for ``record``."""
+    """The journal's line for ``record``: ``json.dumps``'s text (a transcript's ``create``
+    record, one a session, written by ``_create_line``)."""
+    if type(record) is dict and len(record) == 8 and record.get("op") == "create":
+        line = _create_line(record)
+        if line is not None:
+            return line
     return (json.dumps(record, ensure_ascii=True) + "\n").encode("ascii")
+
+
+# how ``json.dumps`` writes a string (``ensure_ascii``, its default)
+_encode_string = json.encoder.encode_basestring_ascii
+_CREATE_KEYS = ("op", "run", "file", "sha256", "size", "source", "source_sha256", "fixes")
+
+
+def _create_line(record: dict[str, Any]) -> bytes | None:
+    """``json.dumps(record)``'s line for a transcript's ``create`` record (apply's
+    ``_record``) made from its parts, in 1.3 us instead of 6 (20,000 sessions: 0.1 s of the
+    writer thread); None for any other shape (its keys in another order, a value of
+    another type)."""
+    if tuple(record) != _CREATE_KEYS:
+        return None
+    run, file, sha, size, source, source_sha, fixes = (
+        record["run"], record["file"], record["sha256"], record["size"], record["source"],
+        record["source_sha256"], record["fixes"])
+    if not (type(run) is str and type(file) is str and type(sha) is str and type(size) is int
+            and type(source) is str and (type(source_sha) is str or source_sha is None)
+            and type(fixes) is list and all(type(fix) is str for fix in fixes)):
+        return None
+    enc = _encode_string
+    return (f'{{"op": "create", "run": {enc(run)}, "file": {enc(file)}, "sha256": {enc(sha)}, '
+            f'"size": {size!r}, "source": {enc(source)}, "source_sha256": '
+            f'{"null" if source_sha is None else enc(source_sha)}, '
+            f'"fixes": [{", ".join(map(enc, fixes))}]}}\n').encode("ascii")
 
 
 def append_lines(layout: Layout, data: bytes | bytearray) -> None:
