@@ -796,7 +796,6 @@ class ScanResult:
     backup_present: bool = False
     backup_files: int = 0
     lock_holder: int | None = None  # pid in sessions.json.lock, -1 if unknown
-    recently_changed: list[str] = field(default_factory=list)  # files changed in the last minute
     total_bytes: int = 0
     # fixes an earlier run migrated a file with (file name → fixes), from the journal, for
     # files unchanged since: a rerun repeats those decisions unless told otherwise

@@ -9,16 +9,13 @@ import json
 import operator
 import os
 import stat
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from migrate_tui.core import fsio, ids, jsonio
 from migrate_tui.core.layout import (
-    BACKUP,
     DEFAULT_MAX_FILE_BYTES,
     LOCK,
-    OPLOCK,
     SESSION_MAP,
     STORE,
     Layout,
@@ -73,7 +70,6 @@ def scan_workspace(
     on_event: EventSink = no_events,
     cancel: CancelFlag | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    now: float | None = None,
     workers: bool = False,
     each: Callable[[SessionScan], SessionScan] | None = None,
 ) -> ScanResult:
@@ -94,14 +90,14 @@ def scan_workspace(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _scan(workspace, on_event, cancel, max_file_bytes, now, workers, each)
+        return _scan(workspace, on_event, cancel, max_file_bytes, workers, each)
     finally:
         if collecting:
             gc.enable()
 
 
 def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_file_bytes: int,
-          now: float | None, workers: bool,
+          workers: bool,
           each: Callable[[SessionScan], SessionScan] | None) -> ScanResult:
     layout = open_layout(workspace)
     cancel = cancel or NeverCancel()
@@ -114,12 +110,11 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     # (is_legacy_name's test written out: no call a name, a third of this line's time)
     legacy = [item for item in listing if item[0].endswith(".json")
               and len(item[0]) > 5 and item[0] not in IGNORED]
-    now = now if now is not None else time.time()
     # many legacy files the listing says are regular: not looked at one by one here, since
     # each is opened, fstat-ed and read anyway (by a worker, maybe): its size and time come
     # from there, and a sample of them says how big they are (for the workers, below)
     unlooked = sum(regular for _, regular in legacy) >= LOOK_AT_ALL_BELOW
-    sizes = _inventory(layout, listing, result, now, unlooked)
+    sizes = _inventory(layout, listing, result, unlooked)
     _read_store(layout, result, max_file_bytes)
 
     total_bytes = 0
@@ -149,7 +144,6 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     # a big one is read in pieces once the files are, its ids held as theirs
     store_fatal = result.fatal
     map_read = bool(jobs) and _session_map_small(layout)
-    recent_ns = int((now - RECENT_SECONDS) * 1e9) if unlooked else None
     shown = on_event is not no_events  # (none made for no one: a Progress a session)
     unpack_stat = _STAT_PARTS.unpack_from  # (the size's three parts, mtime_ns: _STAT's)
     cancelled, next_scan, add = cancel.is_set, scans.__next__, result.sessions.append
@@ -160,22 +154,17 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     try:
         if map_read:
             _read_session_map(layout, result, max_file_bytes)
-        for done, (name, regular) in enumerate(pairs, 1):
+        for done, (name, _) in enumerate(pairs, 1):
             if cancelled():
                 break
             session = _restored(next_scan(), folder)
-            low, middle, high, mtime_ns = unpack_stat(session._stat)  # (stat_and_sha256's start)
+            low, middle, high, _ = unpack_stat(session._stat)  # (stat_and_sha256's start)
             total_bytes += low | middle << 32 | high << 48
             add(session if each is None else each(session))
-            if recent_ns is not None and regular and mtime_ns > recent_ns:
-                # as _inventory says of the others
-                result.recently_changed.append(session.file_name if name is None else name)
             if shown:
                 on_event(Progress("scan", done, len(listed), name, total_bytes))
     finally:
         scans.close()
-    if recent_ns is not None and result.recently_changed:
-        result.recently_changed.sort()
     del scans, listed, legacy_sizes  # the names and sizes listed: not held with what follows
     result.total_bytes = total_bytes
     # otherwise session_map.json read once the files are: its ids are then held once, as the
@@ -245,7 +234,7 @@ LOOK_AT_ALL_BELOW = 256
 _SAMPLE = 64
 
 
-def _inventory(layout: Layout, listing: list[tuple[str, bool]], result: ScanResult, now: float,
+def _inventory(layout: Layout, listing: list[tuple[str, bool]], result: ScanResult,
                unlooked: bool = False) -> dict[str, int]:
     """What is in the folder besides the legacy files; returns each name's size.
     ``unlooked``: the legacy files the listing says are regular are left out (their sizes
@@ -262,8 +251,6 @@ def _inventory(layout: Layout, listing: list[tuple[str, bool]], result: ScanResu
         if st is None:
             continue
         sizes[name] = st.st_size
-        if now - st.st_mtime < RECENT_SECONDS and name not in (BACKUP, OPLOCK):
-            result.recently_changed.append(name)
         if name.endswith(".jsonl"):
             result.transcripts[name[:-6]] = st.st_size if stat.S_ISREG(st.st_mode) else -1
     if fsio.is_real_dir(layout.backup_dir):
