@@ -175,3 +175,22 @@ class Workspace:
 
     def tree(self) -> dict[str, tuple[Any, ...]]:
         return tree(self.root)
+
+
+# spying ---------------------------------------------------------------
+
+
+def record_journal_parses(monkeypatch: Any) -> list[bytes]:
+    """Have every journal record parsed whole (``journal._loads``) recorded, in order, in
+    the list returned; the tests of the lean reading assert what never gets there."""
+    from migrate_tui.engine import journal
+
+    parsed: list[bytes] = []
+    real = journal._loads
+
+    def spy(raw: bytes) -> Any:
+        parsed.append(raw)
+        return real(raw)
+
+    monkeypatch.setattr(journal, "_loads", spy)
+    return parsed

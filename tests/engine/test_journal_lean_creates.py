@@ -14,6 +14,7 @@ import pytest
 
 from migrate_tui.core.layout import open_layout
 from migrate_tui.engine import journal
+from tests.engine.engine_support import record_journal_parses
 from tests.engine.test_journal_lean_read import RUN, RUN2, SHA, SHB, _begin, _commit, _line, _state
 
 
@@ -107,14 +108,7 @@ def test_the_lean_reading_of_creates_gives_what_the_whole_one_gives(tmp_path: Pa
 
 def test_creates_as_written_are_never_parsed_whole(tmp_path: Path, monkeypatch: Any) -> None:
     ws = _journal(tmp_path, JOURNALS["as written, committed"])
-    parsed: list[bytes] = []
-    real = journal._loads
-
-    def spy(raw: bytes) -> Any:
-        parsed.append(raw)
-        return real(raw)
-
-    monkeypatch.setattr(journal, "_loads", spy)
+    parsed = record_journal_parses(monkeypatch)
     journal._last = None
     state = journal.read_lean(open_layout(str(ws)))
     journal._last = None

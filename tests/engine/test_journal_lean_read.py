@@ -13,6 +13,7 @@ import pytest
 
 from migrate_tui.core.layout import open_layout
 from migrate_tui.engine import journal
+from tests.engine.engine_support import record_journal_parses
 
 SHA = "0123456789abcdef" * 4
 SHB = "fedcba9876543210" * 4
@@ -141,14 +142,7 @@ def test_the_as_written_records_are_read_a_member_at_a_time(tmp_path: Path, monk
     ws = tmp_path / "ws"
     (ws / ".sessions" / "backup_old_format").mkdir(parents=True)
     Path(open_layout(str(ws)).journal).write_bytes(b"".join(JOURNALS["as written"]))
-    parsed: list[bytes] = []
-    real = journal._loads
-
-    def spy(raw: bytes) -> Any:
-        parsed.append(raw)
-        return real(raw)
-
-    monkeypatch.setattr(journal, "_loads", spy)
+    parsed = record_journal_parses(monkeypatch)
     journal._last = None
     state = journal.read_lean(open_layout(str(ws)))
     journal._last = None

@@ -6,32 +6,18 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
-from migrate_tui.engine import processes
 from migrate_tui.engine import scan as scan_module
 from migrate_tui.engine.model import Progress
 from migrate_tui.engine.scan import scan_workspace
 
 
-def test_many_files_with_workers_say_what_one_process_says(ws, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_many_files_with_workers_say_what_one_process_says(ws, two_workers: list[int]) -> None:  # type: ignore[no-untyped-def]
+    used = two_workers
     for n in range(scan_module.LOOK_AT_ALL_BELOW + 40):
         ws.add(f"s-{n:04d}", keys=(f"agent:main:k{n}",))
     os.symlink("s-0001.json", ws.sessions / "s-0150-link.json")
     alone = scan_workspace(str(ws.root))
 
-    monkeypatch.setattr(processes, "MIN_ITEMS", 1)
-    monkeypatch.setattr(processes, "MIN_TOTAL_BYTES", 0)
-    monkeypatch.setattr(processes, "MIN_BATCH_ITEMS", 1)
-    monkeypatch.setenv(processes.JOBS_VARIABLE, "2")
-    used: list[int] = []
-    real_jobs_for = processes.jobs_for
-
-    def jobs_for(*args):  # type: ignore[no-untyped-def]
-        used.append(real_jobs_for(*args))
-        return used[-1]
-
-    monkeypatch.setattr(processes, "jobs_for", jobs_for)
     events: list[Progress] = []
     for shown in (False, True):
         on_event = events.append if shown else scan_module.no_events

@@ -21,7 +21,6 @@ import pytest
 from migrate_tui.core import fsio
 from migrate_tui.core.layout import Layout, open_layout
 from migrate_tui.demo import generate_workspace
-from migrate_tui.engine import processes
 from migrate_tui.engine import scan as scan_module
 from migrate_tui.engine.legacy import STREAM_BYTES
 from migrate_tui.engine.model import _PICKLED, ContentSummary, ScanResult, SessionScan, sent_fields
@@ -303,24 +302,14 @@ def test_what_the_worker_sends_is_the_record_built_here(built: tuple[Layout, Sca
 
 
 def test_the_scan_with_worker_processes_gives_the_records_built_here(
-        built: tuple[Layout, ScanResult], monkeypatch: pytest.MonkeyPatch) -> None:
+        built: tuple[Layout, ScanResult], two_workers: list[int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole way: the scan with its files parsed in worker processes (as many files as
     there are here, however small) gives, keys attached, the records built here; and so
     does the scan in one process."""
     layout, scan = built
     records = _built_here(layout, scan.transcripts, scan.session_map)
-    monkeypatch.setattr(processes, "MIN_ITEMS", 1)
-    monkeypatch.setattr(processes, "MIN_TOTAL_BYTES", 0)
-    monkeypatch.setattr(processes, "MIN_BATCH_ITEMS", 1)
-    monkeypatch.setenv(processes.JOBS_VARIABLE, "2")
-    used: list[int] = []
-    real_jobs_for = processes.jobs_for
-
-    def jobs_for(*args: Any) -> int:
-        used.append(real_jobs_for(*args))
-        return used[-1]
-
-    monkeypatch.setattr(processes, "jobs_for", jobs_for)
+    used = two_workers
     here: list[str] = []  # the files read in this process (a forked worker counts its own)
     real_scan_listed = scan_module._scan_listed
 
