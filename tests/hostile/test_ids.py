@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests.hostile.hostile_support import (
     snapshot,
 )
 
-SAFE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$", re.IGNORECASE)
+SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # ASCII letters (not re.IGNORECASE's)
 
 
 # ---------------------------------------------------------------- file name vs content
@@ -108,10 +109,13 @@ UNSAFE = {
     "has space": "it contains white space",
     "a" * 129: "it is 129 characters long (128 at most)",
     ".hidden": "it starts with a dot",
+    # letters that match [a-z] under re.IGNORECASE but are not ASCII: not safe, named
+    "\u212aelvin": "it has KELVIN SIGN (U+212A), which is not an ASCII letter",
+    "long-\u017f": "it has LATIN SMALL LETTER LONG S (U+017F), which is not an ASCII letter",
 }
 
 
-@pytest.mark.parametrize("sid", list(UNSAFE), ids=["leading-dash", "space", "too-long", "leading-dot"])
+@pytest.mark.parametrize("sid", list(UNSAFE), ids=["leading-dash", "space", "too-long", "leading-dot", "kelvin-sign", "long-s"])
 def test_unsafe_id_is_reported_and_rename_gives_a_safe_one(hw: Hostile, sid: str) -> None:
     doc = legacy(sid, 2, label="unsafe")
     hw.write(f"{sid}.json", doc)
@@ -195,3 +199,20 @@ def test_unusable_created_at_too_offers_only_the_file_mtime(hw: Hostile) -> None
     assert r.rc == 0, r
     hw.assert_migrated("baddate", "agent:main:subagent:abc", doc["messages"], updated_at=1_700_000_000_123)
     hw.check(r)
+
+
+@pytest.mark.parametrize("ch", ["\u212a", "\u017f", "\u0130", "\u0131"])
+def test_letters_only_ignorecase_takes_for_ascii_are_not_safe(ch: str) -> None:
+    """U+212A KELVIN SIGN, U+017F LONG S and the dotted and dotless I match [a-z] under
+    re.IGNORECASE (one of their cases is ASCII); the safe pattern is ASCII: an id with one is
+    renamed, the reason names it, and the new id is safe."""
+    from migrate_tui.core import ids
+
+    sid = f"ab{ch}c"
+    assert re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,127}", sid, re.IGNORECASE)  # (what it was)
+    assert not ids.is_safe_id(sid)
+    assert ids.why_unsafe(sid) == (f"it has {unicodedata.name(ch)} (U+{ord(ch):04X}), "
+                                   "which is not an ASCII letter")
+    renamed = ids.rename_id(sid)
+    assert ids.is_safe_id(renamed) and SAFE.fullmatch(renamed) and renamed.startswith("ab-c-")
+    assert ids.why_unsafe("a\u00e9") == "it has characters other than letters, digits, '.', '_' and '-'"
