@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
 import itertools
@@ -121,7 +122,7 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     on_event(PhaseStarted("scan", len(legacy)))
     # the files are parsed in worker processes when there are many (processes.py)
     usual = _usual_size(layout, legacy) if unlooked else 0
-    legacy_sizes = [min(sizes.get(name, usual), max_file_bytes) for name, _ in legacy]
+    legacy_sizes = _batch_sizes(legacy, sizes, min(usual, max_file_bytes), max_file_bytes)
     jobs = processes.jobs_for(legacy_sizes, SCAN_MIN_AVERAGE_BYTES) if workers else 0
     if not jobs:  # the sizes only make the workers' batches: not held while the files are read
         legacy_sizes = [0] * len(legacy)
@@ -178,6 +179,23 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
 
 
 _first = operator.itemgetter(0)
+
+
+def _batch_sizes(legacy: list[tuple[str, bool]], sizes: dict[str, int], usual: int,
+                 limit: int) -> list[int]:
+    """Each legacy file's size, at most ``limit`` (what is read of it): from ``sizes`` when
+    it is there, else ``usual``.  The many files not looked at one by one are not in
+    ``sizes`` (which then holds the folder's few other files): the list is ``usual``
+    repeated, the few found put in their places (``legacy`` is sorted by name), rather than
+    a look-up and a ``min()`` a file (under 0.1 ms rather than 6 at 20,000 files)."""
+    if len(sizes) * 8 > len(legacy):  # (every file looked at: a small folder)
+        return [min(sizes.get(name, usual), limit) for name, _ in legacy]
+    out = [usual] * len(legacy)
+    for name, size in sizes.items():
+        at = bisect.bisect_left(legacy, name, key=_first)
+        if at < len(legacy) and legacy[at][0] == name:
+            out[at] = min(size, limit)
+    return out
 
 
 class _Listed:
