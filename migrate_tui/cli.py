@@ -189,8 +189,10 @@ def migrate(workspace_dir: str, agent_id: str, no_backup: bool, dry_run: bool, v
     assert outcome.report is not None
     with collector.paused():
         if as_json:  # outcome.to_json(), written a piece at a time
+            # (color=True: JSON holds no escape character, a raw ESC being written \u001b,
+            # so click need not search the 5.6 MB of corpus B's report for codes to strip)
             for chunk in outcome.report.json_chunks():
-                click.echo(chunk, nl=False)
+                click.echo(chunk, nl=False, color=True)
             click.echo()
         else:
             click.echo(results_block(outcome.report, verbose=verbose))
