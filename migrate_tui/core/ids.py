@@ -22,7 +22,8 @@ _LOOKALIKES = {"\u0130": "LATIN CAPITAL LETTER I WITH DOT ABOVE", "\u0131": "LAT
 
 def is_safe_id(value: object) -> bool:
     """docs/formats.md: an id may name a file only if it matches ``^[a-z0-9][a-z0-9._-]{0,127}$``,
-    ASCII letters of either case (so no separators, no leading dot or dash, no spaces); ``.``/``..`` are excluded too."""
+    ASCII letters of either case (so no separators, no leading dot or dash, no spaces);
+    ``.``/``..`` are excluded too."""
     return isinstance(value, str) and SAFE_ID.fullmatch(value) is not None and value not in (".", "..")
 
 

@@ -115,7 +115,8 @@ UNSAFE = {
 }
 
 
-@pytest.mark.parametrize("sid", list(UNSAFE), ids=["leading-dash", "space", "too-long", "leading-dot", "kelvin-sign", "long-s"])
+@pytest.mark.parametrize("sid", list(UNSAFE), ids=["leading-dash", "space", "too-long", "leading-dot",
+                                                   "kelvin-sign", "long-s"])
 def test_unsafe_id_is_reported_and_rename_gives_a_safe_one(hw: Hostile, sid: str) -> None:
     doc = legacy(sid, 2, label="unsafe")
     hw.write(f"{sid}.json", doc)
