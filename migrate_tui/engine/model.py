@@ -107,7 +107,13 @@ def _rare_attribute(name: str, default: Any) -> Any:
 
     def get(self: ContentSummary) -> Any:
         rare = self._rare
-        return default if rare is None else rare.get(name, default)
+        if rare is None:
+            return default
+        if type(rare) is dict:
+            return rare.get(name, default)
+        # a read-only stand-in for the dict (verify_records.OnlyTranscripts), maybe shared
+        # by many records: given the record it is read for
+        return rare.read(self, name, default)  # type: ignore[attr-defined]
 
     def put(self: ContentSummary, value: Any) -> None:
         rare = self._rare
