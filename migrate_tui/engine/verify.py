@@ -177,6 +177,10 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     plan_sessions = []
     session_map = scan.session_map
     scan.sessions = []  # what follows needs no session's scan: they go before it
+    # and what they held in the C heap is given back before the journal's keys are read
+    # (_check_keys: its biggest records read a member at a time; D, 100,000 sessions: this
+    # process's peak was there, over the holes the records left)
+    heap.give_back()
     _check_cleaned_up(layout, state, outcomes, present, store, pointing, fixes, result)
     if scan.fatal is None:  # else what sessions.json says cannot be known
         _check_keys(state, store, session_map, owned, outcomes, result)

@@ -54,6 +54,8 @@ def test_compacted_records_read_as_the_scan_s_own(ws: Workspace) -> None:
     # the id held is the record's own string
     held = compact.sessions[0].content.transcripts
     assert isinstance(held, OneTranscript) and next(iter(held)) is compact.sessions[0].file_id
+    # a transcript named as the content's id: the stand-in, shared, holds no id of its own
+    assert compact.sessions[0].content._rare._id is None  # type: ignore[union-attr]
 
 
 def test_the_scan_without_each_keeps_the_records_as_made(ws: Workspace) -> None:
@@ -72,8 +74,17 @@ def test_one_transcript_is_a_mapping_of_one_id() -> None:
     assert dict(one) == {A: check} and len(one) == 1 and A in one and B not in one
     assert one.get(A) is check and one.get(B) is None and one.get(B, 3) == 3
     assert one[A] is check
+    from migrate_tui.engine.model import ContentSummary
+
+    summary = ContentSummary(content_id=B)
     rare = OnlyTranscripts(A, check)
-    assert rare.get("transcripts") == one == rare.transcripts and rare.get("problems", ()) == ()
-    assert next(iter(rare.get("transcripts"))) is A and rare.get("transcripts")[A] is check
+    assert rare.read(summary, "transcripts") == one and rare.read(summary, "problems", ()) == ()
+    assert next(iter(rare.read(summary, "transcripts"))) is A
+    assert rare.read(summary, "transcripts")[A] is check
+    # its id None: the summary's content id (one stand-in shared by many summaries)
+    shared_rare = OnlyTranscripts(None, check)
+    assert dict(shared_rare.read(summary, "transcripts")) == {B: check}
+    summary._rare = shared_rare  # type: ignore[assignment]
+    assert summary.transcripts[B] is check and summary.problems == ()
     shared = Compactor()
     assert shared._checks == {}
