@@ -41,7 +41,6 @@ from migrate_tui.engine.report import (
     build_report,
 )
 from migrate_tui.engine.scan import scan_workspace
-from migrate_tui.engine.selection import QueryError, fixes_where, parse_query, skips_where
 from migrate_tui.engine.state import workspace_state
 
 # A dry run needs none of these: each command imports what it runs where it runs it, so
@@ -141,7 +140,7 @@ def prepare(workspace: str, *, agent_id: str = "main", decisions: Mapping[str, D
         if skip_where or fix_where:
             out.plan, out.chosen = _decide_where(plan, named, skip_where, fix_where,
                                                  time.time() if now is None else now, target)
-    except (SelectionError, QueryError) as exc:
+    except SelectionError as exc:
         return Prepared(refusal=Refusal("usage", str(exc)))
     return out
 
@@ -174,6 +173,21 @@ def resolve_names(decisions: Mapping[str, Decision], scan: Any) -> dict[str, Dec
 def _decide_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tuple[str, ...],
                   fix_queries: tuple[tuple[str, str], ...], now: float,
                   target: OpenClawLayout | None = None) -> tuple[Plan, list[tuple[str, str, int]]]:
+    # (imported here: a run without a query, as most are, does not load the query language,
+    # 3 ms of the dry run's serial start)
+    from migrate_tui.engine.selection import QueryError
+
+    try:
+        return _decided_where(plan, named, skip_queries, fix_queries, now, target)
+    except QueryError as exc:  # a usage refusal, as a name that names no session
+        raise SelectionError(str(exc)) from exc
+
+
+def _decided_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tuple[str, ...],
+                   fix_queries: tuple[tuple[str, str], ...], now: float,
+                   target: OpenClawLayout | None) -> tuple[Plan, list[tuple[str, str, int]]]:
+    from migrate_tui.engine.selection import fixes_where, parse_query, skips_where
+
     # what the queries look at: the plan as the target will carry it out
     if target is None:
         seen = plan
