@@ -18,11 +18,11 @@ READERS_OF_WHAT_IS_NOT_THERE = [
 STAMP = "2026-02-11T10:00:00.708193"
 
 
-def _dry_run(workspace: Path) -> tuple[dict, set[str]]:
+def _dry_run(workspace: Path, *options: str) -> tuple[dict, set[str]]:
     code = (
         "import contextlib, io, json, sys\nfrom migrate_tui.cli import cli\nout = io.StringIO()\n"
         "with contextlib.redirect_stdout(out):\n"
-        f"    try: cli.main(['migrate', {str(workspace)!r}, '--dry-run', '--json'])\n"
+        f"    try: cli.main(['migrate', {str(workspace)!r}, '--dry-run', '--json', *{list(options)!r}])\n"
         "    except SystemExit: pass\n"
         "print(json.dumps([json.loads(out.getvalue()), sorted(sys.modules)]))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -60,3 +60,12 @@ def test_a_dry_run_with_a_store_and_transcripts_reads_them(tmp_path: Path) -> No
     by_id = {s["session_id"]: s for s in report["sessions"]}
     assert "transcript_conflict" in by_id["b2"]["problems"], by_id["b2"]
     assert "transcript_conflict" not in by_id["a1"]["problems"], by_id["a1"]
+
+
+def test_the_query_language_is_loaded_by_a_run_that_has_a_query(tmp_path: Path) -> None:
+    root = _workspace(tmp_path / "ws")
+    report, loaded = _dry_run(root)
+    assert "migrate_tui.engine.selection" not in loaded
+    report, loaded = _dry_run(root, "--skip-where", "msgs<2")
+    assert "migrate_tui.engine.selection" in loaded
+    assert {s["action"] for s in report["sessions"]} == {"skip"}, report["sessions"]
