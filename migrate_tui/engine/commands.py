@@ -174,7 +174,7 @@ def _decide_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tuple
                   fix_queries: tuple[tuple[str, str], ...], now: float,
                   target: OpenClawLayout | None = None) -> tuple[Plan, list[tuple[str, str, int]]]:
     # (imported here: a run without a query, as most are, does not load the query language,
-    # 3 ms of the dry run's serial start)
+    # about 2 ms of the dry run's serial start)
     from migrate_tui.engine.selection import QueryError
 
     try:
