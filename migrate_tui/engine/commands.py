@@ -175,18 +175,13 @@ def _decide_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tuple
                   target: OpenClawLayout | None = None) -> tuple[Plan, list[tuple[str, str, int]]]:
     # (imported here: a run without a query, as most are, does not load the query language,
     # about 2 ms of the dry run's serial start)
-    from migrate_tui.engine.selection import QueryError
+    from migrate_tui.engine.selection import Query, QueryError, fixes_where, parse_query, skips_where
 
-    try:
-        return _decided_where(plan, named, skip_queries, fix_queries, now, target)
-    except QueryError as exc:  # a usage refusal, as a name that names no session
-        raise SelectionError(str(exc)) from exc
-
-
-def _decided_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tuple[str, ...],
-                   fix_queries: tuple[tuple[str, str], ...], now: float,
-                   target: OpenClawLayout | None) -> tuple[Plan, list[tuple[str, str, int]]]:
-    from migrate_tui.engine.selection import fixes_where, parse_query, skips_where
+    def parsed(query: str) -> Query:
+        try:
+            return parse_query(query, now)
+        except QueryError as exc:  # a usage refusal, as a name that names no session
+            raise SelectionError(str(exc)) from exc
 
     # what the queries look at: the plan as the target will carry it out
     if target is None:
@@ -201,14 +196,14 @@ def _decided_where(plan: Plan, named: Mapping[str, Decision], skip_queries: tupl
         return changes.get(fid, plan.session(fid).decision)
 
     for query, fix in fix_queries:
-        fids = [fid for fid in fixes_where(seen, parse_query(query, now), fix) if fid not in named]
+        fids = [fid for fid in fixes_where(seen, parsed(query), fix) if fid not in named]
         for fid in fids:
             changes[fid] = current(fid).with_fix(fix)
         chosen.append(("--fix-where", f"{query}={fix}", len(fids)))
     for query in skip_queries:
         if not query.strip():
             raise SelectionError("an empty query would skip every session")
-        fids = [fid for fid in skips_where(seen, parse_query(query, now)) if fid not in named]
+        fids = [fid for fid in skips_where(seen, parsed(query)) if fid not in named]
         for fid in fids:
             changes[fid] = Decision(skip=True, fixes=current(fid).fixes)
         chosen.append(("--skip-where", query, len(fids)))
