@@ -44,6 +44,7 @@ def test_a_first_dry_run_leaves_them_out(tmp_path: Path) -> None:
     report, loaded = _dry_run(_workspace(tmp_path / "ws"))
     assert report["dry_run"] and report["migrated"] == 2, report
     assert sorted(loaded & set(READERS_OF_WHAT_IS_NOT_THERE)) == []
+    assert "migrate_tui.engine.selection" not in loaded  # no query: not the query language
 
 
 def test_a_dry_run_with_a_store_and_transcripts_reads_them(tmp_path: Path) -> None:
@@ -63,9 +64,6 @@ def test_a_dry_run_with_a_store_and_transcripts_reads_them(tmp_path: Path) -> No
 
 
 def test_the_query_language_is_loaded_by_a_run_that_has_a_query(tmp_path: Path) -> None:
-    root = _workspace(tmp_path / "ws")
-    report, loaded = _dry_run(root)
-    assert "migrate_tui.engine.selection" not in loaded
-    report, loaded = _dry_run(root, "--skip-where", "msgs<2")
+    report, loaded = _dry_run(_workspace(tmp_path / "ws"), "--skip-where", "msgs<2")
     assert "migrate_tui.engine.selection" in loaded
     assert {s["action"] for s in report["sessions"]} == {"skip"}, report["sessions"]
