@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from migrate_tui.engine import Plan
@@ -20,6 +20,7 @@ from migrate_tui.tui.formatting import human_bytes, plural
 from migrate_tui.tui.messages import Ask, Way
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screen_base import WizardScreen
+from migrate_tui.tui.widgets.key_bar import KeyBar
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.widgets.totals_bar import TotalsBar
 from migrate_tui.tui.workers import background
@@ -92,7 +93,7 @@ class BackupScreen(WizardScreen[bool | None]):
             yield Static(id="backup-info")
             yield Static(id="backup-action")
         yield TotalsBar(id="totals")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(TotalsBar).show(self.plan.totals)

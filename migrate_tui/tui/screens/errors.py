@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from migrate_tui.core.ids import display
 from migrate_tui.engine import Decision, Plan, Severity
@@ -21,6 +21,7 @@ from migrate_tui.tui.formatting import column, plural
 from migrate_tui.tui.messages import OpenFix
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screen_base import WizardScreen
+from migrate_tui.tui.widgets.key_bar import KeyBar
 from migrate_tui.tui.widgets.problem_list import (
     FILE_WIDTH,
     SIGN_WIDTH,
@@ -95,7 +96,7 @@ class ErrorsScreen(WizardScreen[str]):
         with VerticalScroll(id="excerpt-box", can_focus=False):
             yield Static(id="excerpt")
         yield TotalsBar(id="totals")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     @property
     def plan(self) -> Plan:

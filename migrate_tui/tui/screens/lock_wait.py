@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from migrate_tui.core.layout import LOCK, open_layout
@@ -22,6 +22,7 @@ from migrate_tui.engine.report import EXIT_LOCKED
 from migrate_tui.tui.messages import Way
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screen_base import WizardScreen
+from migrate_tui.tui.widgets.key_bar import KeyBar
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.workers import background
 
@@ -74,7 +75,7 @@ class LockWaitScreen(WizardScreen[bool]):
         with Vertical(id="wait-body"):
             yield Static(id="wait-holders")
             yield Static(id="wait-countdown")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     @property
     def _now(self) -> float:

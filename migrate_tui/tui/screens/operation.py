@@ -15,7 +15,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, RichLog
+from textual.widgets import RichLog
 from textual.worker import Worker
 
 from migrate_tui.engine import LogLine, PhaseStarted, Progress
@@ -23,6 +23,7 @@ from migrate_tui.engine.model import Event
 from migrate_tui.tui.cancelling import CancellableScreen
 from migrate_tui.tui.messages import Job, Way
 from migrate_tui.tui.throughput import Meter
+from migrate_tui.tui.widgets.key_bar import KeyBar
 from migrate_tui.tui.widgets.progress_panel import ProgressPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.workers import background
@@ -48,7 +49,7 @@ class OperationScreen(CancellableScreen[Any]):
             yield ProgressPanel(id="operation-progress")
             yield RichLog(id="log", max_lines=2000, wrap=True, markup=False)
             yield self.cancel_note()
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if self.autostart:

@@ -23,7 +23,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
 from migrate_tui.core.ids import display
@@ -45,6 +45,7 @@ from migrate_tui.tui.plan_filter import (
 from migrate_tui.tui.relay import Later, Poller
 from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.state import PlanView
+from migrate_tui.tui.widgets.key_bar import KeyBar
 from migrate_tui.tui.widgets.row_list import RowList
 from migrate_tui.tui.widgets.session_detail import SessionDetail
 from migrate_tui.tui.widgets.session_table import (
@@ -129,7 +130,7 @@ class PlanScreen(WizardScreen[PlanView]):
             yield Static(id="plan-status")
         yield SessionDetail(id="detail")
         yield TotalsBar(id="totals")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         clock = time.monotonic

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from migrate_tui.engine import commands
@@ -36,6 +36,7 @@ from migrate_tui.tui.offers import LOOKING, offered_actions
 from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.throughput import duration
+from migrate_tui.tui.widgets.key_bar import KeyBar
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.workers import background
 
@@ -167,7 +168,7 @@ class ResultScreen(WizardScreen[str]):
         with VerticalScroll(id="result-body"):
             yield Static(id="outcome")
         yield Static(id="after")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     @property
     def workspace(self) -> str:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 from textual.worker import Worker, get_current_worker
 
 from migrate_tui.engine import (
@@ -33,6 +33,7 @@ from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.planning import first_rows
 from migrate_tui.tui.screen_base import RelayedScreen
 from migrate_tui.tui.throughput import Meter, Phase
+from migrate_tui.tui.widgets.key_bar import KeyBar
 from migrate_tui.tui.widgets.progress_panel import ProgressPanel
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.workers import background
@@ -67,7 +68,7 @@ class ScanScreen(RelayedScreen[Scanned | None]):
                         "(nothing is written)…" + (f"\n{self.why}" if self.why else ""), id="scan-title")
             yield ProgressPanel(id="scan-progress")
             yield Static("", id="scan-error")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         clock = self.wizard.settings.clock

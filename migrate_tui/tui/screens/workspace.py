@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.suggester import Suggester
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker
 
 from migrate_tui.core.ids import is_valid_key
@@ -29,6 +29,7 @@ from migrate_tui.tui.parts import Parts
 from migrate_tui.tui.relay import Later, Poller
 from migrate_tui.tui.screen_base import WizardScreen
 from migrate_tui.tui.widgets.inventory_panel import InventoryPanel
+from migrate_tui.tui.widgets.key_bar import KeyBar
 from migrate_tui.tui.widgets.step_header import StepHeader
 from migrate_tui.tui.widgets.wizard_input import WizardInput
 from migrate_tui.tui.workers import background
@@ -110,7 +111,7 @@ class WorkspaceScreen(WizardScreen[WorkspaceChoice]):
             with Horizontal(id="workspace-buttons"):
                 yield Button("Scan", id="scan", variant="primary", disabled=True)
                 yield Label("", id="scan-hint")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._show_target_rows()
