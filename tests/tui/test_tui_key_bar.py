@@ -4,8 +4,10 @@ change of focus repaints without mounting anything."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 from migrate_tui.tui.screens.plan import PlanScreen
@@ -43,7 +45,7 @@ class _Keys(App[None]):
     focus hides the letter keys (as the plan's search field does)."""
 
     AUTO_FOCUS = None  # the field takes the focus when the test gives it
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "count('a')", "Add"),
         Binding("r", "count('r')", "Remove"),
         Binding("x", "count('x')", "Export"),
@@ -108,3 +110,19 @@ async def test_keys_shown_clicked_hovered_and_refused() -> None:
         await pilot.pause()
         line = bar_text(app)
         assert "Add" not in line and "Remove" not in line and "^p palette" in line, line
+
+
+async def test_a_narrow_bar_cuts_the_keys_before_the_palette_then_drops_it() -> None:
+    app = _Keys()
+    async with app.run_test(size=(14, 5)) as pilot:
+        await pilot.pause()
+        assert bar_text(app) == "a ▏^p palette "
+        await pilot.click(KeyBar, offset=(1, 0))  # what is left of "a Add", cut
+        await pilot.pause()
+        assert app.ran == ["a"]
+        await pilot.resize_terminal(10, 5)
+        await pilot.pause()
+        assert bar_text(app) == "a Add r Re"  # no room for the palette: the keys, cut
+        await pilot.click(KeyBar, offset=(9, 0))
+        await pilot.pause()
+        assert app.ran == ["a", "r"]

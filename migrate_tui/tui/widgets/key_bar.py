@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -138,17 +139,18 @@ class KeyBar(Widget, can_focus=False):
             if k.description:
                 drawn.append(Segment(f" {k.description}", under + text_style + off))
             segments.extend(drawn)
-            end = at + sum(len(s.text) for s in drawn)
+            end = at + sum(cell_len(s.text) for s in drawn)
             placed.append(_Placed(at, end, index))
             return end
 
-        palette_width = 0
-        if self._palette is not None:
-            palette = self._palette
-            # its border, its key and description, a cell after it (the Footer's margin)
-            palette_width = 1 + len(palette.shown) + (len(palette.description) + 1
-                                                      if palette.description else 0) + 1
-        room = max(0, width - palette_width)
+        palette = self._palette
+        palette_width = 0  # its border, key and description, and a cell after it (a margin)
+        if palette is not None:
+            palette_width = 1 + cell_len(palette.shown) + 1 + (
+                cell_len(palette.description) + 1 if palette.description else 0)
+            if palette_width > width:
+                palette, palette_width = None, 0
+        room = width - palette_width  # for the other keys, cut at its end
         at = 0
         for index, k in enumerate(self._keys):
             if at >= room:
@@ -156,16 +158,15 @@ class KeyBar(Widget, can_focus=False):
             at = item(k, index, at, [])
             segments.append(Segment(" ", blank))  # the Footer's margin after each key
             at += 1
-        line = Strip(segments, at).crop(0, room)
-        if at < room:
-            line = Strip([*line, Segment(" " * (room - at), blank)], room)
-        if self._palette is not None and palette_width <= width:
+        line = Strip(segments, at).crop(0, room).extend_cell_length(room, blank)
+        placed = [p._replace(end=min(p.end, room)) for p in placed]
+        if palette is not None:
             segments = []
             border = Segment(_BORDER, self.get_component_rich_style("key-bar--border"))
-            item(self._palette, len(self._keys), room, [border])
+            item(palette, len(self._keys), room, [border])
             segments.append(Segment(" ", blank))
             line = Strip([*line, *segments], width)
-        self._placed = [p for p in placed if p.start < width]
+        self._placed = placed
         return line.adjust_cell_length(width, blank)
 
     # ------------------------------------------------------------ the mouse
