@@ -297,6 +297,13 @@ def _read_json_file(path: str, label: str, limit: int, dups: jsonio.DuplicateKey
     """A small JSON file the migration depends on (session_map.json, sessions.json); the
     keys repeated in one of its objects go to ``dups``.  ``members``: an object of objects
     is held as its text (``ObjectMembers``, each value parsed when looked up)."""
+    if members:
+        from migrate_tui.core import object_members  # (only with a sessions.json)
+
+        if object_members.thinning():  # thinned as its pieces are read: never held whole
+            thinned = _members_in_pieces(path, limit, dups)
+            if thinned is not None:
+                return thinned, None
     try:
         data = fsio.read_bytes(path, limit)
     except fsio.NotRegularFile as exc:
@@ -322,6 +329,22 @@ def _read_json_file(path: str, label: str, limit: int, dups: jsonio.DuplicateKey
         return None, problem(
             "invalid_json", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
             label, line=exc.lineno, column=exc.colno)
+
+
+def _members_in_pieces(path: str, limit: int, dups: jsonio.DuplicateKeys | None) -> Any:
+    """``ObjectMembers.split_thinned`` of the file read a piece at a time; None on any error
+    reading it, or anything unusual in it: the caller then reads it whole, and says what is
+    wrong."""
+    from migrate_tui.core.object_members import ObjectMembers
+
+    try:
+        pieces = fsio.read_pieces(path, limit)
+        try:
+            return ObjectMembers.split_thinned(pieces, dups)
+        finally:
+            pieces.close()
+    except OSError:
+        return None
 
 
 def _lines_of_key(path: str, key: str, limit: int) -> list[int]:
