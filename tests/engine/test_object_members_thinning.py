@@ -76,3 +76,18 @@ def test_split_thinned_gives_up_where_the_whole_text_says_what_is_wrong() -> Non
                 assert ObjectMembers.split_thinned(iter(_in_pieces(data, size))) is None, data
         assert ObjectMembers.split_thinned(iter([b'{"a": {"x": "\xc3', b'\xa9"}}'])) is not None
     assert ObjectMembers.split_thinned(iter([b'{"a": {}}'])) is None  # thinning off
+
+
+def test_split_thinned_keeps_whole_what_it_is_told_and_no_compressed_text() -> None:
+    data = VALID.encode("utf-8")
+    with thinning_at_split(("session_id", "session_file")):
+        whole = ObjectMembers.split(VALID)
+        assert whole is not None
+        for size in (1, 5, 1 << 20):
+            thin = ObjectMembers.split_thinned(iter(_in_pieces(data, size)), None,
+                                               lambda entry: entry.get("session_id") == "y")
+            assert thin is not None and thin.is_thinned_at_split() and thin.whole() is thin
+            assert list(thin) == list(whole)
+            assert thin["a"] == {"session_id": "x", "session_file": "x.jsonl"}
+            assert jsonio.same_value(thin["b"], whole.whole()["b"])  # kept whole, -0 and all
+            assert thin._careful == frozenset({1})
