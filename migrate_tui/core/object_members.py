@@ -20,11 +20,12 @@ scanner itself (C), not through a Python call each.
 
 from __future__ import annotations
 
+import codecs
 import re
 import threading
 import zlib
 from array import array
-from collections.abc import Callable, Collection, ItemsView, Iterator, Mapping, ValuesView
+from collections.abc import Callable, Collection, ItemsView, Iterable, Iterator, Mapping, ValuesView
 from contextlib import contextmanager
 from json import decoder as _decoder
 from json import encoder as _json_encoder
@@ -74,7 +75,7 @@ class ObjectMembers(Mapping[str, Any]):
     """Key → value of a JSON object, its values parsed on each look-up (never held)."""
 
     __slots__ = ("_careful", "_ends", "_hashes", "_keys", "_plain_scan", "_scan", "_slots",
-                 "_starts", "_text", "_whole")
+                 "_starts", "_text", "_thin", "_whole")
 
     def __init__(self, text: str, index: dict[str, int], starts: array[int], ends: array[int],
                  keys: array[int], careful: frozenset[int] | None = None, *,
@@ -95,6 +96,7 @@ class ObjectMembers(Mapping[str, Any]):
         self._plain_scan = _plain_int_scanner()
         self._careful = careful
         self._whole: bytes | None = None  # thinned at split (thinning_at_split): the whole text
+        self._thin = False  # thinned at split
         self._hashes: array[int]
         self._slots: array[int]
         if table is not None:
@@ -270,11 +272,159 @@ class ObjectMembers(Mapping[str, Any]):
         del index, starts, ends, keys
         thin = members.thinned(names)
         thin._whole = _compressed(members._text)
+        thin._thin = True
         return thin
+
+    @classmethod
+    def split_thinned(cls, pieces: Iterable[bytes], dups: jsonio.DuplicateKeys | None = None,
+                      whole_if: Callable[[dict[str, Any]], bool] | None = None) -> ObjectMembers | None:
+        """``split`` of the UTF-8 text that comes in ``pieces`` (consecutive bytes), thinned as
+        it is read (``thinning_at_split``, which must be on), the whole text never held:
+        at 100,000 sessions, sessions.json's bytes and its text (47 MB each) were held at
+        once, then the text beside its thinned members.  The members are read one at a time
+        as ``split`` reads them (the same scanner, the same checks); a member the text read
+        so far ends inside is read again once more of it is there.  The bytes are
+        compressed as they come (``whole``); with ``whole_if`` they are not: a member (an
+        object) it is true of is kept whole, as written, the others thinned, and ``whole``
+        gives the members as held (for a reader that asks only those whole: at 100,000
+        sessions, 8 MB of compressed text less).
+
+        None when thinning is off, and when the text cannot be read this way: anything
+        ``split`` gives up on, bytes that are not UTF-8 (or a byte-order mark), a key of the
+        object met twice.  The caller then reads the text whole, which says what is wrong."""
+        names = getattr(_thinning, "names", None)
+        if names is None:
+            return None
+        wanted = {name: _encode_string(name) for name in names}
+        found = jsonio.DuplicateKeys()
+        odd = [False]
+        scan = _noting_scanner(found, odd)
+        space = _SPACE.match
+        decode = codecs.getincrementaldecoder("utf-8")().decode  # strict, as ``decode`` is
+        packer = zlib.compressobj(1) if whole_if is None else None
+        packed: list[bytes] = []
+        source = iter(pieces)
+        ended = False  # every piece read
+        text, at = "", 0  # what is held of the text; where the member at hand starts in it
+        chunks: list[str] = []  # the thinned text, joined a few thousand members at a time
+        parts = ["{"]
+        length = 1
+        starts: array[int] = array("q")
+        ends: array[int] = array("q")
+        keys: array[int] = array("q")
+        hashes: array[int] = array("q")
+        careful = set()
+
+        def more() -> bool:
+            """The text from the member at hand on, with at least as much again read after
+            it (a member longer than a piece is read again a few times, not once a piece);
+            False when there is no more."""
+            nonlocal text, at, ended
+            if ended:
+                return False
+            got = []
+            need = max(len(text) - at, 1 << 16)
+            while need > 0:
+                piece = next(source, None)
+                if piece is None:
+                    ended = True
+                    got.append(decode(b"", True))  # a character cut at the end: ValueError
+                    break
+                if packer is not None:
+                    packed.append(packer.compress(piece))
+                got.append(decode(piece))
+                need -= len(piece)
+            text, at = text[at:] + "".join(got), 0
+            return True
+
+        try:
+            while True:  # the opening brace, after white space
+                at = space(text, at).end()
+                if at < len(text) or not more():
+                    break
+            if text[at:at + 1] != "{":
+                return None
+            at += 1
+            first = True
+            while True:
+                mark = len(found.keys)
+                odd[0] = False
+                try:
+                    go = space(text, at).end()
+                    if first and text[go:go + 1] == "}":
+                        at = go + 1
+                        break
+                    if text[go:go + 1] != '"':
+                        raise ValueError
+                    key, key_end = _scanstring(text, go + 1, True)
+                    value_at = space(text, key_end).end()
+                    if text[value_at:value_at + 1] != ":":
+                        raise ValueError
+                    value_at = space(text, value_at + 1).end()
+                    value, value_end = scan(text, value_at)
+                    after = space(text, value_end).end()
+                    sep = text[after:after + 1]
+                    if sep not in ("}", ","):
+                        raise ValueError
+                except (ValueError, StopIteration):  # (JSONDecodeError is a ValueError)
+                    del found.keys[mark:]
+                    if more():
+                        continue  # the member again, with more of the text
+                    return None
+                if type(value) is not dict:
+                    return None
+                thin = None if whole_if is not None and whole_if(value) else _thin_text(value, wanted)
+                del value
+                if thin is None:  # kept whole, as written
+                    thin = text[value_at:value_end]
+                    if odd[0]:
+                        careful.add(len(starts))
+                if not first:
+                    parts.append(", ")
+                    length += 2
+                first = False
+                key_text = text[go:key_end]
+                keys.append(length)
+                parts += (key_text, ": ", thin)
+                length += len(key_text) + 2
+                starts.append(length)
+                length += len(thin)
+                ends.append(length)
+                hashes.append(hash(key))
+                if len(parts) >= 16_384:
+                    chunks.append("".join(parts))
+                    parts = []
+                at = after + 1
+                if sep == "}":
+                    break
+            while True:  # nothing but white space after it
+                at = space(text, at).end()
+                if at < len(text):
+                    return None
+                if not more():
+                    break
+        except (ValueError, RecursionError):  # (UnicodeDecodeError: not UTF-8)
+            return None
+        if len(set(hashes)) != len(hashes):  # a key met twice (or two keys of one hash, never
+            return None  # seen): read whole, where the last one counts at the first's place
+        del text
+        if dups is not None:
+            dups.keys += found.keys
+        parts.append("}")
+        chunks.append("".join(parts))
+        del parts
+        members = cls("".join(chunks), {}, starts, ends, keys, frozenset(careful),
+                      table=(hashes, _slots_of(hashes)))
+        members._thin = True
+        if packer is not None:
+            packed.append(packer.flush())
+            members._whole = b"".join(packed)
+        return members
 
     def whole(self) -> ObjectMembers:
         """Itself; when thinned at ``split`` (``thinning_at_split``), the object as it was
-        read, every member whole (parsed again from the text held compressed)."""
+        read, every member whole (parsed again from the text held compressed); itself
+        when thinned in pieces with ``whole_if`` (the members kept whole are)."""
         if self._whole is None:
             return self
         members = _split_whole(zlib.decompress(self._whole).decode("utf-8", "surrogatepass"))
@@ -282,7 +432,7 @@ class ObjectMembers(Mapping[str, Any]):
         return members
 
     def is_thinned_at_split(self) -> bool:
-        return self._whole is not None
+        return self._thin
 
     def drop_whole(self) -> None:
         """``whole`` is not asked for again: its compressed text goes (``whole`` then gives
@@ -309,6 +459,11 @@ class ObjectMembers(Mapping[str, Any]):
 
 
 _thinning = threading.local()  # names: what split keeps of each member, in this thread
+
+
+def thinning() -> bool:
+    """``thinning_at_split`` is on (in this thread)."""
+    return getattr(_thinning, "names", None) is not None
 
 
 @contextmanager

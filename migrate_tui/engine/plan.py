@@ -67,6 +67,7 @@ def build_plan(
     for ps in planned:
         if ps._more is not None:  # (not is_plain: a plain session is finished as it is made)
             _finish(ps)
+            ps.share_more()
     plan = Plan(scan, agent_id, backup, planned, decisions, _totals(planned), list(scan.warnings))
     if not total:
         on_event(Progress("plan", 0, 0))
@@ -259,6 +260,7 @@ def _plan_one(s: SessionScan, decision: Decision, scan: ScanResult, agent_id: st
         _plan_transcript(ps, summary, decision)
     if decision.skip:
         ps.action = "skip"
+    ps.share_more()  # (its values held in a shared tuple where they can be)
     return ps
 
 
@@ -413,6 +415,7 @@ def _settle_keys(planned: list[PlannedSession], scan: ScanResult, agent_id: str)
                 ps.notes = tuple(notes)
             if problems != list(ps.open_problems):
                 ps.open_problems = tuple(problems)
+        ps.share_more()
 
 
 def _settle_keys_of(ps: PlannedSession, scan: ScanResult, agent_id: str,

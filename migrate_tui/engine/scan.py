@@ -293,10 +293,21 @@ def _usual_size(layout: Layout, legacy: list[tuple[str, bool]]) -> int:
 
 
 def _read_json_file(path: str, label: str, limit: int, dups: jsonio.DuplicateKeys | None = None,
-                    members: bool = False) -> tuple[Any, Problem | None]:
+                    members: bool = False,
+                    whole_if: Callable[[dict[str, Any]], bool] | None = None
+                    ) -> tuple[Any, Problem | None]:
     """A small JSON file the migration depends on (session_map.json, sessions.json); the
     keys repeated in one of its objects go to ``dups``.  ``members``: an object of objects
-    is held as its text (``ObjectMembers``, each value parsed when looked up)."""
+    is held as its text (``ObjectMembers``, each value parsed when looked up); when it is
+    thinned (``thinning_at_split``), ``whole_if``: the members to keep whole
+    (``ObjectMembers.split_thinned``)."""
+    if members:
+        from migrate_tui.core import object_members  # (only with a sessions.json)
+
+        if object_members.thinning():  # thinned as its pieces are read: never held whole
+            thinned = _members_in_pieces(path, limit, dups, whole_if)
+            if thinned is not None:
+                return thinned, None
     try:
         data = fsio.read_bytes(path, limit)
     except fsio.NotRegularFile as exc:
@@ -322,6 +333,23 @@ def _read_json_file(path: str, label: str, limit: int, dups: jsonio.DuplicateKey
         return None, problem(
             "invalid_json", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
             label, line=exc.lineno, column=exc.colno)
+
+
+def _members_in_pieces(path: str, limit: int, dups: jsonio.DuplicateKeys | None,
+                       whole_if: Callable[[dict[str, Any]], bool] | None) -> Any:
+    """``ObjectMembers.split_thinned`` of the file read a piece at a time; None on any error
+    reading it, or anything unusual in it: the caller then reads it whole, and says what is
+    wrong."""
+    from migrate_tui.core.object_members import ObjectMembers
+
+    try:
+        pieces = fsio.read_pieces(path, limit)
+        try:
+            return ObjectMembers.split_thinned(pieces, dups, whole_if)
+        finally:
+            pieces.close()
+    except OSError:
+        return None
 
 
 def _lines_of_key(path: str, key: str, limit: int) -> list[int]:
@@ -439,7 +467,15 @@ def _read_store(layout: Layout, result: ScanResult, limit: int) -> None:
         return
     result.store_present = True
     dups = jsonio.DuplicateKeys()
-    value, err = _read_json_file(path, path, limit, dups, members=True)
+    # thinned (verify): an entry whose transcript is not one the folder lists is kept whole,
+    # the only ones a reader may ask whole for (one pointing at a missing transcript)
+    transcripts = result.transcripts
+
+    def whole_if(entry: dict[str, Any]) -> bool:
+        name = entry.get("session_file")
+        return not (type(name) is str and name.endswith(".jsonl") and name[:-6] in transcripts)
+
+    value, err = _read_json_file(path, path, limit, dups, members=True, whole_if=whole_if)
     if err is None and dups.keys:
         key = dups.keys[0]
         lines = _lines_of_key(path, key, limit)

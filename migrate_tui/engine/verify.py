@@ -99,9 +99,10 @@ def _verify(layout: Layout, result: VerifyResult, on_event: EventSink, cancel: C
     # 221 -> 203 MB, sampled)
     # each record's transcript check held small as the scan gathers it (verify_records.py:
     # 0.5 KB a session less; D, 100,000 sessions: this process's peak 254 -> 217 MB), and
-    # sessions.json held thinned from its reading on (its whole text compressed, for the
-    # entries _check_entries finds pointing at a missing transcript): at 100,000 sessions,
-    # 47 MB of text held through the scan (and shared with its workers), 20 MB so
+    # sessions.json held thinned from its reading on, read a piece at a time (the entries
+    # whose transcript the folder does not list kept whole, for _check_entries, the scan's
+    # _read_store; else, read whole, its whole text compressed): at 100,000 sessions, 47 MB
+    # of text held through the scan (and shared with its workers), 17 MB so
     # The journal's outcomes hold each file's id as the scan's own string from their
     # reading on (journal.sharing_ids; D: this process at the end of the plan 191 -> 181 MB)
     compactor = Compactor()

@@ -233,3 +233,35 @@ def test_the_cheap_readers_give_what_the_entry_and_keys_give(ws: Workspace) -> N
     check()
     ps.entry = None
     check()
+
+
+def test_a_settled_session_shares_its_values_and_reads_the_same(ws: Workspace) -> None:
+    ws.add("a", metadata={"label": "x"}, keys=("agent:main:a",))
+    ws.add("b", keys=("agent:main:b",))
+    scan = scan_workspace(str(ws.root))
+    a, b = scan.sessions
+
+    def done(s: SessionScan) -> PlannedSession:
+        return PlannedSession(s, MIGRATE, "done", final_id=s.file_id, kept_keys=s.keys,
+                              entry=model.lazy_entry(s.content.updated_at_ms), transcript="same",
+                              not_carried=s.content.not_carried,
+                              message_count=s.content.message_count)
+
+    first, second, spelled = done(a), done(b), done(a)
+    first.share_more()
+    second.share_more()
+    assert type(first._more) is tuple and first._more is second._more  # one for both
+    assert first == spelled and repr(first) == repr(spelled)
+    assert (first.final_id, first.kept_keys, first.entry) == ("a", a.keys, spelled.entry)
+    assert (second.final_id, second.message_count) == ("b", b.content.message_count)
+    assert first.known_keys() == spelled.known_keys() and first.has_entry
+    shared = first._more
+    first.notes = ("a note",)  # a list of its own: the shared one is left as it was
+    assert type(first._more) is list and first.notes == ("a note",) and first.final_id == "a"
+    assert second._more is shared and second.notes == () and second.final_id == "b"
+
+    # a value that is not the scan's, nor empty: not shared
+    other = done(a)
+    other.notes = ("kept",)
+    other.share_more()
+    assert type(other._more) is list
