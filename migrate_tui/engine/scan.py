@@ -148,7 +148,9 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
     map_read = bool(jobs) and _session_map_small(layout)
     shown = on_event is not no_events  # (none made for no one: a Progress a session)
     unpack_stat = _STAT_PARTS.unpack_from  # (the size's three parts, mtime_ns: _STAT's)
-    cancelled, next_scan, add = cancel.is_set, scans.__next__, result.sessions.append
+    # (the results a batch at a time: no method call a session)
+    cancelled, add = cancel.is_set, result.sessions.append
+    next_scan = itertools.chain.from_iterable(scans.batches()).__next__
     # the names are made again (from _Listed) only for the events: a record's file name is
     # its listed name (its id is the name without ".json")
     pairs: Any = zip(itertools.repeat(None), listed.regular) \
@@ -167,7 +169,7 @@ def _scan(workspace: str, on_event: EventSink, cancel: CancelFlag | None, max_fi
                 on_event(Progress("scan", done, len(listed), name, total_bytes))
     finally:
         scans.close()
-    del scans, listed, legacy_sizes  # the names and sizes listed: not held with what follows
+    del scans, next_scan, listed, legacy_sizes  # the names and sizes listed: not held with what follows
     result.total_bytes = total_bytes
     # otherwise session_map.json read once the files are: its ids are then held once, as the
     # files' (_attach_keys), never beside the listing (0.1 KB a key at the scan's peak)
@@ -637,13 +639,28 @@ def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan
      _, fields, content._digest, content._rare) = result[7]
     content._count = message_count << 1 | (1 if readable else 0)
     content._fields = packed_fields_in(fields)
-    content.not_carried = _share_names(not_carried) if not_carried else not_carried
+    if not_carried:  # (a batch's records share one tuple: shared here once a batch)
+        last = _last_shared
+        if not_carried is not last[0]:
+            last[0], last[1] = not_carried, _share_names(not_carried)
+        not_carried = last[1]
+    content.not_carried = not_carried
     session = _new_session(SessionScan)
     (session.file_id, session._stat, mode, in_folder, session._odd, _,
      session._keys, _) = result
-    session._place = _placed(folder if in_folder else None, mode)
+    last = _last_placed  # (most records: the folder and mode of the one before)
+    if mode != last[1] or in_folder is not last[0] or folder is not last[2]:
+        last[:] = in_folder, mode, folder, _placed(folder if in_folder else None, mode)
+    session._place = last[3]
     session.content = content
     return session
+
+
+# the names not carried _restored last shared (as it took them) and their shared tuple; the
+# last (in folder, mode, folder) and their pair (_placed): held here, so that an object is
+# never taken for another one made in its place
+_last_shared: list[Any] = [None, None]
+_last_placed: list[Any] = [None, None, None, None]
 
 
 _last_folder: tuple[Layout | None, str] = (None, "")
@@ -914,6 +931,8 @@ def _forget_shared() -> None:
     _shared_names.clear()
     _shapes.clear()
     _plain_shapes.clear()
+    _last_shared[:] = None, None
+    _last_placed[:] = None, None, None, None
 
 
 def _candidate_ids(session: SessionScan, content_id: Any) -> set[str]:
