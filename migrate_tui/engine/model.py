@@ -485,6 +485,29 @@ def packed_fields(updated: int | None, created: int | None, names: tuple[str, ..
     return packed_fields_out(_join(updated, created, None if names is None else (names, values)))
 
 
+def field_place(names: tuple[str, ...]) -> bytes | None:
+    """The two bytes ``_join`` writes for these names (their place in this process's table,
+    which is never cleared), None when they have none: what ``packed_fields_plain`` takes."""
+    at = _place_of(names)
+    return None if at is None else bytes((at & 0xFF, at >> 8))
+
+
+def packed_fields_plain(updated: int, created: int | None, place: bytes,
+                        values: tuple[Any, ...]) -> bytes | None:
+    """What ``ContentSummary._fields`` holds (``_join``'s bytes) for these dates (an int and
+    an int or None) and the values of entry fields whose names are at ``place`` in this
+    process's table (``field_place``), made without ``_join``'s tests for the general case:
+    9,600 instructions a file rather than 16,200 (with the values taken by an itemgetter,
+    scan._plain_shapes: the workers' 11.14 G instructions on corpus B -> 10.95 G).  None
+    when the values do not marshal or a date does not pack (the general way, then)."""
+    try:
+        return (_DATES.pack(_HAS_UPDATED | _HAS_CREATED | _MARSHALLED, updated, created)
+                if created is not None else
+                _DATES.pack(_HAS_UPDATED | _MARSHALLED, updated, 0)) + place + marshal.dumps(values)
+    except (ValueError, struct.error):
+        return None
+
+
 def restored_fields(updated: int | None, created: int | None, sent: Any) -> Any:
     """``ContentSummary._fields`` of a summary made in another process, from its dates and
     what ``packed_fields_out`` gave there, or its fields as the tuple (names, *values)."""
@@ -499,7 +522,12 @@ def packed_fields_in(sent: Any) -> Any:
     """``ContentSummary._fields`` from what ``packed_fields_out`` gave in another process."""
     if type(sent) is not tuple or type(sent[0]) is not bytes:
         return sent
-    held, names = sent
+    return packed_held_in(*sent)
+
+
+def packed_held_in(held: bytes, names: tuple[str, ...]) -> Any:
+    """``packed_fields_in((held, names))``: ``_join``'s bytes made in another process, and
+    the names of their entry fields."""
     at = _place_of(names)
     if at is None:
         return (_DATE.unpack_from(held, 1)[0] if held[0] & _HAS_UPDATED else None,

@@ -284,6 +284,20 @@ class InOrder(Iterator[R]):
         self._done += 1
         return result
 
+    def batches(self) -> Iterator[collections.deque[R] | tuple[R]]:
+        """The results in order, a batch at a time, as iterating this gives them one at a
+        time (``itertools.chain.from_iterable`` makes them one at a time again, in C): a
+        caller that takes every result pays no method call a result (corpus B: 20,000
+        calls, 12 M instructions of the process that gathers them)."""
+        while self._done < len(self._sizes):
+            if not self._ready:
+                yield (next(self),)  # the next batch taken (or an item worked on here)
+            ready = self._ready
+            if ready:
+                self._ready = collections.deque()
+                self._done += len(ready)
+                yield ready
+
     def skip(self) -> None:
         """Pass the next item by: its result is not wanted (not computed, if its batch has
         not started and holds nothing else)."""

@@ -181,6 +181,19 @@ def all_results(task: Callable[[tuple[int, int]], int], n: int) -> list[int]:
         work.close()
 
 
+def test_batches_give_every_result_in_order_as_iterating_does() -> None:
+    import itertools
+
+    for jobs, task, n in ((2, double, 3000), (2, die_in_worker, 12), (0, double, 40)):
+        work = processes.InOrder(task, [(os.getpid(), i) for i in range(n)], [1] * n, jobs=jobs)
+        try:
+            assert next(work) == 0  # (one taken first: the rest of its batch comes whole)
+            assert list(itertools.chain.from_iterable(work.batches())) == [i * 2 for i in range(1, n)]
+            assert list(work) == []
+        finally:
+            work.close()
+
+
 def test_the_work_is_done_in_other_processes() -> None:
     pids = set(all_results(where, 20))
     assert os.getpid() not in pids and 1 <= len(pids) <= 2

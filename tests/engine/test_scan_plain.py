@@ -114,6 +114,8 @@ def _same_record(short: Any, careful: Any) -> bool:
     def others(record: Any) -> Any:
         return (*record[:7], (*record[7][:_FIELDS], *record[7][_FIELDS + 1:]))
 
+    # (the short way's own record, scan._PLAIN_RECORD, as _compact sends the same session)
+    short = scan_module._compact(scan_module._restored(short, "/f"))
     return others(short) == others(careful) and (
         scan_module._restored(short, "/f") == scan_module._restored(careful, "/f"))
 

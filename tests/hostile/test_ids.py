@@ -217,3 +217,20 @@ def test_letters_only_ignorecase_takes_for_ascii_are_not_safe(ch: str) -> None:
     renamed = ids.rename_id(sid)
     assert ids.is_safe_id(renamed) and SAFE.fullmatch(renamed) and renamed.startswith("ab-c-")
     assert ids.why_unsafe("a\u00e9") == "it has characters other than letters, digits, '.', '_' and '-'"
+
+
+def test_an_ascii_key_is_judged_as_the_general_way_judges_it() -> None:
+    """``is_valid_key``'s one pattern for a key of ASCII characters allows exactly what the
+    general way (the key pattern and ``isprintable``) allows: every ASCII character in each
+    part of a key, and the length limit."""
+    from migrate_tui.core import ids
+
+    cases = ["agent::x", "agent:x:", "agent:x", "agent:a:b:c", "agent:a:b c", "",
+             "agent:a:" + "b" * (ids.MAX_KEY - 8), "agent:a:" + "b" * (ids.MAX_KEY - 7)]
+    for ch in map(chr, range(128)):
+        for template in ("agent:a{c}b:main", "agent:{c}:m", "agent:x:m{c}n", "agent:x:{c}",
+                         "{c}agent:x:y", "agent:x:y{c}", "agent{c}x:y", "agent:x{c}y"):
+            cases.append(template.format(c=ch))
+    for key in cases:
+        assert ids.is_valid_key(key) == ids._is_valid_key_any(key), repr(key)
+    assert ids.is_valid_key("agent:main:telegram:dm:12345")
