@@ -689,26 +689,15 @@ def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan
         content._fields = packed_held_in(held, names)
         content._digest = stat_sha
         content._rare = None if meta_key is None else {"meta_key": meta_key}
-        if not_carried:
-            last = _last_shared
-            if not_carried is not last[0]:
-                last[0], last[1] = not_carried, _share_names(not_carried)
-            not_carried = last[1]
-        content.not_carried = not_carried
-        session = _new_session(SessionScan)
-        session.file_id, session._stat, session._odd, session._keys = file_id, stat_sha, None, ()
-        last = _last_placed
-        if mode != last[1] or last[0] is not True or folder is not last[2]:
-            last[:] = True, mode, folder, _placed(folder, mode)
-        session._place = last[3]
-        session.content = content
-        return session
-    # the slots set as they are: the problems travel inside ``_rare`` and ``_odd`` too, and
-    # readable and message_count are one int (``ContentSummary._count``)
-    (readable, content.content_id, message_count, not_carried,
-     _, fields, content._digest, content._rare) = result[7]
-    content._count = message_count << 1 | (1 if readable else 0)
-    content._fields = packed_fields_in(fields)
+        in_folder, odd, keys = True, None, ()
+    else:
+        # the slots set as they are: the problems travel inside ``_rare`` and ``_odd`` too,
+        # and readable and message_count are one int (``ContentSummary._count``)
+        (readable, content.content_id, message_count, not_carried,
+         _, fields, content._digest, content._rare) = result[7]
+        content._count = message_count << 1 | (1 if readable else 0)
+        content._fields = packed_fields_in(fields)
+        file_id, stat_sha, mode, in_folder, odd, _, keys, _ = result
     if not_carried:  # (a batch's records share one tuple: shared here once a batch)
         last = _last_shared
         if not_carried is not last[0]:
@@ -716,8 +705,7 @@ def _restored(result: SessionScan | tuple[Any, ...], folder: str) -> SessionScan
         not_carried = last[1]
     content.not_carried = not_carried
     session = _new_session(SessionScan)
-    (session.file_id, session._stat, mode, in_folder, session._odd, _,
-     session._keys, _) = result
+    session.file_id, session._stat, session._odd, session._keys = file_id, stat_sha, odd, keys
     last = _last_placed  # (most records: the folder and mode of the one before)
     if mode != last[1] or in_folder is not last[0] or folder is not last[2]:
         last[:] = in_folder, mode, folder, _placed(folder if in_folder else None, mode)
